@@ -1,0 +1,9 @@
+#include "cli/commands.hpp"
+
+namespace tandem::cli {
+
+void register_commands(CLI::App& app, Commands& commands) {
+  add_info_command(app, commands);
+}
+
+}  // namespace tandem::cli

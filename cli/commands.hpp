@@ -1,0 +1,23 @@
+// Registration of the tandem subcommands. Each cli/<command>.cpp adds its
+// subcommand and sets Commands::run to its action when it is selected.
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace tandem::cli {
+
+struct Commands {
+  /// The selected subcommand's action; returns the process exit code.
+  std::function<int()> run = [] { return 0; };
+};
+
+void register_commands(CLI::App& app, Commands& commands);
+
+// One per subcommand file.
+void add_info_command(CLI::App& app, Commands& commands);
+
+}  // namespace tandem::cli

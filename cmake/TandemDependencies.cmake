@@ -1,0 +1,24 @@
+# Everything tandem needs comes from Debian packages (or a prefix named in
+# CMAKE_PREFIX_PATH / PKG_CONFIG_PATH), found the CMake way.
+find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.0)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(nlohmann_json 3.10 CONFIG REQUIRED)
+
+# OpenBLAS for matmul on the CPU.  Debian ships a CMake config and a .pc file.
+find_package(OpenBLAS CONFIG QUIET)
+if(TARGET OpenBLAS::OpenBLAS)
+  add_library(BLAS::openblas ALIAS OpenBLAS::OpenBLAS)
+else()
+  pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+  add_library(BLAS::openblas ALIAS PkgConfig::OPENBLAS)
+endif()
+
+if(TANDEM_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(TANDEM_BUILD_BENCH)
+  find_package(benchmark CONFIG QUIET)
+endif()

@@ -1,0 +1,215 @@
+// Parsing and validation of op parameters against the op table.
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+
+const char* param_type_name(ParamType t) noexcept {
+  switch (t) {
+    case ParamType::integer: return "integer";
+    case ParamType::number: return "number";
+    case ParamType::choice: return "choice";
+    case ParamType::matrix: return "matrix";
+    case ParamType::path: return "path";
+  }
+  return "?";
+}
+
+bool OpArgs::has(std::string_view name) const { return values_.find(name) != values_.end(); }
+
+std::int64_t OpArgs::integer(std::string_view name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) throw Error({Errc::internal, "missing integer parameter " + std::string(name)});
+  if (const auto* d = std::get_if<double>(&it->second)) return static_cast<std::int64_t>(*d);
+  return std::get<std::int64_t>(it->second);
+}
+
+double OpArgs::number(std::string_view name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) throw Error({Errc::internal, "missing number parameter " + std::string(name)});
+  if (const auto* i = std::get_if<std::int64_t>(&it->second)) return static_cast<double>(*i);
+  return std::get<double>(it->second);
+}
+
+const std::string& OpArgs::text(std::string_view name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) throw Error({Errc::internal, "missing parameter " + std::string(name)});
+  return std::get<std::string>(it->second);
+}
+
+const Matrix& OpArgs::matrix(std::string_view name) const {
+  const auto it = values_.find(name);
+  if (it == values_.end()) throw Error({Errc::internal, "missing matrix parameter " + std::string(name)});
+  return std::get<Matrix>(it->second);
+}
+
+namespace {
+
+std::string describe_param(const ParamSpec& p) {
+  std::ostringstream os;
+  os << p.name << " (" << param_type_name(p.type);
+  if (p.type == ParamType::choice) {
+    os << ": ";
+    for (std::size_t i = 0; i < p.choices.size(); ++i) os << (i ? "|" : "") << p.choices[i];
+  } else if ((p.type == ParamType::integer || p.type == ParamType::number) && (p.min > -1e299 || p.max < 1e299)) {
+    os << " in [" << (p.min > -1e299 ? std::to_string(p.min) : "-inf") << ", "
+       << (p.max < 1e299 ? std::to_string(p.max) : "inf") << "]";
+  }
+  if (!p.default_value.empty()) os << ", default " << p.default_value;
+  else if (!p.optional) os << ", required";
+  os << ")";
+  return os.str();
+}
+
+bool parse_double(std::string_view s, double& out) {
+  if (s.empty()) return false;
+  std::string tmp(s);
+  char* end = nullptr;
+  errno = 0;
+  out = std::strtod(tmp.c_str(), &end);
+  return end == tmp.c_str() + tmp.size() && errno == 0 && std::isfinite(out);
+}
+
+bool parse_int(std::string_view s, std::int64_t& out) {
+  const auto* b = s.data();
+  const auto* e = s.data() + s.size();
+  if (b != e && *b == '+') ++b;
+  const auto r = std::from_chars(b, e, out);
+  return !s.empty() && r.ec == std::errc() && r.ptr == e;
+}
+
+Status bad(const OpSpec& spec, const ParamSpec& p, const std::string& why) {
+  return {Errc::invalid_argument,
+          std::string(spec.name) + ": parameter '" + std::string(p.name) + "' " + why + "; expected " + describe_param(p)};
+}
+
+Status parse_one(const OpSpec& spec, const ParamSpec& p, std::string_view text, ParamValue& out) {
+  switch (p.type) {
+    case ParamType::integer: {
+      std::int64_t v = 0;
+      if (!parse_int(text, v)) return bad(spec, p, "is not an integer: '" + std::string(text) + "'");
+      if (double(v) < p.min || double(v) > p.max)
+        return bad(spec, p, "is out of range: " + std::string(text));
+      out = v;
+      return {};
+    }
+    case ParamType::number: {
+      double v = 0;
+      if (!parse_double(text, v)) return bad(spec, p, "is not a number: '" + std::string(text) + "'");
+      if (v < p.min || v > p.max) return bad(spec, p, "is out of range: " + std::string(text));
+      out = v;
+      return {};
+    }
+    case ParamType::choice:
+      for (auto c : p.choices)
+        if (c == text) {
+          out = std::string(text);
+          return {};
+        }
+      return bad(spec, p, "has no choice '" + std::string(text) + "'");
+    case ParamType::path:
+      if (text.empty()) return bad(spec, p, "is empty");
+      out = std::string(text);
+      return {};
+    case ParamType::matrix: {
+      Matrix m;
+      std::size_t row_start = 0;
+      while (row_start <= text.size()) {
+        std::size_t row_end = text.find(';', row_start);
+        if (row_end == std::string_view::npos) row_end = text.size();
+        const std::string_view row = text.substr(row_start, row_end - row_start);
+        int cols = 0;
+        std::size_t cs = 0;
+        while (cs <= row.size()) {
+          std::size_t ce = row.find(',', cs);
+          if (ce == std::string_view::npos) ce = row.size();
+          std::string_view cell = row.substr(cs, ce - cs);
+          while (!cell.empty() && cell.front() == ' ') cell.remove_prefix(1);
+          while (!cell.empty() && cell.back() == ' ') cell.remove_suffix(1);
+          double v = 0;
+          if (!parse_double(cell, v))
+            return bad(spec, p, "has a bad entry '" + std::string(cell) + "' in row " + std::to_string(m.rows + 1));
+          m.values.push_back(v);
+          ++cols;
+          cs = ce + 1;
+        }
+        if (m.rows == 0) m.cols = cols;
+        else if (cols != m.cols)
+          return bad(spec, p, "has rows of different lengths (" + std::to_string(m.cols) + " and " + std::to_string(cols) + ")");
+        ++m.rows;
+        row_start = row_end + 1;
+      }
+      out = std::move(m);
+      return {};
+    }
+  }
+  return {Errc::internal, "unknown parameter type"};
+}
+
+}  // namespace
+
+Status parse_args(const OpSpec& spec, const std::map<std::string, std::string, std::less<>>& raw, OpArgs& out) {
+  OpArgs args;
+  for (const auto& [key, value] : raw) {
+    const ParamSpec* p = nullptr;
+    for (const auto& cand : spec.params)
+      if (cand.name == key) p = &cand;
+    if (!p) {
+      std::string valid;
+      for (const auto& cand : spec.params) valid += (valid.empty() ? "" : ", ") + describe_param(cand);
+      return {Errc::invalid_argument, std::string(spec.name) + " has no parameter '" + key + "'" +
+                                          (valid.empty() ? "; it takes none" : "; valid: " + valid)};
+    }
+    ParamValue v;
+    TANDEM_TRY(parse_one(spec, *p, value, v));
+    args.set(key, std::move(v));
+  }
+  for (const auto& p : spec.params) {
+    if (args.has(p.name)) continue;
+    if (!p.default_value.empty()) {
+      ParamValue v;
+      TANDEM_TRY(parse_one(spec, p, p.default_value, v));
+      args.set(std::string(p.name), std::move(v));
+    } else if (!p.optional) {
+      return {Errc::invalid_argument, std::string(spec.name) + " needs parameter " + describe_param(p)};
+    }
+  }
+  out = std::move(args);
+  return {};
+}
+
+Status check_input(const OpSpec& spec, const View& src) {
+  bool dtype_ok = false;
+  for (DType t : spec.dtypes) dtype_ok = dtype_ok || t == src.dtype;
+  if (!dtype_ok) {
+    std::string list;
+    for (DType t : spec.dtypes) list += (list.empty() ? "" : ", ") + std::string(dtype_name(t));
+    return {Errc::unsupported, std::string(spec.name) + " does not accept " + dtype_name(src.dtype) +
+                                   " input (accepts " + list + ")"};
+  }
+  if (spec.kind == OpKind::image) {
+    if (!src.is_image())
+      return {Errc::invalid_argument, std::string(spec.name) + " needs an image (H x W or H x W x C, packed pixels); got " + src.describe()};
+    const auto c = src.channels();
+    if (c < 1 || c > 31 || !(spec.channels & (1u << c)))
+      return {Errc::unsupported, std::string(spec.name) + " does not accept " + std::to_string(c) + "-channel images"};
+  }
+  if (src.numel() == 0) return {Errc::invalid_argument, std::string(spec.name) + ": input is empty (" + src.describe() + ")"};
+  return {};
+}
+
+Status run_op(const OpSpec& spec, const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
+  TANDEM_TRY(check_input(spec, src));
+  if (!(src.device == exec.device))
+    return {Errc::invalid_argument, std::string(spec.name) + ": input is on " + src.device.str() + " but the op runs on " + exec.device.str()};
+  if (exec.device.is_cuda() && !exec.stream)
+    return {Errc::invalid_argument, std::string(spec.name) + ": a CUDA stream is required to run on " + exec.device.str()};
+  return spec.run(args, src, dst, exec);
+}
+
+}  // namespace tandem

@@ -1,0 +1,78 @@
+/// @file device.hpp
+/// @brief Devices, CUDA streams and the execution context every op takes.
+///
+/// The device is picked once (CLI flag, auto-detection) and carried in an
+/// Exec; ops dispatch on it, so algorithms never test "if gpu" themselves.
+#pragma once
+
+#include <string>
+
+#include "tandem/status.hpp"
+
+namespace tandem {
+
+/// @brief Where data lives and where an op runs.
+struct Device {
+  enum class Kind : unsigned char { cpu, cuda };
+  Kind kind = Kind::cpu;
+  int index = 0;  ///< CUDA device ordinal; 0 for the CPU
+
+  static constexpr Device cpu() noexcept { return {Kind::cpu, 0}; }
+  static constexpr Device cuda(int ordinal = 0) noexcept { return {Kind::cuda, ordinal}; }
+  [[nodiscard]] constexpr bool is_cpu() const noexcept { return kind == Kind::cpu; }
+  [[nodiscard]] constexpr bool is_cuda() const noexcept { return kind == Kind::cuda; }
+  /// @brief "cpu" or "cuda:N".
+  [[nodiscard]] std::string str() const;
+  friend constexpr bool operator==(Device a, Device b) noexcept {
+    return a.kind == b.kind && (a.kind == Kind::cpu || a.index == b.index);
+  }
+};
+
+/// @brief True when this tandem was compiled with the CUDA backend.
+bool cuda_compiled() noexcept;
+/// @brief Number of usable CUDA devices; 0 without a CUDA build, a driver or a GPU.
+int cuda_device_count() noexcept;
+/// @brief Why cuda_device_count() is 0 ("no CUDA-capable device is detected", ...),
+///        or "N CUDA device(s) available".
+std::string cuda_status();
+
+/// @brief An owned CUDA stream (RAII). Empty on the CPU.
+class Stream {
+ public:
+  Stream() = default;
+  ~Stream();
+  Stream(Stream&& other) noexcept;
+  Stream& operator=(Stream&& other) noexcept;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  /// @brief Creates a non-blocking stream on CUDA device `ordinal`.
+  static Status create(int ordinal, Stream& out);
+  /// @brief The cudaStream_t, as an opaque pointer.
+  [[nodiscard]] void* handle() const noexcept { return handle_; }
+  [[nodiscard]] int device() const noexcept { return device_; }
+  /// @brief Waits for all work queued on the stream; reports asynchronous errors.
+  Status synchronize() const;
+
+ private:
+  void* handle_ = nullptr;
+  int device_ = -1;
+};
+
+/// @brief Execution context passed to every op.
+///
+/// CPU: the op runs an OpenMP parallel region on the calling thread with
+/// `threads` threads (0 = the OpenMP default, i.e. the caller's team size).
+/// CUDA: work is queued on `stream` (required, never the legacy default
+/// stream) and the call returns without waiting; synchronize the stream
+/// before reading results on the host.
+struct Exec {
+  Device device = Device::cpu();
+  void* stream = nullptr;  ///< cudaStream_t for Device::Kind::cuda
+  int threads = 0;
+
+  static Exec cpu(int threads = 0) noexcept { return {Device::cpu(), nullptr, threads}; }
+  static Exec cuda(const Stream& s) noexcept { return {Device::cuda(s.device()), s.handle(), 0}; }
+};
+
+}  // namespace tandem

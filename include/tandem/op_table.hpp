@@ -1,0 +1,120 @@
+/// @file op_table.hpp
+/// @brief The one declaration of every op: name, parameters, dtypes, doc, and
+///        a generic entry point. The pipeline parser, `tandem ops`, `--help`
+///        and docs/ops.md all read this table.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "tandem/device.hpp"
+#include "tandem/dtype.hpp"
+#include "tandem/status.hpp"
+#include "tandem/tensor.hpp"
+
+namespace tandem {
+
+/// @brief The type of an op parameter as written in a pipeline (`key=value`).
+enum class ParamType : unsigned char {
+  integer,  ///< "5"
+  number,   ///< "2.5"
+  choice,   ///< one of ParamSpec::choices, e.g. "reflect101"
+  matrix,   ///< "a,b,c;d,e,f;g,h,i" — rows separated by ';'
+  path,     ///< a file name, e.g. "B.npy"
+};
+
+const char* param_type_name(ParamType t) noexcept;
+
+/// @brief One parameter of an op.
+struct ParamSpec {
+  std::string_view name;
+  ParamType type = ParamType::number;
+  std::string_view default_value;  ///< as text; empty = required (unless `optional`)
+  double min = -1e300;             ///< inclusive bounds for integer / number
+  double max = 1e300;
+  std::vector<std::string_view> choices;  ///< for ParamType::choice
+  std::string_view doc;
+  bool optional = false;  ///< may be absent even with no default (e.g. histogram min/max)
+};
+
+/// @brief A small dense matrix of doubles (filter kernels).
+struct Matrix {
+  int rows = 0;
+  int cols = 0;
+  std::vector<double> values;  ///< row-major
+  friend bool operator==(const Matrix&, const Matrix&) = default;
+};
+
+using ParamValue = std::variant<std::int64_t, double, std::string, Matrix>;
+
+/// @brief Parsed, validated parameter values of one op instance.
+class OpArgs {
+ public:
+  [[nodiscard]] bool has(std::string_view name) const;
+  [[nodiscard]] std::int64_t integer(std::string_view name) const;
+  [[nodiscard]] double number(std::string_view name) const;  ///< integer or number
+  [[nodiscard]] const std::string& text(std::string_view name) const;  ///< choice or path
+  [[nodiscard]] const Matrix& matrix(std::string_view name) const;
+  void set(std::string name, ParamValue value) { values_[std::move(name)] = std::move(value); }
+  [[nodiscard]] const std::map<std::string, ParamValue, std::less<>>& values() const { return values_; }
+
+ private:
+  std::map<std::string, ParamValue, std::less<>> values_;
+};
+
+/// @brief What an op produces.
+enum class OpKind : unsigned char {
+  image,      ///< image in, image out (also H x W [x C] arrays of image dtypes)
+  array,      ///< N-d array in, N-d array out (elementwise, sort, cumsum, matmul)
+  reduction,  ///< array/image in, a few named numbers out (stats)
+  histogram,  ///< array/image in, 1-d i64 counts out (+ bin edges)
+};
+
+/// @brief Which channel counts an image op accepts (bit c set = c channels).
+using ChannelMask = unsigned;
+inline constexpr ChannelMask kChannels1 = 1u << 1;
+inline constexpr ChannelMask kChannels134 = (1u << 1) | (1u << 3) | (1u << 4);
+inline constexpr ChannelMask kChannels3 = 1u << 3;
+inline constexpr ChannelMask kAnyChannels = ~0u;
+
+/// @brief Runs the op on `src`, allocating `dst` on the same device. CUDA ops
+///        queue work on exec.stream and return without synchronizing.
+using OpRunFn = Status (*)(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec);
+
+/// @brief The declaration of one op.
+struct OpSpec {
+  std::string_view name;
+  OpKind kind = OpKind::image;
+  std::string_view doc;                ///< one line
+  std::string_view semantics;          ///< the reference it equals, e.g. "cv2.blur(img, (K,K))"
+  std::vector<ParamSpec> params;
+  std::vector<DType> dtypes;           ///< accepted input dtypes
+  ChannelMask channels = kAnyChannels; ///< for image ops
+  OpRunFn run = nullptr;
+  /// Names of the values a reduction produces, in order (e.g. count sum min max mean std).
+  std::vector<std::string_view> outputs;
+};
+
+/// @brief Every op, in the order `tandem ops` lists them.
+std::span<const OpSpec* const> op_table();
+/// @brief The op called `name`, or nullptr.
+const OpSpec* find_op(std::string_view name) noexcept;
+
+/// @brief Parses and validates raw `key=value` pairs against `spec`, filling in
+///        defaults. Errors name the op, the parameter and the accepted values.
+Status parse_args(const OpSpec& spec, const std::map<std::string, std::string, std::less<>>& raw,
+                  OpArgs& out);
+
+/// @brief Checks that `src` is an input `spec` accepts (dtype, rank, channels).
+Status check_input(const OpSpec& spec, const View& src);
+
+/// @brief Validates and runs one op through the table (the generic path the pipeline uses).
+Status run_op(const OpSpec& spec, const OpArgs& args, const View& src, Tensor& dst,
+              const Exec& exec);
+
+}  // namespace tandem

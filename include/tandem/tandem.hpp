@@ -1,0 +1,11 @@
+/// @file tandem.hpp
+/// @brief Umbrella header: everything in tandem's public C++ API.
+#pragma once
+
+#include "tandem/border.hpp"
+#include "tandem/config.hpp"
+#include "tandem/device.hpp"
+#include "tandem/dtype.hpp"
+#include "tandem/op_table.hpp"
+#include "tandem/status.hpp"
+#include "tandem/tensor.hpp"

@@ -1,0 +1,137 @@
+/// @file tensor.hpp
+/// @brief Views of images and arrays, owning buffers, and tensors (buffer + view).
+///
+/// An image is a view of rank 2 (H x W, one channel) or 3 (H x W x C, channels
+/// interleaved). Rows may be padded (row stride >= W*C*elem); pixels and
+/// channels are packed. Arrays are N-d, C order.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+
+#include "tandem/device.hpp"
+#include "tandem/dtype.hpp"
+#include "tandem/status.hpp"
+
+namespace tandem {
+
+inline constexpr int kMaxDims = 8;
+
+/// @brief A non-owning view: pointer, dtype, shape, strides (in bytes), device.
+struct View {
+  void* data = nullptr;
+  DType dtype = DType::u8;
+  int ndim = 0;
+  std::array<std::int64_t, kMaxDims> shape{};
+  std::array<std::int64_t, kMaxDims> strides{};  ///< bytes
+  Device device = Device::cpu();
+
+  /// @brief A C-order contiguous view of `shape`.
+  static View array(void* data, DType dtype, std::span<const std::int64_t> shape,
+                    Device device = Device::cpu());
+  static View array(void* data, DType dtype, std::initializer_list<std::int64_t> shape,
+                    Device device = Device::cpu()) {
+    return array(data, dtype, std::span<const std::int64_t>(shape.begin(), shape.size()), device);
+  }
+  /// @brief An H x W x C image (rank 2 when channels == 1). `row_stride` in bytes, 0 = packed.
+  static View image(void* data, DType dtype, std::int64_t height, std::int64_t width,
+                    std::int64_t channels, Device device = Device::cpu(),
+                    std::int64_t row_stride = 0);
+
+  [[nodiscard]] std::int64_t numel() const noexcept;
+  [[nodiscard]] std::size_t elem_size() const noexcept { return dtype_size(dtype); }
+  /// @brief Bytes spanned by the elements when contiguous (numel * elem_size).
+  [[nodiscard]] std::size_t nbytes() const noexcept { return std::size_t(numel()) * elem_size(); }
+  [[nodiscard]] bool is_contiguous() const noexcept;
+
+  // Image interpretation (valid when is_image()).
+  [[nodiscard]] bool is_image() const noexcept;
+  [[nodiscard]] std::int64_t height() const noexcept { return ndim >= 1 ? shape[0] : 0; }
+  [[nodiscard]] std::int64_t width() const noexcept { return ndim >= 2 ? shape[1] : 1; }
+  [[nodiscard]] std::int64_t channels() const noexcept { return ndim >= 3 ? shape[2] : 1; }
+  [[nodiscard]] std::int64_t row_stride() const noexcept { return strides[0]; }
+
+  template <class T>
+  [[nodiscard]] T* row(std::int64_t y) const noexcept {
+    return reinterpret_cast<T*>(static_cast<char*>(data) + y * strides[0]);
+  }
+  template <class T>
+  [[nodiscard]] T* ptr() const noexcept { return static_cast<T*>(data); }
+
+  /// @brief "u8 512x512x3 on cpu" — for messages.
+  [[nodiscard]] std::string describe() const;
+  /// @brief Same dtype, shape and device (strides may differ).
+  [[nodiscard]] bool same_layout(const View& other) const noexcept;
+};
+
+/// @brief Where a Buffer's memory comes from.
+enum class MemKind : unsigned char {
+  host,    ///< pageable host memory, 64-byte aligned (on `numa_node` when >= 0)
+  pinned,  ///< page-locked host memory (cudaHostAlloc), for fast H2D/D2H copies
+  device,  ///< CUDA device memory
+};
+
+/// @brief An owning, move-only block of memory (RAII).
+class Buffer {
+ public:
+  Buffer() = default;
+  ~Buffer();
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  /// @brief Allocates `bytes` of `kind` memory. For MemKind::device, `device`
+  ///        is the CUDA ordinal; for host memory, `numa_node` >= 0 binds the pages.
+  static Status allocate(std::size_t bytes, MemKind kind, Buffer& out, int device = 0,
+                         int numa_node = -1);
+
+  [[nodiscard]] void* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] MemKind kind() const noexcept { return kind_; }
+  [[nodiscard]] int device() const noexcept { return device_; }
+  void reset() noexcept;
+
+ private:
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+  MemKind kind_ = MemKind::host;
+  int device_ = 0;
+};
+
+/// @brief An owning buffer with a contiguous view of it.
+class Tensor {
+ public:
+  Tensor() = default;
+  /// @brief Allocates a C-order tensor of `shape` on `device` (host memory for the CPU).
+  static Status create(DType dtype, std::span<const std::int64_t> shape, Device device,
+                       Tensor& out);
+  static Status create(DType dtype, std::initializer_list<std::int64_t> shape, Device device,
+                       Tensor& out) {
+    return create(dtype, std::span<const std::int64_t>(shape.begin(), shape.size()), device, out);
+  }
+  /// @brief Allocates an H x W x C image (rank 2 when channels == 1), packed rows.
+  static Status create_image(DType dtype, std::int64_t height, std::int64_t width,
+                             std::int64_t channels, Device device, Tensor& out);
+  /// @brief Allocates a tensor with the same dtype and shape as `like` on `device`.
+  static Status create_like(const View& like, Device device, Tensor& out);
+
+  [[nodiscard]] const View& view() const noexcept { return view_; }
+  [[nodiscard]] View& view() noexcept { return view_; }
+  [[nodiscard]] bool empty() const noexcept { return buffer_.data() == nullptr && view_.numel() == 0; }
+  Buffer& buffer() noexcept { return buffer_; }
+
+ private:
+  Buffer buffer_;
+  View view_;
+};
+
+/// @brief Copies between views of equal dtype and shape on any devices
+///        (host<->device via `stream` when one side is CUDA; synchronous on the host).
+Status copy(const View& src, const View& dst, void* stream = nullptr);
+
+}  // namespace tandem

@@ -1,0 +1,29 @@
+// The CUDA runtime calls tandem makes outside kernels, declared with plain C++
+// types so host code can call them without cuda_runtime.h. Implemented in
+// kernels/runtime.cu; only compiled when TANDEM_WITH_CUDA.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "tandem/status.hpp"
+
+namespace tandem::cuda {
+
+/// Number of usable devices; on 0, `reason` gets the runtime's error string.
+int device_count(std::string* reason) noexcept;
+
+Status stream_create(int device, void** stream);
+void stream_destroy(void* stream) noexcept;
+Status stream_synchronize(void* stream);
+
+Status device_malloc(std::size_t bytes, int device, void** out);
+void device_free(void* ptr) noexcept;
+Status pinned_malloc(std::size_t bytes, void** out);
+void pinned_free(void* ptr) noexcept;
+
+/// 2-D copy between any host/device pointers (cudaMemcpyDefault) queued on `stream`.
+Status memcpy_2d(void* dst, std::size_t dpitch, const void* src, std::size_t spitch,
+                 std::size_t width_bytes, std::size_t rows, void* stream);
+
+}  // namespace tandem::cuda

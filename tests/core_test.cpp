@@ -1,0 +1,81 @@
+// The data model and the op-table machinery (params parsing, input checks).
+#include <gtest/gtest.h>
+
+#include "tests/support/test_support.hpp"
+
+namespace tandem {
+namespace {
+
+TEST(DType, NamesRoundTrip) {
+  for (DType t : kAllDTypes) {
+    auto parsed = parse_dtype(dtype_name(t));
+    ASSERT_TRUE(parsed.has_value()) << dtype_name(t);
+    EXPECT_EQ(*parsed, t);
+  }
+  EXPECT_EQ(parse_dtype("float32"), DType::f32);
+  EXPECT_FALSE(parse_dtype("f16").has_value());
+  EXPECT_EQ(dtype_size(DType::u16), 2u);
+  EXPECT_EQ(dtype_size(DType::f64), 8u);
+}
+
+TEST(View, ArrayStridesAreCOrder) {
+  View v = View::array(nullptr, DType::f32, {2, 3, 5});
+  EXPECT_EQ(v.ndim, 3);
+  EXPECT_EQ(v.strides[2], 4);
+  EXPECT_EQ(v.strides[1], 20);
+  EXPECT_EQ(v.strides[0], 60);
+  EXPECT_EQ(v.numel(), 30);
+  EXPECT_TRUE(v.is_contiguous());
+  EXPECT_TRUE(v.is_image());
+  EXPECT_EQ(v.channels(), 5);
+}
+
+TEST(View, PaddedImageIsImageButNotContiguous) {
+  View v = View::image(nullptr, DType::u8, 4, 7, 3, Device::cpu(), 32);
+  EXPECT_TRUE(v.is_image());
+  EXPECT_FALSE(v.is_contiguous());
+  EXPECT_EQ(v.row_stride(), 32);
+  EXPECT_EQ(v.width(), 7);
+  EXPECT_EQ(v.describe(), "u8 4x7x3 on cpu");
+}
+
+TEST(Tensor, CreateAndCopyHost) {
+  Tensor a = test::random_tensor(DType::i32, {3, 4}, 1);
+  Tensor b;
+  ASSERT_TRUE(Tensor::create_like(a.view(), Device::cpu(), b).ok());
+  ASSERT_TRUE(copy(a.view(), b.view()).ok());
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(test::at(a.view(), i), test::at(b.view(), i));
+  Tensor c;
+  ASSERT_TRUE(Tensor::create(DType::i32, {4, 3}, Device::cpu(), c).ok());
+  const Status s = copy(a.view(), c.view());
+  EXPECT_EQ(s.code(), Errc::invalid_argument);
+  EXPECT_NE(s.message().find("does not match"), std::string::npos);
+}
+
+TEST(Tensor, RefusesHugeAllocationWithStatus) {
+  Tensor t;
+  const Status s = Tensor::create(DType::f64, {std::int64_t(1) << 40, 1 << 20}, Device::cpu(), t);
+  EXPECT_EQ(s.code(), Errc::out_of_memory);
+}
+
+TEST(Tensor, DeviceMemoryWithoutGpuIsAnErrorNotACrash) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present; this checks the no-GPU path";
+  Tensor t;
+  const Status s = Tensor::create(DType::f32, {16}, Device::cuda(0), t);
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(s.message().empty());
+}
+
+TEST(Status, ContextIsPrepended) {
+  Status s(Errc::io_error, "No such file");
+  EXPECT_EQ(s.with_context("reading a.png").message(), "reading a.png: No such file");
+  EXPECT_TRUE(Status().with_context("x").ok());
+}
+
+TEST(Device, CudaStatusIsASentence) {
+  EXPECT_FALSE(cuda_status().empty());
+  if (!cuda_compiled()) EXPECT_EQ(cuda_device_count(), 0);
+}
+
+}  // namespace
+}  // namespace tandem
