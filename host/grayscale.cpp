@@ -19,7 +19,7 @@ constexpr std::string_view kOp = "grayscale";
 // One row of n pixels. Written as plain indexed loads so GCC vectorises the strided
 // deinterleave (check with -fopt-info-vec-optimized).
 template <class T, int C>
-void gray_row(const T* __restrict s, T* __restrict d, std::int64_t n) {
+TANDEM_POINTOPS_CLONES void gray_row(const T* __restrict s, T* __restrict d, std::int64_t n) {
   const kern::GrayOp<T, C> op;
   for (std::int64_t i = 0; i < n; ++i) d[i] = op(s + C * i);
 }

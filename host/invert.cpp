@@ -16,7 +16,7 @@ namespace {
 constexpr std::string_view kOp = "invert";
 
 template <class T>
-void invert_row(const T* __restrict s, T* __restrict d, std::int64_t n) {
+TANDEM_POINTOPS_CLONES void invert_row(const T* __restrict s, T* __restrict d, std::int64_t n) {
   const kern::InvertOp<T> op;
   for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
 }

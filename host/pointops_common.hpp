@@ -14,6 +14,16 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+// Row kernels get an AVX2 clone picked at load time (GCC function multi-versioning): the
+// baseline x86-64 (SSE2) cannot vectorise the stride-3 deinterleave of RGB rows, AVX2 can.
+// Deliberately not a target with FMA: GCC contracts a*b+c in C++ by default, which would
+// change f32 grayscale results and break CPU/GPU agreement.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TANDEM_POINTOPS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TANDEM_POINTOPS_CLONES
+#endif
+
 namespace tandem::pointops {
 
 /// Concatenates string pieces (appending, so GCC 12's -Wrestrict false positive on
@@ -39,7 +49,6 @@ inline std::string dtype_list(std::initializer_list<DType> dtypes) {
 /// (src on exec.device, a stream for CUDA) — everything but dst.
 inline Status check_src(std::string_view op, const View& src, const Exec& exec,
                         std::initializer_list<DType> dtypes, std::initializer_list<int> channels) {
-  if (!src.data && src.numel() != 0) return invalid(op, "src has no data pointer");
   if (!src.is_image())
     return invalid(op, cat("needs an image (H x W or H x W x C with packed pixels); got ", src.describe()));
   if (std::find(dtypes.begin(), dtypes.end(), src.dtype) == dtypes.end())

@@ -18,7 +18,7 @@ namespace {
 constexpr std::string_view kOp = "threshold";
 
 template <class T>
-void threshold_row(const T* __restrict s, T* __restrict d, std::int64_t n, kern::ThresholdOp<T> op) {
+TANDEM_POINTOPS_CLONES void threshold_row(const T* __restrict s, T* __restrict d, std::int64_t n, kern::ThresholdOp<T> op) {
   for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
 }
 
