@@ -1,0 +1,134 @@
+// equalize: cv2.equalizeHist on 8-bit gray images. Validation, dispatch, the OpenMP
+// implementation and the op-table entry.
+#include "tandem/ops/equalize.hpp"
+
+#include <array>
+#include <span>
+#include <vector>
+
+#include "host/pointops_common.hpp"
+#include "kernels/equalize.cuh"
+#include "tandem/config.hpp"
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::string_view kOp = "equalize";
+constexpr int kBins = kern::kEqualizeBins;
+using Hist = std::array<std::uint32_t, kBins>;
+
+// Four sub-histograms so consecutive equal pixels do not serialise on one counter.
+void count_row(const std::uint8_t* s, std::int64_t n, std::uint32_t (&h)[4][kBins]) {
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    ++h[0][s[i]];
+    ++h[1][s[i + 1]];
+    ++h[2][s[i + 2]];
+    ++h[3][s[i + 3]];
+  }
+  for (; i < n; ++i) ++h[0][s[i]];
+}
+
+Hist histogram(const View& src, const Exec& exec) {
+  const pointops::RowLayout l = pointops::row_layout(src, src, src.width());
+  constexpr std::int64_t chunk = std::int64_t(1) << 16;
+  const std::int64_t per_row = (l.cols + chunk - 1) / chunk;
+  const std::int64_t pieces = l.rows * per_row;
+  const int threads = l.rows * l.cols < (std::int64_t(1) << 16)
+                          ? 1
+                          : static_cast<int>(std::min<std::int64_t>(cpu_threads(exec), pieces));
+  std::vector<Hist> partial(std::size_t(threads), Hist{});
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    std::uint32_t h[4][kBins] = {};
+#pragma omp for schedule(static)
+    for (std::int64_t p = 0; p < pieces; ++p) {
+      const std::int64_t y = p / per_row;
+      const std::int64_t x0 = (p % per_row) * chunk;
+      count_row(pointops::row_ptr<std::uint8_t>(src, l.src_stride, y) + x0, std::min(l.cols, x0 + chunk) - x0, h);
+    }
+    Hist& mine = partial[std::size_t(omp_get_thread_num())];
+    for (int b = 0; b < kBins; ++b) mine[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+  }
+  Hist hist{};
+  for (const Hist& part : partial)
+    for (int b = 0; b < kBins; ++b) hist[b] += part[b];
+  return hist;
+}
+
+void equalize_cpu(const View& src, const View& dst, const Exec& exec) {
+  const Hist hist = histogram(src, exec);
+  const auto total = static_cast<std::uint32_t>(src.height() * src.width());
+  int first = 0;
+  while (hist[first] == 0) ++first;  // total > 0, so some bin is non-empty
+  const kern::EqualizeLutInfo info = kern::equalize_info(first, hist[first], total);
+  std::array<std::uint8_t, kBins> lut{};
+  std::uint32_t cdf = 0;
+  for (int b = 0; b < kBins; ++b) {
+    cdf += hist[b];
+    lut[b] = kern::equalize_lut_entry(b, cdf, info);
+  }
+  pointops::map_rows<std::uint8_t>(src, dst, exec, [&lut](const std::uint8_t* s, std::uint8_t* d, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) d[i] = lut[s[i]];
+  });
+}
+
+Status check(const View& src, const Exec& exec) {
+  if (src.is_image() && src.dtype == DType::u8 && src.channels() != 1)
+    return {Errc::unsupported, pointops::cat("equalize needs a 1-channel (gray) u8 image; got ",
+                                             std::to_string(src.channels()), " channels (", src.describe(),
+                                             "). Convert with grayscale first, or equalize each channel separately")};
+  TANDEM_TRY(pointops::check_src(kOp, src, exec, {DType::u8}, {1}));
+  if (src.height() * src.width() > std::int64_t(0x7fffffff))
+    return pointops::invalid(kOp, pointops::cat("images of 2^31 or more pixels are not supported (", src.describe(), ")"));
+  return {};
+}
+
+}  // namespace
+
+Status equalize(const View& src, const View& dst, const EqualizeParams&, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
+  if (exec.device.is_cuda()) {
+#if TANDEM_WITH_CUDA
+    return cuda::equalize(src, dst, exec.stream);
+#else
+    return {Errc::unsupported, pointops::cat("equalize on ", exec.device.str(), ": ", cuda_status())};
+#endif
+  }
+  equalize_cpu(src, dst, exec);
+  return {};
+}
+
+Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  return pointops::allocate_and_run(kOp, src, 1, dst, exec,
+                                    [&](const View& out) { return equalize(src, out, p, exec); });
+}
+
+namespace detail {
+
+std::span<const OpSpec* const> equalize_ops() {
+  static const OpSpec spec{
+      .name = "equalize",
+      .kind = OpKind::image,
+      .doc = "histogram equalisation of an 8-bit gray image, bit-exact with OpenCV (a constant image is "
+             "returned unchanged)",
+      .semantics = "cv2.equalizeHist(img): lut[i] = rint(float(cdf(i) - hist[first]) * (255.f / float(N - "
+                   "hist[first]))), float arithmetic, round half to even",
+      .params = {},
+      .dtypes = {DType::u8},
+      .channels = kChannels1,
+      .run = [](const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
+        return equalize(src, dst, EqualizeParams{}, exec);
+      },
+      .outputs = {},
+  };
+  static const OpSpec* const specs[] = {&spec};
+  return specs;
+}
+
+}  // namespace detail
+}  // namespace tandem

@@ -1,0 +1,111 @@
+// invert: every dtype x channel count x size x device against an independent reference,
+// padded strides and in place, and the error paths.
+#include "tandem/ops/invert.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/pointops_test_util.hpp"
+
+namespace tandem {
+namespace {
+
+namespace pt = test::pointops;
+
+class InvertTest : public ::testing::TestWithParam<Device> {};
+
+// max - x in double: exact for the integer types; for f32 the only error is tandem's one
+// float rounding of 1 - x (at most half an ulp of 1, 2^-24).
+std::vector<double> reference(const View& img) {
+  const double m = img.dtype == DType::u8 ? 255.0 : img.dtype == DType::u16 ? 65535.0 : 1.0;
+  std::vector<double> out = pt::values(img);
+  for (double& v : out) v = m - v;
+  return out;
+}
+
+double tolerance(DType t) { return t == DType::f32 ? 0x1p-24 : 0.0; }
+
+TEST_P(InvertTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  std::uint64_t seed = 1;
+  for (DType t : {DType::u8, DType::u16, DType::f32})
+    for (int c : {1, 3, 4})
+      for (const auto& sz : pt::sizes()) {
+        SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
+        Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
+        Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+          return invert(s, d, InvertParams{}, e);
+        });
+        ASSERT_EQ(out.view().ndim, img.view().ndim);
+        EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
+      }
+}
+
+TEST_P(InvertTest, ExtremesAndTableEntry) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  Tensor u16;
+  ASSERT_TRUE(Tensor::create_image(DType::u16, 1, 4, 1, Device::cpu(), u16).ok());
+  const std::uint16_t v[] = {0, 1, 65534, 65535};
+  std::copy(v, v + 4, u16.view().ptr<std::uint16_t>());
+  Tensor out = runner.run("invert", {}, u16.view());
+  EXPECT_TRUE(test::all_near(out.view(), {65535, 65534, 1, 0}, 0.0));
+  Tensor f32;
+  ASSERT_TRUE(Tensor::create_image(DType::f32, 1, 3, 1, Device::cpu(), f32).ok());
+  f32.view().ptr<float>()[0] = 0.0f;
+  f32.view().ptr<float>()[1] = 1.0f;
+  f32.view().ptr<float>()[2] = 0.25f;
+  out = runner.run("invert", {}, f32.view());
+  EXPECT_TRUE(test::all_near(out.view(), {1.0, 0.0, 0.75}, 0.0));
+}
+
+TEST_P(InvertTest, PaddedStridesAndInPlace) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  const Device dev = GetParam();
+  test::DeviceRunner runner(dev);
+  std::uint64_t seed = 300;
+  for (DType t : {DType::u8, DType::u16, DType::f32})
+    for (int c : {1, 3, 4})
+      for (bool aligned : {false, true}) {
+        SCOPED_TRACE(pt::label(t, 41, 29, c) + (aligned ? " aligned" : ""));
+        const std::int64_t es = std::int64_t(dtype_size(t));
+        const std::int64_t row = 29 * c * es;
+        Tensor img = test::random_image(t, 41, 29, c, seed++);
+        pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), pt::pad_bytes(row, es, aligned)));
+        pt::Padded dst = pt::pad_blank(runner, dev, t, 41, 29, c, pt::pad_bytes(row, 3 * es, aligned));
+        ASSERT_TRUE(invert(src.view, dst.view, InvertParams{}, runner.exec()).ok());
+        bool intact = false;
+        pt::Padded got = pt::download(runner, dst, intact);
+        EXPECT_TRUE(intact) << "invert wrote into the row padding";
+        EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
+        ASSERT_TRUE(invert(src.view, src.view, InvertParams{}, runner.exec()).ok());
+        got = pt::download(runner, src, intact);
+        EXPECT_TRUE(intact);
+        EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
+      }
+}
+
+TEST_P(InvertTest, RejectsBadInputsWithAClearStatus) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  const Exec& exec = runner.exec();
+  Tensor dst;
+  Tensor f64 = runner.upload(test::random_image(DType::f64, 4, 5, 1, 1).view());
+  EXPECT_TRUE(pt::fails_with(invert(f64.view(), dst, {}, exec), Errc::unsupported, {"invert", "f64"}));
+  Tensor five = runner.upload(test::random_image(DType::u8, 4, 5, 5, 1).view());
+  EXPECT_TRUE(pt::fails_with(invert(five.view(), dst, {}, exec), Errc::unsupported, {"5-channel"}));
+  Tensor img = runner.upload(test::random_image(DType::f32, 4, 5, 1, 1).view());
+  Tensor u8;
+  ASSERT_TRUE(Tensor::create_image(DType::u8, 4, 5, 1, GetParam(), u8).ok());
+  EXPECT_TRUE(pt::fails_with(invert(img.view(), u8.view(), {}, exec), Errc::invalid_argument, {"dst must be f32 4x5"}));
+  // Through the table: invert takes no parameters.
+  const OpSpec* spec = find_op("invert");
+  ASSERT_NE(spec, nullptr);
+  OpArgs args;
+  EXPECT_TRUE(pt::fails_with(parse_args(*spec, {{"value", "1"}}, args), Errc::invalid_argument, {"takes none"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, InvertTest, ::testing::ValuesIn(test::test_devices()), test::device_name);
+
+}  // namespace
+}  // namespace tandem

@@ -1,0 +1,214 @@
+// Helpers for the per-pixel op tests (grayscale, threshold, invert, equalize): a tiny .npy
+// reader for the OpenCV golden files, padded (row-strided) images on any device, and the
+// sizes every suite runs.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_support.hpp"
+
+namespace tandem::test::pointops {
+
+/// Awkward sizes: 1x1, a single row, a single column, primes (not multiples of any GPU
+/// tile or vector width), and one large image.
+struct Size2 {
+  std::int64_t h, w;
+};
+inline const std::vector<Size2>& sizes() {
+  static const std::vector<Size2> s{{1, 1}, {1, 257}, {263, 1}, {37, 53}, {61, 67}, {1031, 777}};
+  return s;
+}
+
+inline std::string golden_path(const std::string& name) {
+  return std::string(TANDEM_SOURCE_DIR) + "/tests/golden/" + name;
+}
+
+/// Reads a little-endian, C-order .npy file (format 1.0 or 2.0) of dtype |u1, <u2, <f4 or
+/// <f8 into a host tensor. Fails the test (and returns an empty tensor) on anything else.
+inline Tensor load_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) {
+    ADD_FAILURE() << "cannot open golden file " << path;
+    return {};
+  }
+  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) {
+    ADD_FAILURE() << path << " is not a .npy file";
+    return {};
+  }
+  const int major = static_cast<unsigned char>(bytes[6]);
+  std::size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (std::size_t(static_cast<unsigned char>(bytes[9])) << 8);
+    offset = 10;
+  } else {
+    for (int i = 0; i < 4; ++i) header_len |= std::size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    offset = 12;
+  }
+  const std::string header(bytes.data() + offset, header_len);
+  offset += header_len;
+  const auto field = [&](const std::string& key) {
+    const auto k = header.find("'" + key + "'");
+    if (k == std::string::npos) return std::string();
+    auto v = header.find(':', k) + 1;
+    while (header[v] == ' ') ++v;
+    const auto end = header[v] == '(' ? header.find(')', v) + 1 : header.find_first_of(",}", v);
+    return header.substr(v, end - v);
+  };
+  std::string descr = field("descr");
+  descr.erase(std::remove(descr.begin(), descr.end(), '\''), descr.end());
+  if (field("fortran_order") != "False") {
+    ADD_FAILURE() << path << ": Fortran order is not supported";
+    return {};
+  }
+  DType dtype;
+  if (descr == "|u1") dtype = DType::u8;
+  else if (descr == "<u2") dtype = DType::u16;
+  else if (descr == "<f4") dtype = DType::f32;
+  else if (descr == "<f8") dtype = DType::f64;
+  else {
+    ADD_FAILURE() << path << ": unsupported dtype " << descr;
+    return {};
+  }
+  std::vector<std::int64_t> shape;
+  std::string dims = field("shape");
+  for (char& c : dims)
+    if (c == '(' || c == ')' || c == ',') c = ' ';
+  std::istringstream in(dims);
+  for (std::int64_t d; in >> d;) shape.push_back(d);
+  Tensor t;
+  throw_if_error(Tensor::create(dtype, shape, Device::cpu(), t));
+  if (bytes.size() - offset != t.view().nbytes()) {
+    ADD_FAILURE() << path << ": expected " << t.view().nbytes() << " data bytes, found " << bytes.size() - offset;
+    return {};
+  }
+  std::memcpy(t.view().data, bytes.data() + offset, t.view().nbytes());
+  return t;
+}
+
+/// The i-th H x W [x C] image of a stacked (N, H, W [, C]) host array, as a view.
+inline View slice(const View& stack, std::int64_t i) {
+  View v = stack;
+  v.data = static_cast<char*>(stack.data) + i * stack.strides[0];
+  v.ndim = stack.ndim - 1;
+  for (int d = 0; d < v.ndim; ++d) {
+    v.shape[d] = stack.shape[d + 1];
+    v.strides[d] = stack.strides[d + 1];
+  }
+  return v;
+}
+
+/// Every element of a host view, C order, as doubles.
+inline std::vector<double> values(const View& v) {
+  std::vector<double> out(static_cast<std::size_t>(v.numel()));
+  for (std::int64_t i = 0; i < v.numel(); ++i) out[std::size_t(i)] = at(v, i);
+  return out;
+}
+
+inline constexpr unsigned char kSentinel = 0xA5;
+
+/// An image whose rows are `pad` bytes longer than needed; the padding holds kSentinel so
+/// a test can check that an op never writes it. `storage` is a u8 H x stride array.
+struct Padded {
+  Tensor storage;
+  View view;
+};
+
+/// Row padding for a row of `row` bytes: `odd` bytes (strides that break 16-byte vectors),
+/// or, when `aligned`, enough to make the stride a multiple of 16 plus 16 more.
+inline std::int64_t pad_bytes(std::int64_t row, std::int64_t odd, bool aligned) {
+  return aligned ? (row + 15) / 16 * 16 - row + 16 : odd;
+}
+
+/// A padded host copy of `img` (a packed host image).
+inline Padded pad_host(const View& img, std::int64_t pad) {
+  const std::int64_t row = img.width() * img.channels() * std::int64_t(img.elem_size());
+  const std::int64_t stride = row + pad;
+  Padded p;
+  throw_if_error(Tensor::create(DType::u8, {img.height(), stride}, Device::cpu(), p.storage));
+  std::memset(p.storage.view().data, kSentinel, p.storage.view().nbytes());
+  p.view = View::image(p.storage.view().data, img.dtype, img.height(), img.width(), img.channels(),
+                       Device::cpu(), stride);
+  throw_if_error(copy(img, p.view));
+  return p;
+}
+
+/// A padded image of the given layout on `runner`'s device, every byte kSentinel.
+inline Padded pad_blank(DeviceRunner& runner, Device device, DType dtype, std::int64_t h, std::int64_t w,
+                        std::int64_t c, std::int64_t pad) {
+  const std::int64_t stride = w * c * std::int64_t(dtype_size(dtype)) + pad;
+  Tensor host;
+  throw_if_error(Tensor::create(DType::u8, {h, stride}, Device::cpu(), host));
+  std::memset(host.view().data, kSentinel, host.view().nbytes());
+  Padded p;
+  p.storage = runner.upload(host.view());
+  p.view = View::image(p.storage.view().data, dtype, h, w, c, device, stride);
+  return p;
+}
+
+/// Moves a padded host image to `runner`'s device, keeping its row stride.
+inline Padded to_device(DeviceRunner& runner, Device device, const Padded& host) {
+  Padded p;
+  p.storage = runner.upload(host.storage.view());
+  p.view = host.view;
+  p.view.data = p.storage.view().data;
+  p.view.device = device;
+  return p;
+}
+
+/// Downloads a padded device image; `bytes_ok` reports whether the padding still holds
+/// kSentinel everywhere.
+inline Padded download(DeviceRunner& runner, const Padded& dev, bool& padding_intact) {
+  Padded p;
+  p.storage = runner.download(dev.storage.view());
+  p.view = dev.view;
+  p.view.data = p.storage.view().data;
+  p.view.device = Device::cpu();
+  const std::int64_t row = dev.view.width() * dev.view.channels() * std::int64_t(dev.view.elem_size());
+  const auto* b = static_cast<const unsigned char*>(p.storage.view().data);
+  padding_intact = true;
+  for (std::int64_t y = 0; y < dev.view.height(); ++y)
+    for (std::int64_t x = row; x < dev.view.row_stride(); ++x)
+      padding_intact = padding_intact && b[y * dev.view.row_stride() + x] == kSentinel;
+  return p;
+}
+
+/// Uploads `host`, runs `fn(device_src, Tensor& dst, exec)` (an allocating op overload) and
+/// returns the downloaded result; a failed Status fails the test and yields an empty tensor.
+template <class Fn>
+Tensor run_alloc(DeviceRunner& runner, const View& host, Fn&& fn) {
+  Tensor in = runner.upload(host);
+  Tensor out;
+  const Status s = fn(in.view(), out, runner.exec());
+  EXPECT_TRUE(s.ok()) << s.message();
+  if (!s.ok()) return {};
+  return runner.download(out.view());
+}
+
+/// True when `s` failed with `code` and its message contains every one of `parts`.
+inline ::testing::AssertionResult fails_with(const Status& s, Errc code, std::initializer_list<std::string> parts) {
+  if (s.ok()) return ::testing::AssertionFailure() << "expected an error, got ok";
+  if (s.code() != code)
+    return ::testing::AssertionFailure() << "code " << errc_name(s.code()) << " (want " << errc_name(code)
+                                         << "): " << s.message();
+  for (const auto& p : parts)
+    if (s.message().find(p) == std::string::npos)
+      return ::testing::AssertionFailure() << "message lacks '" << p << "': " << s.message();
+  return ::testing::AssertionSuccess();
+}
+
+/// "u8 37x53x3" for SCOPED_TRACE.
+inline std::string label(DType t, std::int64_t h, std::int64_t w, std::int64_t c) {
+  return std::string(dtype_name(t)) + " " + std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c);
+}
+
+}  // namespace tandem::test::pointops
