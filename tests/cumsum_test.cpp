@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "tandem/io/npy.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -236,6 +237,22 @@ TEST_P(CumsumTest, ErrorsNameTheProblem) {
     const Status s = cumsum(a.view(), host.view(), CumsumParams{}, runner.exec());
     EXPECT_EQ(s.code(), Errc::invalid_argument);
     EXPECT_NE(s.message().find("dst is on cpu"), std::string::npos) << s.message();
+  }
+}
+
+// np.cumsum results written by tests/golden/make_sortmat_golden.py (stored as int64).
+TEST_P(CumsumTest, MatchesNumPyGolden) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/sortmat_";
+  for (const char* name : {"cumsum_u8", "cumsum_i32"}) {
+    Tensor in, want;
+    ASSERT_TRUE(io::read_npy(dir + name + "_in.npy", in).ok()) << name;
+    ASSERT_TRUE(io::read_npy(dir + name + "_out.npy", want).ok()) << name;
+    ASSERT_EQ(want.view().dtype, DType::i64);
+    Tensor got = runner.run("cumsum", {}, in.view());
+    const auto* w = want.view().ptr<std::int64_t>();
+    EXPECT_TRUE(same_ints(got.view(), std::vector<std::int64_t>(w, w + want.view().numel()))) << name;
   }
 }
 

@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "tandem/io/npy.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -289,6 +290,31 @@ TEST_P(SortTest, ErrorsNameTheProblem) {
   } else {
     s = sort(host_in.view(), host_in.view(), SortParams{}, Exec{Device::cuda(0), nullptr, 0});
     EXPECT_FALSE(s.ok());
+  }
+}
+
+template <class T>
+std::vector<T> values_of(const View& v) {
+  std::vector<T> out(static_cast<std::size_t>(v.numel()));
+  if (!out.empty()) std::memcpy(out.data(), v.data, out.size() * sizeof(T));
+  return out;
+}
+
+// np.sort results written by tests/golden/make_sortmat_golden.py.
+TEST_P(SortTest, MatchesNumPyGolden) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/sortmat_";
+  for (const char* name : {"sort_f64", "sort_f32"}) {
+    Tensor in, want;
+    ASSERT_TRUE(io::read_npy(dir + name + "_in.npy", in).ok()) << name;
+    ASSERT_TRUE(io::read_npy(dir + name + "_out.npy", want).ok()) << name;
+    Tensor got = runner.run("sort", {}, in.view());
+    ASSERT_TRUE(got.view().same_layout(want.view())) << got.view().describe() << " vs " << want.view().describe();
+    if (want.view().dtype == DType::f64)
+      EXPECT_TRUE(same_values(got.view(), values_of<double>(want.view()))) << name;
+    else
+      EXPECT_TRUE(same_values(got.view(), values_of<float>(want.view()))) << name;
   }
 }
 
