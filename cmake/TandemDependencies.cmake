@@ -7,6 +7,10 @@ pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.0)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 
+# Image codecs: libpng (FindPNG also brings zlib) and libjpeg-turbo's libjpeg API.
+find_package(PNG 1.6 REQUIRED)
+find_package(JPEG REQUIRED)
+
 # OpenBLAS for matmul on the CPU.  Debian ships a CMake config and a .pc file.
 find_package(OpenBLAS CONFIG QUIET)
 if(TARGET OpenBLAS::OpenBLAS)

@@ -1,4 +1,15 @@
 # The op stems.  Each stem NAME has host/NAME.cpp (parameters, dispatch and the
 # OpenMP implementation), kernels/NAME.cuh (per-pixel / per-element math shared
 # by both devices), kernels/NAME.cu (CUDA launch) and tests/NAME_test.cpp.
-set(TANDEM_OPS grayscale threshold invert equalize)
+# `tandem ops` lists the ops in this order.
+set(TANDEM_OPS
+  # image ops
+  grayscale
+  threshold
+  invert
+  equalize
+  # array ops
+  sort
+  cumsum
+  matmul
+)

@@ -1,0 +1,258 @@
+// Whole-file reads and atomic writes (temporary in the same directory + rename).
+#include "tandem/io/file.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace tandem::io {
+
+namespace {
+
+// strerror_r comes in a GNU flavour (returns char*) and a POSIX one (returns int).
+[[maybe_unused]] const char* strerror_result(int /*rc*/, const char* buf) { return buf; }
+[[maybe_unused]] const char* strerror_result(const char* msg, const char* /*buf*/) { return msg; }
+
+constexpr std::string_view kTempTag = ".tandem-tmp-";
+
+std::string quoted(const std::string& path) {
+  std::string q;
+  q.reserve(path.size() + 2);
+  q += '\'';
+  q += path;
+  q += '\'';
+  return q;
+}
+
+Status sys_error(const char* what, const std::string& path, int err) {
+  return {Errc::io_error, std::string(what) + " " + quoted(path) + ": " + errno_message(err)};
+}
+
+std::pair<std::string, std::string> split_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+Status write_all(int fd, const void* data, std::size_t size, std::uint64_t offset, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const std::size_t chunk = std::min<std::size_t>(size, std::size_t(1) << 30);
+    const ssize_t n = ::pwrite(fd, p, chunk, static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sys_error("cannot write", path, errno);
+    }
+    if (n == 0) return {Errc::io_error, "cannot write " + quoted(path) + ": no progress (disk full?)"};
+    p += n;
+    size -= std::size_t(n);
+    offset += std::uint64_t(n);
+  }
+  return {};
+}
+
+Status fsync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return sys_error("cannot open directory", dir, errno);
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Some file systems cannot fsync a directory; that is not worth failing the write for.
+  if (rc != 0 && err != EINVAL && err != ENOTSUP) return sys_error("cannot fsync directory", dir, err);
+  return {};
+}
+
+}  // namespace
+
+std::string errno_message(int err) {
+  char buf[256];
+  buf[0] = '\0';
+  return strerror_result(::strerror_r(err, buf, sizeof buf), buf);
+}
+
+Status read_file(const std::string& path, std::vector<std::byte>& out) {
+  out.clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return sys_error("cannot open", path, errno);
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return sys_error("cannot stat", path, errno);
+  if (S_ISDIR(st.st_mode)) return sys_error("cannot read", path, EISDIR);
+  // Regular files are read in one go; pipes and devices (size 0) grow as they come.
+  std::size_t capacity = S_ISREG(st.st_mode) ? std::size_t(st.st_size) + 1 : 64 * 1024;
+  std::size_t used = 0;
+  try {
+    out.resize(capacity);
+    for (;;) {
+      if (used == out.size()) out.resize(out.size() * 2);
+      const ssize_t n = ::read(fd, out.data() + used, out.size() - used);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        out.clear();
+        return sys_error("cannot read", path, err);
+      }
+      if (n == 0) break;
+      used += std::size_t(n);
+    }
+    out.resize(used);
+  } catch (const std::bad_alloc&) {
+    out.clear();
+    out.shrink_to_fit();
+    return {Errc::out_of_memory, "cannot read " + quoted(path) + ": out of memory for " +
+                                     std::to_string(capacity) + " bytes"};
+  }
+  return {};
+}
+
+std::string temporary_path_for(const std::string& path) {
+  static std::atomic<std::uint64_t> counter{0};
+  auto [dir, name] = split_dir(path);
+  std::string tmp = "." + name + std::string(kTempTag) + std::to_string(::getpid()) + "-" +
+                    std::to_string(counter.fetch_add(1, std::memory_order_relaxed));
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? tmp : path.substr(0, slash + 1) + tmp;
+}
+
+namespace {
+// Parses ".NAME.tandem-tmp-PID-N"; returns the PID (> 0) or 0 when it is not one.
+long temporary_pid(std::string_view name) noexcept {
+  if (name.size() < 2 || name[0] != '.') return 0;
+  const auto tag = name.rfind(kTempTag);
+  if (tag == std::string_view::npos || tag < 1) return 0;
+  std::string_view rest = name.substr(tag + kTempTag.size());
+  const auto dash = rest.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 == rest.size()) return 0;
+  long pid = 0;
+  for (std::size_t i = 0; i < dash; ++i) {
+    if (rest[i] < '0' || rest[i] > '9' || pid > 100000000) return 0;
+    pid = pid * 10 + (rest[i] - '0');
+  }
+  for (std::size_t i = dash + 1; i < rest.size(); ++i)
+    if (rest[i] < '0' || rest[i] > '9') return 0;
+  return pid;
+}
+}  // namespace
+
+bool is_temporary_name(std::string_view file_name) noexcept { return temporary_pid(file_name) > 0; }
+
+Status remove_stale_temporaries(const std::string& directory, std::int64_t& removed, bool all) {
+  removed = 0;
+  DIR* d = ::opendir(directory.c_str());
+  if (!d) return sys_error("cannot list directory", directory, errno);
+  Status status;
+  errno = 0;
+  while (const dirent* e = ::readdir(d)) {
+    const long pid = temporary_pid(e->d_name);
+    if (pid <= 0) continue;
+    if (!all && (pid == ::getpid() || ::kill(pid_t(pid), 0) == 0 || errno != ESRCH)) continue;
+    const std::string full = directory + "/" + e->d_name;
+    if (::unlink(full.c_str()) == 0) {
+      ++removed;
+    } else if (errno != ENOENT && status.ok()) {
+      status = sys_error("cannot remove stale temporary", full, errno);
+    }
+  }
+  ::closedir(d);
+  return status;
+}
+
+// ---------------------------------------------------------------------------
+
+AtomicFile::~AtomicFile() { abort(); }
+
+AtomicFile::AtomicFile(AtomicFile&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)),
+      size_(std::exchange(o.size_, 0)),
+      path_(std::move(o.path_)),
+      temp_(std::move(o.temp_)),
+      options_(o.options_) {}
+
+AtomicFile& AtomicFile::operator=(AtomicFile&& o) noexcept {
+  if (this != &o) {
+    abort();
+    fd_ = std::exchange(o.fd_, -1);
+    size_ = std::exchange(o.size_, 0);
+    path_ = std::move(o.path_);
+    temp_ = std::move(o.temp_);
+    options_ = o.options_;
+  }
+  return *this;
+}
+
+Status AtomicFile::open(const std::string& path, const AtomicWriteOptions& options) {
+  abort();
+  if (path.empty()) return {Errc::invalid_argument, "cannot write a file with an empty name"};
+  if (path.back() == '/') return sys_error("cannot write", path, EISDIR);
+  std::string temp = temporary_path_for(path);
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(options.mode));
+  if (fd < 0) {
+    const int err = errno;
+    return sys_error("cannot create", err == ENOENT ? split_dir(path).first : temp, err)
+        .with_context("writing " + quoted(path));
+  }
+  fd_ = fd;
+  size_ = 0;
+  path_ = path;
+  temp_ = std::move(temp);
+  options_ = options;
+  return {};
+}
+
+Status AtomicFile::write(const void* data, std::size_t size) {
+  if (fd_ < 0) return {Errc::invalid_argument, "AtomicFile::write: no file is open"};
+  TANDEM_TRY(write_all(fd_, data, size, size_, path_));
+  size_ += size;
+  return {};
+}
+
+Status AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t size) {
+  if (fd_ < 0) return {Errc::invalid_argument, "AtomicFile::write_at: no file is open"};
+  return write_all(fd_, data, size, offset, path_);
+}
+
+Status AtomicFile::commit() {
+  if (fd_ < 0) return {Errc::invalid_argument, "AtomicFile::commit: no file is open"};
+  Status st;
+  if (options_.fsync && ::fsync(fd_) != 0) st = sys_error("cannot fsync", path_, errno);
+  if (::close(std::exchange(fd_, -1)) != 0 && st.ok()) st = sys_error("cannot close", path_, errno);
+  if (st.ok() && ::rename(temp_.c_str(), path_.c_str()) != 0) st = sys_error("cannot rename temporary onto", path_, errno);
+  if (!st.ok()) {
+    ::unlink(temp_.c_str());
+    return st;
+  }
+  temp_.clear();
+  if (options_.fsync) TANDEM_TRY(fsync_directory(split_dir(path_).first));
+  return {};
+}
+
+void AtomicFile::abort() noexcept {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+    ::unlink(temp_.c_str());
+  }
+  temp_.clear();
+  size_ = 0;
+}
+
+Status write_file_atomic(const std::string& path, std::span<const std::byte> bytes,
+                         const AtomicWriteOptions& options) {
+  AtomicFile f;
+  TANDEM_TRY(f.open(path, options));
+  TANDEM_TRY(f.write(bytes.data(), bytes.size()));
+  return f.commit();
+}
+
+}  // namespace tandem::io
