@@ -813,7 +813,7 @@ TEST(Photos, SizesMatchSourcesMd) {
   std::string line;
   int checked = 0;
   while (std::getline(f, line)) {
-    if (line.rfind("| ", 0) != 0 || line.find(".png") == std::string::npos && line.find(".jpg") == std::string::npos) continue;
+    if (line.rfind("| ", 0) != 0 || (line.find(".png") == std::string::npos && line.find(".jpg") == std::string::npos)) continue;
     std::vector<std::string> cols;
     std::istringstream ls(line);
     std::string col;
@@ -840,8 +840,12 @@ TEST(Photos, SizesMatchSourcesMd) {
     ASSERT_TRUE(ps.ok()) << ps.message();
     EXPECT_EQ(info.width(), w);
     EXPECT_EQ(info.height(), h);
-    if (cols[2].find("gray") != std::string::npos) EXPECT_EQ(info.channels(), 1);
-    if (cols[2].find("RGB") != std::string::npos) EXPECT_EQ(info.channels(), 3);
+    if (cols[2].find("gray") != std::string::npos) {
+      EXPECT_EQ(info.channels(), 1);
+    }
+    if (cols[2].find("RGB") != std::string::npos) {
+      EXPECT_EQ(info.channels(), 3);
+    }
     EXPECT_EQ(info.format, name.ends_with(".png") ? Format::png : Format::jpeg);
   }
   EXPECT_EQ(checked, 10);
@@ -1011,6 +1015,8 @@ TEST(Codec, FuzzedInputNeverCrashes) {
 // ---- PNG variants written with libpng directly
 
 struct PngSpec {
+  PngSpec(std::uint32_t w_, std::uint32_t h_, int depth_, int color_, int interlace_ = PNG_INTERLACE_NONE)
+      : w(w_), h(h_), depth(depth_), color(color_), interlace(interlace_) {}
   std::uint32_t w = 0, h = 0;
   int depth = 8, color = PNG_COLOR_TYPE_GRAY, interlace = PNG_INTERLACE_NONE;
   std::vector<std::vector<png_byte>> rows;  // as PNG stores them (big-endian 16-bit, packed low bits)
@@ -1056,7 +1062,7 @@ std::vector<std::byte> write_png(PngSpec& s) {
 TEST(PngVariants, PaletteLowBitGrayAndGrayAlpha) {
   std::mt19937 rng(5);
   // 8-bit palette without transparency -> RGB.
-  PngSpec p{.w = 13, .h = 5, .depth = 8, .color = PNG_COLOR_TYPE_PALETTE};
+  PngSpec p(13, 5, 8, PNG_COLOR_TYPE_PALETTE);
   for (int i = 0; i < 200; ++i) p.palette.push_back({png_byte(rng()), png_byte(rng()), png_byte(rng())});
   for (std::uint32_t y = 0; y < p.h; ++y) {
     p.rows.emplace_back();
@@ -1073,7 +1079,7 @@ TEST(PngVariants, PaletteLowBitGrayAndGrayAlpha) {
       EXPECT_EQ(px(t.view(), y, x, 2), c.blue);
     }
   // 4-bit palette with tRNS for the first 3 entries -> RGBA.
-  PngSpec q{.w = 7, .h = 3, .depth = 4, .color = PNG_COLOR_TYPE_PALETTE};
+  PngSpec q(7, 3, 4, PNG_COLOR_TYPE_PALETTE);
   for (int i = 0; i < 16; ++i) q.palette.push_back({png_byte(i * 16), png_byte(255 - i), png_byte(i)});
   q.trans = {0, 100, 200};
   std::vector<std::vector<int>> idx(3, std::vector<int>(7));
@@ -1095,7 +1101,7 @@ TEST(PngVariants, PaletteLowBitGrayAndGrayAlpha) {
     }
   // 1-, 2- and 4-bit gray -> u8 scaled to 0..255 (as libpng and OpenCV do).
   for (int bits : {1, 2, 4}) {
-    PngSpec g{.w = 11, .h = 4, .depth = bits, .color = PNG_COLOR_TYPE_GRAY};
+    PngSpec g(11, 4, bits, PNG_COLOR_TYPE_GRAY);
     std::vector<std::vector<int>> val(4, std::vector<int>(11));
     const int per = 8 / bits;
     for (std::uint32_t y = 0; y < g.h; ++y) {
@@ -1113,7 +1119,7 @@ TEST(PngVariants, PaletteLowBitGrayAndGrayAlpha) {
   }
   // Gray + alpha, 8 and 16 bits -> RGBA with gray in R, G, B.
   for (int depth : {8, 16}) {
-    PngSpec ga{.w = 5, .h = 3, .depth = depth, .color = PNG_COLOR_TYPE_GRAY_ALPHA};
+    PngSpec ga(5, 3, depth, PNG_COLOR_TYPE_GRAY_ALPHA);
     const int bps = depth / 8;
     for (std::uint32_t y = 0; y < ga.h; ++y) {
       ga.rows.emplace_back();
@@ -1137,7 +1143,7 @@ TEST(PngVariants, PaletteLowBitGrayAndGrayAlpha) {
 TEST(PngVariants, SixteenBitInterlacedAndGray16) {
   std::mt19937 rng(9);
   // Adam7-interlaced 16-bit RGB: raw big-endian samples come back as u16 values.
-  PngSpec s{.w = 19, .h = 11, .depth = 16, .color = PNG_COLOR_TYPE_RGB, .interlace = PNG_INTERLACE_ADAM7};
+  PngSpec s(19, 11, 16, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7);
   for (std::uint32_t y = 0; y < s.h; ++y) {
     s.rows.emplace_back();
     for (std::uint32_t i = 0; i < s.w * 6; ++i) s.rows.back().push_back(png_byte(rng()));
@@ -1151,7 +1157,7 @@ TEST(PngVariants, SixteenBitInterlacedAndGray16) {
         const png_byte* p = s.rows[y].data() + (x * 3 + std::uint32_t(c)) * 2;
         EXPECT_EQ(px(t.view(), y, x, c), p[0] << 8 | p[1]);
       }
-  PngSpec g{.w = 3, .h = 2, .depth = 16, .color = PNG_COLOR_TYPE_GRAY};
+  PngSpec g(3, 2, 16, PNG_COLOR_TYPE_GRAY);
   g.rows = {{0x12, 0x34, 0xff, 0xff, 0x00, 0x01}, {0x80, 0x00, 0x00, 0x00, 0xab, 0xcd}};
   t = decode_ok(write_png(g), "g16");
   EXPECT_EQ(px(t.view(), 0, 0, 0), 0x1234);
