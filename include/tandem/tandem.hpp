@@ -6,6 +6,8 @@
 #include "tandem/config.hpp"
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
+#include "tandem/engine.hpp"
 #include "tandem/op_table.hpp"
+#include "tandem/pipeline.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
