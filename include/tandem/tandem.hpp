@@ -9,6 +9,8 @@
 #include "tandem/io/codec.hpp"
 #include "tandem/io/file.hpp"
 #include "tandem/io/npy.hpp"
+#include "tandem/engine.hpp"
 #include "tandem/op_table.hpp"
+#include "tandem/pipeline.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
