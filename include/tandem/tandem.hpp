@@ -7,5 +7,7 @@
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
 #include "tandem/op_table.hpp"
+#include "tandem/placement.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
+#include "tandem/topology.hpp"
