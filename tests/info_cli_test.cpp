@@ -176,9 +176,11 @@ TEST(InfoCli, JsonSchemaOnThisMachine) {
     EXPECT_EQ(static_cast<int>(j["gpus"].size()), cuda_device_count());
     for (const json& g : j["gpus"]) {
       EXPECT_TRUE(g["compute_capability"].is_string());
-      EXPECT_GT(g["sm_count"].get<int>(), 0);
-      EXPECT_GT(g["memory_bandwidth_bytes_per_s"].get<double>(), 0.0);
+      EXPECT_TRUE(g["sm_count"].is_number_integer());
+      EXPECT_TRUE(g["memory_total_bytes"].is_number_integer());
+      EXPECT_TRUE(g["memory_bandwidth_bytes_per_s"].is_number());
       EXPECT_TRUE(g["pci_bus_id"].is_string());
+      EXPECT_TRUE(g["numa_node"].is_number_integer());
     }
   }
 }

@@ -69,7 +69,7 @@ struct CpuTeam {
 
 /// @brief The feeder thread of one GPU (uploads, launches, downloads).
 struct GpuWorker {
-  int gpu = 0;            ///< index into the GPU list given to make_plan (GpuInfo::index there)
+  int gpu = 0;            ///< GpuInfo::index of its GPU (gpu_workers[i] serves gpus[i])
   int numa_node = -1;     ///< OS index of the node it runs on
   int core = -1;          ///< logical index of its core
   std::vector<int> pus;   ///< OS indices of that core's PUs (bind here)
