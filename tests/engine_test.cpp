@@ -393,7 +393,7 @@ TEST(EnginePlan, GpuChoiceWithoutGpus) {
 
 TEST(EnginePlan, GpuWorkersOnTheirNodesFromXml) {
   Topology topo;
-  const std::string xml = test::data_dir() + "/topologies/2socket-4gpu.xml";
+  const std::string xml = test::data_dir() + "/topologies/2s-xeon-8gpu.xml";
   if (!fs::exists(xml)) GTEST_SKIP() << "no " << xml;
   ASSERT_TRUE(Topology::load_xml(xml, topo).ok());
   const auto gpus = topo.topology_gpus();

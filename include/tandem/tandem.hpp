@@ -12,5 +12,7 @@
 #include "tandem/engine.hpp"
 #include "tandem/op_table.hpp"
 #include "tandem/pipeline.hpp"
+#include "tandem/placement.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
+#include "tandem/topology.hpp"
