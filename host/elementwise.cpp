@@ -110,14 +110,18 @@ Status clamp_args(const View& src, const ClampParams& p, EwArgs& a) {
 // OpenMP implementation.
 // ---------------------------------------------------------------------------
 
+// The functor is copied into each work item: inside the OpenMP region it is
+// otherwise reached through a pointer that float stores to `out` may alias,
+// and the loop would stay scalar.
 template <class T, class R, class F>
 void cpu_map(const T* __restrict in, R* __restrict out, std::int64_t n, F f, int threads) {
   const std::int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
   for (std::int64_t c = 0; c < chunks; ++c) {
+    const F g = f;
     const std::int64_t b = c * kChunk;
     const std::int64_t e = std::min(n, b + kChunk);
-    for (std::int64_t i = b; i < e; ++i) out[i] = f(in[i]);
+    for (std::int64_t i = b; i < e; ++i) out[i] = g(in[i]);
   }
 }
 
@@ -128,9 +132,10 @@ void cpu_map_maybe_inplace(const T* in, R* out, std::int64_t n, F f, int threads
     const std::int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
     for (std::int64_t c = 0; c < chunks; ++c) {
+      const F g = f;
       const std::int64_t b = c * kChunk;
       const std::int64_t e = std::min(n, b + kChunk);
-      for (std::int64_t i = b; i < e; ++i) out[i] = f(in[i]);
+      for (std::int64_t i = b; i < e; ++i) out[i] = g(in[i]);
     }
   } else {
     cpu_map(in, out, n, f, threads);

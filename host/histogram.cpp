@@ -129,17 +129,18 @@ Status resolve_bins(const View& src, const HistogramParams& p, const Exec& exec,
   return {};
 }
 
-template <class T>
-void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::int64_t* counts, int threads) {
-  std::fill(counts, counts + b.n, std::int64_t(0));
+// Counts bin_of(in[i]) (-1 = not counted) into counts[0, nbins).
+template <class T, class BinOf>
+void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* counts, int threads, BinOf bin_of) {
+  std::fill(counts, counts + nbins, std::int64_t(0));
   const std::int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks == 0) return;
-  if (b.n > kPrivateBins) {
+  if (nbins > kPrivateBins) {
 #pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
     for (std::int64_t c = 0; c < chunks; ++c) {
       const std::int64_t e = std::min(n, (c + 1) * kChunk);
       for (std::int64_t i = c * kChunk; i < e; ++i) {
-        const std::int64_t k = b.bin(in[i]);
+        const std::int64_t k = bin_of(in[i]);
         if (k >= 0) {
 #pragma omp atomic relaxed
           ++counts[k];
@@ -150,18 +151,36 @@ void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::in
   }
 #pragma omp parallel num_threads(threads) if (chunks > 1)
   {
-    std::vector<std::int64_t> mine(static_cast<std::size_t>(b.n), 0);
+    std::vector<std::int64_t> mine(static_cast<std::size_t>(nbins), 0);
 #pragma omp for schedule(static) nowait
     for (std::int64_t c = 0; c < chunks; ++c) {
       const std::int64_t e = std::min(n, (c + 1) * kChunk);
       for (std::int64_t i = c * kChunk; i < e; ++i) {
-        const std::int64_t k = b.bin(in[i]);
+        const std::int64_t k = bin_of(in[i]);
         if (k >= 0) ++mine[static_cast<std::size_t>(k)];
       }
     }
 #pragma omp critical(tandem_hist_merge)
-    for (std::int64_t k = 0; k < b.n; ++k) counts[k] += mine[static_cast<std::size_t>(k)];
+    for (std::int64_t k = 0; k < nbins; ++k) counts[k] += mine[static_cast<std::size_t>(k)];
   }
+}
+
+template <class T>
+void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::int64_t* counts, int threads) {
+  if constexpr (std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t>) {
+    // Few distinct values: bin each one once with the same function, then count
+    // through the table (u16 only when the array dwarfs the table).
+    constexpr std::int64_t values = std::int64_t(std::numeric_limits<T>::max()) + 1;
+    if (values <= 256 || n >= 4 * values) {
+      std::vector<std::int32_t> lut(static_cast<std::size_t>(values));
+      for (std::int64_t v = 0; v < values; ++v) lut[std::size_t(v)] = static_cast<std::int32_t>(b.bin(static_cast<T>(v)));
+      const std::int32_t* table = lut.data();
+      cpu_count(in, n, b.n, counts, threads, [table](T v) { return std::int64_t(table[v]); });
+      return;
+    }
+  }
+  const kern::HistBins bins = b;
+  cpu_count(in, n, b.n, counts, threads, [bins](T v) { return bins.bin(v); });
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <type_traits>
 
 #include "kernels/common.cuh"
-#include "tandem/ops/elementwise.hpp"
+#include "tandem/tensor.hpp"
 
 namespace tandem::kern {
 
