@@ -303,7 +303,7 @@ const OpSpec kAffine{
     "a * scale + offset in NumPy (rounded after * and after +)",
     {{"scale", ParamType::number, "1", -1e300, 1e300, {}, "multiplier"},
      {"offset", ParamType::number, "0", -1e300, 1e300, {}, "added after scaling"}},
-    kAll, kAnyChannels, run_affine, {}};
+    kAll, kAnyChannels, run_affine, {}, /*elementwise=*/true};
 
 const OpSpec kClamp{
     "clamp", OpKind::array,
@@ -311,26 +311,26 @@ const OpSpec kClamp{
     "np.clip(a, min, max) (NaN passes through)",
     {{"min", ParamType::number, "", -1e300, 1e300, {}, "lower bound; none if absent", true},
      {"max", ParamType::number, "", -1e300, 1e300, {}, "upper bound (>= min); none if absent", true}},
-    kAll, kAnyChannels, run_clamp, {}};
+    kAll, kAnyChannels, run_clamp, {}, /*elementwise=*/true};
 
 const OpSpec kAbs{"abs", OpKind::array, "absolute value, keeping the dtype (abs(INT_MIN) wraps as in NumPy)",
-                  "np.abs(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::abs>, {}};
+                  "np.abs(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::abs>, {}, /*elementwise=*/true};
 
 const OpSpec kSqrt{"sqrt", OpKind::array,
                    "square root (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16); sqrt(x<0) = nan",
-                   "np.sqrt(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::sqrt>, {}};
+                   "np.sqrt(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::sqrt>, {}, /*elementwise=*/true};
 
 const OpSpec kExp{"exp", OpKind::array, "e^x (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16)",
-                  "np.exp(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::exp>, {}};
+                  "np.exp(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::exp>, {}, /*elementwise=*/true};
 
 const OpSpec kLog{"log", OpKind::array,
                   "natural log (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16); log(0) = -inf, log(x<0) = nan",
-                  "np.log(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::log>, {}};
+                  "np.log(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::log>, {}, /*elementwise=*/true};
 
 const OpSpec kPow{"pow", OpKind::array, "x ** p with a float exponent (" TANDEM_FLOAT_RULE ")",
                   "np.power(a, float(p))",
                   {{"p", ParamType::number, "", -1e300, 1e300, {}, "exponent"}},
-                  kAll, kAnyChannels, run_pow, {}};
+                  kAll, kAnyChannels, run_pow, {}, /*elementwise=*/true};
 
 const OpSpec kNormalize{
     "normalize", OpKind::array,
