@@ -20,15 +20,46 @@ struct Tap {
   float w;
 };
 
-// Cache-blocked 2-D correlation. Each task is a column block x strip; its
-// input rows are converted to float with their borders once, into a ring of
-// `rows` bordered rows (in L2), and each output row accumulates one
-// vectorised multiply-add pass per non-zero tap.
+struct Correlation {
+  const View* src;
+  const View* dst;
+  int kh, kw;
+  const Tap* taps;  // the non-zero weights, row-major
+  int ntaps;
+  kern::BorderMode mode;
+  float cval;
+};
+
+// One tile (columns x0..x1, rows y0..y1): its input rows are converted to
+// float with their borders once, into a ring of kh bordered rows (in L2), and
+// each output row accumulates one vectorised multiply-add pass per non-zero tap.
+template <class T>
+TANDEM_CPU_CLONES void filter_tile(const Correlation& f, int x0, int x1, int y0, int y1, float* acc, float* ring,
+                                   std::size_t slot) {
+  const int height = int(f.src->height()), width = int(f.src->width()), ch = int(f.src->channels());
+  const int kh = f.kh, ry = f.kh / 2, rx = f.kw / 2;
+  const int n = (x1 - x0) * ch;
+  for (int j = 0; j < y1 - y0 + 2 * ry; ++j) {
+    const int sy = kern::border_index(y0 - ry + j, height, f.mode);
+    nbh::load_row<T, float>(ring + std::size_t(j % kh) * slot, sy < 0 ? nullptr : f.src->row<const T>(sy), x0 - rx,
+                            x1 + rx, width, ch, f.mode, f.cval);
+    if (j < 2 * ry) continue;
+    const int first = j - 2 * ry;  // ring row of kernel row 0
+    for (int i = 0; i < n; ++i) acc[i] = 0.f;
+    for (int t = 0; t < f.ntaps; ++t) {
+      const Tap& tap = f.taps[t];
+      nbh::madd(acc, ring + std::size_t((first + tap.dy) % kh) * slot + std::size_t(tap.dx) * ch, tap.w, n);
+    }
+    nbh::store_saturated<T>(f.dst->row<T>(y0 + first) + std::size_t(x0) * ch, acc, n);
+  }
+}
+
+// Cache-blocked 2-D correlation: column blocks x strips, one tile per OpenMP task.
 template <class T>
 Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::BorderMode mode, float cval,
                   int threads) {
   const int height = int(src.height()), width = int(src.width()), ch = int(src.channels());
-  const int kh = kernel.rows, kw = kernel.cols, ry = kh / 2, rx = kw / 2;
+  const int kh = kernel.rows, kw = kernel.cols;
   std::vector<Tap> taps;
   for (int i = 0; i < kh; ++i)
     for (int j = 0; j < kw; ++j) {
@@ -37,34 +68,20 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
     }
   const nbh::TilePlan plan = nbh::plan_tiles(height, width, ch, kh, kh, threads);
   const int nt = std::max(1, std::min(threads, plan.tiles()));
-  const std::size_t slot = nbh::pad16(std::size_t(plan.tw + 2 * rx) * ch);
+  const std::size_t slot = nbh::pad16(std::size_t(plan.tw + kw - 1) * ch);
   const std::size_t acc_len = nbh::pad16(std::size_t(plan.tw) * ch);
   nbh::Scratch<float> scratch;
   TANDEM_TRY(scratch.allocate(nt, acc_len + slot * std::size_t(kh)));
+  const Correlation f{&src, &dst, kh, kw, taps.data(), int(taps.size()), mode, cval};
 
 #pragma omp parallel num_threads(nt)
   {
     float* acc = scratch.slice(omp_get_thread_num());
-    float* ring = acc + acc_len;
 #pragma omp for schedule(dynamic, 1)
     for (int t = 0; t < plan.tiles(); ++t) {
-      const int x0 = (t % plan.ntx) * plan.tw, x1 = std::min(width, x0 + plan.tw);
-      const int y0 = (t / plan.ntx) * plan.th, y1 = std::min(height, y0 + plan.th);
-      const int n = (x1 - x0) * ch;
-      for (int j = 0; j < y1 - y0 + 2 * ry; ++j) {
-        const int sy = kern::border_index(y0 - ry + j, height, mode);
-        nbh::load_row<T, float>(ring + std::size_t(j % kh) * slot, sy < 0 ? nullptr : src.row<const T>(sy), x0 - rx,
-                                x1 + rx, width, ch, mode, cval);
-        if (j < 2 * ry) continue;
-        const int first = j - 2 * ry;  // ring row of kernel row 0
-        for (int i = 0; i < n; ++i) acc[i] = 0.f;
-        for (const Tap& tap : taps) {
-          const float w = tap.w;
-          const float* __restrict in = ring + std::size_t((first + tap.dy) % kh) * slot + std::size_t(tap.dx) * ch;
-          for (int i = 0; i < n; ++i) acc[i] += w * in[i];
-        }
-        nbh::store_saturated<T>(dst.row<T>(y0 + first) + std::size_t(x0) * ch, acc, n);
-      }
+      const int x0 = (t % plan.ntx) * plan.tw, y0 = (t / plan.ntx) * plan.th;
+      filter_tile<T>(f, x0, std::min(width, x0 + plan.tw), y0, std::min(height, y0 + plan.th), acc, acc + acc_len,
+                     slot);
     }
   }
   return {};

@@ -17,38 +17,59 @@ namespace {
 
 // Horizontal pass of one bordered row: h[i] = sum_k w[k] * e[i + k*ch], using
 // the kernel's symmetry to halve the multiplies.
-void blur_row(float* __restrict h, const float* __restrict e, const float* w, int r, int ch, int n) {
-  const float wc = w[r];
-  const float* ec = e + r * ch;
-  for (int i = 0; i < n; ++i) h[i] = wc * ec[i];
-  for (int k = 0; k < r; ++k) {
-    const float wk = w[k];
-    const float* __restrict a = e + k * ch;
-    const float* __restrict b = e + (2 * r - k) * ch;
-    for (int i = 0; i < n; ++i) h[i] += wk * (a[i] + b[i]);
-  }
+TANDEM_CPU_INLINE void blur_row(float* h, const float* e, const float* w, int r, int ch, int n) {
+  nbh::scale(h, e + r * ch, w[r], n);
+  for (int k = 0; k < r; ++k) nbh::madd_pair(h, e + k * ch, e + (2 * r - k) * ch, w[k], n);
 }
 
 // Vertical pass: acc[i] = sum_k w[k] * row_k[i] over the ring buffer's rows,
 // row k of the window being ring slot (first + k) % taps.
-void blur_column(float* __restrict acc, const float* ring, std::size_t slot, int first, const float* w, int r,
-                 int n) {
+TANDEM_CPU_INLINE void blur_column(float* acc, const float* ring, std::size_t slot, int first, const float* w, int r,
+                                   int n) {
   const int taps = 2 * r + 1;
   const auto row = [&](int k) { return ring + std::size_t((first + k) % taps) * slot; };
-  const float wc = w[r];
-  const float* __restrict c = row(r);
-  for (int i = 0; i < n; ++i) acc[i] = wc * c[i];
-  for (int k = 0; k < r; ++k) {
-    const float wk = w[k];
-    const float* __restrict a = row(k);
-    const float* __restrict b = row(2 * r - k);
-    for (int i = 0; i < n; ++i) acc[i] += wk * (a[i] + b[i]);
+  nbh::scale(acc, row(r), w[r], n);
+  for (int k = 0; k < r; ++k) nbh::madd_pair(acc, row(k), row(2 * r - k), w[k], n);
+}
+
+struct Blur {
+  const View* src;
+  const View* dst;
+  const float* w;
+  int r;
+  kern::BorderMode mode;
+  float cval;
+};
+
+// One tile (columns x0..x1, rows y0..y1): its input rows are blurred
+// horizontally once, into a ring of 2r+1 float rows (in L2), and every output
+// row is the vertical pass over the ring. `ext` holds one bordered input row.
+template <class T>
+TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int y1, float* ext, float* acc,
+                                     float* ring, std::size_t slot) {
+  const int height = int(b.src->height()), width = int(b.src->width()), ch = int(b.src->channels());
+  const int r = b.r, taps = 2 * r + 1;
+  const int n = (x1 - x0) * ch;
+  for (int j = 0; j < y1 - y0 + 2 * r; ++j) {
+    float* h = ring + std::size_t(j % taps) * slot;
+    const int sy = kern::border_index(y0 - r + j, height, b.mode);
+    if (sy < 0) {
+      // A row outside the image in constant mode: every pixel is cval, and
+      // the normalised horizontal pass leaves it so.
+      for (int i = 0; i < n; ++i) h[i] = b.cval;
+    } else {
+      nbh::load_row<T, float>(ext, b.src->row<const T>(sy), x0 - r, x1 + r, width, ch, b.mode, b.cval);
+      blur_row(h, ext, b.w, r, ch, n);
+    }
+    if (j >= 2 * r) {
+      blur_column(acc, ring, slot, j - 2 * r, b.w, r, n);
+      // Positive normalised weights keep results within the input's range.
+      nbh::store_in_range<T>(b.dst->row<T>(y0 + j - 2 * r) + std::size_t(x0) * ch, acc, n);
+    }
   }
 }
 
-// Cache-blocked separable blur. Each task is a column block x strip; its input
-// rows are blurred horizontally once, into a ring of 2r+1 float rows (in L2),
-// and every output row is the vertical pass over the ring.
+// Cache-blocked separable blur: column blocks x strips, one tile per OpenMP task.
 template <class T>
 Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, kern::BorderMode mode, float cval,
                     int threads) {
@@ -60,6 +81,7 @@ Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, ker
   const std::size_t slot = nbh::pad16(std::size_t(plan.tw) * ch);
   nbh::Scratch<float> scratch;
   TANDEM_TRY(scratch.allocate(nt, ext_len + slot * (taps + 1)));
+  const Blur blur{&src, &dst, w, r, mode, cval};
 
 #pragma omp parallel num_threads(nt)
   {
@@ -68,26 +90,9 @@ Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, ker
     float* ring = acc + slot;
 #pragma omp for schedule(dynamic, 1)
     for (int t = 0; t < plan.tiles(); ++t) {
-      const int x0 = (t % plan.ntx) * plan.tw, x1 = std::min(width, x0 + plan.tw);
-      const int y0 = (t / plan.ntx) * plan.th, y1 = std::min(height, y0 + plan.th);
-      const int n = (x1 - x0) * ch;
-      for (int j = 0; j < y1 - y0 + 2 * r; ++j) {
-        float* h = ring + std::size_t(j % taps) * slot;
-        const int sy = kern::border_index(y0 - r + j, height, mode);
-        if (sy < 0) {
-          // A row outside the image in constant mode: every pixel is cval,
-          // and the normalised horizontal pass leaves it so.
-          for (int i = 0; i < n; ++i) h[i] = cval;
-        } else {
-          nbh::load_row<T, float>(ext, src.row<const T>(sy), x0 - r, x1 + r, width, ch, mode, cval);
-          blur_row(h, ext, w, r, ch, n);
-        }
-        if (j >= 2 * r) {
-          blur_column(acc, ring, slot, j - 2 * r, w, r, n);
-          // Positive normalised weights keep results within the input's range.
-          nbh::store_in_range<T>(dst.row<T>(y0 + j - 2 * r) + std::size_t(x0) * ch, acc, n);
-        }
-      }
+      const int x0 = (t % plan.ntx) * plan.tw, y0 = (t / plan.ntx) * plan.th;
+      gaussian_tile<T>(blur, x0, std::min(width, x0 + plan.tw), y0, std::min(height, y0 + plan.th), ext, acc, ring,
+                       slot);
     }
   }
   return {};

@@ -23,6 +23,22 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+// The per-tile workers of the CPU ops are compiled three times, for AVX-512
+// (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, and the loader picks
+// the best the CPU has (GCC/Clang function multiversioning, as OpenCV's
+// run-time dispatch): the build itself stays baseline x86-64. The helpers they
+// call are forced inline so that they are compiled for the same target.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__) && !defined(TANDEM_NO_CPU_CLONES)
+#define TANDEM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TANDEM_CPU_CLONES
+#endif
+#if defined(__GNUC__)
+#define TANDEM_CPU_INLINE inline __attribute__((always_inline))
+#else
+#define TANDEM_CPU_INLINE inline
+#endif
+
 namespace tandem::nbh {
 
 inline kern::BorderMode to_mode(Border b) noexcept { return static_cast<kern::BorderMode>(static_cast<int>(b)); }
@@ -86,7 +102,9 @@ struct TilePlan {
 
 inline TilePlan plan_tiles(int height, int width, int channels, int window_rows, int min_strip, int threads) {
   constexpr int kBudget = 64 * 1024;  // floats of buffered rows per thread
-  const int target = std::clamp(kBudget / std::max(window_rows, 1), 256, 4096);  // elements per buffered row
+  // Elements per buffered row: at most 2048 (8 KB), so the rows one pass
+  // touches stay in L1.
+  const int target = std::clamp(kBudget / std::max(window_rows, 1), 256, 2048);
   TilePlan p;
   const std::int64_t row = std::int64_t(width) * channels;
   p.ntx = row <= target + target / 2 ? 1 : int((row + target - 1) / target);
@@ -122,7 +140,7 @@ constexpr std::size_t pad16(std::size_t n) { return (n + 15) / 16 * 16; }
 /// outside [0, width) made up by the border rule; row == nullptr is a row
 /// outside the image in constant mode (all `cval`).
 template <class T, class A>
-inline void load_row(A* __restrict out, const T* __restrict row, int xb, int xe, int width, int ch,
+TANDEM_CPU_INLINE void load_row(A* __restrict out, const T* __restrict row, int xb, int xe, int width, int ch,
                      kern::BorderMode mode, A cval) {
   const int n = (xe - xb) * ch;
   if (!row) {
@@ -144,12 +162,41 @@ inline void load_row(A* __restrict out, const T* __restrict row, int xb, int xe,
   }
 }
 
+// Vector kernels of the passes. Separate functions with __restrict parameters
+// (GCC honours restrict on parameters, also once inlined) so that the loops
+// vectorise without run-time alias checks.
+
+/// out[i] = w * a[i]
+TANDEM_CPU_INLINE void scale(float* __restrict out, const float* __restrict a, float w, int n) {
+  for (int i = 0; i < n; ++i) out[i] = w * a[i];
+}
+/// acc[i] += w * a[i]
+TANDEM_CPU_INLINE void madd(float* __restrict acc, const float* __restrict a, float w, int n) {
+  for (int i = 0; i < n; ++i) acc[i] += w * a[i];
+}
+/// acc[i] += w * (a[i] + b[i])  (a symmetric pair of taps)
+TANDEM_CPU_INLINE void madd_pair(float* __restrict acc, const float* __restrict a, const float* __restrict b, float w,
+                                 int n) {
+  for (int i = 0; i < n; ++i) acc[i] += w * (a[i] + b[i]);
+}
+
+/// acc[i] += a[i]  (widening)
+template <class A, class T>
+TANDEM_CPU_INLINE void add_row(A* __restrict acc, const T* __restrict a, int n) {
+  for (int i = 0; i < n; ++i) acc[i] += A(a[i]);
+}
+/// acc[i] += a[i] - b[i]  (widening)
+template <class A, class T>
+TANDEM_CPU_INLINE void add_sub_row(A* __restrict acc, const T* __restrict a, const T* __restrict b, int n) {
+  for (int i = 0; i < n; ++i) acc[i] += A(a[i]) - A(b[i]);
+}
+
 /// Stores float results known to lie in [0, max of T] (plus rounding noise
 /// below one half) as T, rounding half to even. Equal to kern::saturate<T> on
 /// that range, but written so GCC vectorises it without SSE4.1's roundps:
 /// adding 2^23 leaves the rounded integer in the low mantissa bits.
 template <class T>
-inline void store_in_range(T* __restrict out, const float* __restrict in, int n) {
+TANDEM_CPU_INLINE void store_in_range(T* __restrict out, const float* __restrict in, int n) {
   if constexpr (std::is_floating_point_v<T>) {
     for (int i = 0; i < n; ++i) out[i] = in[i];
   } else {
@@ -160,7 +207,7 @@ inline void store_in_range(T* __restrict out, const float* __restrict in, int n)
 /// Clamps results to T's range in place and stores them as T, rounding half to
 /// even: kern::saturate<T> for finite input, in two loops GCC vectorises.
 template <class T>
-inline void store_saturated(T* __restrict out, float* __restrict in, int n) {
+TANDEM_CPU_INLINE void store_saturated(T* __restrict out, float* __restrict in, int n) {
   if constexpr (!std::is_floating_point_v<T>) {
     constexpr float hi = float(std::numeric_limits<T>::max());
     for (int i = 0; i < n; ++i) in[i] = std::min(std::max(in[i], 0.f), hi);
@@ -169,11 +216,22 @@ inline void store_saturated(T* __restrict out, float* __restrict in, int n) {
 }
 
 /// Stores exact window sums divided by `area` as T (round half to even):
-/// kern::box_finish<T> for sums in [0, area * max of T], vectorised for 32-bit sums.
+/// kern::box_finish<T> for sums in [0, area * max of T], vectorised for 32-bit
+/// sums. Division is slow, so for area <= 2^19 the quotient is s * (1/area),
+/// then snapped to a multiple of 2^-20 (adding and subtracting 2^32): a true
+/// tie m + 1/2 is within 1e-11 of the product and snaps onto it exactly, while
+/// any other quotient is at least 1/(2 area) >= 2^-20 from a tie and stays on
+/// its side; adding 2^52 then rounds half to even.
 template <class T, class A>
-inline void store_mean(T* __restrict out, const A* __restrict sum, int n, double area) {
+TANDEM_CPU_INLINE void store_mean(T* __restrict out, const A* __restrict sum, int n, double area) {
   if constexpr (std::is_floating_point_v<T>) {
     for (int i = 0; i < n; ++i) out[i] = static_cast<T>(double(sum[i]) / area);
+  } else if (area <= 0x1p19) {
+    const double inv = 1.0 / area;
+    for (int i = 0; i < n; ++i) {
+      const double q = (double(sum[i]) * inv + 0x1p32) - 0x1p32;
+      out[i] = static_cast<T>(std::bit_cast<std::uint64_t>(q + 0x1p52));
+    }
   } else {
     for (int i = 0; i < n; ++i) out[i] = static_cast<T>(std::bit_cast<std::uint64_t>(double(sum[i]) / area + 0x1p52));
   }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -209,11 +210,17 @@ TEST(FilterRounding, VectorisedStoresEqualSaturate) {
     ASSERT_EQ(o8[i], kern::saturate<std::uint8_t>(in[i])) << in[i];
     ASSERT_EQ(o16[i], kern::saturate<std::uint16_t>(in[i])) << in[i];
   }
-  // Window sums: every sum of a 4x4 (even area: exact ties) and 3x3 window of u16.
-  for (double area : {16.0, 9.0}) {
+  // Window sums of u16 windows: K = 4, 6, 10 (even areas: exact ties; 1/36
+  // and 1/100 are inexact), 3, and 724 and 725 (either side of the switch from
+  // the reciprocal to division); every tie within the range is included.
+  for (double k : {4.0, 6.0, 10.0, 3.0, 724.0, 725.0}) {
+    const double area = k * k;
+    const std::int64_t top = std::min<std::int64_t>(std::int64_t(area) * 65535, INT32_MAX);
+    const std::int64_t step = std::max<std::int64_t>(1, top / 3000000);
     std::vector<std::int32_t> sums;
-    for (std::int32_t s = 0; s <= std::int32_t(area) * 65535; s += 7) sums.push_back(s);
-    sums.push_back(std::int32_t(area) * 65535);
+    for (std::int64_t s = 0; s <= top; s += step) sums.push_back(std::int32_t(s));
+    for (std::int64_t m = 0; m < 65535 && (2 * m + 1) * std::int64_t(area) / 2 <= top; m += 1 + m / 64)
+      if (std::int64_t(area) % 2 == 0) sums.push_back(std::int32_t((2 * m + 1) * std::int64_t(area) / 2));
     std::vector<std::uint16_t> out(sums.size());
     nbh::store_mean<std::uint16_t, std::int32_t>(out.data(), sums.data(), int(sums.size()), area);
     for (std::size_t i = 0; i < sums.size(); ++i)
