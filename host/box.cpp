@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "host/neighbourhood.hpp"
 #include "host/parallel.hpp"

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "host/neighbourhood.hpp"
 #include "host/parallel.hpp"
@@ -60,11 +59,14 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
                   int threads) {
   const int height = int(src.height()), width = int(src.width()), ch = int(src.channels());
   const int kh = kernel.rows, kw = kernel.cols;
-  std::vector<Tap> taps;
+  nbh::Scratch<Tap> tap_buf;  // Status-returning allocation: the API never throws
+  TANDEM_TRY(tap_buf.allocate(1, std::size_t(kh) * kw));
+  Tap* taps = tap_buf.slice(0);
+  int ntaps = 0;
   for (int i = 0; i < kh; ++i)
     for (int j = 0; j < kw; ++j) {
       const float w = static_cast<float>(kernel.values[std::size_t(i) * kw + j]);
-      if (w != 0.f) taps.push_back({i, j, w});
+      if (w != 0.f) taps[ntaps++] = Tap{i, j, w};
     }
   const nbh::TilePlan plan = nbh::plan_tiles(height, width, ch, kh, kh, threads);
   const int nt = std::max(1, std::min(threads, plan.tiles()));
@@ -72,7 +74,7 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
   const std::size_t acc_len = nbh::pad16(std::size_t(plan.tw) * ch);
   nbh::Scratch<float> scratch;
   TANDEM_TRY(scratch.allocate(nt, acc_len + slot * std::size_t(kh)));
-  const Correlation f{&src, &dst, kh, kw, taps.data(), int(taps.size()), mode, cval};
+  const Correlation f{&src, &dst, kh, kw, taps, ntaps, mode, cval};
 
 #pragma omp parallel num_threads(nt)
   {

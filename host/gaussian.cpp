@@ -1,10 +1,10 @@
 // gaussian: validation, dispatch, the OpenMP implementation and the op-table entry.
 #include "tandem/ops/gaussian.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 #include "host/neighbourhood.hpp"
 #include "host/parallel.hpp"
@@ -129,7 +129,7 @@ Status gaussian(const View& src, const View& dst, const GaussianParams& p, const
 #endif
   }
   const int r = kern::gaussian_radius(p, src.dtype);
-  std::vector<float> w(std::size_t(2 * r + 1));
+  std::array<float, 2 * kGaussianMaxRadius + 1> w;
   kern::gaussian_weights(2 * r + 1, p.sigma, w.data());
   const kern::BorderMode mode = nbh::to_mode(p.border);
   const int threads = cpu_threads(exec);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <climits>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -84,10 +85,11 @@ inline Status check_io(std::string_view op, const View& src, const View& dst, co
   return {};
 }
 
-/// Checks the border value: finite (it is saturated to the dtype when used).
+/// Checks the border value: finite and at most 1e30 in magnitude, so that it
+/// is a finite float too (it is saturated to integer dtypes when used).
 inline Status check_value(std::string_view op, double value) {
-  if (!(value == value) || value > 1e300 || value < -1e300)
-    return {Errc::invalid_argument, std::string(op) + ": the border value must be finite"};
+  if (!(std::abs(value) <= 1e30))
+    return {Errc::invalid_argument, std::string(op) + ": the border value must be finite, |value| <= 1e30"};
   return {};
 }
 
