@@ -852,7 +852,7 @@ TEST(Photos, SizesMatchSourcesMd) {
 }
 
 TEST(Photos, TruncatedJpegIsAnError) {
-  const std::string path = test::data_dir() + "/images/truncated.jpg";
+  const std::string path = test::data_dir() + "/broken/truncated.jpg";
   Tensor t;
   Status s = io::read_image(path, t);
   EXPECT_EQ(s.code(), Errc::format_error) << s.message();
