@@ -833,10 +833,6 @@ TEST(Photos, SizesMatchSourcesMd) {
     io::ImageInfo info;
     const Status ps = io::probe(bytes, name, info);
     ++checked;
-    if (name == "truncated.jpg") {  // cut inside its Huffman tables: even the header is unreadable
-      EXPECT_EQ(ps.code(), Errc::format_error) << ps.message();
-      continue;
-    }
     ASSERT_TRUE(ps.ok()) << ps.message();
     EXPECT_EQ(info.width(), w);
     EXPECT_EQ(info.height(), h);
