@@ -89,6 +89,28 @@ TANDEM_CPU_CLONES void median_row_network(const T* const* rows, T* __restrict ou
   }
 }
 
+// K = 3: sort every column of the three rows once (n elements of the padded
+// rows), then combine three neighbouring sorted columns per output.
+template <class T>
+TANDEM_CPU_CLONES void median3_sort_columns(const T* __restrict r0, const T* __restrict r1, const T* __restrict r2,
+                                            T* __restrict lo, T* __restrict mid, T* __restrict hi, int n) {
+  for (int i = 0; i < n; ++i) {
+    T a = r0[i], b = r1[i], c = r2[i];
+    kern::sort3(a, b, c);
+    lo[i] = a;
+    mid[i] = b;
+    hi[i] = c;
+  }
+}
+
+template <class T, int C>
+TANDEM_CPU_CLONES void median3_combine(const T* __restrict lo, const T* __restrict mid, const T* __restrict hi,
+                                       T* __restrict out, int n) {
+  for (int i = 0; i < n; ++i)
+    out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C],
+                                            hi[i], hi[i + C], hi[i + 2 * C]);
+}
+
 template <class T, int C, int K>
 Status median_network(const View& src, const View& dst, const Exec& exec) {
   constexpr int r = K / 2;
@@ -98,7 +120,7 @@ Status median_network(const View& src, const View& dst, const Exec& exec) {
   const std::size_t row_elems = std::size_t(W + 2 * r) * C;
   const std::size_t row_bytes = (row_elems * sizeof(T) + 63) / 64 * 64;
   Scratch scratch;
-  TANDEM_TRY(scratch.allocate(row_bytes * K, threads));
+  TANDEM_TRY(scratch.allocate(row_bytes * (K == 3 ? K + 3 : K), threads));
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
@@ -112,10 +134,19 @@ Status median_network(const View& src, const View& dst, const Exec& exec) {
     if (y0 < y1)
       for (int yy = y0 - r; yy < y0 + r; ++yy) fill(yy);
     const T* rows[K];
+    T* sorted = reinterpret_cast<T*>(ring + row_bytes * K);  // K = 3: lo, mid, hi columns
     for (int y = y0; y < y1; ++y) {
       fill(y + r);
       for (int dy = 0; dy < K; ++dy) rows[dy] = slot(y - r + dy);
-      median_row_network<T, C, K>(rows, dst.row<T>(y), W * C);
+      if constexpr (K == 3) {
+        T* lo = sorted;
+        T* mid = reinterpret_cast<T*>(ring + row_bytes * (K + 1));
+        T* hi = reinterpret_cast<T*>(ring + row_bytes * (K + 2));
+        median3_sort_columns<T>(rows[0], rows[1], rows[2], lo, mid, hi, int(row_elems));
+        median3_combine<T, C>(lo, mid, hi, dst.row<T>(y), W * C);
+      } else {
+        median_row_network<T, C, K>(rows, dst.row<T>(y), W * C);
+      }
     }
   }
   return {};

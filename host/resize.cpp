@@ -34,47 +34,57 @@ bool supported(DType t, int c) {
 template <class T>
 using Acc = std::conditional_t<std::is_same_v<T, std::uint8_t>, int, float>;
 
-template <class T>
+// Taps per output element (x: one per channel, so the horizontal pass is a
+// single flat loop the vectoriser turns into gathers) or per output row (y).
+template <class A>
 struct Taps {
-  std::vector<int> offset;  // 2 per output coordinate: i0, i1 (elements for x, rows for y)
-  std::vector<Acc<T>> weight;  // 2 per output coordinate
+  std::vector<int> i0, i1;  // source element (x) or row (y)
+  std::vector<A> w0, w1;    // their weights
 };
 
-template <class T>
-Taps<T> make_taps(int src_n, int dst_n, int stride) {
-  Taps<T> t;
-  t.offset.resize(2 * std::size_t(dst_n));
-  t.weight.resize(2 * std::size_t(dst_n));
+template <class A>
+Taps<A> make_taps(int src_n, int dst_n, int channels) {
+  Taps<A> t;
+  const std::size_t n = std::size_t(dst_n) * channels;
+  t.i0.resize(n);
+  t.i1.resize(n);
+  t.w0.resize(n);
+  t.w1.resize(n);
   const double scale = kern::resize_scale(src_n, dst_n);
   for (int d = 0; d < dst_n; ++d) {
     const kern::LinearTap tap = kern::linear_tap(d, scale, src_n);
-    t.offset[2 * d] = tap.i0 * stride;
-    t.offset[2 * d + 1] = tap.i1 * stride;
-    if constexpr (std::is_same_v<Acc<T>, int>) {
-      t.weight[2 * d] = kern::fixed_weight(1.0f - tap.f);
-      t.weight[2 * d + 1] = kern::fixed_weight(tap.f);
-    } else {
-      t.weight[2 * d] = 1.0f - tap.f;
-      t.weight[2 * d + 1] = tap.f;
+    for (int c = 0; c < channels; ++c) {
+      const std::size_t i = std::size_t(d) * channels + c;
+      t.i0[i] = tap.i0 * channels + c;
+      t.i1[i] = tap.i1 * channels + c;
+      if constexpr (std::is_same_v<A, int>) {
+        t.w0[i] = kern::fixed_weight(1.0f - tap.f);
+        t.w1[i] = kern::fixed_weight(tap.f);
+      } else {
+        t.w0[i] = 1.0f - tap.f;
+        t.w1[i] = tap.f;
+      }
     }
   }
   return t;
 }
 
-template <class T, int C>
-TANDEM_CPU_CLONES void resize_hrow(const T* __restrict s, Acc<T>* __restrict h, const int* __restrict xo,
-                                   const Acc<T>* __restrict xw, int dw) {
-  for (int dx = 0; dx < dw; ++dx) {
-    const T* p0 = s + xo[2 * dx];
-    const T* p1 = s + xo[2 * dx + 1];
-    const Acc<T> a0 = xw[2 * dx];
-    const Acc<T> a1 = xw[2 * dx + 1];
-    for (int c = 0; c < C; ++c) {
-      if constexpr (std::is_same_v<Acc<T>, int>)
-        h[dx * C + c] = kern::resize_h_fixed(p0[c], p1[c], a0, a1);
-      else
-        h[dx * C + c] = kern::resize_lerp(static_cast<float>(p0[c]), static_cast<float>(p1[c]), a0, a1);
-    }
+// Source row as the gather type: u8 -> int, u16 -> float (vpgatherdd / vgatherdps
+// load 32-bit elements only).
+template <class T, class S>
+TANDEM_CPU_CLONES void widen_row(const T* __restrict s, S* __restrict out, int n) {
+  for (int i = 0; i < n; ++i) out[i] = static_cast<S>(s[i]);
+}
+
+// Horizontal pass over n = dst_w * C output elements.
+template <class S, class A>
+TANDEM_CPU_CLONES void resize_hrow(const S* __restrict s, A* __restrict h, const int* __restrict i0,
+                                   const int* __restrict i1, const A* __restrict w0, const A* __restrict w1, int n) {
+  for (int i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<A, int>)
+      h[i] = kern::resize_h_fixed(s[i0[i]], s[i1[i]], w0[i], w1[i]);
+    else
+      h[i] = kern::resize_lerp(static_cast<float>(s[i0[i]]), static_cast<float>(s[i1[i]]), w0[i], w1[i]);
   }
 }
 
@@ -96,11 +106,21 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   const int sw = static_cast<int>(src.width());
   const int dh = static_cast<int>(dst.height());
   const int dw = static_cast<int>(dst.width());
-  const Taps<T> xt = make_taps<T>(sw, dw, C);
-  const Taps<T> yt = make_taps<T>(sh, dh, 1);
   const int threads = std::max(1, std::min(cpu_threads(exec), dh));
-  const std::size_t row = (std::size_t(dw) * C * sizeof(A) + 63) / 64 * 64;
-  std::unique_ptr<std::byte[]> scratch(new (std::nothrow) std::byte[2 * row * std::size_t(threads) + 64]);
+  Taps<A> xt, yt;
+  try {
+    xt = make_taps<A>(sw, dw, C);
+    yt = make_taps<A>(sh, dh, 1);
+  } catch (const std::bad_alloc&) {
+    return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
+  }
+  // Widening the source row pays off unless the row shrinks a lot (or is f32 already).
+  const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw;
+  auto round64 = [](std::size_t b) { return (b + 63) / 64 * 64; };
+  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A));
+  const std::size_t sbytes = widen ? round64(std::size_t(sw) * C * sizeof(A)) : 0;
+  const std::size_t per_thread = 2 * hbytes + sbytes;
+  std::unique_ptr<std::byte[]> scratch(new (std::nothrow) std::byte[per_thread * std::size_t(threads) + 64]);
   if (!scratch) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate resize scratch");
   const auto base = (reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64;
 
@@ -110,24 +130,31 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
     const int nt = omp_get_num_threads();
     const int y0 = static_cast<int>(std::int64_t(dh) * t / nt);
     const int y1 = static_cast<int>(std::int64_t(dh) * (t + 1) / nt);
-    A* bufs[2] = {reinterpret_cast<A*>(base + 2 * row * std::size_t(t)),
-                  reinterpret_cast<A*>(base + 2 * row * std::size_t(t) + row)};
+    const std::uintptr_t mine = base + per_thread * std::size_t(t);
+    A* bufs[2] = {reinterpret_cast<A*>(mine), reinterpret_cast<A*>(mine + hbytes)};
+    A* wide = reinterpret_cast<A*>(mine + 2 * hbytes);
     int held[2] = {-1, -1};  // the source row each buffer holds
     // The resampled source row `sy`, computed into a buffer not holding `keep`.
     auto hrow = [&](int sy, int keep) -> const A* {
       for (int b = 0; b < 2; ++b)
         if (held[b] == sy) return bufs[b];
       const int b = held[0] == keep ? 1 : 0;
-      resize_hrow<T, C>(src.row<const T>(sy), bufs[b], xt.offset.data(), xt.weight.data(), dw);
+      const T* s = src.row<const T>(sy);
+      if (widen) {
+        widen_row<T, A>(s, wide, sw * C);
+        resize_hrow<A, A>(wide, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+      } else {
+        resize_hrow<T, A>(s, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+      }
       held[b] = sy;
       return bufs[b];
     };
     for (int dy = y0; dy < y1; ++dy) {
-      const int s0 = yt.offset[2 * dy];
-      const int s1 = yt.offset[2 * dy + 1];
+      const int s0 = yt.i0[dy];
+      const int s1 = yt.i1[dy];
       const A* h0 = hrow(s0, -1);
       const A* h1 = s1 == s0 ? h0 : hrow(s1, s0);
-      resize_vrow<T>(h0, h1, dst.row<T>(dy), yt.weight[2 * dy], yt.weight[2 * dy + 1], dw * C);
+      resize_vrow<T>(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
     }
   }
   return {};

@@ -26,7 +26,12 @@ struct LinearTap {
 /// i0 = floor(s), f = s - i0; i0 < 0 becomes 0 and i0 >= n - 1 becomes n - 1,
 /// both with f = 0 (so the edge pixel is replicated, never extrapolated).
 TANDEM_HD LinearTap linear_tap(int d, double scale, int n) {
+#if defined(__CUDA_ARCH__)
+  // No fused multiply-add: the host (and OpenCV) round the product first.
+  const float s = static_cast<float>(__dadd_rn(__dmul_rn(d + 0.5, scale), -0.5));
+#else
   const float s = static_cast<float>((d + 0.5) * scale - 0.5);
+#endif
   const float fl = ::floorf(s);
   int i0 = static_cast<int>(fl);
   float f = s - fl;

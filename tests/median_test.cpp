@@ -75,7 +75,7 @@ TEST_P(MedianTest, LargestWindows) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   // u8 up to 255 (larger than the image, and not), u16 / f32 up to 99.
-  for (auto [dtype, c, K, h, w] : {std::tuple{DType::u8, 3, 255, 9, 14}, {DType::u8, 1, 255, 300, 7},
+  for (auto [dtype, c, K, h, w] : {std::tuple{DType::u8, 3, 255, 9, 14}, {DType::u8, 1, 255, 130, 7},
                                    {DType::u8, 1, 101, 70, 90}, {DType::u8, 4, 63, 20, 300},
                                    {DType::u16, 1, 99, 12, 40}, {DType::f32, 1, 99, 40, 9},
                                    {DType::f32, 1, 21, 40, 41}}) {
@@ -90,7 +90,7 @@ TEST_P(MedianTest, LargeImages) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (auto [dtype, c, K] : {std::tuple{DType::u8, 3, 3}, {DType::u8, 1, 5}, {DType::u8, 1, 9},
-                             {DType::u16, 1, 5}, {DType::f32, 1, 3}, {DType::f32, 1, 7}}) {
+                             {DType::u16, 1, 5}, {DType::f32, 1, 7}}) {
     const Tensor img = test::random_image_upto(dtype, 1031, 777, c, 5, dtype == DType::f32 ? 1.0 : 255);
     const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, img.view());
     EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0))
