@@ -33,6 +33,12 @@ inline bool views_overlap(const View& a, const View& b) {
   return a0 < b1 && b0 < a1;
 }
 
+/// Rows start on element boundaries (the GPU cannot load misaligned elements).
+inline bool rows_aligned(const View& v) {
+  const auto es = static_cast<std::int64_t>(v.elem_size());
+  return reinterpret_cast<std::uintptr_t>(v.data) % es == 0 && v.strides[0] % es == 0;
+}
+
 /// Checks what every image op needs of its input: an image (packed pixels,
 /// rows maybe padded), not empty, sides that fit in int, on exec.device, and a
 /// stream for CUDA. `supported(dtype, channels)` says which inputs the op takes;
@@ -44,6 +50,7 @@ Status check_image_input(std::string_view op, const View& src, const Exec& exec,
     return op_error(op, Errc::invalid_argument,
                     "needs an image (H x W or H x W x C with packed pixels); got " + src.describe());
   if (src.numel() == 0 || !src.data) return op_error(op, Errc::invalid_argument, "input is empty (" + src.describe() + ")");
+  if (!rows_aligned(src)) return op_error(op, Errc::invalid_argument, "input rows must start on element boundaries");
   if (src.height() > INT_MAX || src.width() > INT_MAX || src.width() * src.channels() > INT_MAX)
     return op_error(op, Errc::invalid_argument, "image too large (" + src.describe() + ")");
   if (!supported(src.dtype, static_cast<int>(src.channels())))
@@ -79,6 +86,7 @@ inline Status check_image_output(std::string_view op, const View& src, const Vie
   }
   if (!(dst.device == exec.device))
     return op_error(op, Errc::invalid_argument, "output is on " + dst.device.str() + " but the op runs on " + exec.device.str());
+  if (!rows_aligned(dst)) return op_error(op, Errc::invalid_argument, "output rows must start on element boundaries");
   if (views_overlap(src, dst)) return op_error(op, Errc::invalid_argument, "output overlaps the input (in-place is not supported)");
   return {};
 }

@@ -252,7 +252,11 @@ Status median_u8_hist(const View& src, const View& dst, int K, const Exec& exec)
   int strips = std::max(1, (2 * threads + ncb * C - 1) / (ncb * C));
   strips = std::max(1, std::min(strips, H / std::max(8, K)));
   std::vector<HistTile> tiles;
-  tiles.reserve(std::size_t(ncb) * strips * C);
+  try {
+    tiles.reserve(std::size_t(ncb) * strips * C);
+  } catch (const std::bad_alloc&) {
+    return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the tile list");
+  }
   for (int c = 0; c < C; ++c)
     for (int s = 0; s < strips; ++s)
       for (int b = 0; b < ncb; ++b)

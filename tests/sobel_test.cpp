@@ -222,6 +222,10 @@ TEST(SobelErrors, RejectsNonImagesEmptyInputsAndDeviceMismatch) {
   Tensor empty;
   ASSERT_TRUE(Tensor::create(DType::u8, {0, 5}, Device::cpu(), empty).ok());
   EXPECT_TRUE(mentions(sobel(empty.view(), out, {}, Exec::cpu()), "empty"));
+  Tensor raw;
+  ASSERT_TRUE(Tensor::create(DType::u8, {64}, Device::cpu(), raw).ok());
+  const View odd_rows = View::image(raw.view().data, DType::u16, 3, 4, 1, Device::cpu(), 9);
+  EXPECT_TRUE(mentions(sobel(odd_rows, out, {}, Exec::cpu()), "element boundaries"));
   const Tensor img = test::random_image_upto(DType::u8, 4, 4, 1, 1, 255);
   Exec gpu_no_stream{Device::cuda(0), nullptr, 0};
   const Status s = sobel(img.view(), out, {}, gpu_no_stream);
