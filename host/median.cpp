@@ -1,13 +1,14 @@
 // median: validation, dispatch, the OpenMP implementations and the op-table entry.
 //
-// CPU paths: K = 3 and 5 run the selection network of kernels/median.cuh,
-// vectorised across a row (every window row is read from a ring of
-// edge-padded source rows). u8 with K >= 7 slides histograms (Perreault &
+// CPU paths: K = 3 sorts each column once and combines three sorted columns
+// per pixel; K = 5 and 7 run the selection network of kernels/median.cuh. Both
+// are vectorised across a row (every window row is read from a ring of
+// edge-padded source rows). u8 with K >= 9 slides histograms (Perreault &
 // Hebert's constant-time median: per-column histograms, a 16-bin coarse window
 // histogram updated every step and 16-bin fine segments brought up to date
 // only when the median falls in them), on tiles of columns x rows so the
-// column histograms stay in L2. u16 / f32 with K >= 7 select among the
-// window's keys (std::nth_element).
+// column histograms stay in L2. u16 / f32 with K >= 9 select among the
+// window's keys (std::nth_element), O(K^2) per pixel.
 #include "tandem/ops/median.hpp"
 
 #include <algorithm>
@@ -60,7 +61,7 @@ struct Scratch {
 };
 
 // ---------------------------------------------------------------------------
-// K = 3, 5: selection network over a ring of edge-padded rows.
+// K = 3, 5, 7: selection networks over a ring of edge-padded rows.
 
 // Copies source row `y` into `dst` with r replicated pixels on each side.
 template <class T, int C>
@@ -153,7 +154,7 @@ Status median_network(const View& src, const View& dst, const Exec& exec) {
 }
 
 // ---------------------------------------------------------------------------
-// u8, K >= 7: sliding histograms.
+// u8, K >= 9: sliding histograms.
 
 constexpr int kTileCols = 256;
 
@@ -279,7 +280,7 @@ Status median_u8_hist(const View& src, const View& dst, int K, const Exec& exec)
 }
 
 // ---------------------------------------------------------------------------
-// u16 / f32, K >= 7: selection among the window's keys.
+// u16 / f32, K >= 9: selection among the window's keys.
 
 template <class T, int C>
 Status median_select(const View& src, const View& dst, int K, const Exec& exec) {
@@ -318,6 +319,7 @@ template <class T, int C>
 Status median_cpu_typed(const View& src, const View& dst, int K, const Exec& exec) {
   if (K == 3) return median_network<T, C, 3>(src, dst, exec);
   if (K == 5) return median_network<T, C, 5>(src, dst, exec);
+  if (K == 7) return median_network<T, C, 7>(src, dst, exec);
   if constexpr (std::is_same_v<T, std::uint8_t>)
     return median_u8_hist<C>(src, dst, K, exec);
   else

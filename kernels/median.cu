@@ -1,9 +1,9 @@
 // CUDA median filter. Every block stages its output tile plus a K - 1 halo in
 // shared memory (replicate border, coalesced row loads), then each thread
 // selects its pixel's median from the tile:
-//  - K = 3, 5: the selection network of kernels/median.cuh on registers,
+//  - K = 3, 5, 7: the selection network of kernels/median.cuh on registers,
 //    all channels per thread;
-//  - K >= 7: a bitwise radix select over the window's keys (one channel per
+//  - K >= 9: a bitwise radix select over the window's keys (one channel per
 //    blockIdx.z), 8 / 16 / 32 passes over K*K shared-memory reads for
 //    u8 / u16 / f32. Exact for any K; cost grows with K*K.
 #include <algorithm>
@@ -113,6 +113,10 @@ Status launch(const View& src, const View& dst, int K, cudaStream_t stream) {
   if (K == 5) {
     median_network_kernel<T, C, 5><<<dim3(gx, gy), block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
     return launch_status("median_network_kernel<5>");
+  }
+  if (K == 7) {
+    median_network_kernel<T, C, 7><<<dim3(gx, gy), block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
+    return launch_status("median_network_kernel<7>");
   }
   const std::size_t smem = sizeof(TileKey<T>) * std::size_t(kTileX + K - 1) * std::size_t(kTileY + K - 1);
   int device = 0, limit = 0;

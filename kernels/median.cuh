@@ -1,12 +1,12 @@
 // Median filter: the per-pixel math shared by the OpenMP implementation
 // (host/median.cpp) and the CUDA kernels (kernels/median.cu).
 //
-// Small windows (3x3, 5x5) use a selection network built from compare-exchange
-// steps on registers (forgetful selection, below): branch-free, so GCC
-// vectorises it across pixels and each CUDA thread runs it on its window.
-// Larger windows: the CPU slides histograms (u8) or selects among the window's
-// keys (u16, f32); the GPU runs a bitwise radix select over the window's keys.
-// Keys are unsigned integers ordered like the values (f32: IEEE total order).
+// Small windows (3x3 .. 7x7) use selection networks built from compare-exchange
+// steps on registers (forgetful selection, below; 3x3 also via sorted columns):
+// branch-free, so GCC vectorises them across pixels and each CUDA thread runs
+// one on its window. Larger windows: the CPU slides histograms (u8) or selects
+// among the window's keys (u16, f32); the GPU runs a bitwise radix select over
+// the window's keys. Keys are unsigned integers ordered like the values.
 #pragma once
 
 #include <cstdint>
