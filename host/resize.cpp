@@ -99,6 +99,20 @@ TANDEM_CPU_CLONES void resize_vrow(const Acc<T>* __restrict h0, const Acc<T>* __
   }
 }
 
+// u8 when the height does not grow: blend the two source rows first (exact
+// integers, one pass over sw * C), then gather along the blended row — fewer
+// gathers than resampling every source row, and no widening pass.
+TANDEM_CPU_CLONES void resize_u8_vblend(const std::uint8_t* __restrict s0, const std::uint8_t* __restrict s1,
+                                        int* __restrict v, int b0, int b1, int n) {
+  for (int i = 0; i < n; ++i) v[i] = kern::resize_h_fixed(s0[i], s1[i], b0, b1);
+}
+
+TANDEM_CPU_CLONES void resize_u8_hgather(const int* __restrict v, std::uint8_t* __restrict out,
+                                         const int* __restrict i0, const int* __restrict i1, const int* __restrict w0,
+                                         const int* __restrict w1, int n) {
+  for (int i = 0; i < n; ++i) out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]);
+}
+
 template <class T, int C>
 Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   using A = Acc<T>;
@@ -114,11 +128,12 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   } catch (const std::bad_alloc&) {
     return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
   }
+  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh;
   // Widening the source row pays off unless the row shrinks a lot (or is f32 already).
-  const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw;
+  const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw && !vertical_first;
   auto round64 = [](std::size_t b) { return (b + 63) / 64 * 64; };
   const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A));
-  const std::size_t sbytes = widen ? round64(std::size_t(sw) * C * sizeof(A)) : 0;
+  const std::size_t sbytes = widen || vertical_first ? round64(std::size_t(sw) * C * sizeof(A)) : 0;
   const std::size_t per_thread = 2 * hbytes + sbytes;
   std::unique_ptr<std::byte[]> scratch(new (std::nothrow) std::byte[per_thread * std::size_t(threads) + 64]);
   if (!scratch) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate resize scratch");
@@ -149,7 +164,15 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       held[b] = sy;
       return bufs[b];
     };
-    for (int dy = y0; dy < y1; ++dy) {
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (vertical_first)
+        for (int dy = y0; dy < y1; ++dy) {
+          resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy], yt.w1[dy],
+                           sw * C);
+          resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+        }
+    }
+    for (int dy = vertical_first ? y1 : y0; dy < y1; ++dy) {
       const int s0 = yt.i0[dy];
       const int s1 = yt.i1[dy];
       const A* h0 = hrow(s0, -1);

@@ -57,11 +57,16 @@ TANDEM_HD int fixed_weight(float w) { return static_cast<int>(::rintf(w * float(
 /// Horizontal pass: s0 * a0 + s1 * a1 (scale 2^11).
 TANDEM_HD int resize_h_fixed(int s0, int s1, int a0, int a1) { return s0 * a0 + s1 * a1; }
 
-/// Vertical pass of two horizontal results: scale 2^22, rounded to nearest.
-TANDEM_HD std::uint8_t resize_v_fixed(int h0, int h1, int b0, int b1) {
-  const int v = (h0 * b0 + h1 * b1 + (1 << (2 * kResizeCoefBits - 1))) >> (2 * kResizeCoefBits);
+/// A sum of products of pixels with two 11-bit weights (scale 2^22) as u8,
+/// rounded to nearest. The integer sums are exact (< 2^31), so the horizontal
+/// and vertical passes may run in either order and give the same bits.
+TANDEM_HD std::uint8_t resize_round_fixed(int acc) {
+  const int v = (acc + (1 << (2 * kResizeCoefBits - 1))) >> (2 * kResizeCoefBits);
   return static_cast<std::uint8_t>(v > 255 ? 255 : v);
 }
+
+/// Vertical pass of two horizontal results.
+TANDEM_HD std::uint8_t resize_v_fixed(int h0, int h1, int b0, int b1) { return resize_round_fixed(h0 * b0 + h1 * b1); }
 
 // ---- u16, f32: float --------------------------------------------------------
 
