@@ -39,15 +39,6 @@ TANDEM_MEDIAN_HD void cas(T& a, T& b) {
   b = hi;
 }
 
-/// Median of three.
-template <class T>
-TANDEM_MEDIAN_HD T med3(T a, T b, T c) {
-  cas(a, b);
-  cas(b, c);
-  cas(a, b);
-  return b;
-}
-
 template <class T>
 TANDEM_MEDIAN_HD T min2(T a, T b) {
   return b < a ? b : a;
@@ -55,6 +46,12 @@ TANDEM_MEDIAN_HD T min2(T a, T b) {
 template <class T>
 TANDEM_MEDIAN_HD T max2(T a, T b) {
   return a < b ? b : a;
+}
+
+/// Median of three (4 min / max).
+template <class T>
+TANDEM_MEDIAN_HD T med3(T a, T b, T c) {
+  return max2(min2(a, b), min2(max2(a, b), c));
 }
 
 /// Sorts three values.
