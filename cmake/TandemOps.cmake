@@ -8,6 +8,9 @@ set(TANDEM_OPS
   gaussian
   box
   filter
+  sobel
+  median
+  resize
   threshold
   invert
   equalize

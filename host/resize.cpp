@@ -1,0 +1,264 @@
+// resize: validation, dispatch, the OpenMP implementation and the op-table entry.
+//
+// CPU: separable, as OpenCV does it. Column taps and weights are tabulated
+// once; each thread takes a band of output rows and keeps the two most recent
+// horizontally resampled source rows, so every source row a band needs is
+// resampled once and the vertical pass is a plain vectorisable blend.
+#include "tandem/ops/resize.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "host/image_checks.hpp"
+#include "host/parallel.hpp"
+#include "kernels/resize.cuh"
+#include "tandem/config.hpp"
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+namespace {
+
+constexpr std::string_view kOp = "resize";
+constexpr std::string_view kAccepted = "u8, u16 or f32 with 1, 3 or 4 channels";
+
+bool supported(DType t, int c) {
+  return (t == DType::u8 || t == DType::u16 || t == DType::f32) && (c == 1 || c == 3 || c == 4);
+}
+
+// u8 interpolates in 11-bit fixed point (int), u16 and f32 in float.
+template <class T>
+using Acc = std::conditional_t<std::is_same_v<T, std::uint8_t>, int, float>;
+
+// Taps per output element (x: one per channel, so the horizontal pass is a
+// single flat loop the vectoriser turns into gathers) or per output row (y).
+template <class A>
+struct Taps {
+  std::vector<int> i0, i1;  // source element (x) or row (y)
+  std::vector<A> w0, w1;    // their weights
+};
+
+template <class A>
+Taps<A> make_taps(int src_n, int dst_n, int channels) {
+  Taps<A> t;
+  const std::size_t n = std::size_t(dst_n) * channels;
+  t.i0.resize(n);
+  t.i1.resize(n);
+  t.w0.resize(n);
+  t.w1.resize(n);
+  const double scale = kern::resize_scale(src_n, dst_n);
+  for (int d = 0; d < dst_n; ++d) {
+    const kern::LinearTap tap = kern::linear_tap(d, scale, src_n);
+    for (int c = 0; c < channels; ++c) {
+      const std::size_t i = std::size_t(d) * channels + c;
+      t.i0[i] = tap.i0 * channels + c;
+      t.i1[i] = tap.i1 * channels + c;
+      if constexpr (std::is_same_v<A, int>) {
+        t.w0[i] = kern::fixed_weight(1.0f - tap.f);
+        t.w1[i] = kern::fixed_weight(tap.f);
+      } else {
+        t.w0[i] = 1.0f - tap.f;
+        t.w1[i] = tap.f;
+      }
+    }
+  }
+  return t;
+}
+
+// Source row as the gather type: u8 -> int, u16 -> float (vpgatherdd / vgatherdps
+// load 32-bit elements only).
+template <class T, class S>
+TANDEM_CPU_CLONES void widen_row(const T* __restrict s, S* __restrict out, int n) {
+  for (int i = 0; i < n; ++i) out[i] = static_cast<S>(s[i]);
+}
+
+// Horizontal pass over n = dst_w * C output elements.
+template <class S, class A>
+TANDEM_CPU_CLONES void resize_hrow(const S* __restrict s, A* __restrict h, const int* __restrict i0,
+                                   const int* __restrict i1, const A* __restrict w0, const A* __restrict w1, int n) {
+  for (int i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<A, int>)
+      h[i] = kern::resize_h_fixed(s[i0[i]], s[i1[i]], w0[i], w1[i]);
+    else
+      h[i] = kern::resize_lerp(static_cast<float>(s[i0[i]]), static_cast<float>(s[i1[i]]), w0[i], w1[i]);
+  }
+}
+
+template <class T>
+TANDEM_CPU_CLONES void resize_vrow(const Acc<T>* __restrict h0, const Acc<T>* __restrict h1, T* __restrict out,
+                                   Acc<T> b0, Acc<T> b1, int n) {
+  for (int i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<Acc<T>, int>)
+      out[i] = kern::resize_v_fixed(h0[i], h1[i], b0, b1);
+    else
+      out[i] = kern::resize_store<T>(kern::resize_lerp(h0[i], h1[i], b0, b1));
+  }
+}
+
+// u8 when the height does not grow: blend the two source rows first (exact
+// integers, one pass over sw * C), then gather along the blended row — fewer
+// gathers than resampling every source row, and no widening pass.
+TANDEM_CPU_CLONES void resize_u8_vblend(const std::uint8_t* __restrict s0, const std::uint8_t* __restrict s1,
+                                        int* __restrict v, int b0, int b1, int n) {
+  for (int i = 0; i < n; ++i) v[i] = kern::resize_h_fixed(s0[i], s1[i], b0, b1);
+}
+
+TANDEM_CPU_CLONES void resize_u8_hgather(const int* __restrict v, std::uint8_t* __restrict out,
+                                         const int* __restrict i0, const int* __restrict i1, const int* __restrict w0,
+                                         const int* __restrict w1, int n) {
+  for (int i = 0; i < n; ++i) out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]);
+}
+
+template <class T, int C>
+Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
+  using A = Acc<T>;
+  const int sh = static_cast<int>(src.height());
+  const int sw = static_cast<int>(src.width());
+  const int dh = static_cast<int>(dst.height());
+  const int dw = static_cast<int>(dst.width());
+  const int threads = std::max(1, std::min(cpu_threads(exec), dh));
+  Taps<A> xt, yt;
+  try {
+    xt = make_taps<A>(sw, dw, C);
+    yt = make_taps<A>(sh, dh, 1);
+  } catch (const std::bad_alloc&) {
+    return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
+  }
+  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh;
+  // Widening the source row pays off unless the row shrinks a lot (or is f32 already).
+  const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw && !vertical_first;
+  auto round64 = [](std::size_t b) { return (b + 63) / 64 * 64; };
+  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A));
+  const std::size_t sbytes = widen || vertical_first ? round64(std::size_t(sw) * C * sizeof(A)) : 0;
+  const std::size_t per_thread = 2 * hbytes + sbytes;
+  std::unique_ptr<std::byte[]> scratch(new (std::nothrow) std::byte[per_thread * std::size_t(threads) + 64]);
+  if (!scratch) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate resize scratch");
+  const auto base = (reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64;
+
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    const int y0 = static_cast<int>(std::int64_t(dh) * t / nt);
+    const int y1 = static_cast<int>(std::int64_t(dh) * (t + 1) / nt);
+    const std::uintptr_t mine = base + per_thread * std::size_t(t);
+    A* bufs[2] = {reinterpret_cast<A*>(mine), reinterpret_cast<A*>(mine + hbytes)};
+    A* wide = reinterpret_cast<A*>(mine + 2 * hbytes);
+    int held[2] = {-1, -1};  // the source row each buffer holds
+    // The resampled source row `sy`, computed into a buffer not holding `keep`.
+    auto hrow = [&](int sy, int keep) -> const A* {
+      for (int b = 0; b < 2; ++b)
+        if (held[b] == sy) return bufs[b];
+      const int b = held[0] == keep ? 1 : 0;
+      const T* s = src.row<const T>(sy);
+      if (widen) {
+        widen_row<T, A>(s, wide, sw * C);
+        resize_hrow<A, A>(wide, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+      } else {
+        resize_hrow<T, A>(s, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+      }
+      held[b] = sy;
+      return bufs[b];
+    };
+    if constexpr (std::is_same_v<T, std::uint8_t>) {
+      if (vertical_first)
+        for (int dy = y0; dy < y1; ++dy) {
+          resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy], yt.w1[dy],
+                           sw * C);
+          resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+        }
+    }
+    for (int dy = vertical_first ? y1 : y0; dy < y1; ++dy) {
+      const int s0 = yt.i0[dy];
+      const int s1 = yt.i1[dy];
+      const A* h0 = hrow(s0, -1);
+      const A* h1 = s1 == s0 ? h0 : hrow(s1, s0);
+      resize_vrow<T>(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
+    }
+  }
+  return {};
+}
+
+Status resize_cpu_dispatch(const View& src, const View& dst, const Exec& exec) {
+  const auto c = src.channels();
+  auto by_channels = [&](auto tag) -> Status {
+    using T = decltype(tag);
+    if (c == 1) return resize_cpu<T, 1>(src, dst, exec);
+    if (c == 3) return resize_cpu<T, 3>(src, dst, exec);
+    return resize_cpu<T, 4>(src, dst, exec);
+  };
+  switch (src.dtype) {
+    case DType::u8: return by_channels(std::uint8_t{});
+    case DType::u16: return by_channels(std::uint16_t{});
+    default: return by_channels(float{});
+  }
+}
+
+Status check_size(std::int64_t w, std::int64_t h) {
+  if (w < 1 || h < 1 || w > kResizeMaxSide || h > kResizeMaxSide)
+    return detail::op_error(kOp, Errc::invalid_argument,
+                            "output size " + std::to_string(w) + "x" + std::to_string(h) +
+                                " (width x height) must be within 1.." + std::to_string(kResizeMaxSide));
+  return {};
+}
+
+}  // namespace
+
+Status resize(const View& src, const View& dst, const ResizeParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
+  const std::int64_t w = p.width ? p.width : dst.width();
+  const std::int64_t h = p.height ? p.height : dst.height();
+  TANDEM_TRY(check_size(w, h));
+  TANDEM_TRY(detail::check_image_output(kOp, src, dst, h, w, exec));
+  if (exec.device.is_cpu()) return resize_cpu_dispatch(src, dst, exec);
+#if TANDEM_WITH_CUDA
+  return cuda::resize(src, dst, exec.stream);
+#else
+  return detail::op_error(kOp, Errc::unsupported, cuda_status());
+#endif
+}
+
+Status resize(const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
+  TANDEM_TRY(check_size(p.width, p.height));
+  Tensor out;
+  TANDEM_TRY(Tensor::create_image(src.dtype, p.height, p.width, src.channels(), exec.device, out));
+  TANDEM_TRY(resize(src, out.view(), p, exec));
+  dst = std::move(out);
+  return {};
+}
+
+namespace detail {
+
+namespace {
+Status run_resize(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
+  ResizeParams p;
+  p.width = args.integer("width");
+  p.height = args.integer("height");
+  return resize(src, dst, p, exec);
+}
+}  // namespace
+
+std::span<const OpSpec* const> resize_ops() {
+  static const OpSpec spec{
+      "resize",
+      OpKind::image,
+      "Bilinear resize to width x height (half-pixel centres, edge pixels replicated, no "
+      "antialiasing); u8 within 1 of OpenCV (11-bit fixed-point weights)",
+      "cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)",
+      {ParamSpec{"width", ParamType::integer, "", 1, double(kResizeMaxSide), {}, "output width in pixels", false},
+       ParamSpec{"height", ParamType::integer, "", 1, double(kResizeMaxSide), {}, "output height in pixels", false}},
+      {DType::u8, DType::u16, DType::f32},
+      kChannels134,
+      &run_resize,
+      {}};
+  static const OpSpec* const list[] = {&spec};
+  return list;
+}
+
+}  // namespace detail
+}  // namespace tandem

@@ -1,0 +1,219 @@
+// resize: every device x dtype x channel count against a naive float64
+// bilinear reference written here (up, down, non-integer scales, to and from
+// 1x1 and single rows / columns), padded rows, error paths, and cv2.resize
+// golden files (tests/golden/make_resample_golden.py).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "tandem/ops/resize.hpp"
+#include "tests/support/image_helpers.hpp"
+#include "tests/support/npy.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace tandem {
+namespace {
+
+// OpenCV's INTER_LINEAR taps, computed independently of kernels/resize.cuh:
+// s = float((d + 0.5) * (src / dst) - 0.5), x0 = floor(s), weight s - x0,
+// taps clamped to the image with weight 0 outside.
+struct RefTap {
+  int i0, i1;
+  double f;
+};
+RefTap ref_tap(int d, int src_n, int dst_n) {
+  const double scale = 1.0 / (double(dst_n) / src_n);
+  const float s = static_cast<float>((d + 0.5) * scale - 0.5);
+  int i0 = static_cast<int>(std::floor(s));
+  double f = double(s) - i0;
+  if (i0 < 0) i0 = 0, f = 0;
+  if (i0 >= src_n - 1) i0 = src_n - 1, f = 0;
+  return {i0, std::min(i0 + 1, src_n - 1), f};
+}
+
+std::vector<double> ref_resize(const View& img, int dh, int dw) {
+  const int sh = int(img.height()), sw = int(img.width()), C = int(img.channels());
+  const std::vector<double> px = test::values(img);
+  std::vector<double> out(std::size_t(dh) * dw * C);
+  for (int y = 0; y < dh; ++y) {
+    const RefTap ty = ref_tap(y, sh, dh);
+    for (int x = 0; x < dw; ++x) {
+      const RefTap tx = ref_tap(x, sw, dw);
+      for (int c = 0; c < C; ++c) {
+        auto at = [&](int yy, int xx) { return px[(std::size_t(yy) * sw + xx) * C + c]; };
+        const double top = at(ty.i0, tx.i0) * (1 - tx.f) + at(ty.i0, tx.i1) * tx.f;
+        const double bottom = at(ty.i1, tx.i0) * (1 - tx.f) + at(ty.i1, tx.i1) * tx.f;
+        double v = top * (1 - ty.f) + bottom * ty.f;
+        if (img.dtype != DType::f32) v = std::nearbyint(v);
+        out[(std::size_t(y) * dw + x) * C + c] = v;
+      }
+    }
+  }
+  return out;
+}
+
+// u8: 11-bit weights (OpenCV's) move results by less than one step before
+// rounding; u16: float arithmetic; f32: float arithmetic on values in [0, 1).
+double tolerance(DType t) { return t == DType::f32 ? 1e-4 : 1.0; }
+
+struct Case {
+  DType dtype;
+  int channels;
+  double top;
+};
+const Case kCases[] = {{DType::u8, 1, 255},    {DType::u8, 3, 255},    {DType::u8, 4, 255},
+                       {DType::u16, 1, 65535}, {DType::u16, 3, 65535}, {DType::u16, 4, 65535},
+                       {DType::f32, 1, 1.0},   {DType::f32, 3, 1.0},   {DType::f32, 4, 1.0}};
+// {src h, src w, dst h, dst w}: up, down, non-integer both ways, exact 2x, 1x1 in
+// and out, single rows / columns, primes, sizes off the GPU's 32 x 8 block.
+const int kShapes[][4] = {{1, 1, 1, 1},    {1, 1, 5, 7},     {7, 5, 1, 1},    {1, 17, 3, 40},
+                          {19, 1, 7, 2},   {37, 53, 71, 103}, {37, 53, 11, 13}, {40, 60, 20, 30},
+                          {33, 70, 50, 29}, {10, 10, 10, 10}, {64, 64, 33, 97}, {3, 200, 300, 2}};
+
+std::string describe(const Case& k, const int* s) {
+  return std::string(dtype_name(k.dtype)) + " x" + std::to_string(k.channels) + " " + std::to_string(s[0]) + "x" +
+         std::to_string(s[1]) + " -> " + std::to_string(s[2]) + "x" + std::to_string(s[3]);
+}
+
+class ResizeTest : public ::testing::TestWithParam<Device> {};
+
+TEST_P(ResizeTest, MatchesNaiveBilinearForEveryDtypeAndChannels) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  std::uint64_t seed = 1;
+  for (const Case& k : kCases)
+    for (const auto& s : kShapes) {
+      const Tensor img = test::random_image_upto(k.dtype, s[0], s[1], k.channels, seed++, k.top);
+      const Tensor out = runner.run("resize", {{"width", std::to_string(s[3])}, {"height", std::to_string(s[2])}},
+                                    img.view());
+      ASSERT_EQ(out.view().height(), s[2]) << describe(k, s);
+      ASSERT_EQ(out.view().width(), s[3]) << describe(k, s);
+      ASSERT_EQ(out.view().channels(), k.channels) << describe(k, s);
+      EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), s[2], s[3]), tolerance(k.dtype))) << describe(k, s);
+    }
+}
+
+TEST_P(ResizeTest, IdentitySizeCopiesExactly) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  for (const Case& k : kCases) {
+    const Tensor img = test::random_image_upto(k.dtype, 13, 29, k.channels, 3, k.top);
+    const Tensor out = runner.run("resize", {{"width", "29"}, {"height", "13"}}, img.view());
+    EXPECT_TRUE(test::all_near(out.view(), test::values(img.view()), 0)) << dtype_name(k.dtype);
+  }
+}
+
+TEST_P(ResizeTest, LargeImages) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  for (const Case& k : {kCases[1], kCases[3], kCases[6]})
+    for (auto [h, w] : {std::pair{1031, 777}, {311, 1500}}) {
+      const Tensor img = test::random_image_upto(k.dtype, 1031, 777, k.channels, 9, k.top);
+      const Tensor out =
+          runner.run("resize", {{"width", std::to_string(w)}, {"height", std::to_string(h)}}, img.view());
+      EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), h, w), tolerance(k.dtype)))
+          << dtype_name(k.dtype) << " -> " << h << "x" << w;
+    }
+}
+
+TEST_P(ResizeTest, PaddedRowsInAndOut) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  for (const Case& k : kCases) {
+    const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
+    const Tensor zeros = test::random_image_upto(k.dtype, 30, 17, k.channels, 6, 0);
+    test::PaddedImage src = test::padded_image(img.view(), GetParam(), 7, runner.exec().stream);
+    test::PaddedImage dst = test::padded_image(zeros.view(), GetParam(), 5, runner.exec().stream);
+    ASSERT_TRUE(resize(src.view, dst.view, ResizeParams{}, runner.exec()).ok());  // size from dst
+    const Tensor out = runner.download(dst.view);
+    EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), 30, 17), tolerance(k.dtype)))
+        << dtype_name(k.dtype) << " x" << k.channels;
+  }
+}
+
+TEST_P(ResizeTest, GpuMatchesCpuBitForBit) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  if (GetParam().is_cpu()) GTEST_SKIP() << "compares the CUDA result with the CPU one";
+  test::DeviceRunner gpu(GetParam()), cpu(Device::cpu());
+  for (const Case& k : kCases)
+    for (auto [h, w] : {std::pair{53, 301}, {300, 71}}) {
+      const Tensor img = test::random_image_upto(k.dtype, 131, 97, k.channels, 11, k.top);
+      const std::map<std::string, std::string, std::less<>> p{{"width", std::to_string(w)}, {"height", std::to_string(h)}};
+      const Tensor a = gpu.run("resize", p, img.view());
+      const Tensor b = cpu.run("resize", p, img.view());
+      EXPECT_TRUE(test::all_near(a.view(), test::values(b.view()), 0)) << dtype_name(k.dtype) << " x" << k.channels;
+    }
+}
+
+TEST_P(ResizeTest, MatchesOpenCVGoldenFiles) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  const std::pair<const char*, std::vector<std::pair<int, int>>> cases[] = {
+      {"u8c3", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},
+      {"f32c1", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},
+      {"u16c1", {{67, 53}, {17, 13}, {29, 41}}}};
+  for (const auto& [tag, sizes] : cases) {
+    Tensor in;
+    ASSERT_TRUE(test::read_npy(test::golden_path(std::string("resample_resize_in_") + tag + ".npy"), in).ok()) << tag;
+    for (auto [w, h] : sizes) {
+      const std::string name = std::string("resample_resize_out_") + tag + "_" + std::to_string(w) + "x" +
+                               std::to_string(h) + ".npy";
+      Tensor want;
+      ASSERT_TRUE(test::read_npy(test::golden_path(name), want).ok()) << name;
+      const Tensor out =
+          runner.run("resize", {{"width", std::to_string(w)}, {"height", std::to_string(h)}}, in.view());
+      EXPECT_TRUE(test::all_near(out.view(), test::values(want.view()), tolerance(in.view().dtype))) << name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, ResizeTest, ::testing::ValuesIn(test::test_devices()), test::device_name);
+
+// ---- errors ------------------------------------------------------------------
+
+bool mentions(const Status& s, const std::string& what) { return s.message().find(what) != std::string::npos; }
+
+TEST(ResizeErrors, RejectsBadSizes) {
+  const Tensor img = test::random_image_upto(DType::u8, 8, 8, 3, 1, 255);
+  Tensor out;
+  for (auto [w, h] : {std::pair<std::int64_t, std::int64_t>{0, 5}, {5, 0}, {-1, 3}, {kResizeMaxSide + 1, 2}}) {
+    ResizeParams p;
+    p.width = w;
+    p.height = h;
+    const Status s = resize(img.view(), out, p, Exec::cpu());
+    EXPECT_EQ(s.code(), Errc::invalid_argument) << w << "x" << h;
+    EXPECT_TRUE(mentions(s, "resize: output size")) << s.message();
+  }
+  const OpSpec* spec = find_op("resize");
+  ASSERT_NE(spec, nullptr);
+  OpArgs args;
+  EXPECT_TRUE(mentions(parse_args(*spec, {{"width", "10"}}, args), "needs parameter height"));
+  EXPECT_TRUE(mentions(parse_args(*spec, {{"width", "0"}, {"height", "3"}}, args), "out of range"));
+}
+
+TEST(ResizeErrors, RejectsUnsupportedInputsAndBadOutputs) {
+  Tensor out;
+  ResizeParams p;
+  p.width = 4;
+  p.height = 4;
+  for (auto [dtype, c] : {std::pair{DType::i32, 1}, {DType::f64, 3}, {DType::u8, 2}, {DType::u16, 5}}) {
+    const Tensor img = test::random_image_upto(dtype, 4, 4, c, 1, 1);
+    EXPECT_EQ(resize(img.view(), out, p, Exec::cpu()).code(), Errc::unsupported) << dtype_name(dtype) << c;
+  }
+  const Tensor img = test::random_image_upto(DType::f32, 6, 5, 3, 1, 1);
+  Tensor dst;
+  ASSERT_TRUE(Tensor::create_image(DType::f32, 4, 4, 3, Device::cpu(), dst).ok());
+  p.width = 5;  // disagrees with dst
+  EXPECT_TRUE(mentions(resize(img.view(), dst.view(), p, Exec::cpu()), "output must be f32 4x5x3"));
+  EXPECT_TRUE(resize(img.view(), dst.view(), ResizeParams{}, Exec::cpu()).ok());
+  EXPECT_TRUE(mentions(resize(img.view(), img.view(), ResizeParams{}, Exec::cpu()), "overlaps"));
+  Exec gpu_no_stream{Device::cuda(0), nullptr, 0};
+  p.width = 4;
+  EXPECT_TRUE(mentions(resize(img.view(), out, p, gpu_no_stream), "input is on cpu"));
+}
+
+}  // namespace
+}  // namespace tandem
