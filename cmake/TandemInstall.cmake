@@ -28,6 +28,7 @@ install(FILES ${PROJECT_BINARY_DIR}/TandemConfig.cmake
               ${PROJECT_BINARY_DIR}/TandemConfigVersion.cmake
         DESTINATION ${TANDEM_CMAKE_DIR})
 
+file(RELATIVE_PATH TANDEM_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(cmake/tandem.pc.in ${PROJECT_BINARY_DIR}/tandem.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/tandem.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 install(FILES README.md LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)

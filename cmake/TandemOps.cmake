@@ -22,7 +22,3 @@ set(TANDEM_OPS
   cumsum
   matmul
 )
-
-# The elementwise loops call sqrt; GCC vectorises it only when it need not set
-# errno, which tandem never reads.
-set_source_files_properties(host/elementwise.cpp PROPERTIES COMPILE_OPTIONS -fno-math-errno)

@@ -97,7 +97,7 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
   }
   for (const auto& w : plan.gpu_workers) {
     EngineGpu g;
-    g.ordinal = gpus[static_cast<std::size_t>(w.gpu)].index;
+    g.ordinal = w.gpu;  // make_plan names GPUs by GpuInfo::index, i.e. the CUDA ordinal
     g.pus = w.pus;
     g.numa_node = w.numa_node;
     ep.gpus.push_back(std::move(g));

@@ -23,7 +23,8 @@ ThroughputModel::ThroughputModel(std::string key, std::string cache) : key_(std:
     if (r.contains("sec_per_byte") && r["sec_per_byte"].is_number()) rate_[d].sec_per_byte = r["sec_per_byte"];
     if (r.contains("overhead") && r["overhead"].is_number()) rate_[d].overhead = r["overhead"];
     // A cached rate counts as a few samples, so fresh measurements take over quickly.
-    if (rate_[d].sec_per_byte >= 0 && rate_[d].overhead >= 0) rate_[d].samples = 2;
+    if (rate_[d].sec_per_byte >= 0) rate_[d].samples = 2;
+    if (rate_[d].overhead >= 0) rate_[d].overhead_samples = 2;
   }
 }
 
@@ -31,24 +32,27 @@ void ThroughputModel::observe(Dev dev, std::size_t bytes, double seconds) {
   if (seconds <= 0) return;
   std::lock_guard lock(mu_);
   Rate& r = rate_[dev];
-  // Split a sample into a fixed cost and a per-byte cost: items under 64 KiB
-  // inform the overhead, larger ones the rate.
+  // Small items (< 64 KiB) measure the fixed cost per item, larger ones the
+  // cost per byte once the fixed cost is taken off; each an EWMA that starts
+  // as a plain mean.
   const double b = static_cast<double>(bytes ? bytes : 1);
-  const double alpha = r.samples < 8 ? 1.0 / (r.samples + 1) : 0.125;
-  if (bytes < (64u << 10) || r.sec_per_byte < 0) {
-    const double ov = r.sec_per_byte < 0 ? seconds * 0.1 : std::max(0.0, seconds - r.sec_per_byte * b);
-    r.overhead = r.overhead < 0 ? ov : r.overhead + alpha * (ov - r.overhead);
+  auto ewma = [](double& value, double& n, double sample) {
+    const double alpha = n < 8 ? 1.0 / (n + 1) : 0.125;
+    value = value < 0 ? sample : value + alpha * (sample - value);
+    n += 1;
+  };
+  if (bytes < kSmallItem) {
+    ewma(r.overhead, r.overhead_samples, std::max(0.0, seconds - std::max(0.0, r.sec_per_byte) * b));
+  } else {
+    ewma(r.sec_per_byte, r.samples, std::max(0.0, seconds - std::max(0.0, r.overhead)) / b);
   }
-  const double spb = std::max(0.0, seconds - std::max(0.0, r.overhead)) / b;
-  r.sec_per_byte = r.sec_per_byte < 0 ? spb : r.sec_per_byte + alpha * (spb - r.sec_per_byte);
-  r.samples += 1;
 }
 
 double ThroughputModel::predict(Dev dev, std::size_t bytes) const {
   std::lock_guard lock(mu_);
   const Rate& r = rate_[dev];
-  if (r.sec_per_byte < 0) return -1;
-  return std::max(0.0, r.overhead) + r.sec_per_byte * static_cast<double>(bytes);
+  if (r.sec_per_byte < 0 && r.overhead < 0) return -1;
+  return std::max(0.0, r.overhead) + std::max(0.0, r.sec_per_byte) * static_cast<double>(bytes);
 }
 
 bool ThroughputModel::prefer_cpu(std::size_t bytes, std::size_t small_bytes) const {
@@ -74,8 +78,8 @@ void ThroughputModel::save() const {
   {
     std::lock_guard lock(mu_);
     for (int d = 0; d < 2; ++d)
-      if (rate_[d].sec_per_byte >= 0)
-        e[names[d]] = {{"sec_per_byte", rate_[d].sec_per_byte}, {"overhead", std::max(0.0, rate_[d].overhead)}};
+      if (rate_[d].sec_per_byte >= 0 || rate_[d].overhead >= 0)
+        e[names[d]] = {{"sec_per_byte", rate_[d].sec_per_byte}, {"overhead", rate_[d].overhead}};
   }
   if (e.empty()) return;
   j[key_] = e;

@@ -28,10 +28,11 @@ class ThroughputModel {
   void save() const;
 
  private:
+  static constexpr std::size_t kSmallItem = 64u << 10;
   struct Rate {
-    double sec_per_byte = -1;  // EWMA
-    double overhead = -1;      // EWMA of per-item fixed cost
-    double samples = 0;
+    double sec_per_byte = -1;  // EWMA over items >= kSmallItem; -1 = unknown
+    double overhead = -1;      // EWMA of the fixed cost per item, from small items
+    double samples = 0, overhead_samples = 0;
   };
   std::string key_, cache_;
   mutable std::mutex mu_;

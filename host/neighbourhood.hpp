@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/parallel.hpp"
 #include "kernels/common.cuh"
 #include "tandem/border.hpp"
 #include "tandem/device.hpp"
@@ -24,16 +25,6 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
-// The per-tile workers of the CPU ops are compiled three times, for AVX-512
-// (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, and the loader picks
-// the best the CPU has (GCC/Clang function multiversioning, as OpenCV's
-// run-time dispatch): the build itself stays baseline x86-64. The helpers they
-// call are forced inline so that they are compiled for the same target.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__) && !defined(TANDEM_NO_CPU_CLONES)
-#define TANDEM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TANDEM_CPU_CLONES
-#endif
 #if defined(__GNUC__)
 #define TANDEM_CPU_INLINE inline __attribute__((always_inline))
 #else

@@ -15,12 +15,13 @@ inline int cpu_threads(const Exec& exec) noexcept {
 
 }  // namespace tandem
 
-/// Marks a hot CPU loop function to be compiled twice, for AVX2 and for the
-/// baseline ISA, and picked at load time (GCC function multi-versioning): the
-/// library stays portable while the vectoriser gets 256-bit registers and
-/// roundps / pmulld / packusdw where the CPU has them.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
-#define TANDEM_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+// Hot CPU loop functions (TANDEM_CPU_CLONES) are compiled three times, for AVX-512
+// (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, and the loader picks
+// the best the CPU has (GCC/Clang function multiversioning, as OpenCV's
+// run-time dispatch): the build itself stays baseline x86-64. The helpers they
+// call are forced inline so that they are compiled for the same target.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__) && !defined(TANDEM_NO_CPU_CLONES)
+#define TANDEM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define TANDEM_CPU_CLONES
 #endif

@@ -844,7 +844,7 @@ TEST(Photos, SizesMatchSourcesMd) {
     }
     EXPECT_EQ(info.format, name.ends_with(".png") ? Format::png : Format::jpeg);
   }
-  EXPECT_EQ(checked, 10);
+  EXPECT_EQ(checked, 9);
 }
 
 TEST(Photos, TruncatedJpegIsAnError) {
