@@ -20,9 +20,10 @@ std::string params_hint(const OpSpec& spec) {
   if (spec.params.empty()) return std::string(spec.name) + " takes no parameters";
   std::string h = std::string(spec.name) + " parameters:";
   for (const auto& p : spec.params) {
-    h += " " + std::string(p.name) + "=<" + param_type_name(p.type) + ">";
-    if (!p.default_value.empty()) h += " (default " + std::string(p.default_value) + ")";
-    else if (!p.optional) h += " (required)";
+    // Appended piece by piece (GCC 12 warns falsely on "literal" + std::string&&).
+    h.append(" ").append(p.name).append("=<").append(param_type_name(p.type)).append(">");
+    if (!p.default_value.empty()) h.append(" (default ").append(p.default_value).append(")");
+    else if (!p.optional) h.append(" (required)");
   }
   return h;
 }
