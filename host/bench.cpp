@@ -163,6 +163,9 @@ bool is_image_kind(const OpSpec& s) { return s.kind == OpKind::image; }
 #if TANDEM_WITH_CUDA
 struct Event {
   void* e = nullptr;
+  Event() = default;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
   ~Event() { cuda::event_destroy(e); }
 };
 #endif
@@ -368,8 +371,9 @@ Result run_case(const Case& c, const Options& o, const Roof& roof) {
 #if TANDEM_WITH_CUDA
     // Outputs stay alive until every repeat is done: a cudaFree in between
     // would synchronize the device and put host time into the GPU timeline.
-    std::vector<Tensor> dsts(std::size_t(repeats));
-    std::vector<Event> start(std::size_t(repeats)), stop(std::size_t(repeats));
+    const auto n_rep = std::size_t(repeats);
+    std::vector<Tensor> dsts(n_rep);
+    std::vector<Event> start(n_rep), stop(n_rep);
     const double spin_us = std::clamp(2e6 * enqueue_s + 200.0, 1000.0, 200000.0);
     for (int i = 0; i < repeats; ++i) {
       Status s = cuda::event_create(c.device.index, &start[std::size_t(i)].e);
