@@ -50,6 +50,8 @@ build() {
 }
 
 demo() {
+  # The default job: the bundled photos through a blur and an edge filter.
+  "$build_dir/tandem" run -p "gaussian sigma=2 | sobel" -o "$here/out/demo" --glob '*.png' --glob '*.jpg' "$here/data/images"
   "$build_dir/tandem" info
 }
 

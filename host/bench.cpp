@@ -16,6 +16,8 @@
 
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
+#include "tandem/placement.hpp"
+#include "tandem/topology.hpp"
 #include "tandem/ops/matmul.hpp"
 #include "tandem/tensor.hpp"
 
@@ -177,18 +179,34 @@ struct Event {
 // ---------------------------------------------------------------------------
 
 std::vector<HostTeam> host_teams() {
-  // The placement plan (one bound team per NUMA node) plugs in here; until it
-  // exists the roof is the whole machine with unbound threads.
-  HostTeam all;
-  all.numa_node = -1;
-  all.threads = omp_get_max_threads();
-  return {all};
+  // The placement plan's CPU teams (one per NUMA node, a thread per core bound
+  // to it), plus the whole machine when there are several nodes. Without a
+  // topology: all OpenMP threads, unbound.
+  static Topology topo;
+  static const Status loaded = Topology::load_this_machine(topo);
+  std::vector<HostTeam> teams;
+  if (loaded.ok()) {
+    PlacementOptions po;
+    po.io = IoPlacement::none;
+    const PlacementPlan plan = make_plan(topo, {}, po);
+    HostTeam all;
+    for (const CpuTeam& t : plan.cpu_teams) {
+      if (t.slots.empty()) continue;
+      teams.push_back({t.numa_node, int(t.slots.size()), t.slots});
+      all.slots.insert(all.slots.end(), t.slots.begin(), t.slots.end());
+    }
+    all.threads = int(all.slots.size());
+    if (teams.size() > 1) teams.push_back(all);
+  }
+  if (teams.empty()) teams.push_back({-1, omp_get_max_threads(), {}});
+  return teams;
 }
 
 double Roof::host_copy_gbps() const {
+  // The whole-machine row when there is one, else the single node's.
   for (const auto& h : host)
     if (h.numa_node < 0) return h.copy_gbps;
-  double sum = 0;  // only per-node rows: the machine is their sum
+  double sum = 0;
   for (const auto& h : host) sum += h.copy_gbps;
   return sum;
 }

@@ -34,9 +34,10 @@ struct HostTeam {
   std::vector<std::vector<int>> slots;
 };
 
-/// The teams the roof measures. Until the placement plan is available this is
-/// a single unbound team of omp_get_max_threads() threads over the whole
-/// machine; with a plan it is one bound team per NUMA node plus the whole machine.
+/// The teams the roof measures: the placement plan's CPU teams (one per NUMA
+/// node, one thread per core, bound), plus the whole machine (all teams'
+/// slots, numa_node -1) when there are several nodes. Without a topology:
+/// one unbound team of omp_get_max_threads() threads.
 std::vector<HostTeam> host_teams();
 
 struct HostRoof {

@@ -86,13 +86,21 @@ bool View::same_layout(const View& o) const noexcept {
 
 // ---------------------------------------------------------------------------
 
+namespace {
+thread_local void* t_alloc_stream = nullptr;
+}
+
+StreamAllocScope::StreamAllocScope(void* stream) noexcept : previous_(t_alloc_stream) { t_alloc_stream = stream; }
+StreamAllocScope::~StreamAllocScope() { t_alloc_stream = previous_; }
+
 Buffer::~Buffer() { reset(); }
 
 Buffer::Buffer(Buffer&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)),
       size_(std::exchange(o.size_, 0)),
       kind_(o.kind_),
-      device_(o.device_) {}
+      device_(o.device_),
+      stream_(o.stream_) {}
 
 Buffer& Buffer::operator=(Buffer&& o) noexcept {
   if (this != &o) {
@@ -101,6 +109,7 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
     size_ = std::exchange(o.size_, 0);
     kind_ = o.kind_;
     device_ = o.device_;
+    stream_ = o.stream_;
   }
   return *this;
 }
@@ -111,7 +120,10 @@ void Buffer::reset() noexcept {
     case MemKind::host: std::free(data_); break;
 #if TANDEM_WITH_CUDA
     case MemKind::pinned: cuda::pinned_free(data_); break;
-    case MemKind::device: cuda::device_free(data_); break;
+    case MemKind::device:
+      if (stream_) cuda::device_free_async(data_, stream_);
+      else cuda::device_free(data_);
+      break;
 #else
     default: break;
 #endif
@@ -140,8 +152,12 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, int device
 #if TANDEM_WITH_CUDA
       if (kind == MemKind::pinned)
         TANDEM_TRY(cuda::pinned_malloc(bytes, &b.data_));
-      else
+      else if (t_alloc_stream) {
+        TANDEM_TRY(cuda::device_malloc_async(bytes, device, t_alloc_stream, &b.data_));
+        b.stream_ = t_alloc_stream;
+      } else {
         TANDEM_TRY(cuda::device_malloc(bytes, device, &b.data_));
+      }
       break;
 #else
       return {Errc::unsupported, "cannot allocate GPU or pinned memory: " + cuda_status()};

@@ -1,13 +1,17 @@
 // hwloc-backed machine model shared by the report and the placement plan.
+// The public API is include/tandem/topology.hpp; this header adds what only
+// the library's own files need.
 #pragma once
 
 #include <cstddef>
 
 #include "tandem/status.hpp"
+#include "tandem/topology.hpp"
 
-namespace tandem {
+namespace tandem::detail {
 
-/// Binds the pages of [ptr, ptr+bytes) to NUMA node `os_index` of this machine.
-Status bind_memory_to_numa_node(void* ptr, std::size_t bytes, int os_index);
+/// This machine's hwloc topology (CPUs and NUMA nodes only, no I/O), loaded
+/// once on first use; the handle is a hwloc_topology_t. Used for binding.
+void* this_machine_hwloc();
 
-}  // namespace tandem
+}  // namespace tandem::detail

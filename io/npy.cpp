@@ -2,6 +2,8 @@
 // dtype widening) and writing (whole arrays, chunked reads, streamed writes).
 #include "tandem/io/npy.hpp"
 
+#include "io/codecs.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,14 +25,7 @@ constexpr std::size_t kMaxHeaderBytes = std::size_t(1) << 20;
 constexpr std::size_t kChunkBytes = std::size_t(1) << 20;  // scratch for converting reads
 constexpr bool kHostLittle = std::endian::native == std::endian::little;
 
-std::string quoted(std::string_view name) {
-  std::string q;
-  q.reserve(name.size() + 2);
-  q += '\'';
-  q += name;
-  q += '\'';
-  return q;
-}
+using detail::quoted;
 
 Status format_error(std::string_view name, const std::string& why) {
   return {Errc::format_error, quoted(name) + ": " + why};
@@ -439,25 +434,38 @@ Status check_rank(const NpyHeader& h, std::string_view name) {
   return {};
 }
 
-// Allocates `out` for the header's logical shape and fills it from storage-order
-// elements delivered by read(dst, count) (already converted to h.dtype).
+// Fills `dst` (contiguous, the header's logical shape and dtype) from
+// storage-order elements delivered by read(dst, count), already converted.
+template <class ReadFn>
+Status fill_view(const NpyHeader& h, std::string_view name, void* dst, ReadFn&& read) {
+  if (h.numel == 0) return {};
+  if (h.fortran_order && h.shape.size() > 1) {
+    Tensor storage;
+    std::vector<std::int64_t> flat{h.numel};
+    TANDEM_TRY(Tensor::create(h.dtype, flat, Device::cpu(), storage).with_context("reading " + quoted(name)));
+    TANDEM_TRY(read(storage.view().data, h.numel));
+    fortran_to_c(storage.view().data, dst, h.shape, dtype_size(h.dtype));
+    return {};
+  }
+  return read(dst, h.numel);
+}
+
+// Allocates `out` for the header's logical shape and fills it.
 template <class ReadFn>
 Status fill_tensor(const NpyHeader& h, std::string_view name, Tensor& out, ReadFn&& read) {
   TANDEM_TRY(check_rank(h, name));
   Tensor t;
   TANDEM_TRY(Tensor::create(h.dtype, h.shape, Device::cpu(), t).with_context("reading " + quoted(name)));
-  if (h.numel > 0) {
-    if (h.fortran_order && h.shape.size() > 1) {
-      Tensor storage;
-      std::vector<std::int64_t> flat{h.numel};
-      TANDEM_TRY(Tensor::create(h.dtype, flat, Device::cpu(), storage).with_context("reading " + quoted(name)));
-      TANDEM_TRY(read(storage.view().data, h.numel));
-      fortran_to_c(storage.view().data, t.view().data, h.shape, dtype_size(h.dtype));
-    } else {
-      TANDEM_TRY(read(t.view().data, h.numel));
-    }
-  }
+  TANDEM_TRY(fill_view(h, name, t.view().data, read));
   out = std::move(t);
+  return {};
+}
+
+Status check_data(const NpyHeader& h, std::span<const std::byte> bytes, std::string_view name) {
+  const std::uint64_t have = bytes.size() - h.data_offset;
+  if (have < h.data_bytes())
+    return format_error(name, "truncated NPY data: the header promises " + std::to_string(h.data_bytes()) +
+                                  " bytes, the file holds " + std::to_string(have));
   return {};
 }
 
@@ -467,10 +475,10 @@ Status fill_tensor(const NpyHeader& h, std::string_view name, Tensor& out, ReadF
 
 Status parse_npy_header(std::span<const std::byte> bytes, std::string_view name, NpyHeader& out) {
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() < 10 || std::memcmp(b, kMagic, 6) != 0)
-    return format_error(name, bytes.size() < 10 && std::memcmp(b, kMagic, std::min<std::size_t>(6, bytes.size())) == 0
-                                  ? "truncated NPY header"
-                                  : "not a .npy file (no \\x93NUMPY magic)");
+  const std::size_t magic_n = std::min<std::size_t>(6, bytes.size());
+  const bool magic_ok = magic_n > 0 && std::memcmp(b, kMagic, magic_n) == 0;
+  if (!magic_ok) return format_error(name, "not a .npy file (no \\x93NUMPY magic)");
+  if (bytes.size() < 10) return format_error(name, "truncated NPY header");
   NpyHeader h;
   h.major = b[6];
   h.minor = b[7];
@@ -532,14 +540,30 @@ Status parse_npy_header(std::span<const std::byte> bytes, std::string_view name,
 Status decode_npy(std::span<const std::byte> bytes, std::string_view name, Tensor& out) {
   NpyHeader h;
   TANDEM_TRY(parse_npy_header(bytes, name, h));
-  const std::uint64_t have = bytes.size() - h.data_offset;
-  if (have < h.data_bytes())
-    return format_error(name, "truncated NPY data: the header promises " + std::to_string(h.data_bytes()) +
-                                  " bytes, the file holds " + std::to_string(have));
+  TANDEM_TRY(check_data(h, bytes, name));
   const FileType ft = file_type_of(h);
   const auto* src = reinterpret_cast<const unsigned char*>(bytes.data()) + h.data_offset;
   return fill_tensor(h, name, out, [&](void* dst, std::int64_t count) {
     convert(src, std::size_t(count), ft, h.dtype, dst);
+    return Status{};
+  });
+}
+
+Status detail::npy_decode_into(std::span<const std::byte> bytes, std::string_view name, const NpyHeader& h,
+                               const View& dst) {
+  TANDEM_TRY(check_rank(h, name));
+  TANDEM_TRY(check_data(h, bytes, name));
+  bool match = dst.dtype == h.dtype && dst.ndim == int(h.shape.size()) && dst.device.is_cpu() &&
+               dst.is_contiguous() && (dst.data || h.numel == 0);
+  for (int i = 0; match && i < dst.ndim; ++i) match = dst.shape[i] == h.shape[std::size_t(i)];
+  if (!match)
+    return {Errc::invalid_argument, "decode_into " + quoted(name) + ": the destination " + dst.describe() +
+                                        " is not a contiguous host view of the file's " + dtype_name(h.dtype) +
+                                        " array"};
+  const FileType ft = file_type_of(h);
+  const auto* src = reinterpret_cast<const unsigned char*>(bytes.data()) + h.data_offset;
+  return fill_view(h, name, dst.data, [&](void* d, std::int64_t count) {
+    convert(src, std::size_t(count), ft, h.dtype, d);
     return Status{};
   });
 }

@@ -41,6 +41,19 @@ void device_free(void* ptr) noexcept {
   if (ptr) cudaFree(ptr);
 }
 
+Status device_malloc_async(std::size_t bytes, int device, void* stream, void** out) {
+  TANDEM_CUDA_TRY(cudaSetDevice(device));
+  return to_status(cudaMallocAsync(out, bytes == 0 ? 1 : bytes, as_stream(stream)), "cudaMallocAsync");
+}
+
+void device_free_async(void* ptr, void* stream) noexcept {
+  if (ptr) cudaFreeAsync(ptr, as_stream(stream));
+}
+
+Status host_callback(void* stream, void (*fn)(void*), void* data) {
+  return to_status(cudaLaunchHostFunc(as_stream(stream), fn, data), "cudaLaunchHostFunc");
+}
+
 Status pinned_malloc(std::size_t bytes, void** out) {
   return to_status(cudaHostAlloc(out, bytes == 0 ? 1 : bytes, cudaHostAllocPortable), "cudaHostAlloc");
 }

@@ -19,6 +19,11 @@ Status stream_synchronize(void* stream);
 
 Status device_malloc(std::size_t bytes, int device, void** out);
 void device_free(void* ptr) noexcept;
+/// Stream-ordered allocation (cudaMallocAsync from the device's default pool).
+Status device_malloc_async(std::size_t bytes, int device, void* stream, void** out);
+void device_free_async(void* ptr, void* stream) noexcept;
+/// Calls fn(data) on a runtime thread once all work queued on `stream` so far is done.
+Status host_callback(void* stream, void (*fn)(void*), void* data);
 Status pinned_malloc(std::size_t bytes, void** out);
 void pinned_free(void* ptr) noexcept;
 

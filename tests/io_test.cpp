@@ -6,14 +6,23 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <iomanip>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include <png.h>
+#include <zlib.h>
+// jpeglib.h needs FILE from cstdio first
+#include <jpeglib.h>
+
+#include "tandem/io/codec.hpp"
 #include "tandem/io/file.hpp"
 #include "tandem/io/npy.hpp"
 #include "tests/support/test_support.hpp"
@@ -510,6 +519,789 @@ TEST(Npy, NumpyReadsOurFiles) {
       << dir.file("b.npy") << "'); assert a.shape == (3, 4) and a.dtype == np.float64; assert abs(a[2, 3] - ("
       << std::setprecision(17) << a.view().ptr<double>()[11] << ")) < 1e-15; assert b.shape == (2, 2) and b[1, 1] == 2**40\"";
   EXPECT_EQ(std::system(cmd.str().c_str()), 0) << cmd.str();
+}
+
+// ---------------------------------------------------------------------------
+// Image codecs
+
+using io::DecodeOptions;
+using io::EncodeOptions;
+using io::Format;
+
+// Pixel (y, x, c) of a packed host image as an integer.
+std::int64_t px(const View& v, std::int64_t y, std::int64_t x, std::int64_t c) {
+  return std::llround(test::pixel(v, y, x, c));
+}
+
+// Same dtype and shape, and equal samples (views may have padded rows).
+::testing::AssertionResult same_image(const View& a, const View& b) {
+  if (a.dtype != b.dtype || a.height() != b.height() || a.width() != b.width() || a.channels() != b.channels())
+    return ::testing::AssertionFailure() << a.describe() << " vs " << b.describe();
+  const std::size_t row = std::size_t(a.width() * a.channels()) * a.elem_size();
+  for (std::int64_t y = 0; y < a.height(); ++y)
+    if (std::memcmp(a.row<char>(y), b.row<char>(y), row) != 0)
+      return ::testing::AssertionFailure() << "row " << y << " differs (" << a.describe() << ")";
+  return ::testing::AssertionSuccess();
+}
+
+Tensor decode_ok(const std::vector<std::byte>& bytes, const std::string& name, const DecodeOptions& o = {}) {
+  Tensor t;
+  const Status s = io::decode(bytes, name, t, o);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return t;
+}
+
+std::vector<std::byte> encode_ok(const View& v, Format f, const EncodeOptions& o = {}) {
+  std::vector<std::byte> b;
+  const Status s = io::encode(v, f, o, b);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return b;
+}
+
+// A smooth image (what JPEG is made for), with a little noise.
+Tensor smooth_image(std::int64_t h, std::int64_t w, std::int64_t c, std::uint64_t seed) {
+  Tensor t;
+  throw_if_error(Tensor::create_image(DType::u8, h, w, c, Device::cpu(), t));
+  std::mt19937 rng{unsigned(seed)};
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x = 0; x < w; ++x)
+      for (std::int64_t k = 0; k < c; ++k) {
+        const double v = 128 + 70 * std::sin(x / (6.0 + k)) * std::cos(y / (9.0 - k)) + int(rng() % 5) - 2;
+        t.view().row<std::uint8_t>(y)[x * c + k] = std::uint8_t(std::clamp(v, 0.0, 255.0));
+      }
+  return t;
+}
+
+struct Size { std::int64_t h, w; };
+const Size kSizes[] = {{1, 1}, {1, 7}, {7, 1}, {37, 53}, {64, 33}, {129, 250}};
+
+TEST(Codec, LosslessRoundTrips) {
+  std::uint64_t seed = 100;
+  struct Case { Format f; DType t; std::int64_t c; };
+  std::vector<Case> cases;
+  for (DType t : {DType::u8, DType::u16}) {
+    for (std::int64_t c : {1, 3, 4}) cases.push_back({Format::png, t, c});
+    cases.push_back({Format::pgm, t, 1});
+    cases.push_back({Format::ppm, t, 3});
+  }
+  for (DType t : kAllDTypes)
+    for (std::int64_t c : {1, 3, 4}) cases.push_back({Format::npy, t, c});
+  for (const Case& k : cases) {
+    for (Size sz : kSizes) {
+      SCOPED_TRACE(std::string(io::format_name(k.f)) + " " + dtype_name(k.t) + " " + std::to_string(sz.h) + "x" +
+                   std::to_string(sz.w) + "x" + std::to_string(k.c));
+      Tensor a = test::random_image(k.t, sz.h, sz.w, k.c, seed++);
+      const auto bytes = encode_ok(a.view(), k.f);
+      EXPECT_EQ(io::detect_format(bytes), k.f);
+      Tensor b = decode_ok(bytes, "rt");
+      EXPECT_TRUE(same_image(a.view(), b.view()));
+      io::ImageInfo info;
+      ASSERT_TRUE(io::probe(bytes, "rt", info).ok());
+      EXPECT_EQ(info.format, k.f);
+      EXPECT_EQ(info.dtype, k.t);
+      EXPECT_EQ(info.height(), sz.h);
+      EXPECT_EQ(info.width(), sz.w);
+      EXPECT_EQ(info.channels(), k.c);
+    }
+  }
+}
+
+TEST(Codec, PngCompressionLevelsAndPaddedRows) {
+  // Smooth 16-bit pixels, so the compression level makes a difference.
+  Tensor s8 = smooth_image(31, 17, 3, 5);
+  Tensor a;
+  throw_if_error(Tensor::create_image(DType::u16, 31, 17, 3, Device::cpu(), a));
+  for (std::int64_t i = 0; i < a.view().numel(); ++i) a.view().ptr<std::uint16_t>()[i] = std::uint16_t(s8.view().ptr<std::uint8_t>()[i] * 257);
+  // The same pixels in a view with padded rows.
+  Tensor padded;
+  throw_if_error(Tensor::create(DType::u8, {31, 17 * 3 * 2 + 40}, Device::cpu(), padded));
+  View pv = View::image(padded.view().data, DType::u16, 31, 17, 3, Device::cpu(), 17 * 3 * 2 + 40);
+  throw_if_error(copy(a.view(), pv));
+  std::size_t size0 = 0, size9 = 0;
+  for (int level : {0, 1, 6, 9}) {
+    const auto bytes = encode_ok(pv, Format::png, {.png_compression = level});
+    if (level == 0) size0 = bytes.size();
+    if (level == 9) size9 = bytes.size();
+    Tensor b = decode_ok(bytes, "lvl");
+    EXPECT_TRUE(same_image(a.view(), b.view())) << level;
+  }
+  EXPECT_GT(size0, size9);
+  std::vector<std::byte> out;
+  EXPECT_EQ(io::encode(a.view(), Format::png, {.png_compression = 10}, out).code(), Errc::invalid_argument);
+  // PGM/PPM and JPEG from padded rows too.
+  Tensor g = test::random_image(DType::u8, 9, 11, 3, 6);
+  Tensor gp;
+  throw_if_error(Tensor::create(DType::u8, {9, 64}, Device::cpu(), gp));
+  View gv = View::image(gp.view().data, DType::u8, 9, 11, 3, Device::cpu(), 64);
+  throw_if_error(copy(g.view(), gv));
+  EXPECT_TRUE(same_image(decode_ok(encode_ok(gv, Format::ppm), "p").view(), g.view()));
+  EXPECT_EQ(io::decode(encode_ok(gv, Format::jpeg), "j", padded).code(), Errc::ok);
+}
+
+TEST(Codec, JpegRoundTripIsClose) {
+  for (std::int64_t c : {1, 3}) {
+    for (Size sz : {Size{1, 1}, Size{7, 3}, Size{37, 53}, Size{200, 301}}) {
+      SCOPED_TRACE(std::to_string(sz.h) + "x" + std::to_string(sz.w) + "x" + std::to_string(c));
+      Tensor a = smooth_image(sz.h, sz.w, c, 7);
+      const auto bytes = encode_ok(a.view(), Format::jpeg);
+      EXPECT_EQ(io::detect_format(bytes), Format::jpeg);
+      Tensor b = decode_ok(bytes, "j");
+      ASSERT_EQ(b.view().dtype, DType::u8);
+      ASSERT_EQ(b.view().height(), sz.h);
+      ASSERT_EQ(b.view().width(), sz.w);
+      ASSERT_EQ(b.view().channels(), c);
+      double sum = 0, worst = 0;
+      const std::int64_t n = a.view().numel();
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double d = std::abs(test::at(a.view(), i) - test::at(b.view(), i));
+        sum += d;
+        worst = std::max(worst, d);
+      }
+      EXPECT_LT(sum / double(n), c == 1 ? 2.0 : 3.5);
+      EXPECT_LT(worst, 40);
+    }
+  }
+  // Quality matters.
+  Tensor a = smooth_image(120, 160, 3, 8);
+  const auto q30 = encode_ok(a.view(), Format::jpeg, {.jpeg_quality = 30});
+  const auto q95 = encode_ok(a.view(), Format::jpeg, {.jpeg_quality = 95});
+  EXPECT_LT(q30.size(), q95.size());
+  std::vector<std::byte> out;
+  EXPECT_EQ(io::encode(a.view(), Format::jpeg, {.jpeg_quality = 0}, out).code(), Errc::invalid_argument);
+  EXPECT_EQ(io::encode(a.view(), Format::jpeg, {.jpeg_quality = 101}, out).code(), Errc::invalid_argument);
+}
+
+TEST(Codec, EncodeRefusesWhatTheFormatCannotHold) {
+  std::vector<std::byte> out;
+  struct Case { DType t; std::int64_t c; Format f; Errc code; const char* says; };
+  for (Case k : {Case{DType::f32, 3, Format::png, Errc::unsupported, "f32"},
+                 Case{DType::i32, 1, Format::png, Errc::unsupported, "i32"},
+                 Case{DType::u8, 2, Format::png, Errc::unsupported, "2"},
+                 Case{DType::u8, 4, Format::jpeg, Errc::unsupported, "alpha"},
+                 Case{DType::u16, 3, Format::jpeg, Errc::unsupported, "u16"},
+                 Case{DType::u8, 2, Format::jpeg, Errc::unsupported, "2"},
+                 Case{DType::u8, 3, Format::pgm, Errc::unsupported, "ppm"},
+                 Case{DType::u8, 1, Format::ppm, Errc::unsupported, "pgm"},
+                 Case{DType::u8, 4, Format::ppm, Errc::unsupported, "4"},
+                 Case{DType::f64, 1, Format::pgm, Errc::unsupported, "f64"}}) {
+    Tensor a = test::random_image(k.t, 4, 5, k.c, 1);
+    const Status s = io::encode(a.view(), k.f, {}, out);
+    EXPECT_EQ(s.code(), k.code) << io::format_name(k.f) << " " << dtype_name(k.t) << " " << k.c << ": " << s.message();
+    EXPECT_NE(s.message().find(k.says), std::string::npos) << s.message();
+  }
+  // Not an image, empty, or not in host memory.
+  Tensor v = test::random_tensor(DType::u8, {2, 3, 4, 5}, 1);
+  EXPECT_EQ(io::encode(v.view(), Format::png, {}, out).code(), Errc::invalid_argument);
+  EXPECT_TRUE(io::encode(v.view(), Format::npy, {}, out).ok());  // NPY takes any array
+  Tensor e;
+  throw_if_error(Tensor::create_image(DType::u8, 0, 5, 3, Device::cpu(), e));
+  EXPECT_EQ(io::encode(e.view(), Format::png, {}, out).code(), Errc::invalid_argument);
+  std::uint8_t dummy[16] = {};
+  View gpu = View::image(dummy, DType::u8, 2, 2, 1, Device::cuda(0));
+  const Status s = io::encode(gpu, Format::png, {}, out);
+  EXPECT_EQ(s.code(), Errc::invalid_argument);
+  EXPECT_NE(s.message().find("host memory"), std::string::npos) << s.message();
+}
+
+TEST(Codec, FormatNamesDetectionAndExtensions) {
+  for (Format f : {Format::png, Format::jpeg, Format::pgm, Format::ppm, Format::npy})
+    EXPECT_EQ(io::parse_format(io::format_name(f)), f);
+  EXPECT_EQ(io::parse_format("JPG"), Format::jpeg);
+  EXPECT_FALSE(io::parse_format("gif").has_value());
+  EXPECT_EQ(io::format_from_path("a/b/c.PNG"), Format::png);
+  EXPECT_EQ(io::format_from_path("x.jpeg"), Format::jpeg);
+  EXPECT_EQ(io::format_from_path("x.jpe"), Format::jpeg);
+  EXPECT_EQ(io::format_from_path("dir.png/x.npy"), Format::npy);
+  EXPECT_FALSE(io::format_from_path("dir.png/noext").has_value());
+  EXPECT_FALSE(io::format_from_path(".png").has_value());
+  EXPECT_EQ(io::detect_format(to_bytes("P5\n1 1\n255\n\x01")), Format::pgm);
+  EXPECT_EQ(io::detect_format(to_bytes("P3 1 1 255 1 2 3")), Format::ppm);
+  EXPECT_EQ(io::detect_format(to_bytes("P4#c\n")), Format::pgm);
+  EXPECT_FALSE(io::detect_format(to_bytes("P7\nWIDTH 1")).has_value());
+  EXPECT_FALSE(io::detect_format(to_bytes("Pizza")).has_value());
+  EXPECT_FALSE(io::detect_format({}).has_value());
+}
+
+TEST(Codec, DecodeIntoPreallocatedViews) {
+  Tensor a = test::random_image(DType::u16, 13, 21, 4, 2);
+  const auto png = encode_ok(a.view(), Format::png);
+  Tensor buf;
+  throw_if_error(Tensor::create(DType::u8, {13, 21 * 8 + 64}, Device::cpu(), buf));
+  View dst = View::image(buf.view().data, DType::u16, 13, 21, 4, Device::cpu(), 21 * 8 + 64);
+  ASSERT_TRUE(io::decode_into(png, "into", dst).ok());
+  EXPECT_TRUE(same_image(a.view(), dst));
+  View wrong = View::image(buf.view().data, DType::u16, 13, 20, 4, Device::cpu(), 21 * 8 + 64);
+  Status s = io::decode_into(png, "into.png", wrong);
+  EXPECT_EQ(s.code(), Errc::invalid_argument);
+  EXPECT_NE(s.message().find("into.png"), std::string::npos) << s.message();
+  Tensor g = smooth_image(16, 16, 3, 1);
+  const auto jpg = encode_ok(g.view(), Format::jpeg);
+  Tensor gd;
+  throw_if_error(Tensor::create_image(DType::u8, 16, 16, 3, Device::cpu(), gd));
+  ASSERT_TRUE(io::decode_into(jpg, "j", gd.view()).ok());
+  EXPECT_TRUE(same_image(gd.view(), decode_ok(jpg, "j").view()));
+  Tensor n = test::random_tensor(DType::f32, {3, 4, 5}, 2);
+  const auto npy = encode_ok(n.view(), Format::npy);
+  Tensor nd;
+  throw_if_error(Tensor::create(DType::f32, {3, 4, 5}, Device::cpu(), nd));
+  ASSERT_TRUE(io::decode_into(npy, "n", nd.view()).ok());
+  EXPECT_TRUE(same_bytes(n.view(), nd.view()));
+  throw_if_error(Tensor::create(DType::f32, {3, 20}, Device::cpu(), nd));
+  EXPECT_EQ(io::decode_into(npy, "n", nd.view()).code(), Errc::invalid_argument);
+}
+
+// ---- the bundled photos, against OpenCV (tests/golden/make_io_golden.py)
+
+struct Golden {
+  std::int64_t h = 0, w = 0, c = 0;
+  std::string dtype;
+  std::int64_t sum = 0;
+  std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, std::vector<std::int64_t>>> samples;
+};
+
+std::map<std::string, Golden> load_golden() {
+  std::map<std::string, Golden> out;
+  std::ifstream f(std::string(TANDEM_SOURCE_DIR) + "/tests/golden/io_golden.txt");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    std::string name;
+    Golden g;
+    ls >> name >> g.h >> g.w >> g.c >> g.dtype >> g.sum;
+    std::string tok;
+    while (ls >> tok) {
+      std::int64_t y = 0, x = 0;
+      char comma = 0, eq = 0;
+      std::istringstream ts(tok);
+      ts >> y >> comma >> x >> eq;
+      std::vector<std::int64_t> vals;
+      std::string v;
+      while (std::getline(ts, v, '/')) vals.push_back(std::stoll(v));
+      g.samples.push_back({{y, x}, vals});
+    }
+    out[name] = g;
+  }
+  return out;
+}
+
+TEST(Photos, DecodeMatchesOpenCV) {
+  const auto golden = load_golden();
+  ASSERT_GE(golden.size(), 9u) << "tests/golden/io_golden.txt missing or short";
+  for (const auto& [name, g] : golden) {
+    SCOPED_TRACE(name);
+    Tensor t;
+    const Status s = io::read_image(test::data_dir() + "/images/" + name, t);
+    ASSERT_TRUE(s.ok()) << s.message();
+    const View& v = t.view();
+    EXPECT_EQ(v.height(), g.h);
+    EXPECT_EQ(v.width(), g.w);
+    EXPECT_EQ(v.channels(), g.c);
+    EXPECT_EQ(dtype_name(v.dtype), g.dtype);
+    std::int64_t sum = 0;
+    for (std::int64_t i = 0; i < v.numel(); ++i) sum += std::llround(test::at(v, i));
+    EXPECT_EQ(sum, g.sum);
+    for (const auto& [yx, vals] : g.samples)
+      for (std::size_t k = 0; k < vals.size(); ++k)
+        EXPECT_EQ(px(v, yx.first, yx.second, std::int64_t(k)), vals[k]) << "at " << yx.first << "," << yx.second;
+  }
+}
+
+TEST(Photos, SizesMatchSourcesMd) {
+  std::ifstream f(test::data_dir() + "/images/SOURCES.md");
+  ASSERT_TRUE(f.good());
+  std::string line;
+  int checked = 0;
+  while (std::getline(f, line)) {
+    if (line.rfind("| ", 0) != 0 || (line.find(".png") == std::string::npos && line.find(".jpg") == std::string::npos)) continue;
+    std::vector<std::string> cols;
+    std::istringstream ls(line);
+    std::string col;
+    while (std::getline(ls, col, '|')) {
+      col.erase(0, col.find_first_not_of(' '));
+      col.erase(col.find_last_not_of(' ') + 1);
+      cols.push_back(col);
+    }
+    ASSERT_GE(cols.size(), 3u) << line;
+    const std::string& name = cols[1];
+    std::int64_t w = 0, h = 0;
+    char x = 0;
+    std::istringstream(cols[2]) >> w >> x >> h;
+    SCOPED_TRACE(name);
+    std::vector<std::byte> bytes;
+    ASSERT_TRUE(io::read_file(test::data_dir() + "/images/" + name, bytes).ok());
+    io::ImageInfo info;
+    const Status ps = io::probe(bytes, name, info);
+    ++checked;
+    if (name == "truncated.jpg") {  // cut inside its Huffman tables: even the header is unreadable
+      EXPECT_EQ(ps.code(), Errc::format_error) << ps.message();
+      continue;
+    }
+    ASSERT_TRUE(ps.ok()) << ps.message();
+    EXPECT_EQ(info.width(), w);
+    EXPECT_EQ(info.height(), h);
+    if (cols[2].find("gray") != std::string::npos) {
+      EXPECT_EQ(info.channels(), 1);
+    }
+    if (cols[2].find("RGB") != std::string::npos) {
+      EXPECT_EQ(info.channels(), 3);
+    }
+    EXPECT_EQ(info.format, name.ends_with(".png") ? Format::png : Format::jpeg);
+  }
+  EXPECT_EQ(checked, 10);
+}
+
+TEST(Photos, TruncatedJpegIsAnError) {
+  const std::string path = test::data_dir() + "/images/truncated.jpg";
+  Tensor t;
+  Status s = io::read_image(path, t);
+  EXPECT_EQ(s.code(), Errc::format_error) << s.message();
+  EXPECT_NE(s.message().find("truncated.jpg"), std::string::npos) << s.message();
+  EXPECT_TRUE(t.empty());
+  // It is cut inside the header, so even lenient decoding fails.
+  EXPECT_EQ(io::read_image(path, t, {.strict = false}).code(), Errc::format_error);
+}
+
+// ---- corrupt input
+
+TEST(Codec, EmptyGarbageAndUnsupportedFiles) {
+  TempDir dir;
+  Tensor t;
+  write_raw(dir.file("empty.png"), {});
+  Status s = io::read_image(dir.file("empty.png"), t);
+  EXPECT_EQ(s.code(), Errc::format_error);
+  EXPECT_NE(s.message().find("empty.png"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("empty"), std::string::npos) << s.message();
+  std::mt19937 rng(3);
+  std::vector<std::byte> garbage(1000);
+  for (auto& b : garbage) b = std::byte(rng());
+  garbage[0] = std::byte(0x42);
+  s = io::decode(garbage, "garbage.jpg", t);
+  EXPECT_EQ(s.code(), Errc::format_error);
+  EXPECT_NE(s.message().find("garbage.jpg"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("not a PNG"), std::string::npos) << s.message();
+  // The right magic, then garbage.
+  for (const char* magic : {"\x89PNG\r\n\x1a\n", "\xff\xd8\xff", "P6\n", "\x93NUMPY"}) {
+    auto g = garbage;
+    std::memcpy(g.data(), magic, std::strlen(magic));
+    s = io::decode(g, "g", t);
+    EXPECT_FALSE(s.ok());
+    EXPECT_TRUE(s.code() == Errc::format_error || s.code() == Errc::unsupported) << s.message();
+  }
+  s = io::decode(to_bytes("GIF89a\x01\x00\x01\x00"), "anim.gif", t);
+  EXPECT_EQ(s.code(), Errc::unsupported);
+  EXPECT_NE(s.message().find("GIF"), std::string::npos) << s.message();
+  // Missing file and directory.
+  EXPECT_EQ(io::read_image(dir.file("missing.png"), t).code(), Errc::io_error);
+  s = io::read_image(dir.path(), t);
+  EXPECT_EQ(s.code(), Errc::io_error);
+  EXPECT_NE(s.message().find(dir.path()), std::string::npos) << s.message();
+}
+
+TEST(Codec, PngCutInHalf) {
+  std::vector<std::byte> bytes;
+  ASSERT_TRUE(io::read_file(test::data_dir() + "/images/astronaut.png", bytes).ok());
+  bytes.resize(bytes.size() / 2);
+  Tensor t;
+  const Status s = io::decode(bytes, "astronaut-half.png", t);
+  EXPECT_EQ(s.code(), Errc::format_error);
+  EXPECT_NE(s.message().find("astronaut-half.png"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("truncated"), std::string::npos) << s.message();
+  // Every prefix of a small PNG fails cleanly; only the whole file decodes.
+  Tensor a = test::random_image(DType::u8, 9, 7, 3, 1);
+  const auto png = encode_ok(a.view(), Format::png);
+  for (std::size_t n = 0; n < png.size(); ++n)
+    EXPECT_FALSE(io::decode(std::span(png).first(n), "prefix", t).ok()) << n;
+  EXPECT_TRUE(io::decode(png, "whole", t).ok());
+}
+
+// A PNG whose header claims w x h (valid CRCs; no pixel data).
+std::vector<std::byte> png_header_only(std::uint32_t w, std::uint32_t h) {
+  std::string s = "\x89PNG\r\n\x1a\n";
+  auto be32 = [&](std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) s += char((v >> (8 * i)) & 0xff);
+  };
+  auto chunk = [&](const char* type, const std::string& data) {
+    be32(std::uint32_t(data.size()));
+    const std::string td = std::string(type, 4) + data;
+    s += td;
+    be32(std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(td.data()), uInt(td.size()))));
+  };
+  std::string ihdr;
+  for (std::uint32_t v : {w, h})
+    for (int i = 3; i >= 0; --i) ihdr += char((v >> (8 * i)) & 0xff);
+  ihdr += std::string("\x08\x02\x00\x00\x00", 5);  // 8-bit RGB
+  chunk("IHDR", ihdr);
+  chunk("IDAT", std::string("\x78\x01\x01\x00\x00\xff\xff", 7));  // never reached
+  chunk("IEND", "");
+  return to_bytes(s);
+}
+
+TEST(Codec, HugeHeadersAreRefusedBeforeAllocating) {
+  Tensor t;
+  // PNG claiming 100000 x 100000 RGB (30 GB).
+  const auto png = png_header_only(100000, 100000);
+  io::ImageInfo info;
+  const Status ps = io::probe(png, "huge.png", info);
+  ASSERT_TRUE(ps.ok()) << ps.message();
+  EXPECT_EQ(info.width(), 100000);
+  Status s = io::decode(png, "huge.png", t);
+  EXPECT_EQ(s.code(), Errc::unsupported) << s.message();
+  EXPECT_NE(s.message().find("huge.png"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("100000x100000"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("max_pixels"), std::string::npos) << s.message();
+  // JPEG claiming 65000 x 65000: patch the SOF of a real one.
+  Tensor g = smooth_image(16, 16, 3, 1);
+  auto jpg = encode_ok(g.view(), Format::jpeg);
+  bool patched = false;
+  for (std::size_t i = 0; i + 9 < jpg.size(); ++i)
+    if (jpg[i] == std::byte(0xff) && jpg[i + 1] == std::byte(0xc0)) {
+      for (std::size_t k : {i + 5, i + 7}) {
+        jpg[k] = std::byte(65000 >> 8);
+        jpg[k + 1] = std::byte(65000 & 0xff);
+      }
+      patched = true;
+      break;
+    }
+  ASSERT_TRUE(patched);
+  s = io::decode(jpg, "huge.jpg", t);
+  EXPECT_EQ(s.code(), Errc::unsupported) << s.message();
+  EXPECT_NE(s.message().find("65000x65000"), std::string::npos) << s.message();
+  s = io::decode(to_bytes("P5\n200000 300000\n255\n"), "huge.pgm", t);
+  EXPECT_EQ(s.code(), Errc::unsupported) << s.message();
+  const char none[1] = {};
+  s = io::decode(make_npy("<f4", false, "(100000, 100000)", none, 0), "huge.npy", t);
+  EXPECT_EQ(s.code(), Errc::unsupported) << s.message();
+  // A small limit applies to ordinary images.
+  Tensor a = test::random_image(DType::u8, 37, 53, 1, 1);
+  s = io::decode(encode_ok(a.view(), Format::pgm), "small.pgm", t, {.max_pixels = 37 * 53 - 1});
+  EXPECT_EQ(s.code(), Errc::unsupported);
+  EXPECT_TRUE(io::decode(encode_ok(a.view(), Format::pgm), "small.pgm", t, {.max_pixels = 37 * 53}).ok());
+}
+
+// Mutated and cut-short files of every format: errors, never crashes.
+TEST(Codec, FuzzedInputNeverCrashes) {
+  std::vector<std::vector<std::byte>> seeds;
+  seeds.push_back(encode_ok(test::random_image(DType::u8, 12, 10, 3, 1).view(), Format::png));
+  seeds.push_back(encode_ok(test::random_image(DType::u16, 5, 6, 4, 1).view(), Format::png));
+  seeds.push_back(encode_ok(smooth_image(24, 20, 3, 1).view(), Format::jpeg));
+  seeds.push_back(encode_ok(smooth_image(17, 9, 1, 1).view(), Format::jpeg));
+  seeds.push_back(encode_ok(test::random_image(DType::u16, 5, 6, 1, 1).view(), Format::pgm));
+  seeds.push_back(to_bytes("P3\n# c\n2 2\n255\n1 2 3  4 5 6\n7 8 9 10 11 12\n"));
+  seeds.push_back(to_bytes("P1\n3 2\n010\n1 1 1\n"));
+  seeds.push_back(encode_ok(test::random_tensor(DType::f32, {3, 4}, 1).view(), Format::npy));
+  std::mt19937 rng(11);
+  int decoded = 0;
+  // TANDEM_IO_FUZZ=N runs N trials (e.g. a long run under a sanitizer build).
+  const char* env = std::getenv("TANDEM_IO_FUZZ");
+  const int trials = env ? std::atoi(env) : 3000;
+  for (int trial = 0; trial < trials; ++trial) {
+    auto b = seeds[std::size_t(trial) % seeds.size()];
+    const int flips = int(rng() % 6);
+    for (int k = 0; k < flips; ++k) b[rng() % b.size()] = std::byte(rng());
+    if (rng() % 3 == 0) b.resize(rng() % b.size());
+    Tensor t;
+    const Status s = io::decode(b, "fuzz", t, {.max_pixels = 1 << 20});
+    if (s.ok()) {
+      ++decoded;
+      EXPECT_FALSE(t.empty());
+    } else {
+      EXPECT_FALSE(s.message().empty());
+    }
+  }
+  EXPECT_GT(decoded, 0);
+}
+
+// ---- PNG variants written with libpng directly
+
+struct PngSpec {
+  PngSpec(std::uint32_t w_, std::uint32_t h_, int depth_, int color_, int interlace_ = PNG_INTERLACE_NONE)
+      : w(w_), h(h_), depth(depth_), color(color_), interlace(interlace_) {}
+  std::uint32_t w = 0, h = 0;
+  int depth = 8, color = PNG_COLOR_TYPE_GRAY, interlace = PNG_INTERLACE_NONE;
+  std::vector<std::vector<png_byte>> rows;  // as PNG stores them (big-endian 16-bit, packed low bits)
+  std::vector<png_color> palette;
+  std::vector<png_byte> trans;
+};
+
+struct PngOut {
+  std::vector<std::byte>* out;
+};
+extern "C" void test_png_write(png_structp png, png_bytep d, std::size_t n) {
+  auto* o = static_cast<PngOut*>(png_get_io_ptr(png));
+  o->out->insert(o->out->end(), reinterpret_cast<std::byte*>(d), reinterpret_cast<std::byte*>(d) + n);
+}
+extern "C" void test_png_flush(png_structp) {}
+
+[[gnu::noinline]] int write_png_c(png_structp png, png_infop info, const PngSpec* s, PngOut* o, png_bytepp rows) {
+  if (setjmp(png_jmpbuf(png))) return 1;
+  png_set_write_fn(png, o, test_png_write, test_png_flush);
+  png_set_IHDR(png, info, s->w, s->h, s->depth, s->color, s->interlace, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  if (!s->palette.empty()) png_set_PLTE(png, info, s->palette.data(), int(s->palette.size()));
+  if (!s->trans.empty()) png_set_tRNS(png, info, s->trans.data(), int(s->trans.size()), nullptr);
+  png_write_info(png, info);
+  png_write_image(png, rows);
+  png_write_end(png, nullptr);
+  return 0;
+}
+
+std::vector<std::byte> write_png(PngSpec& s) {
+  std::vector<std::byte> out;
+  PngOut o{&out};
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  std::vector<png_bytep> rows;
+  for (auto& r : s.rows) rows.push_back(r.data());
+  const int rc = write_png_c(png, info, &s, &o, rows.data());
+  png_destroy_write_struct(&png, &info);
+  EXPECT_EQ(rc, 0);
+  return out;
+}
+
+TEST(PngVariants, PaletteLowBitGrayAndGrayAlpha) {
+  std::mt19937 rng(5);
+  // 8-bit palette without transparency -> RGB.
+  PngSpec p(13, 5, 8, PNG_COLOR_TYPE_PALETTE);
+  for (int i = 0; i < 200; ++i) p.palette.push_back({png_byte(rng()), png_byte(rng()), png_byte(rng())});
+  for (std::uint32_t y = 0; y < p.h; ++y) {
+    p.rows.emplace_back();
+    for (std::uint32_t x = 0; x < p.w; ++x) p.rows.back().push_back(png_byte(rng() % 200));
+  }
+  Tensor t = decode_ok(write_png(p), "pal8");
+  ASSERT_EQ(t.view().channels(), 3);
+  ASSERT_EQ(t.view().dtype, DType::u8);
+  for (std::uint32_t y = 0; y < p.h; ++y)
+    for (std::uint32_t x = 0; x < p.w; ++x) {
+      const png_color c = p.palette[p.rows[y][x]];
+      EXPECT_EQ(px(t.view(), y, x, 0), c.red);
+      EXPECT_EQ(px(t.view(), y, x, 1), c.green);
+      EXPECT_EQ(px(t.view(), y, x, 2), c.blue);
+    }
+  // 4-bit palette with tRNS for the first 3 entries -> RGBA.
+  PngSpec q(7, 3, 4, PNG_COLOR_TYPE_PALETTE);
+  for (int i = 0; i < 16; ++i) q.palette.push_back({png_byte(i * 16), png_byte(255 - i), png_byte(i)});
+  q.trans = {0, 100, 200};
+  std::vector<std::vector<int>> idx(3, std::vector<int>(7));
+  for (std::uint32_t y = 0; y < q.h; ++y) {
+    q.rows.emplace_back(4, 0);
+    for (std::uint32_t x = 0; x < q.w; ++x) {
+      idx[y][x] = int(rng() % 16);
+      q.rows[y][x / 2] |= png_byte(idx[y][x] << (x % 2 ? 0 : 4));
+    }
+  }
+  t = decode_ok(write_png(q), "pal4");
+  ASSERT_EQ(t.view().channels(), 4);
+  for (std::uint32_t y = 0; y < q.h; ++y)
+    for (std::uint32_t x = 0; x < q.w; ++x) {
+      const int i = idx[y][x];
+      EXPECT_EQ(px(t.view(), y, x, 0), i * 16);
+      EXPECT_EQ(px(t.view(), y, x, 1), 255 - i);
+      EXPECT_EQ(px(t.view(), y, x, 3), i < 3 ? q.trans[std::size_t(i)] : 255);
+    }
+  // 1-, 2- and 4-bit gray -> u8 scaled to 0..255 (as libpng and OpenCV do).
+  for (int bits : {1, 2, 4}) {
+    PngSpec g(11, 4, bits, PNG_COLOR_TYPE_GRAY);
+    std::vector<std::vector<int>> val(4, std::vector<int>(11));
+    const int per = 8 / bits;
+    for (std::uint32_t y = 0; y < g.h; ++y) {
+      g.rows.emplace_back((11 + per - 1) / per, 0);
+      for (std::uint32_t x = 0; x < g.w; ++x) {
+        val[y][x] = int(rng() % (1u << bits));
+        g.rows[y][x / per] |= png_byte(val[y][x] << (8 - bits * (int(x % per) + 1)));
+      }
+    }
+    t = decode_ok(write_png(g), "gray" + std::to_string(bits));
+    ASSERT_EQ(t.view().channels(), 1);
+    ASSERT_EQ(t.view().dtype, DType::u8);
+    for (std::uint32_t y = 0; y < g.h; ++y)
+      for (std::uint32_t x = 0; x < g.w; ++x) EXPECT_EQ(px(t.view(), y, x, 0), val[y][x] * 255 / ((1 << bits) - 1)) << bits;
+  }
+  // Gray + alpha, 8 and 16 bits -> RGBA with gray in R, G, B.
+  for (int depth : {8, 16}) {
+    PngSpec ga(5, 3, depth, PNG_COLOR_TYPE_GRAY_ALPHA);
+    const int bps = depth / 8;
+    for (std::uint32_t y = 0; y < ga.h; ++y) {
+      ga.rows.emplace_back();
+      for (std::uint32_t i = 0; i < ga.w * 2 * std::uint32_t(bps); ++i) ga.rows.back().push_back(png_byte(rng()));
+    }
+    t = decode_ok(write_png(ga), "ga");
+    ASSERT_EQ(t.view().channels(), 4);
+    ASSERT_EQ(t.view().dtype, depth == 8 ? DType::u8 : DType::u16);
+    for (std::uint32_t y = 0; y < ga.h; ++y)
+      for (std::uint32_t x = 0; x < ga.w; ++x) {
+        auto sample = [&](int k) {
+          const png_byte* p0 = ga.rows[y].data() + (x * 2 + std::uint32_t(k)) * std::uint32_t(bps);
+          return bps == 1 ? std::int64_t(p0[0]) : std::int64_t(p0[0] << 8 | p0[1]);
+        };
+        for (int c = 0; c < 3; ++c) EXPECT_EQ(px(t.view(), y, x, c), sample(0));
+        EXPECT_EQ(px(t.view(), y, x, 3), sample(1));
+      }
+  }
+}
+
+TEST(PngVariants, SixteenBitInterlacedAndGray16) {
+  std::mt19937 rng(9);
+  // Adam7-interlaced 16-bit RGB: raw big-endian samples come back as u16 values.
+  PngSpec s(19, 11, 16, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_ADAM7);
+  for (std::uint32_t y = 0; y < s.h; ++y) {
+    s.rows.emplace_back();
+    for (std::uint32_t i = 0; i < s.w * 6; ++i) s.rows.back().push_back(png_byte(rng()));
+  }
+  Tensor t = decode_ok(write_png(s), "rgb16i");
+  ASSERT_EQ(t.view().dtype, DType::u16);
+  ASSERT_EQ(t.view().channels(), 3);
+  for (std::uint32_t y = 0; y < s.h; ++y)
+    for (std::uint32_t x = 0; x < s.w; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const png_byte* p = s.rows[y].data() + (x * 3 + std::uint32_t(c)) * 2;
+        EXPECT_EQ(px(t.view(), y, x, c), p[0] << 8 | p[1]);
+      }
+  PngSpec g(3, 2, 16, PNG_COLOR_TYPE_GRAY);
+  g.rows = {{0x12, 0x34, 0xff, 0xff, 0x00, 0x01}, {0x80, 0x00, 0x00, 0x00, 0xab, 0xcd}};
+  t = decode_ok(write_png(g), "g16");
+  EXPECT_EQ(px(t.view(), 0, 0, 0), 0x1234);
+  EXPECT_EQ(px(t.view(), 0, 1, 0), 0xffff);
+  EXPECT_EQ(px(t.view(), 1, 2, 0), 0xabcd);
+  // And tandem's 16-bit PNG writes big-endian samples as the format requires.
+  Tensor a;
+  throw_if_error(Tensor::create_image(DType::u16, 1, 1, 1, Device::cpu(), a));
+  a.view().ptr<std::uint16_t>()[0] = 0x1234;
+  const auto bytes = encode_ok(a.view(), Format::png);
+  // Decode with libpng's simplified API as an independent reader.
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  ASSERT_TRUE(png_image_begin_read_from_memory(&img, bytes.data(), bytes.size()));
+  img.format = PNG_FORMAT_LINEAR_Y;
+  std::uint16_t v = 0;
+  ASSERT_TRUE(png_image_finish_read(&img, nullptr, &v, 0, nullptr));
+  EXPECT_NEAR(v, 0x1234, 1);  // linear format, no gamma change for a 16-bit file
+}
+
+// ---- JPEG variants written with libjpeg directly
+
+std::vector<std::byte> write_jpeg_raw(int w, int h, int comps, J_COLOR_SPACE space, bool progressive,
+                                      const std::vector<std::uint8_t>& pixels) {
+  jpeg_compress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &buf, &size);
+  c.image_width = JDIMENSION(w);
+  c.image_height = JDIMENSION(h);
+  c.input_components = comps;
+  c.in_color_space = space;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 95, TRUE);
+  if (progressive) jpeg_simple_progression(&c);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW row = const_cast<std::uint8_t*>(pixels.data()) + std::size_t(c.next_scanline) * std::size_t(w * comps);
+    jpeg_write_scanlines(&c, &row, 1);
+  }
+  jpeg_finish_compress(&c);
+  std::vector<std::byte> out(reinterpret_cast<std::byte*>(buf), reinterpret_cast<std::byte*>(buf) + size);
+  jpeg_destroy_compress(&c);
+  std::free(buf);
+  return out;
+}
+
+TEST(JpegVariants, ProgressiveGrayAndCmyk) {
+  Tensor a = smooth_image(40, 56, 3, 4);
+  std::vector<std::uint8_t> rgb(a.view().ptr<std::uint8_t>(), a.view().ptr<std::uint8_t>() + a.view().numel());
+  Tensor prog = decode_ok(write_jpeg_raw(56, 40, 3, JCS_RGB, true, rgb), "progressive");
+  Tensor base = decode_ok(write_jpeg_raw(56, 40, 3, JCS_RGB, false, rgb), "baseline");
+  ASSERT_EQ(prog.view().channels(), 3);
+  double diff = 0;
+  for (std::int64_t i = 0; i < prog.view().numel(); ++i) diff += std::abs(test::at(prog.view(), i) - test::at(a.view(), i));
+  EXPECT_LT(diff / double(prog.view().numel()), 3.0);
+  Tensor g = smooth_image(21, 30, 1, 2);
+  std::vector<std::uint8_t> gray(g.view().ptr<std::uint8_t>(), g.view().ptr<std::uint8_t>() + g.view().numel());
+  Tensor gd = decode_ok(write_jpeg_raw(30, 21, 1, JCS_GRAYSCALE, true, gray), "gray");
+  EXPECT_EQ(gd.view().ndim, 2);
+  EXPECT_EQ(gd.view().width(), 30);
+  std::vector<std::uint8_t> cmyk(std::size_t(8 * 8 * 4), 77);
+  Tensor t;
+  const Status s = io::decode(write_jpeg_raw(8, 8, 4, JCS_CMYK, false, cmyk), "print.jpg", t);
+  EXPECT_EQ(s.code(), Errc::unsupported) << s.message();
+  EXPECT_NE(s.message().find("CMYK"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("print.jpg"), std::string::npos) << s.message();
+  // A JPEG cut anywhere after its header is an error in strict mode.
+  const auto whole = write_jpeg_raw(56, 40, 3, JCS_RGB, false, rgb);
+  for (std::size_t n : {whole.size() / 2, whole.size() - 2, whole.size() - 50}) {
+    const Status cut = io::decode(std::span(whole).first(n), "cut.jpg", t);
+    EXPECT_EQ(cut.code(), Errc::format_error) << n;
+    EXPECT_NE(cut.message().find("Premature end of JPEG file"), std::string::npos) << cut.message();
+    EXPECT_NE(cut.message().find("cut.jpg"), std::string::npos) << cut.message();
+  }
+  // Lenient decoding accepts what libjpeg can recover (the rest is filled in).
+  EXPECT_TRUE(io::decode(std::span(whole).first(whole.size() / 2), "cut.jpg", t, {.strict = false}).ok());
+  EXPECT_EQ(t.view().height(), 40);
+}
+
+// ---- PGM/PPM details
+
+TEST(Pnm, AsciiCommentsMaxvalAndBitmaps) {
+  Tensor t = decode_ok(to_bytes("P2\n# a comment\n3 2 # trailing\n15\n0 1 2\n13 14 15\n"), "a.pgm");
+  ASSERT_EQ(t.view().dtype, DType::u8);
+  EXPECT_EQ(px(t.view(), 1, 2, 0), 15);  // raw values, not rescaled
+  t = decode_ok(to_bytes("P3 2 1 1000 1 2 3 998 999 1000"), "a.ppm");
+  ASSERT_EQ(t.view().dtype, DType::u16);
+  ASSERT_EQ(t.view().channels(), 3);
+  EXPECT_EQ(px(t.view(), 0, 1, 2), 1000);
+  t = decode_ok(to_bytes("P1\n# bits\n5 2\n10100\n0 1 0 1 1"), "a.pbm");
+  EXPECT_EQ(px(t.view(), 0, 0, 0), 0);    // 1 = black
+  EXPECT_EQ(px(t.view(), 0, 1, 0), 255);
+  EXPECT_EQ(px(t.view(), 1, 4, 0), 0);
+  t = decode_ok(to_bytes("P4\n10 2\n\xa5\x40\xff\xc0"), "b.pbm");
+  EXPECT_EQ(px(t.view(), 0, 0, 0), 0);
+  EXPECT_EQ(px(t.view(), 0, 1, 0), 255);
+  EXPECT_EQ(px(t.view(), 0, 9, 0), 0);
+  EXPECT_EQ(px(t.view(), 1, 9, 0), 0);
+  // Binary with a comment right after the maxval, and 16-bit big-endian.
+  t = decode_ok(to_bytes(std::string("P5 2 1 65535#c\n\x01\x02\xff\xfe", 20)), "c.pgm");
+  EXPECT_EQ(px(t.view(), 0, 0, 0), 0x0102);
+  EXPECT_EQ(px(t.view(), 0, 1, 0), 0xfffe);
+  Tensor bad;
+  for (const char* s : {"P5\n2 2\n255\n\x01\x02\x03", "P5 2 2 255", "P2 2 1 255 1", "P2 2 1 255 1 x",
+                        "P2 2 1 10 1 11", "P5 0 2 255\n", "P5 2 2 70000\n", "P6\n-1 2 255\n", "P1 2 1 0 2",
+                        "P5 1 1 15\n\x10", "P5 99999999999 1 255\n"}) {
+    const Status st = io::decode(to_bytes(s), "bad.pgm", bad);
+    EXPECT_EQ(st.code(), Errc::format_error) << s << ": " << st.message();
+    EXPECT_NE(st.message().find("bad.pgm"), std::string::npos) << st.message();
+  }
+}
+
+// ---- files
+
+TEST(Codec, ReadAndWriteImageFiles) {
+  TempDir dir;
+  Tensor a = test::random_image(DType::u8, 10, 12, 3, 1);
+  for (const char* name : {"a.png", "a.PPM", "a.npy", "a.pnm"}) {
+    ASSERT_TRUE(io::write_image(dir.file(name), a.view()).ok()) << name;
+    Tensor b;
+    ASSERT_TRUE(io::read_image(dir.file(name), b).ok()) << name;
+    EXPECT_TRUE(same_image(a.view(), b.view())) << name;
+  }
+  ASSERT_TRUE(io::write_image(dir.file("a.jpg"), a.view(), {.jpeg_quality = 80}).ok());
+  ASSERT_TRUE(io::write_image(dir.file("noext"), a.view(), {}, Format::png).ok());
+  EXPECT_EQ(io::detect_format(slurp(dir.file("a.pnm"))), Format::ppm);
+  EXPECT_EQ(io::detect_format(slurp(dir.file("noext"))), Format::png);
+  Status s = io::write_image(dir.file("a.gif"), a.view());
+  EXPECT_EQ(s.code(), Errc::invalid_argument);
+  EXPECT_NE(s.message().find("a.gif"), std::string::npos) << s.message();
+  // A refused encoding writes nothing, and leaves an existing file alone.
+  Tensor f = test::random_image(DType::f32, 4, 4, 3, 1);
+  s = io::write_image(dir.file("a.png"), f.view());
+  EXPECT_EQ(s.code(), Errc::unsupported);
+  EXPECT_NE(s.message().find("a.png"), std::string::npos) << s.message();
+  Tensor b;
+  ASSERT_TRUE(io::read_image(dir.file("a.png"), b).ok());
+  EXPECT_TRUE(same_image(a.view(), b.view()));
+  for (const auto& e : dir.entries()) EXPECT_FALSE(io::is_temporary_name(e)) << e;
+  EXPECT_EQ(dir.entries().size(), 6u);
 }
 
 }  // namespace

@@ -98,6 +98,9 @@ struct OpSpec {
   OpRunFn run = nullptr;
   /// Names of the values a reduction produces, in order (e.g. count sum min max mean std).
   std::vector<std::string_view> outputs;
+  /// True when each output element depends only on the same input element
+  /// (affine, abs, ...): such ops can stream a file through in chunks.
+  bool elementwise = false;
 };
 
 /// @brief Every op, in the order `tandem ops` lists them.

@@ -101,6 +101,22 @@ class Buffer {
   std::size_t size_ = 0;
   MemKind kind_ = MemKind::host;
   int device_ = 0;
+  void* stream_ = nullptr;  ///< device memory allocated stream-ordered is freed on this stream
+};
+
+/// @brief While alive, device Buffers allocated by this thread are stream-ordered:
+///        cudaMallocAsync on `stream` and cudaFreeAsync on the same stream when
+///        released, so per-item allocations never synchronize the device (a plain
+///        cudaFree would). The GPU workers of the pipeline hold one per stream.
+class StreamAllocScope {
+ public:
+  explicit StreamAllocScope(void* stream) noexcept;
+  ~StreamAllocScope();
+  StreamAllocScope(const StreamAllocScope&) = delete;
+  StreamAllocScope& operator=(const StreamAllocScope&) = delete;
+
+ private:
+  void* previous_;
 };
 
 /// @brief An owning buffer with a contiguous view of it.

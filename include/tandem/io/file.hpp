@@ -34,7 +34,9 @@ struct AtomicWriteOptions {
 
 /// @brief Writes `bytes` to `path` atomically: a temporary in the same
 ///        directory, then rename(2). On failure the temporary is removed and an
-///        existing file at `path` is left untouched.
+///        existing file at `path` is left untouched. Like any rename, this
+///        replaces a symlink at `path` (not its target) and gives the file
+///        `options.mode`, not the old file's permissions.
 Status write_file_atomic(const std::string& path, std::span<const std::byte> bytes,
                          const AtomicWriteOptions& options = {});
 

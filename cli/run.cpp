@@ -1,0 +1,288 @@
+// `tandem run`: the batch command, a thin layer over tandem::run_batch.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "tandem/engine.hpp"
+
+namespace tandem::cli {
+
+namespace {
+
+std::atomic<bool> g_cancel{false};
+
+extern "C" void on_sigint(int) {
+  // First Ctrl-C: stop taking new items and finish cleanly. Second: default (exit).
+  g_cancel.store(true);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+// "512M", "4G", "1048576" -> bytes.
+bool parse_bytes(const std::string& text, std::size_t& out) {
+  if (text.empty()) return false;
+  std::size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  std::string unit = text.substr(pos);
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!unit.empty() && unit.back() == 'B') unit.pop_back();
+  if (!unit.empty() && unit.back() == 'I') unit.pop_back();
+  double mul = 1;
+  if (unit == "K") mul = 1024.0;
+  else if (unit == "M") mul = 1024.0 * 1024;
+  else if (unit == "G") mul = 1024.0 * 1024 * 1024;
+  else if (unit == "T") mul = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty()) return false;
+  if (!(v > 0)) return false;
+  out = static_cast<std::size_t>(v * mul);
+  return true;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
+  return buf;
+}
+
+std::string clock_text(double s) {
+  if (s < 0 || s > 1e7) return "--:--";
+  const long t = static_cast<long>(s + 0.5);
+  char buf[32];
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+  return buf;
+}
+
+std::string devices_text(const std::map<std::string, std::size_t>& per) {
+  std::string s;
+  for (const auto& [d, n] : per) s += (s.empty() ? "" : " ") + d + "=" + std::to_string(n);
+  return s;
+}
+
+struct RunArgs {
+  std::string pipeline, output, format, device = "auto", gpus, io_memory, trace;
+  std::vector<std::string> inputs, globs;
+  int quality = 90, png_compression = 1, threads = 0;
+  std::uint64_t max_pixels = 1ull << 30;
+  bool resume = false, json = false, quiet = false, verbose = false, no_uring = false;
+};
+
+int run_command(const RunArgs& a) {
+  Pipeline pipeline;
+  ParseError perr;
+  if (const Status s = Pipeline::parse(a.pipeline, pipeline, &perr); !s.ok()) {
+    std::cerr << "tandem run: invalid pipeline\n" << perr.format(a.pipeline) << "\n";
+    return 2;
+  }
+  RunOptions o;
+  o.inputs = a.inputs;
+  o.output_dir = a.output;
+  o.globs = a.globs;
+  o.format = a.format;
+  o.jpeg_quality = a.quality;
+  o.png_compression = a.png_compression;
+  o.device = a.device == "cpu" ? DeviceChoice::cpu : a.device == "gpu" ? DeviceChoice::gpu : DeviceChoice::auto_select;
+  o.threads = a.threads;
+  o.resume = a.resume;
+  o.max_pixels = a.max_pixels;
+  o.trace_path = a.trace;
+  o.use_io_uring = !a.no_uring;
+  if (!a.io_memory.empty() && !parse_bytes(a.io_memory, o.io_memory)) {
+    std::cerr << "tandem run: --io-memory: not a size: '" << a.io_memory << "' (e.g. 512M, 4G)\n"
+              << "Try 'tandem run --help' for usage.\n";
+    return 2;
+  }
+  if (!a.gpus.empty()) {
+    std::stringstream ss(a.gpus);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+      try {
+        std::size_t pos = 0;
+        const int g = std::stoi(tok, &pos);
+        if (pos != tok.size() || g < 0) throw std::invalid_argument(tok);
+        o.gpus.push_back(g);
+      } catch (...) {
+        std::cerr << "tandem run: --gpus: not a list of GPU ordinals: '" << a.gpus << "' (e.g. 0,1)\n"
+                  << "Try 'tandem run --help' for usage.\n";
+        return 2;
+      }
+    }
+  }
+  o.cancel = &g_cancel;
+
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  std::mutex out_mu;
+  bool bar_shown = false;
+  auto clear_bar = [&] {
+    if (bar_shown) {
+      std::cerr << "\r\033[K";
+      bar_shown = false;
+    }
+  };
+  o.on_item = [&](const ItemResult& r) {
+    if (r.status.ok() || a.quiet) return;
+    std::lock_guard lock(out_mu);
+    clear_bar();
+    std::cerr << "tandem: failed: " << r.input << ": " << r.status.message() << "\n";
+  };
+  double last_line = 0;
+  o.on_progress = [&](const Progress& p) {
+    if (a.quiet || a.json) return;
+    const double mbs = p.elapsed > 0 ? static_cast<double>(p.bytes_in) / p.elapsed / 1e6 : 0;
+    const double eta = p.done > 0 && p.total > p.done ? p.elapsed / static_cast<double>(p.done) * static_cast<double>(p.total - p.done) : (p.done >= p.total ? 0 : -1);
+    std::lock_guard lock(out_mu);
+    if (tty) {
+      const int width = 24;
+      const int fill = p.total ? static_cast<int>(width * static_cast<double>(p.done) / static_cast<double>(p.total)) : 0;
+      std::string bar(static_cast<std::size_t>(fill), '#');
+      bar.resize(static_cast<std::size_t>(width), '.');
+      char line[256];
+      std::snprintf(line, sizeof line, "\r\033[K[%s] %zu/%zu %.1f MB/s ETA %s %s", bar.c_str(), p.done, p.total, mbs,
+                    clock_text(eta).c_str(), devices_text(p.per_device).c_str());
+      std::cerr << line << std::flush;
+      bar_shown = true;
+    } else if (a.verbose && p.elapsed - last_line >= 5.0) {
+      last_line = p.elapsed;
+      std::cerr << "tandem: " << p.done << "/" << p.total << " items, " << static_cast<int>(mbs) << " MB/s, ETA "
+                << clock_text(eta) << "\n";
+    }
+  };
+
+  std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint);
+  RunSummary sum;
+  const Status s = run_batch(pipeline, o, sum);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  {
+    std::lock_guard lock(out_mu);
+    clear_bar();
+  }
+  if (!s.ok()) {
+    std::cerr << "tandem run: " << s.message() << "\n";
+    return s.code() == Errc::invalid_argument ? 2 : 1;
+  }
+
+  if (a.json) {
+    nlohmann::json j;
+    j["ok"] = sum.ok;
+    j["failed"] = sum.failed;
+    j["skipped"] = sum.skipped;
+    j["not_started"] = sum.not_started;
+    j["cancelled"] = sum.cancelled;
+    j["wall_seconds"] = sum.wall_seconds;
+    j["bytes_in"] = sum.bytes_in;
+    j["bytes_out"] = sum.bytes_out;
+    j["io_memory"] = {{"limit_bytes", sum.io_memory_limit}, {"peak_bytes", sum.io_memory_peak}};
+    j["pipeline"] = pipeline.text();
+    j["stages"] = nlohmann::json::array();
+    for (const auto& st : sum.stages)
+      j["stages"].push_back({{"name", st.name}, {"threads", st.threads}, {"busy_seconds", st.busy_seconds},
+                             {"busy_percent", sum.wall_seconds > 0 ? 100.0 * st.busy_seconds / (sum.wall_seconds * st.threads) : 0.0}});
+    j["items_per_device"] = sum.items_per_device;
+    j["notices"] = sum.notices;
+    j["items"] = nlohmann::json::array();
+    for (const auto& r : sum.items) {
+      nlohmann::json it{{"path", r.input},
+                        {"status", r.skipped ? "skipped" : r.status.ok() ? "ok" : r.status.code() == Errc::cancelled ? "cancelled" : "failed"},
+                        {"error", r.status.ok() ? nlohmann::json(nullptr) : nlohmann::json(r.status.message())},
+                        {"device", r.device.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.device)},
+                        {"seconds", r.seconds},
+                        {"output", r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output)}};
+      if (r.retried_on_cpu) it["retried_on_cpu"] = true;
+      if (!r.values.empty()) {
+        nlohmann::json v = nlohmann::json::object();
+        for (const auto& [k, x] : r.values) v[k] = x;
+        it["values"] = v;
+      }
+      j["items"].push_back(std::move(it));
+    }
+    std::cout << j.dump(2) << "\n";
+  }
+  if (!a.quiet) {
+    for (const auto& n : sum.notices) std::cerr << "tandem: note: " << n << "\n";
+    if (!a.json) {
+      const double mb = static_cast<double>(sum.bytes_in);
+      std::fprintf(stderr, "tandem run: %zu ok, %zu failed, %zu skipped%s in %.2f s (%.1f items/s, %s/s in)\n", sum.ok,
+                   sum.failed, sum.skipped,
+                   sum.cancelled ? (", " + std::to_string(sum.not_started) + " not started (interrupted)").c_str() : "",
+                   sum.wall_seconds, sum.wall_seconds > 0 ? static_cast<double>(sum.ok + sum.failed) / sum.wall_seconds : 0.0,
+                   human_bytes(sum.wall_seconds > 0 ? mb / sum.wall_seconds : 0).c_str());
+      std::string stages;
+      for (const auto& st : sum.stages) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "%s%s %.0f%%", stages.empty() ? "" : ", ", st.name.c_str(),
+                      sum.wall_seconds > 0 ? 100.0 * st.busy_seconds / (sum.wall_seconds * st.threads) : 0.0);
+        stages += buf;
+      }
+      std::cerr << "  busy: " << stages << "\n  items per device: " << (sum.items_per_device.empty() ? "none" : devices_text(sum.items_per_device))
+                << "\n  io memory: peak " << human_bytes(static_cast<double>(sum.io_memory_peak)) << " of "
+                << human_bytes(static_cast<double>(sum.io_memory_limit)) << "\n";
+      for (const auto& r : sum.items) {
+        if (!r.values.empty()) {
+          std::cerr << "  " << r.input << ":";
+          for (const auto& [k, x] : r.values) std::cerr << " " << k << "=" << x;
+          std::cerr << "\n";
+        }
+      }
+    }
+  }
+  return sum.failed > 0 || sum.cancelled ? 1 : 0;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, Commands& commands) {
+  auto* cmd = app.add_subcommand("run", "Run a pipeline of ops over files and folders of images or arrays");
+  auto a = std::make_shared<RunArgs>();
+  cmd->add_option("-p,--pipeline", a->pipeline, "Ops separated by '|', parameters as key=value (see 'tandem ops')")->required();
+  cmd->add_option("-o,--output", a->output, "Output directory (created if missing); outputs keep their relative paths")->required();
+  cmd->add_option("inputs", a->inputs, "Files and directories (directories are searched recursively)")->required();
+  cmd->add_option("--glob", a->globs, "Only files whose name (or relative path) matches this pattern, e.g. '*.png'; repeatable");
+  cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "npy"}));
+  cmd->add_option("--quality", a->quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
+  cmd->add_option("--png-compression", a->png_compression, "PNG zlib level (0 none, 1 fast, 9 smallest)")->check(CLI::Range(0, 9))->capture_default_str();
+  cmd->add_option("--device", a->device, "cpu, gpu, or auto: every GPU and CPU team share the batch")->check(CLI::IsMember({"cpu", "gpu", "auto"}))->capture_default_str();
+  cmd->add_option("--threads", a->threads, "CPU compute threads in all (0 = every core the placement plan gives the CPU teams)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--gpus", a->gpus, "CUDA devices to use, e.g. 0,2 (default all)");
+  cmd->add_option("--io-memory", a->io_memory, "Bound on bytes in flight between reading and writing, e.g. 512M, 2G (default 1/8 of RAM, at most 4G)");
+  cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this")->capture_default_str();
+  cmd->add_flag("--resume", a->resume, "Skip inputs whose output already exists (outputs are only ever complete)");
+  cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of every stage, worker and GPU stream to this JSON file");
+  cmd->add_flag("--json", a->json, "Print a JSON summary (every item's path, status, error, device, seconds) on stdout");
+  cmd->add_flag("--no-io-uring", a->no_uring, "Read with a pread thread pool instead of io_uring");
+  auto* q = cmd->add_flag("-q,--quiet", a->quiet, "No progress, no summary; failures only through the exit code and --json");
+  cmd->add_flag("-v,--verbose", a->verbose, "Periodic progress lines when stderr is not a terminal")->excludes(q);
+  cmd->footer(
+      "Examples:\n"
+      "  tandem run -p \"gaussian sigma=2 | sobel\" -o out/ photos/\n"
+      "  tandem run -p \"grayscale | resize width=640 height=480\" -o small/ --glob '*.jpg' photos/\n"
+      "  tandem run -p \"abs | sqrt\" -o out/ --device gpu data.npy\n"
+      "  tandem run -p stats -o stats/ --json arrays/ > summary.json\n"
+      "\n"
+      "Exit status: 0 all items ok, 1 some items failed (each named on stderr), 2 usage error.\n"
+      "Outputs are written under a temporary name and renamed when complete; Ctrl-C stops taking\n"
+      "new items, finishes those in flight and prints the summary; --resume continues a run.");
+  cmd->callback([a, &commands] { commands.run = [a] { return run_command(*a); }; });
+}
+
+}  // namespace tandem::cli

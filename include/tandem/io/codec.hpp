@@ -1,0 +1,101 @@
+/// @file codec.hpp
+/// @brief Image and array codecs: PNG, JPEG, PGM/PPM and NPY, in memory.
+///
+/// Decoding recognises the format from the first bytes (never the file name)
+/// and produces a host tensor: an image is H x W (one channel) or H x W x C
+/// (C = 3 RGB or 4 RGBA, interleaved), u8 or u16; NPY keeps its own shape.
+///
+/// | format | decodes to | encodes from |
+/// |--------|------------|--------------|
+/// | PNG    | gray -> 1 ch; gray+alpha -> RGBA (gray copied to R, G, B); RGB -> 3; RGBA -> 4; palette -> RGB, or RGBA when it has transparency; 1/2/4-bit gray -> u8 scaled to 0..255 (as libpng and OpenCV do); 16-bit samples -> u16 (raw values) | u8/u16, 1/3/4 channels |
+/// | JPEG   | u8 gray (1) or RGB (3); CMYK/YCCK refused | u8, 1 or 3 channels |
+/// | PGM/PPM| P2/P5 -> 1 ch, P3/P6 -> 3 ch, u8 when maxval <= 255 else u16, raw values (not rescaled to the maxval); P1/P4 bitmaps -> u8 255 (white) / 0 (black) | P5 (pgm, 1 ch) / P6 (ppm, 3 ch), maxval 255 (u8) or 65535 (u16) |
+/// | NPY    | see npy.hpp | any host view |
+///
+/// Not applied: EXIF orientation, gamma, ICC profiles, the colour key (tRNS) of
+/// gray and RGB PNGs. Corrupt or truncated input is an error (Errc::format_error),
+/// never a partial image: libjpeg's recoverable warnings ("Premature end of
+/// JPEG file", "Corrupt JPEG data") count as errors unless DecodeOptions::strict
+/// is off. Every message names the file and the reason.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/io/file.hpp"
+#include "tandem/status.hpp"
+#include "tandem/tensor.hpp"
+
+namespace tandem::io {
+
+/// @brief File formats tandem reads and writes.
+enum class Format { png, jpeg, pgm, ppm, npy };
+
+/// @brief "png", "jpeg", "pgm", "ppm", "npy".
+const char* format_name(Format f) noexcept;
+/// @brief Parses a format name: png, jpeg/jpg, pgm, ppm, npy (case-insensitive).
+std::optional<Format> parse_format(std::string_view name) noexcept;
+/// @brief The format of encoded bytes, from their magic number; nullopt if none.
+///        (P1/P2/P4/P5 are reported as pgm, P3/P6 as ppm.)
+std::optional<Format> detect_format(std::span<const std::byte> bytes) noexcept;
+/// @brief The format for an output file name, from its extension (case-insensitive):
+///        .png, .jpg/.jpeg/.jpe, .pgm, .ppm, .npy; nullopt otherwise.
+std::optional<Format> format_from_path(std::string_view path) noexcept;
+
+/// @brief Decoding limits and strictness.
+struct DecodeOptions {
+  /// Largest height * width accepted (element count for NPY), checked from the
+  /// header before anything is allocated; <= 0 means no limit. Larger inputs
+  /// fail with Errc::unsupported. The default is OpenCV's (2^30).
+  std::int64_t max_pixels = std::int64_t(1) << 30;
+  /// Treat recoverable corruption (libjpeg warnings, a PNG without its end) as errors.
+  bool strict = true;
+};
+
+/// @brief Encoder settings.
+struct EncodeOptions {
+  int jpeg_quality = 90;     ///< 1..100
+  int png_compression = 1;   ///< zlib level 0..9 (1: fast, as for a pipeline's outputs)
+};
+
+/// @brief What a header says about the decoded result.
+struct ImageInfo {
+  Format format = Format::png;
+  DType dtype = DType::u8;
+  std::vector<std::int64_t> shape;  ///< H x W, H x W x C, or an NPY array's shape
+  [[nodiscard]] std::int64_t height() const noexcept { return shape.empty() ? 0 : shape[0]; }
+  [[nodiscard]] std::int64_t width() const noexcept { return shape.size() < 2 ? 1 : shape[1]; }
+  [[nodiscard]] std::int64_t channels() const noexcept { return shape.size() < 3 ? 1 : shape[2]; }
+};
+
+/// @brief Reads only the header: format, dtype and shape of what decode() would produce.
+Status probe(std::span<const std::byte> bytes, std::string_view name_for_errors, ImageInfo& out);
+
+/// @brief Decodes PNG / JPEG / PGM / PPM / NPY bytes into a new host tensor.
+Status decode(std::span<const std::byte> bytes, std::string_view name_for_errors, Tensor& out,
+              const DecodeOptions& options = {});
+
+/// @brief Decodes into a preallocated host view (e.g. pinned memory) whose dtype
+///        and shape match probe(); image rows may be padded, NPY views must be contiguous.
+Status decode_into(std::span<const std::byte> bytes, std::string_view name_for_errors, const View& dst,
+                   const DecodeOptions& options = {});
+
+/// @brief Encodes a host image (or any array for NPY) in `format`, replacing `out`.
+///        Refuses (Errc::unsupported) what the format cannot hold, e.g. f32 in
+///        PNG or 4 channels in JPEG.
+Status encode(const View& img, Format format, const EncodeOptions& options, std::vector<std::byte>& out);
+
+/// @brief read_file + decode.
+Status read_image(const std::string& path, Tensor& out, const DecodeOptions& options = {});
+
+/// @brief encode + write_file_atomic. The format comes from `format`, else the
+///        extension (.pnm picks pgm or ppm by the channel count).
+Status write_image(const std::string& path, const View& img, const EncodeOptions& options = {},
+                   std::optional<Format> format = std::nullopt, const AtomicWriteOptions& write = {});
+
+}  // namespace tandem::io

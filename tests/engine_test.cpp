@@ -1,0 +1,509 @@
+// The batch engine end to end through the library API: real files in, outputs
+// checked against the ops applied directly; bad inputs, resume, output-path
+// safety, bounded memory, streaming of arrays larger than the budget.
+#include <gtest/gtest.h>
+#include <omp.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "host/engine_plan.hpp"
+#include "host/model.hpp"
+#include "host/scheduler.hpp"
+#include "tandem/engine.hpp"
+#include "tandem/io/codec.hpp"
+#include "tandem/io/npy.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    static int n = 0;
+    path_ = fs::temp_directory_path() / ("tandem-engine-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  std::string str(const std::string& rel = "") const { return (path_ / rel).string(); }
+
+ private:
+  fs::path path_;
+};
+
+Pipeline parse(const std::string& text) {
+  Pipeline p;
+  ParseError e;
+  const Status s = Pipeline::parse(text, p, &e);
+  if (!s.ok()) throw Error(s);
+  return p;
+}
+
+RunOptions cpu_options(const std::string& out) {
+  RunOptions o;
+  o.output_dir = out;
+  o.device = DeviceChoice::cpu;
+  o.model_cache = "-";
+  return o;
+}
+
+// Applies `pipeline` directly (no engine) on the CPU.
+Tensor direct(const Pipeline& p, const View& in) {
+  Tensor out;
+  throw_if_error(p.apply(in, out, Exec::cpu()));
+  return out;
+}
+
+::testing::AssertionResult same(const View& a, const View& b) {
+  if (!a.same_layout(b)) return ::testing::AssertionFailure() << a.describe() << " vs " << b.describe();
+  std::vector<double> want(static_cast<std::size_t>(b.numel()));
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = test::at(b, static_cast<std::int64_t>(i));
+  return test::all_near(a, want, 0);
+}
+
+std::size_t count_temporaries(const fs::path& dir) {
+  std::size_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (io::is_temporary_name(e.path().filename().string())) ++n;
+  return n;
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary);
+  f << bytes;
+}
+
+TEST(Engine, BatchOfPhotosMatchesDirectApplication) {
+  TempDir in, out;
+  fs::create_directories(in.path() / "sub");
+  for (const char* name : {"camera.png", "coins.png", "chelsea.png"})
+    fs::copy_file(test::data_dir() + "/images/" + name, in.path() / name);
+  fs::copy_file(test::data_dir() + "/images/moon.png", in.path() / "sub" / "moon.png");
+  const Pipeline p = parse("gaussian sigma=2 | sobel");
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str()};
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  EXPECT_EQ(sum.ok, 4u);
+  EXPECT_EQ(sum.failed, 0u);
+  ASSERT_EQ(sum.items.size(), 4u);
+  for (const auto& item : sum.items) {
+    EXPECT_TRUE(item.status.ok()) << item.input << ": " << item.status.message();
+    EXPECT_EQ(item.device.rfind("cpu:", 0), 0u);
+  }
+  // Relative paths are kept under the output directory.
+  ASSERT_TRUE(fs::exists(out.path() / "sub" / "moon.png"));
+  for (const char* rel : {"camera.png", "coins.png", "chelsea.png", "sub/moon.png"}) {
+    Tensor src, got;
+    ASSERT_TRUE(io::read_image((in.path() / rel).string(), src).ok());
+    ASSERT_TRUE(io::read_image((out.path() / rel).string(), got).ok());
+    EXPECT_TRUE(same(got.view(), direct(p, src.view()).view())) << rel;
+  }
+  EXPECT_EQ(count_temporaries(out.path()), 0u);
+  EXPECT_EQ(sum.items_per_device.begin()->second + (sum.items_per_device.size() > 1 ? std::next(sum.items_per_device.begin())->second : 0), 4u);
+}
+
+TEST(Engine, BadInputsFailAloneAndTheBatchGoesOn) {
+  TempDir in, out;
+  fs::copy_file(test::data_dir() + "/images/camera.png", in.path() / "good.png");
+  fs::copy_file(test::data_dir() + "/images/truncated.jpg", in.path() / "truncated.jpg");
+  write_bytes(in.path() / "empty.png", "");
+  write_bytes(in.path() / "garbage.png", std::string(1000, 'x'));
+  {
+    std::ifstream f(test::data_dir() + "/images/coins.png", std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(f)), {});
+    write_bytes(in.path() / "half.png", all.substr(0, all.size() / 2));
+  }
+  write_bytes(in.path() / "notes.txt", "not an image");
+  const Pipeline p = parse("invert");
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str(), in.str("missing.png")};
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  EXPECT_EQ(sum.ok, 1u);
+  EXPECT_EQ(sum.failed, 6u);
+  for (const auto& item : sum.items) {
+    if (item.input.ends_with("good.png")) {
+      EXPECT_TRUE(item.status.ok());
+      continue;
+    }
+    EXPECT_FALSE(item.status.ok()) << item.input;
+    EXPECT_TRUE(item.output.empty());
+    // Every message names the file.
+    EXPECT_NE(item.status.message().find(fs::path(item.input).filename().string()), std::string::npos)
+        << item.status.message();
+  }
+  EXPECT_TRUE(fs::exists(out.path() / "good.png"));
+  for (const char* name : {"truncated.jpg", "empty.png", "garbage.png", "half.png", "notes.txt"})
+    EXPECT_FALSE(fs::exists(out.path() / name)) << name;
+  EXPECT_EQ(count_temporaries(out.path()), 0u);
+}
+
+TEST(Engine, ResumeSkipsCompleteOutputs) {
+  TempDir in, out;
+  for (int i = 0; i < 6; ++i) {
+    Tensor img = test::random_image(DType::u8, 31 + i, 17, 3, static_cast<std::uint64_t>(i));
+    ASSERT_TRUE(io::write_image(in.str("img" + std::to_string(i) + ".png"), img.view()).ok());
+  }
+  const Pipeline p = parse("box size=3");
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str()};
+  RunSummary first;
+  ASSERT_TRUE(run_batch(p, o, first).ok());
+  ASSERT_EQ(first.ok, 6u);
+  fs::remove(out.path() / "img2.png");
+  fs::remove(out.path() / "img4.png");
+  const auto before = fs::last_write_time(out.path() / "img0.png");
+  o.resume = true;
+  RunSummary second;
+  ASSERT_TRUE(run_batch(p, o, second).ok());
+  EXPECT_EQ(second.ok, 2u);
+  EXPECT_EQ(second.skipped, 4u);
+  EXPECT_EQ(fs::last_write_time(out.path() / "img0.png"), before);
+  Tensor src, got;
+  ASSERT_TRUE(io::read_image(in.str("img4.png"), src).ok());
+  ASSERT_TRUE(io::read_image(out.str("img4.png"), got).ok());
+  EXPECT_TRUE(same(got.view(), direct(p, src.view()).view()));
+}
+
+TEST(Engine, RefusesToOverwriteInputsOrEscapeTheOutputDirectory) {
+  TempDir in, elsewhere;
+  Tensor img = test::random_image(DType::u8, 9, 9, 1, 3);
+  ASSERT_TRUE(io::write_image(in.str("a.png"), img.view()).ok());
+  fs::create_directories(in.path() / "deep");
+  ASSERT_TRUE(io::write_image(in.str("deep/b.png"), img.view()).ok());
+  const Pipeline p = parse("invert");
+  {
+    // Output directory = input directory, same format: every output is an input.
+    RunOptions o = cpu_options(in.str());
+    o.inputs = {in.str()};
+    RunSummary sum;
+    ASSERT_TRUE(run_batch(p, o, sum).ok());
+    EXPECT_EQ(sum.ok, 0u);
+    EXPECT_EQ(sum.failed, 2u);
+    for (const auto& item : sum.items) EXPECT_NE(item.status.message().find("is an input"), std::string::npos);
+    Tensor back;
+    ASSERT_TRUE(io::read_image(in.str("a.png"), back).ok());
+    EXPECT_TRUE(same(back.view(), img.view()));  // untouched
+  }
+  {
+    // A symlink inside the output directory pointing elsewhere is not followed out.
+    TempDir out;
+    fs::create_directory_symlink(elsewhere.path(), out.path() / "deep");
+    RunOptions o = cpu_options(out.str());
+    o.inputs = {in.str()};
+    RunSummary sum;
+    ASSERT_TRUE(run_batch(p, o, sum).ok());
+    EXPECT_EQ(sum.ok, 1u);
+    EXPECT_EQ(sum.failed, 1u);
+    EXPECT_FALSE(fs::exists(elsewhere.path() / "b.png"));
+    bool found = false;
+    for (const auto& item : sum.items)
+      if (item.input.ends_with("b.png")) found = item.status.message().find("outside the output directory") != std::string::npos;
+    EXPECT_TRUE(found);
+  }
+}
+
+TEST(Engine, ReductionsWriteJsonAndArraysWriteNpy) {
+  TempDir in, out;
+  Tensor a = test::random_tensor(DType::f32, {100, 7}, 11, -3, 5);
+  ASSERT_TRUE(io::write_npy(in.str("a.npy"), a.view()).ok());
+  ASSERT_TRUE(io::write_image(in.str("photo.png"), test::random_image(DType::u8, 20, 30, 1, 2).view()).ok());
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str()};
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(parse("stats"), o, sum).ok());
+  ASSERT_EQ(sum.ok, 2u);
+  ASSERT_TRUE(fs::exists(out.path() / "a.json"));
+  ASSERT_TRUE(fs::exists(out.path() / "photo.json"));
+  std::ifstream f(out.path() / "a.json");
+  const std::string text((std::istreambuf_iterator<char>(f)), {});
+  for (const char* key : {"\"count\"", "\"sum\"", "\"min\"", "\"max\"", "\"mean\"", "\"std\""})
+    EXPECT_NE(text.find(key), std::string::npos) << key;
+  ASSERT_FALSE(sum.items[0].values.empty());
+  EXPECT_EQ(sum.items[0].values[0].first, "count");
+  EXPECT_EQ(sum.items[0].values[0].second, 700);
+
+  TempDir out2;
+  o.output_dir = out2.str();
+  ASSERT_TRUE(run_batch(parse("histogram bins=10"), o, sum).ok());
+  ASSERT_EQ(sum.ok, 2u);
+  Tensor h;
+  ASSERT_TRUE(io::read_npy(out2.str("photo.npy"), h).ok());
+  EXPECT_EQ(h.view().dtype, DType::i64);
+  EXPECT_EQ(h.view().numel(), 10);
+}
+
+TEST(Engine, MemoryStaysWithinTheBudgetOnALargeBatch) {
+  TempDir in, out;
+  for (int i = 0; i < 120; ++i) {
+    Tensor a = test::random_tensor(DType::f32, {256, 256}, static_cast<std::uint64_t>(i));  // 256 KiB each
+    ASSERT_TRUE(io::write_npy(in.str("a" + std::to_string(i) + ".npy"), a.view()).ok());
+  }
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str()};
+  o.io_memory = 4u << 20;  // room for a handful of items, not 120
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(parse("affine scale=2 offset=1 | abs"), o, sum).ok());
+  EXPECT_EQ(sum.ok, 120u);
+  EXPECT_EQ(sum.io_memory_limit, 4u << 20);
+  EXPECT_LE(sum.io_memory_peak, sum.io_memory_limit);
+  EXPECT_GT(sum.io_memory_peak, 0u);
+  Tensor src, got;
+  ASSERT_TRUE(io::read_npy(in.str("a77.npy"), src).ok());
+  ASSERT_TRUE(io::read_npy(out.str("a77.npy"), got).ok());
+  EXPECT_TRUE(same(got.view(), direct(parse("affine scale=2 offset=1 | abs"), src.view()).view()));
+}
+
+long max_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+// A .npy several times larger than --io-memory streams through in chunks with
+// results identical to processing it whole, and memory stays bounded.
+TEST(Engine, StreamsAnArrayLargerThanTheBudget) {
+  TempDir in, out;
+  const std::int64_t rows = 4096, cols = 4096;  // 64 MiB of f32
+  {
+    io::NpyWriter w;
+    const std::int64_t shape[] = {rows, cols};
+    ASSERT_TRUE(w.open(in.str("big.npy"), DType::f32, shape).ok());
+    std::vector<float> row(static_cast<std::size_t>(cols));
+    std::mt19937 rng(5);
+    std::normal_distribution<float> d(1000.0f, 3.0f);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (auto& v : row) v = d(rng);
+      ASSERT_TRUE(w.append(row.data(), cols).ok());
+    }
+    ASSERT_TRUE(w.finish().ok());
+  }
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str("big.npy")};
+  o.io_memory = 8u << 20;
+  const long rss0 = max_rss_kib();
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(parse("affine scale=-1 offset=1000 | abs"), o, sum).ok());
+  ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
+  const long grew_kib = max_rss_kib() - rss0;
+  EXPECT_LT(grew_kib, 48 * 1024) << "streaming a 64 MiB array with an 8 MiB budget grew RSS by " << grew_kib << " KiB";
+
+  // Whole-array reference, computed after the bounded-memory check.
+  Tensor src, got;
+  ASSERT_TRUE(io::read_npy(in.str("big.npy"), src).ok());
+  ASSERT_TRUE(io::read_npy(out.str("big.npy"), got).ok());
+  EXPECT_TRUE(same(got.view(), direct(parse("affine scale=-1 offset=1000 | abs"), src.view()).view()));
+
+  TempDir out2;
+  o.output_dir = out2.str();
+  ASSERT_TRUE(run_batch(parse("stats"), o, sum).ok());
+  ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
+  Tensor whole = direct(parse("stats"), src.view());
+  const auto& v = sum.items[0].values;
+  ASSERT_EQ(v.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) {
+    const double w = whole.view().ptr<double>()[i];
+    EXPECT_NEAR(v[i].second, w, 1e-9 * std::max(1.0, std::abs(w))) << v[i].first;
+  }
+
+  TempDir out3;
+  o.output_dir = out3.str();
+  ASSERT_TRUE(run_batch(parse("histogram bins=64"), o, sum).ok());
+  ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
+  Tensor h;
+  ASSERT_TRUE(io::read_npy(out3.str("big.npy"), h).ok());
+  EXPECT_TRUE(same(h.view(), direct(parse("histogram bins=64"), src.view()).view()));
+}
+
+TEST(Engine, InMemoryTensorsWithACallbackPerResult) {
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+  for (int i = 0; i < 9; ++i) owned.push_back(test::random_image(DType::u8, 10 + i, 13, 1, static_cast<std::uint64_t>(i)));
+  for (auto& t : owned) views.push_back(t.view());
+  const Pipeline p = parse("threshold value=100");
+  RunOptions o;
+  o.device = DeviceChoice::cpu;
+  o.model_cache = "-";
+  std::vector<int> seen(views.size(), 0);
+  RunSummary sum;
+  ASSERT_TRUE(run_tensors(p, views, o,
+                          [&](std::size_t i, const Status& s, Tensor& r) {
+                            ASSERT_TRUE(s.ok()) << s.message();
+                            ++seen[i];
+                            EXPECT_TRUE(same(r.view(), direct(p, views[i]).view()));
+                          },
+                          sum)
+                  .ok());
+  for (int n : seen) EXPECT_EQ(n, 1);
+  EXPECT_EQ(sum.ok, views.size());
+}
+
+// --- placement as the engine uses it, on synthetic topologies ---
+
+TEST(EnginePlan, TeamsPerNumaNodeAndThreadLimit) {
+  Topology topo;
+  ASSERT_TRUE(Topology::load_synthetic("pack:2 numa:1 core:4 pu:2", topo).ok());
+  RunOptions o;
+  o.device = DeviceChoice::cpu;
+  EnginePlan plan;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(make_engine_plan(o, topo, {}, "none", plan, notes).ok());
+  ASSERT_EQ(plan.teams.size(), 2u);
+  EXPECT_EQ(plan.teams[0].slots.size(), 4u);
+  EXPECT_EQ(plan.teams[1].slots.size(), 4u);
+  EXPECT_TRUE(plan.gpus.empty());
+  // --threads 3 spreads over both nodes.
+  o.threads = 3;
+  ASSERT_TRUE(make_engine_plan(o, topo, {}, "none", plan, notes).ok());
+  ASSERT_EQ(plan.teams.size(), 2u);
+  EXPECT_EQ(plan.teams[0].slots.size(), 2u);
+  EXPECT_EQ(plan.teams[1].slots.size(), 1u);
+  // No PU of node 1 in team 0.
+  for (const auto& slot : plan.teams[0].slots)
+    for (int pu : slot) EXPECT_LT(pu, 8);
+}
+
+TEST(EnginePlan, GpuChoiceWithoutGpus) {
+  Topology topo;
+  ASSERT_TRUE(Topology::load_synthetic("pack:1 numa:1 core:2 pu:1", topo).ok());
+  RunOptions o;
+  EnginePlan plan;
+  std::vector<std::string> notes;
+  o.device = DeviceChoice::gpu;
+  const Status s = make_engine_plan(o, topo, {}, "CUDA runtime: no CUDA-capable device is detected", plan, notes);
+  EXPECT_EQ(s.code(), Errc::no_device);
+  EXPECT_NE(s.message().find("no CUDA-capable device"), std::string::npos);
+  o.device = DeviceChoice::auto_select;
+  ASSERT_TRUE(make_engine_plan(o, topo, {}, "CUDA runtime: no CUDA-capable device is detected", plan, notes).ok());
+  EXPECT_EQ(plan.teams.size(), 1u);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("running on the CPU"), std::string::npos);
+}
+
+TEST(EnginePlan, GpuWorkersOnTheirNodesFromXml) {
+  Topology topo;
+  const std::string xml = test::data_dir() + "/topologies/2s-xeon-8gpu.xml";
+  if (!fs::exists(xml)) GTEST_SKIP() << "no " << xml;
+  ASSERT_TRUE(Topology::load_xml(xml, topo).ok());
+  const auto gpus = topo.topology_gpus();
+  ASSERT_GE(gpus.size(), 2u);
+  RunOptions o;
+  EnginePlan plan;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(make_engine_plan(o, topo, gpus, "", plan, notes).ok());
+  ASSERT_EQ(plan.gpus.size(), gpus.size());
+  for (std::size_t i = 0; i < gpus.size(); ++i) EXPECT_EQ(plan.gpus[i].numa_node, gpus[i].numa_node);
+  o.gpus = {1};
+  ASSERT_TRUE(make_engine_plan(o, topo, gpus, "", plan, notes).ok());
+  ASSERT_EQ(plan.gpus.size(), 1u);
+  EXPECT_EQ(plan.gpus[0].ordinal, gpus[1].index);
+  o.gpus = {42};
+  EXPECT_EQ(make_engine_plan(o, topo, gpus, "", plan, notes).code(), Errc::no_device);
+}
+
+// The team binding really pins each OpenMP thread to its slot on this machine.
+TEST(EnginePlan, TeamThreadsRunWhereTheyAreBound) {
+  RunOptions o;
+  o.device = DeviceChoice::cpu;
+  EnginePlan plan;
+  std::vector<std::string> notes;
+  ASSERT_TRUE(make_engine_plan(o, plan, notes).ok());
+  ASSERT_FALSE(plan.teams.empty());
+  const EngineTeam& team = plan.teams[0];
+  std::vector<int> where(team.slots.size(), -2);
+  std::thread t([&] {
+    bind_team(team);
+    const int n = static_cast<int>(team.slots.size());
+#pragma omp parallel num_threads(n)
+    {
+      volatile double x = 0;
+      for (int i = 0; i < 1000000; ++i) x = x + i;  // let the scheduler move us if it would
+      where[static_cast<std::size_t>(omp_get_thread_num())] = sched_getcpu();
+    }
+  });
+  t.join();
+  for (std::size_t i = 0; i < team.slots.size(); ++i) {
+    const auto& slot = team.slots[i];
+    EXPECT_NE(std::find(slot.begin(), slot.end(), where[i]), slot.end()) << "thread " << i << " ran on PU " << where[i];
+  }
+}
+
+// --- the scheduler ---
+
+struct FakeItem {
+  bool cpu_only = false;
+  std::size_t input_bytes = 0;
+};
+
+TEST(Scheduler, SmallItemsStayOnTheCpuUntilTheModelKnowsBetter) {
+  ThroughputModel model("test", "");
+  WorkQueue<FakeItem> q(16, 1, true, model);
+  auto small = std::make_unique<FakeItem>();
+  small->input_bytes = 1000;
+  auto big = std::make_unique<FakeItem>();
+  big->input_bytes = 10u << 20;
+  ASSERT_TRUE(q.push(std::move(small)));
+  ASSERT_TRUE(q.push(std::move(big)));
+  auto g = q.pop_gpu();  // skips the tiny one
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->input_bytes, 10u << 20);
+  auto c = q.pop_cpu();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->input_bytes, 1000u);
+  // Once measured: the GPU is 10x faster per byte but costs 2 ms per item.
+  for (int i = 0; i < 20; ++i) {
+    model.observe(ThroughputModel::cpu, 1u << 20, 0.010);
+    model.observe(ThroughputModel::cpu, 1000, 0.00001);
+    model.observe(ThroughputModel::gpu, 1u << 20, 0.003);
+    model.observe(ThroughputModel::gpu, 1000, 0.002);
+  }
+  EXPECT_TRUE(model.prefer_cpu(1000, 0));
+  EXPECT_FALSE(model.prefer_cpu(4u << 20, 0));
+  q.close();
+  q.gpu_worker_done();
+  EXPECT_FALSE(q.pop_cpu());
+}
+
+TEST(Scheduler, GpuRetriesGoToTheCpuEvenAfterClose) {
+  ThroughputModel model("test", "");
+  WorkQueue<FakeItem> q(4, 1, true, model);
+  q.close();
+  auto item = std::make_unique<FakeItem>();
+  item->input_bytes = 5u << 20;
+  q.push_retry(std::move(item));
+  EXPECT_FALSE(q.pop_gpu());  // closed, and the retry is CPU-only
+  auto c = q.pop_cpu();
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->cpu_only);
+  q.gpu_worker_done();
+  EXPECT_FALSE(q.pop_cpu());
+}
+
+TEST(Scheduler, ModelIsCachedAcrossRuns) {
+  TempDir dir;
+  const std::string cache = dir.str("model.json");
+  {
+    ThroughputModel m("pipe", cache);
+    for (int i = 0; i < 5; ++i) m.observe(ThroughputModel::cpu, 1u << 20, 0.01);
+    m.save();
+  }
+  ThroughputModel again("pipe", cache);
+  EXPECT_NEAR(again.predict(ThroughputModel::cpu, 1u << 20), 0.01, 0.002);
+  EXPECT_LT(again.predict(ThroughputModel::gpu, 1u << 20), 0);
+  ThroughputModel other("other pipe", cache);
+  EXPECT_LT(other.predict(ThroughputModel::cpu, 1u << 20), 0);
+}
+
+}  // namespace
+}  // namespace tandem

@@ -1,0 +1,137 @@
+// Pipeline parsing (errors with a caret at the fault) and chained application.
+#include <gtest/gtest.h>
+
+#include "tandem/pipeline.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace tandem {
+namespace {
+
+Status parse(const std::string& text, Pipeline& p, ParseError& e) { return Pipeline::parse(text, p, &e); }
+
+TEST(PipelineParse, StagesAndDefaults) {
+  Pipeline p;
+  ParseError e;
+  ASSERT_TRUE(parse("gaussian sigma=2 | sobel", p, e).ok()) << e.message;
+  ASSERT_EQ(p.stages().size(), 2u);
+  EXPECT_EQ(p.stages()[0].op->name, "gaussian");
+  EXPECT_DOUBLE_EQ(p.stages()[0].args.number("sigma"), 2.0);
+  EXPECT_EQ(p.stages()[0].args.text("border"), "reflect101");  // default filled in
+  EXPECT_EQ(p.stages()[1].text, "sobel");
+  EXPECT_EQ(p.result_kind(), OpKind::image);
+}
+
+TEST(PipelineParse, QuotedMatrixValue) {
+  Pipeline p;
+  ParseError e;
+  ASSERT_TRUE(parse("filter kernel=\"1, 2, 1; 2, 4, 2; 1, 2, 1\" border=replicate", p, e).ok()) << e.message;
+  const Matrix& m = p.stages()[0].args.matrix("kernel");
+  EXPECT_EQ(m.rows, 3);
+  EXPECT_EQ(m.cols, 3);
+  EXPECT_DOUBLE_EQ(m.values[4], 4.0);
+}
+
+TEST(PipelineParse, UnknownOpPointsAtIt) {
+  Pipeline p;
+  ParseError e;
+  const std::string text = "gaussian sigma=2 | blurr size=3";
+  const Status s = parse(text, p, e);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(e.column, text.find("blurr"));
+  EXPECT_NE(e.message.find("unknown op 'blurr'"), std::string::npos);
+  EXPECT_NE(e.hint.find("gaussian"), std::string::npos);  // lists the ops
+  // The formatted message has the caret under the fault.
+  const std::string f = e.format(text);
+  const auto line2 = f.substr(f.find('\n') + 1);
+  EXPECT_EQ(line2.find('^'), std::string("pipeline: ").size() + text.find("blurr"));
+}
+
+TEST(PipelineParse, BadValuePointsAtTheParameterAndListsValidOnes) {
+  Pipeline p;
+  ParseError e;
+  const std::string text = "box size=3 | gaussian sigma=abc";
+  ASSERT_FALSE(parse(text, p, e).ok());
+  EXPECT_EQ(e.column, text.find("sigma"));
+  EXPECT_NE(e.message.find("not a number"), std::string::npos);
+  EXPECT_NE(e.hint.find("radius"), std::string::npos);
+}
+
+TEST(PipelineParse, UnknownParameter) {
+  Pipeline p;
+  ParseError e;
+  const std::string text = "box sise=3";
+  ASSERT_FALSE(parse(text, p, e).ok());
+  EXPECT_EQ(e.column, text.find("sise"));
+  EXPECT_NE(e.message.find("no parameter 'sise'"), std::string::npos);
+}
+
+TEST(PipelineParse, StructuralErrors) {
+  Pipeline p;
+  ParseError e;
+  EXPECT_FALSE(parse("", p, e).ok());
+  EXPECT_NE(e.message.find("empty pipeline"), std::string::npos);
+  EXPECT_FALSE(parse("invert || invert", p, e).ok());
+  EXPECT_EQ(e.message, "empty stage between '|'");
+  EXPECT_FALSE(parse("box size", p, e).ok());
+  EXPECT_NE(e.message.find("key=value"), std::string::npos);
+  EXPECT_FALSE(parse("box size=3 size=5", p, e).ok());
+  EXPECT_NE(e.message.find("given twice"), std::string::npos);
+  EXPECT_FALSE(parse("stats | abs", p, e).ok());
+  EXPECT_NE(e.message.find("must be the last op"), std::string::npos);
+  EXPECT_FALSE(parse("filter kernel=\"1,2", p, e).ok());
+  EXPECT_NE(e.message.find("unterminated quote"), std::string::npos);
+  EXPECT_FALSE(parse("gaussian", p, e).ok());  // sigma is required
+  EXPECT_NE(e.message.find("sigma"), std::string::npos);
+}
+
+TEST(PipelineParse, Streamable) {
+  Pipeline p;
+  ParseError e;
+  ASSERT_TRUE(parse("affine scale=2 offset=1 | abs | stats", p, e).ok()) << e.message;
+  EXPECT_TRUE(p.streamable());
+  ASSERT_TRUE(parse("abs | normalize", p, e).ok()) << e.message;
+  EXPECT_FALSE(p.streamable());  // normalize needs the whole array's range
+  ASSERT_TRUE(parse("gaussian sigma=1", p, e).ok()) << e.message;
+  EXPECT_FALSE(p.streamable());
+}
+
+class PipelineApply : public ::testing::TestWithParam<Device> {};
+
+// A chain equals its ops applied one after another.
+TEST_P(PipelineApply, ChainEqualsSequentialOps) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  Tensor img = test::random_image(DType::u8, 37, 53, 3, 7);
+  Pipeline p;
+  ASSERT_TRUE(Pipeline::parse("gaussian sigma=1.5 | sobel | invert", p).ok());
+  Tensor in = runner.upload(img.view());
+  Tensor out;
+  ASSERT_TRUE(p.apply(in.view(), out, runner.exec()).ok());
+  Tensor got = runner.download(out.view());
+
+  Tensor a = runner.run("gaussian", {{"sigma", "1.5"}}, img.view());
+  Tensor b = runner.run("sobel", {}, a.view());
+  Tensor c = runner.run("invert", {}, b.view());
+  ASSERT_TRUE(got.view().same_layout(c.view()));
+  std::vector<double> want(static_cast<std::size_t>(c.view().numel()));
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = test::at(c.view(), static_cast<std::int64_t>(i));
+  EXPECT_TRUE(test::all_near(got.view(), want, 0));
+}
+
+TEST_P(PipelineApply, ErrorsNameTheStage) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  Tensor img = test::random_image(DType::u8, 8, 8, 3, 1);
+  Pipeline p;
+  ASSERT_TRUE(Pipeline::parse("invert | equalize", p).ok());  // equalize wants 1 channel
+  Tensor in = runner.upload(img.view());
+  Tensor out;
+  const Status s = p.apply(in.view(), out, runner.exec());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().rfind("equalize", 0), 0u) << s.message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, PipelineApply, ::testing::ValuesIn(test::test_devices()), test::device_name);
+
+}  // namespace
+}  // namespace tandem
