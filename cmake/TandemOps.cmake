@@ -9,7 +9,14 @@ set(TANDEM_OPS
   invert
   equalize
   # array ops
+  elementwise
+  stats
+  histogram
   sort
   cumsum
   matmul
 )
+
+# The elementwise loops call sqrt; GCC vectorises it only when it need not set
+# errno, which tandem never reads.
+set_source_files_properties(host/elementwise.cpp PROPERTIES COMPILE_OPTIONS -fno-math-errno)
