@@ -4,6 +4,7 @@
 
 #include <omp.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -61,10 +62,37 @@ class ScopedAffinity {
   bool active_ = false;
 };
 
+// This machine's topology, loaded once; nullptr when hwloc cannot load it.
+const Topology* this_machine() {
+  static Topology topo;
+  static const Status loaded = Topology::load_this_machine(topo);
+  return loaded.ok() ? &topo : nullptr;
+}
+
+// STREAM's rule: each array at least 4x the last-level cache, so the sweep
+// measures memory and not cache (at least 64 MiB, at most 1 GiB or 1/16 of RAM).
+std::size_t auto_array_bytes() {
+  std::uint64_t llc = 0;
+  int level = 0;
+  if (const Topology* topo = this_machine())
+    for (const CacheInfo& c : topo->caches())
+      if (c.type != "instruction" && c.level >= level) {
+        const std::uint64_t total = c.size_bytes * std::uint64_t(std::max(c.count, 1));
+        llc = c.level > level ? total : std::max(llc, total);
+        level = c.level;
+      }
+  std::uint64_t bytes = std::max<std::uint64_t>(std::uint64_t(64) << 20, 4 * llc);
+  bytes = std::min<std::uint64_t>(bytes, std::uint64_t(1) << 30);
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) bytes = std::min<std::uint64_t>(bytes, std::uint64_t(pages) * std::uint64_t(page) / 16);
+  return std::size_t(std::max<std::uint64_t>(bytes, std::uint64_t(1) << 20));
+}
+
 // STREAM copy and triad on one team: arrays on the team's node, first touched
 // and then swept by the same statically scheduled threads; best of repeats.
 Status stream_team(const HostTeam& team, const RoofOptions& o, HostRoof& out) {
-  const std::size_t n = std::max<std::size_t>(o.host_array_bytes / sizeof(double), 1024);
+  const std::size_t want = o.host_array_bytes ? o.host_array_bytes : auto_array_bytes();
+  const std::size_t n = std::max<std::size_t>(want / sizeof(double), 1024);
   const std::size_t bytes = n * sizeof(double);
   Buffer ba, bb, bc;
   TANDEM_TRY(Buffer::allocate(bytes, MemKind::host, ba, 0, team.numa_node));
@@ -182,13 +210,11 @@ std::vector<HostTeam> host_teams() {
   // The placement plan's CPU teams (one per NUMA node, a thread per core bound
   // to it), plus the whole machine when there are several nodes. Without a
   // topology: all OpenMP threads, unbound.
-  static Topology topo;
-  static const Status loaded = Topology::load_this_machine(topo);
   std::vector<HostTeam> teams;
-  if (loaded.ok()) {
+  if (const Topology* topo = this_machine()) {
     PlacementOptions po;
     po.io = IoPlacement::none;
-    const PlacementPlan plan = make_plan(topo, {}, po);
+    const PlacementPlan plan = make_plan(*topo, {}, po);
     HostTeam all;
     for (const CpuTeam& t : plan.cpu_teams) {
       if (t.slots.empty()) continue;

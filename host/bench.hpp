@@ -70,7 +70,8 @@ struct Roof {
 };
 
 struct RoofOptions {
-  std::size_t host_array_bytes = std::size_t(64) << 20;  ///< per STREAM array (3 arrays)
+  /// Bytes per STREAM array (3 arrays); 0: 4x the last-level cache, in [64 MiB, 1 GiB].
+  std::size_t host_array_bytes = 0;
   int repeats = 5;
   bool triad = true;
   bool gpus = true;
