@@ -5,6 +5,9 @@
 set(TANDEM_OPS
   # image ops
   grayscale
+  gaussian
+  box
+  filter
   threshold
   invert
   equalize

@@ -116,7 +116,7 @@ TEST(Engine, BatchOfPhotosMatchesDirectApplication) {
 TEST(Engine, BadInputsFailAloneAndTheBatchGoesOn) {
   TempDir in, out;
   fs::copy_file(test::data_dir() + "/images/camera.png", in.path() / "good.png");
-  fs::copy_file(test::data_dir() + "/images/truncated.jpg", in.path() / "truncated.jpg");
+  fs::copy_file(test::data_dir() + "/broken/truncated.jpg", in.path() / "truncated.jpg");
   write_bytes(in.path() / "empty.png", "");
   write_bytes(in.path() / "garbage.png", std::string(1000, 'x'));
   {

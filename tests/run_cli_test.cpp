@@ -2,6 +2,7 @@
 // Ctrl-C, and --resume after the process was killed outright.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>

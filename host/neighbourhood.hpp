@@ -1,0 +1,313 @@
+// Shared pieces of the OpenMP neighbourhood ops (gaussian, box, filter):
+// argument checks, the tiling plan, per-thread scratch, bordered row loads and
+// rounding stores written so GCC vectorises them.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <climits>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "kernels/common.cuh"
+#include "tandem/border.hpp"
+#include "tandem/device.hpp"
+#include "tandem/op_table.hpp"
+#include "tandem/status.hpp"
+#include "tandem/tensor.hpp"
+
+// The per-tile workers of the CPU ops are compiled three times, for AVX-512
+// (x86-64-v4), AVX2 + FMA (x86-64-v3) and the baseline, and the loader picks
+// the best the CPU has (GCC/Clang function multiversioning, as OpenCV's
+// run-time dispatch): the build itself stays baseline x86-64. The helpers they
+// call are forced inline so that they are compiled for the same target.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__) && !defined(TANDEM_NO_CPU_CLONES)
+#define TANDEM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TANDEM_CPU_CLONES
+#endif
+#if defined(__GNUC__)
+#define TANDEM_CPU_INLINE inline __attribute__((always_inline))
+#else
+#define TANDEM_CPU_INLINE inline
+#endif
+
+namespace tandem::nbh {
+
+inline kern::BorderMode to_mode(Border b) noexcept { return static_cast<kern::BorderMode>(static_cast<int>(b)); }
+
+/// The input and exec checks every neighbourhood op makes, with messages naming `op`.
+inline Status check_src(std::string_view op, const View& src, const Exec& exec) {
+  const auto fail = [&](Errc c, const std::string& why) { return Status(c, std::string(op) + ": " + why); };
+  if (!src.is_image())
+    return fail(Errc::invalid_argument,
+                "the input must be an image (H x W or H x W x C with packed pixels); got " + src.describe());
+  const std::int64_t c = src.channels();
+  const bool ok = (src.dtype == DType::u8 && (c == 1 || c == 3 || c == 4)) ||
+                  (src.dtype == DType::u16 && (c == 1 || c == 3)) || (src.dtype == DType::f32 && c == 1);
+  if (!ok)
+    return fail(Errc::unsupported, "does not accept " + src.describe() +
+                                       " (accepts u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1)");
+  if (src.height() < 1 || src.width() < 1) return fail(Errc::invalid_argument, "the input is empty (" + src.describe() + ")");
+  if (src.height() > INT_MAX / 4 || src.width() * c > INT_MAX / 4)
+    return fail(Errc::invalid_argument, "the input is too large (" + src.describe() + ")");
+  if (!src.data) return fail(Errc::invalid_argument, "the input has no data");
+  if (!(src.device == exec.device))
+    return fail(Errc::invalid_argument, "the input is on " + src.device.str() + " but the op runs on " + exec.device.str());
+  if (exec.device.is_cuda() && !exec.stream)
+    return fail(Errc::invalid_argument, "a CUDA stream is required to run on " + exec.device.str());
+  return {};
+}
+
+/// check_src, and the output: an image like the input, on the same device, not overlapping it.
+inline Status check_io(std::string_view op, const View& src, const View& dst, const Exec& exec) {
+  TANDEM_TRY(check_src(op, src, exec));
+  const auto fail = [&](Errc c, const std::string& why) { return Status(c, std::string(op) + ": " + why); };
+  if (!dst.is_image() || !dst.same_layout(src) || !dst.data)
+    return fail(Errc::invalid_argument, "the output must be an image like the input (" + src.describe() + "); got " +
+                                            dst.describe());
+  // Tiles read neighbours that an in-place write would already have replaced.
+  const auto span = [](const View& v) {
+    const auto* b = static_cast<const char*>(v.data);
+    return std::pair(b, b + (v.height() - 1) * v.row_stride() + v.width() * v.channels() * std::int64_t(v.elem_size()));
+  };
+  const auto [sb, se] = span(src);
+  const auto [db, de] = span(dst);
+  if (sb < de && db < se) return fail(Errc::invalid_argument, "the input and output overlap (in-place filtering is not supported)");
+  return {};
+}
+
+/// Checks the border value: finite and at most 1e30 in magnitude, so that it
+/// is a finite float too (it is saturated to integer dtypes when used).
+inline Status check_value(std::string_view op, double value) {
+  if (!(std::abs(value) <= 1e30))
+    return {Errc::invalid_argument, std::string(op) + ": the border value must be finite, |value| <= 1e30"};
+  return {};
+}
+
+/// How a CPU op cuts the image: column blocks of tw pixels and strips of th rows.
+/// A column block keeps a few rows of `window_rows` buffered rows within about
+/// 256 KB (per thread, so in L2); strips are as tall as the thread count allows,
+/// so the `window_rows - 1` rows of vertical halo are re-read rarely.
+struct TilePlan {
+  int tw = 1, th = 1, ntx = 1, nty = 1;
+  [[nodiscard]] int tiles() const { return ntx * nty; }
+};
+
+inline TilePlan plan_tiles(int height, int width, int channels, int window_rows, int min_strip, int threads) {
+  constexpr int kBudget = 64 * 1024;  // floats of buffered rows per thread
+  // Elements per buffered row: at most 2048 (8 KB), so the rows one pass
+  // touches stay in L1.
+  const int target = std::clamp(kBudget / std::max(window_rows, 1), 256, 2048);
+  TilePlan p;
+  const std::int64_t row = std::int64_t(width) * channels;
+  p.ntx = row <= target + target / 2 ? 1 : int((row + target - 1) / target);
+  p.tw = (width + p.ntx - 1) / p.ntx;
+  p.ntx = (width + p.tw - 1) / p.tw;
+  const int want = std::max(1, (2 * threads + p.ntx - 1) / p.ntx);
+  const int most = std::max(1, height / std::max(min_strip, 1));
+  p.nty = std::min(want, most);
+  p.th = (height + p.nty - 1) / p.nty;
+  p.nty = (height + p.th - 1) / p.th;
+  return p;
+}
+
+/// Per-thread scratch: `threads` slices of `per_thread` elements of E, 64-byte aligned.
+template <class E>
+class Scratch {
+ public:
+  Status allocate(int threads, std::size_t per_thread) {
+    stride_ = (per_thread * sizeof(E) + 63) / 64 * 64;
+    return Buffer::allocate(stride_ * std::size_t(threads), MemKind::host, buf_);
+  }
+  E* slice(int t) const { return reinterpret_cast<E*>(static_cast<char*>(buf_.data()) + stride_ * std::size_t(t)); }
+
+ private:
+  Buffer buf_;
+  std::size_t stride_ = 0;
+};
+
+/// Rounds a count of elements up to a multiple of 16 (64 bytes of floats).
+constexpr std::size_t pad16(std::size_t n) { return (n + 15) / 16 * 16; }
+
+/// Fills out[] with pixels xb .. xe-1 of `row` (all channels, as A), pixels
+/// outside [0, width) made up by the border rule; row == nullptr is a row
+/// outside the image in constant mode (all `cval`).
+template <class T, class A>
+TANDEM_CPU_INLINE void load_row(A* __restrict out, const T* __restrict row, int xb, int xe, int width, int ch,
+                     kern::BorderMode mode, A cval) {
+  const int n = (xe - xb) * ch;
+  if (!row) {
+    for (int i = 0; i < n; ++i) out[i] = cval;
+    return;
+  }
+  const int ib = std::clamp(0, xb, xe), ie = std::clamp(width, xb, xe);  // in-image part [ib, ie)
+  for (int x = xb; x < ib; ++x) {
+    const int sx = kern::border_index(x, width, mode);
+    for (int c = 0; c < ch; ++c) out[(x - xb) * ch + c] = sx < 0 ? cval : A(row[sx * ch + c]);
+  }
+  A* o = out + (ib - xb) * ch;
+  const T* r = row + ib * ch;
+  const int m = (ie - ib) * ch;
+  for (int i = 0; i < m; ++i) o[i] = A(r[i]);
+  for (int x = std::max(ie, xb); x < xe; ++x) {
+    const int sx = kern::border_index(x, width, mode);
+    for (int c = 0; c < ch; ++c) out[(x - xb) * ch + c] = sx < 0 ? cval : A(row[sx * ch + c]);
+  }
+}
+
+// Vector kernels of the passes. Separate functions with __restrict parameters
+// (GCC honours restrict on parameters, also once inlined) so that the loops
+// vectorise without run-time alias checks.
+
+/// out[i] = w * a[i]
+TANDEM_CPU_INLINE void scale(float* __restrict out, const float* __restrict a, float w, int n) {
+  for (int i = 0; i < n; ++i) out[i] = w * a[i];
+}
+/// acc[i] += w * a[i]
+TANDEM_CPU_INLINE void madd(float* __restrict acc, const float* __restrict a, float w, int n) {
+  for (int i = 0; i < n; ++i) acc[i] += w * a[i];
+}
+/// acc[i] += w * (a[i] + b[i])  (a symmetric pair of taps)
+TANDEM_CPU_INLINE void madd_pair(float* __restrict acc, const float* __restrict a, const float* __restrict b, float w,
+                                 int n) {
+  for (int i = 0; i < n; ++i) acc[i] += w * (a[i] + b[i]);
+}
+
+/// acc[i] += a[i]  (widening)
+template <class A, class T>
+TANDEM_CPU_INLINE void add_row(A* __restrict acc, const T* __restrict a, int n) {
+  for (int i = 0; i < n; ++i) acc[i] += A(a[i]);
+}
+/// acc[i] += a[i] - b[i]  (widening)
+template <class A, class T>
+TANDEM_CPU_INLINE void add_sub_row(A* __restrict acc, const T* __restrict a, const T* __restrict b, int n) {
+  for (int i = 0; i < n; ++i) acc[i] += A(a[i]) - A(b[i]);
+}
+
+/// Stores float results known to lie in [0, max of T] (plus rounding noise
+/// below one half) as T, rounding half to even. Equal to kern::saturate<T> on
+/// that range, but written so GCC vectorises it without SSE4.1's roundps:
+/// adding 2^23 leaves the rounded integer in the low mantissa bits.
+template <class T>
+TANDEM_CPU_INLINE void store_in_range(T* __restrict out, const float* __restrict in, int n) {
+  if constexpr (std::is_floating_point_v<T>) {
+    for (int i = 0; i < n; ++i) out[i] = in[i];
+  } else {
+    for (int i = 0; i < n; ++i) out[i] = static_cast<T>(std::bit_cast<std::uint32_t>(in[i] + 0x1p23f));
+  }
+}
+
+/// Clamps results to T's range in place and stores them as T, rounding half to
+/// even: kern::saturate<T> for finite input, in two loops GCC vectorises.
+template <class T>
+TANDEM_CPU_INLINE void store_saturated(T* __restrict out, float* __restrict in, int n) {
+  if constexpr (!std::is_floating_point_v<T>) {
+    constexpr float hi = float(std::numeric_limits<T>::max());
+    for (int i = 0; i < n; ++i) in[i] = std::min(std::max(in[i], 0.f), hi);
+  }
+  store_in_range(out, in, n);
+}
+
+/// Stores exact window sums divided by `area` as T (round half to even):
+/// kern::box_finish<T> for sums in [0, area * max of T], vectorised for 32-bit
+/// sums. Division is slow, so for area <= 2^19 the quotient is s * (1/area),
+/// then snapped to a multiple of 2^-20 (adding and subtracting 2^32): a true
+/// tie m + 1/2 is within 1e-11 of the product and snaps onto it exactly, while
+/// any other quotient is at least 1/(2 area) >= 2^-20 from a tie and stays on
+/// its side; adding 2^52 then rounds half to even.
+template <class T, class A>
+TANDEM_CPU_INLINE void store_mean(T* __restrict out, const A* __restrict sum, int n, double area) {
+  if constexpr (std::is_floating_point_v<T>) {
+    for (int i = 0; i < n; ++i) out[i] = static_cast<T>(double(sum[i]) / area);
+  } else if (area <= 0x1p19) {
+    const double inv = 1.0 / area;
+    for (int i = 0; i < n; ++i) {
+      const double q = (double(sum[i]) * inv + 0x1p32) - 0x1p32;
+      out[i] = static_cast<T>(std::bit_cast<std::uint64_t>(q + 0x1p52));
+    }
+  } else {
+    for (int i = 0; i < n; ++i) out[i] = static_cast<T>(std::bit_cast<std::uint64_t>(double(sum[i]) / area + 0x1p52));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Op-table helpers.
+
+/// A parameter spec (built field by field: designated initialisers that skip
+/// members trip -Wmissing-field-initializers).
+inline ParamSpec param(std::string_view name, ParamType type, std::string_view default_value, std::string_view doc,
+                       double min = -1e300, double max = 1e300) {
+  ParamSpec s;
+  s.name = name;
+  s.type = type;
+  s.default_value = default_value;
+  s.doc = doc;
+  s.min = min;
+  s.max = max;
+  return s;
+}
+
+/// The `border` parameter every neighbourhood op takes.
+inline ParamSpec border_param() {
+  ParamSpec s = param("border", ParamType::choice, "reflect101",
+                      "pixels outside the image: reflect101 = gfedcb|abcdefgh|gfedcba (OpenCV BORDER_REFLECT_101), "
+                      "replicate = aaa|abc..h|hhh, constant = `value`");
+  s.choices = {"reflect101", "replicate", "constant"};
+  return s;
+}
+
+/// The `value` parameter (the outside value for border=constant).
+inline ParamSpec value_param() {
+  return param("value", ParamType::number, "0",
+               "the outside pixel value for border=constant, rounded half to even and saturated to the dtype");
+}
+
+/// An image op spec of the neighbourhood family (u8 x1/3/4, u16 x1/3, f32 x1).
+inline OpSpec image_op(std::string_view name, std::string_view doc, std::string_view semantics,
+                       std::vector<ParamSpec> params, OpRunFn run) {
+  OpSpec s;
+  s.name = name;
+  s.kind = OpKind::image;
+  s.doc = doc;
+  s.semantics = semantics;
+  s.params = std::move(params);
+  s.params.push_back(border_param());
+  s.params.push_back(value_param());
+  s.dtypes = {DType::u8, DType::u16, DType::f32};
+  s.channels = kChannels134;
+  s.run = run;
+  return s;
+}
+
+/// Reads the border and value parameters into `b` and `v`.
+inline Status read_border(std::string_view op, const OpArgs& a, Border& b, double& v) {
+  const auto parsed = parse_border(a.text("border"));
+  if (!parsed) return {Errc::invalid_argument, std::string(op) + ": unknown border '" + a.text("border") + "'"};
+  b = *parsed;
+  v = a.number("value");
+  return {};
+}
+
+/// Runs `f` (which reads OpArgs, and may throw on a missing parameter) and
+/// turns any exception into a Status naming `op`.
+template <class F>
+Status guarded(std::string_view op, F&& f) noexcept {
+  try {
+    return f();
+  } catch (const Error& e) {
+    return {e.code(), std::string(op) + ": " + e.what()};
+  } catch (const std::exception& e) {
+    return {Errc::invalid_argument, std::string(op) + ": bad parameters (" + e.what() + ")"};
+  }
+}
+
+}  // namespace tandem::nbh
