@@ -9,11 +9,11 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 tandem="$build/tandem"
 [ -x "$tandem" ] || { echo "compare.sh: no tandem executable at $tandem (build first)" >&2; exit 2; }
-threads=$(nproc)
+threads=$(getconf _NPROCESSORS_ONLN)
 for a in "$@"; do case "$a" in --threads=*) threads=${a#--threads=};; esac; done
 prev=""
 for a in "$@"; do [ "$prev" = "--threads" ] && threads=$a; prev=$a; done
 # NumPy's BLAS and OpenMP get the same thread count as OpenCV and tandem.
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" VIPS_CONCURRENCY="$threads"
-echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(getconf _NPROCESSORS_ONLN) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 exec /usr/bin/python3 "$here/compare.py" --tandem "$tandem" --threads "$threads" "$@"
