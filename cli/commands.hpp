@@ -21,5 +21,6 @@ void register_commands(CLI::App& app, Commands& commands);
 void add_info_command(CLI::App& app, Commands& commands);
 void add_ops_command(CLI::App& app, Commands& commands);
 void add_run_command(CLI::App& app, Commands& commands);
+void add_bench_command(CLI::App& app, Commands& commands);
 
 }  // namespace tandem::cli
