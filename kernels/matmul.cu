@@ -2,11 +2,11 @@
 // column-major; a row-major M x N matrix is the column-major N x M matrix with
 // the same leading dimension, so C = A B is computed as C^T = B^T A^T by
 // passing B first and swapping M and N, with no transposes or copies.
-#include <cublas_v2.h>
 
 #include <utility>
 #include <vector>
 
+#include "kernels/cublas_api.cuh"
 #include "kernels/cuda_check.cuh"
 #include "kernels/matmul.cuh"
 #include "kernels/strided.cuh"
@@ -25,7 +25,9 @@ Status cublas_status(cublasStatus_t s, const char* what) {
     case CUBLAS_STATUS_NOT_SUPPORTED: code = Errc::unsupported; break;
     default: break;
   }
-  return {code, std::string(what) + ": " + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")"};
+  const CublasApi* api = nullptr;
+  (void)load_cublas(api);  // loaded: a cuBLAS call produced `s`
+  return {code, std::string(what) + ": " + api->status_name(s) + " (" + api->status_string(s) + ")"};
 }
 
 /// The cuBLAS handles of one host thread, one per device, created on first use
@@ -36,7 +38,9 @@ class HandleCache {
   HandleCache(const HandleCache&) = delete;
   HandleCache& operator=(const HandleCache&) = delete;
   ~HandleCache() {
-    for (auto& entry : handles_) cublasDestroy(entry.second);
+    const CublasApi* api = nullptr;
+    if (!handles_.empty() && load_cublas(api).ok())
+      for (auto& entry : handles_) api->destroy(entry.second);
   }
   /// The handle for `device`, which must be the current device.
   Status get(int device, cublasHandle_t& out) {
@@ -45,8 +49,10 @@ class HandleCache {
         out = h;
         return {};
       }
+    const CublasApi* api = nullptr;
+    TANDEM_TRY(load_cublas(api));
     cublasHandle_t h = nullptr;
-    TANDEM_TRY(cublas_status(cublasCreate(&h), "cublasCreate"));
+    TANDEM_TRY(cublas_status(api->create(&h), "cublasCreate"));
     handles_.emplace_back(device, h);
     out = h;
     return {};
@@ -103,14 +109,17 @@ Status matmul(const View& a, const View& b, const View& c, bool allow_tf32, void
                                        std::size_t(m), stream),
                      "matmul: cudaMemset2DAsync");
 
+  const CublasApi* api = nullptr;
+  TANDEM_TRY(load_cublas(api));
+  const CublasApi& blas = *api;
   cublasHandle_t handle = nullptr;
   TANDEM_TRY(t_handles.get(c.device.index, handle));
-  TANDEM_TRY(cublas_status(cublasSetStream(handle, stream), "cublasSetStream"));
+  TANDEM_TRY(cublas_status(blas.set_stream(handle, stream), "cublasSetStream"));
   if (c.dtype == DType::f32) {
     TANDEM_TRY(cublas_status(
-        cublasSetMathMode(handle, allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));
+        blas.set_math_mode(handle, allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));
     const float one = 1, zero = 0;
-    return cublas_status(cublasSgemm_64(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one,
+    return cublas_status(blas.sgemm_64(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one,
                                         static_cast<const float*>(b.data), leading_dim(b),
                                         static_cast<const float*>(a.data), leading_dim(a), &zero,
                                         static_cast<float*>(c.data), ldc),
@@ -122,9 +131,9 @@ Status matmul(const View& a, const View& b, const View& c, bool allow_tf32, void
   std::int64_t lda = 0, ldb = 0;
   TANDEM_TRY(as_f64(a, wide_a, pa, lda, stream));
   TANDEM_TRY(as_f64(b, wide_b, pb, ldb, stream));
-  TANDEM_TRY(cublas_status(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));
+  TANDEM_TRY(cublas_status(blas.set_math_mode(handle, CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));
   const double one = 1, zero = 0;
-  return cublas_status(cublasDgemm_64(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, pb, ldb, pa, lda, &zero,
+  return cublas_status(blas.dgemm_64(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, pb, ldb, pa, lda, &zero,
                                       static_cast<double*>(c.data), ldc),
                        "cublasDgemm_64");
 }

@@ -1,7 +1,7 @@
 // CUDA events, the spin kernel and the GPU roof measurements of `tandem bench`.
 #include "kernels/timing.hpp"
 
-#include <cublas_v2.h>
+#include "kernels/cublas_api.cuh"
 
 #include <algorithm>
 #include <cstdint>
@@ -21,10 +21,16 @@ __global__ void spin_kernel(std::uint64_t ns) {
   } while (now - start < ns);
 }
 
+// Only called after a cuBLAS call, so the library is loaded.
+std::string cublas_status_text(cublasStatus_t s) {
+  const CublasApi* api = nullptr;
+  return load_cublas(api).ok() ? api->status_string(s) : "cuBLAS error";
+}
+
 Status blas_status(cublasStatus_t s, const char* what) {
   if (s == CUBLAS_STATUS_SUCCESS) return {};
   return {s == CUBLAS_STATUS_ALLOC_FAILED ? Errc::out_of_memory : Errc::cuda_error,
-          std::string(what) + ": " + cublasGetStatusString(s)};
+          std::string(what) + ": " + cublas_status_text(s)};
 }
 
 // RAII holders so every early return releases what was made.
@@ -155,16 +161,18 @@ Status roof_sgemm(int device, int n, int repeats, double* gflops) {
   // Zero bits are a valid float 0; the rate does not depend on the values.
   TANDEM_CUDA_TRY(cudaMemsetAsync(a.p, 0, bytes, st.s));
   TANDEM_CUDA_TRY(cudaMemsetAsync(b.p, 0, bytes, st.s));
+  const CublasApi* api = nullptr;
+  TANDEM_TRY(load_cublas(api));
   cublasHandle_t raw = nullptr;
-  TANDEM_TRY(blas_status(cublasCreate(&raw), "cublasCreate"));
-  std::unique_ptr<cublasContext, decltype(&cublasDestroy)> handle(raw, &cublasDestroy);
-  TANDEM_TRY(blas_status(cublasSetStream(raw, st.s), "cublasSetStream"));
+  TANDEM_TRY(blas_status(api->create(&raw), "cublasCreate"));
+  std::unique_ptr<cublasContext, decltype(api->destroy)> handle(raw, api->destroy);
+  TANDEM_TRY(blas_status(api->set_stream(raw, st.s), "cublasSetStream"));
   // Plain FP32 (no TF32 tensor cores), the same math as matmul's default.
-  TANDEM_TRY(blas_status(cublasSetMathMode(raw, CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));
+  TANDEM_TRY(blas_status(api->set_math_mode(raw, CUBLAS_DEFAULT_MATH), "cublasSetMathMode"));
   const float one = 1.0f, zero = 0.0f;
   double s = 0;
   TANDEM_TRY(best_time(st.s, repeats, [&]() -> Status {
-    return blas_status(cublasSgemm(raw, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one,
+    return blas_status(api->sgemm(raw, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one,
                                    static_cast<const float*>(a.p), n, static_cast<const float*>(b.p), n,
                                    &zero, static_cast<float*>(c.p), n),
                        "cublasSgemm");
