@@ -47,15 +47,16 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
       for (int want : o.gpus) {
         auto it = std::find_if(scan.gpus.begin(), scan.gpus.end(), [&](const GpuInfo& g) { return g.index == want; });
         if (it == scan.gpus.end())
-          return {Errc::no_device, "--gpus: no usable CUDA device " + std::to_string(want) + " (" + scan.status + ")"};
+          return {Errc::no_device, "--gpus: no CUDA device " + std::to_string(want) + " (" + scan.status + ")"};
         gpus.push_back(*it);
       }
     } else {
       gpus = scan.gpus;
     }
     if (gpus.empty()) {
-      if (o.device == DeviceChoice::gpu) return {Errc::no_device, "--device gpu: no usable GPU: " + scan.status};
-      notices.push_back("no usable GPU (" + scan.status + "); running on the CPU");
+      if (o.device == DeviceChoice::gpu) return {Errc::no_device, "--device gpu: " + scan.status};
+      // find_gpus' status already reads "no usable GPU: <the runtime's reason>".
+      notices.push_back(scan.status + "; running on the CPU");
     }
   }
 

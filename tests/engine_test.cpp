@@ -381,11 +381,11 @@ TEST(EnginePlan, GpuChoiceWithoutGpus) {
   EnginePlan plan;
   std::vector<std::string> notes;
   o.device = DeviceChoice::gpu;
-  const Status s = make_engine_plan(o, topo, {}, "CUDA runtime: no CUDA-capable device is detected", plan, notes);
+  const Status s = make_engine_plan(o, topo, {}, "no usable GPU: CUDA runtime: no CUDA-capable device is detected", plan, notes);
   EXPECT_EQ(s.code(), Errc::no_device);
   EXPECT_NE(s.message().find("no CUDA-capable device"), std::string::npos);
   o.device = DeviceChoice::auto_select;
-  ASSERT_TRUE(make_engine_plan(o, topo, {}, "CUDA runtime: no CUDA-capable device is detected", plan, notes).ok());
+  ASSERT_TRUE(make_engine_plan(o, topo, {}, "no usable GPU: CUDA runtime: no CUDA-capable device is detected", plan, notes).ok());
   EXPECT_EQ(plan.teams.size(), 1u);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_NE(notes[0].find("running on the CPU"), std::string::npos);
