@@ -39,6 +39,38 @@ TANDEM_HD int border_index(int p, int n, BorderMode mode) {
   }
 }
 
+// Arithmetic rounded after every operation. nvcc contracts a*b+c into an FMA
+// by default, which would round once where NumPy rounds twice; the _rn
+// intrinsics forbid that so both devices give NumPy's bits.
+TANDEM_HD float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+TANDEM_HD double mul_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+TANDEM_HD float add_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+  return __fadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+TANDEM_HD double add_rn(double a, double b) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(a, b);
+#else
+  return a + b;
+#endif
+}
+
 template <class T>
 struct type_max {
   static constexpr double value = std::is_floating_point_v<T> ? 1.0 : double(std::numeric_limits<T>::max());

@@ -13,40 +13,6 @@
 
 namespace tandem::kern {
 
-// ---------------------------------------------------------------------------
-// Arithmetic rounded after every operation.  nvcc contracts a*b+c into an FMA
-// by default, which would round once where NumPy rounds twice; the _rn
-// intrinsics forbid that so both devices give NumPy's bits.
-// ---------------------------------------------------------------------------
-TANDEM_HD float mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-TANDEM_HD double mul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-TANDEM_HD float add_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-TANDEM_HD double add_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-
 /// The floating type an integer or float input is computed in and returned as
 /// by affine/sqrt/exp/log/pow/normalize: f32 -> f32, everything else -> f64.
 template <class T>

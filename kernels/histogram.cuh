@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "kernels/common.cuh"
-#include "kernels/elementwise.cuh"  // mul_rn / add_rn
+#include "kernels/common.cuh"  // mul_rn / add_rn
 #include "tandem/tensor.hpp"
 
 namespace tandem::kern {

@@ -19,22 +19,6 @@
 
 namespace tandem::kern {
 
-/// a * b and a + b rounded once each (nvcc would otherwise fuse them into an FMA).
-TANDEM_HD float mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-TANDEM_HD float add_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-
 /// The [1 2 1] smoothing tap (2*b is exact, so a fused form would round the same).
 TANDEM_HD float smooth3(float a, float b, float c) { return (a + 2.0f * b) + c; }
 
