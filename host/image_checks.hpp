@@ -8,10 +8,23 @@
 #include <string_view>
 
 #include "tandem/device.hpp"
+#include "tandem/dtype.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
 namespace tandem::detail {
+
+/// The image layouts of the data model, accepted by the neighbourhood
+/// filters: u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1.
+inline constexpr std::string_view kStandardImageLayouts = "u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1";
+inline bool standard_image_layout(DType t, int c) {
+  switch (t) {
+    case DType::u8: return c == 1 || c == 3 || c == 4;
+    case DType::u16: return c == 1 || c == 3;
+    case DType::f32: return c == 1;
+    default: return false;
+  }
+}
 
 inline Status op_error(std::string_view op, Errc code, const std::string& why) {
   return {code, std::string(op) + ": " + why};

@@ -18,16 +18,8 @@ namespace tandem {
 namespace {
 
 constexpr std::string_view kOp = "sobel";
-constexpr std::string_view kAccepted = "u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1";
-
-bool supported(DType t, int c) {
-  switch (t) {
-    case DType::u8: return c == 1 || c == 3 || c == 4;
-    case DType::u16: return c == 1 || c == 3;
-    case DType::f32: return c == 1;
-    default: return false;
-  }
-}
+constexpr std::string_view kAccepted = detail::kStandardImageLayouts;
+constexpr auto supported = detail::standard_image_layout;
 
 // Vertical pass over n = W * C interleaved elements: [1 2 1] sums and differences.
 template <class T>
