@@ -102,58 +102,14 @@ inline Tensor input(DType t, const std::vector<std::int64_t>& shape, std::uint64
   return x;
 }
 
-// ---------------------------------------------------------------------------
-// .npy reader (format version 1.0, little-endian, C order) for the golden files.
-// ---------------------------------------------------------------------------
-
-/// Reads tests/golden/NAME into a host tensor; fails the test if unreadable.
+/// Reads tests/golden/NAME into a host tensor with the project's reader (itself
+/// checked against NumPy in io_test); a 0-d array becomes shape [1].
 inline ::testing::AssertionResult read_npy(const std::string& name, Tensor& out) {
   const std::string path = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/" + name;
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return ::testing::AssertionFailure() << "cannot open " << path;
-  char magic[8];
-  f.read(magic, 8);
-  if (!f || std::memcmp(magic, "\x93NUMPY", 6) != 0 || magic[6] != 1)
-    return ::testing::AssertionFailure() << path << ": not a version 1 .npy file";
-  unsigned char len_bytes[2];
-  f.read(reinterpret_cast<char*>(len_bytes), 2);
-  const std::size_t header_len = len_bytes[0] | (std::size_t(len_bytes[1]) << 8);
-  std::string header(header_len, '\0');
-  f.read(header.data(), std::streamsize(header_len));
-  if (!f) return ::testing::AssertionFailure() << path << ": truncated header";
-  auto field = [&](const std::string& key) {
-    const auto k = header.find("'" + key + "'");
-    return k == std::string::npos ? std::string() : header.substr(header.find(':', k) + 1);
-  };
-  const std::string descr = field("descr");
-  const auto q1 = descr.find('\'');
-  const std::string type = descr.substr(q1 + 1, descr.find('\'', q1 + 1) - q1 - 1);
-  DType dt;
-  if (type == "<f8") dt = DType::f64;
-  else if (type == "<f4") dt = DType::f32;
-  else if (type == "<i8") dt = DType::i64;
-  else if (type == "<i4") dt = DType::i32;
-  else if (type == "|u1") dt = DType::u8;
-  else if (type == "<u2") dt = DType::u16;
-  else return ::testing::AssertionFailure() << path << ": unsupported dtype " << type;
-  if (field("fortran_order").find("False") > 1)
-    return ::testing::AssertionFailure() << path << ": Fortran order not supported";
-  const std::string shape_text = field("shape");
-  std::vector<std::int64_t> shape;
-  std::size_t p = shape_text.find('(') + 1;
-  const std::size_t close = shape_text.find(')');
-  while (p < close) {
-    while (p < close && (shape_text[p] == ' ' || shape_text[p] == ',')) ++p;
-    if (p >= close) break;
-    std::size_t used = 0;
-    shape.push_back(std::stoll(shape_text.substr(p), &used));
-    p += used;
-  }
-  if (shape.empty()) shape.push_back(1);  // 0-d: one element
   Tensor t;
-  throw_if_error(Tensor::create(dt, shape, Device::cpu(), t));
-  f.read(static_cast<char*>(t.view().data), std::streamsize(t.view().nbytes()));
-  if (!f) return ::testing::AssertionFailure() << path << ": truncated data";
+  const Status s = io::read_npy(path, t);
+  if (!s.ok()) return ::testing::AssertionFailure() << s.message();
+  if (t.view().ndim == 0) t.view() = View::array(t.view().data, t.view().dtype, {1});
   out = std::move(t);
   return ::testing::AssertionSuccess();
 }

@@ -131,41 +131,9 @@ inline Padded padded_copy(const View& img, std::int64_t pad) {
 
 /// Reads a C-order .npy file (format 1.0, little-endian u1/u2/f4) into a host tensor.
 inline Tensor read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error({Errc::io_error, "cannot open " + path});
-  char magic[8];
-  f.read(magic, 8);
-  if (!f || std::memcmp(magic, "\x93NUMPY\x01\x00", 8) != 0)
-    throw Error({Errc::format_error, path + ": not a version 1.0 .npy file"});
-  unsigned char len[2];
-  f.read(reinterpret_cast<char*>(len), 2);
-  std::string header(std::size_t(len[0] | (len[1] << 8)), '\0');
-  f.read(header.data(), std::streamsize(header.size()));
-  const auto field = [&](const std::string& key) {
-    const auto at = header.find("'" + key + "':");
-    if (at == std::string::npos) throw Error({Errc::format_error, path + ": no " + key});
-    return header.substr(at + key.size() + 3);
-  };
-  const std::string descr = field("descr");
-  DType t;
-  if (descr.rfind(" '|u1'", 0) == 0) t = DType::u8;
-  else if (descr.rfind(" '<u2'", 0) == 0) t = DType::u16;
-  else if (descr.rfind(" '<f4'", 0) == 0) t = DType::f32;
-  else throw Error({Errc::format_error, path + ": unsupported descr" + descr.substr(0, 8)});
-  if (field("fortran_order").rfind(" False", 0) != 0) throw Error({Errc::format_error, path + ": Fortran order"});
-  std::vector<std::int64_t> shape;
-  std::istringstream dims(field("shape").substr(2));
-  for (std::int64_t d; dims >> d;) {
-    shape.push_back(d);
-    if (dims.peek() == ',') dims.get();
-    if (dims.peek() == ' ') dims.get();
-    if (dims.peek() == ')') break;
-  }
-  Tensor out;
-  throw_if_error(Tensor::create(t, shape, Device::cpu(), out));
-  f.read(static_cast<char*>(out.view().data), std::streamsize(out.view().nbytes()));
-  if (!f) throw Error({Errc::format_error, path + ": truncated data"});
-  return out;
+  Tensor t;
+  throw_if_error(io::read_npy(path, t));  // the project's reader, checked against NumPy in io_test
+  return t;
 }
 
 struct GoldenCase {
