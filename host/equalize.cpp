@@ -3,6 +3,7 @@
 #include "tandem/ops/equalize.hpp"
 
 #include <array>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -19,16 +20,37 @@ constexpr std::string_view kOp = "equalize";
 constexpr int kBins = kern::kEqualizeBins;
 using Hist = std::array<std::uint32_t, kBins>;
 
-// Four sub-histograms so consecutive equal pixels do not serialise on one counter.
+// Four sub-histograms so consecutive equal pixels do not serialise on one counter; bytes
+// are read eight at a time (one load, then shifts) to halve the loads per pixel.
 void count_row(const std::uint8_t* s, std::int64_t n, std::uint32_t (&h)[4][kBins]) {
   std::int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    ++h[0][s[i]];
-    ++h[1][s[i + 1]];
-    ++h[2][s[i + 2]];
-    ++h[3][s[i + 3]];
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, s + i, 8);
+    ++h[0][v & 0xff];
+    ++h[1][(v >> 8) & 0xff];
+    ++h[2][(v >> 16) & 0xff];
+    ++h[3][(v >> 24) & 0xff];
+    ++h[0][(v >> 32) & 0xff];
+    ++h[1][(v >> 40) & 0xff];
+    ++h[2][(v >> 48) & 0xff];
+    ++h[3][v >> 56];
   }
   for (; i < n; ++i) ++h[0][s[i]];
+}
+
+// d[i] = lut[s[i]], eight bytes per load and store (the table lookups are the cost; byte
+// stores through uint8_t* would also force the compiler to reload after each one).
+void map_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, const std::uint8_t* lut) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, s + i, 8);
+    std::uint64_t r = 0;
+    for (int k = 0; k < 8; ++k) r |= std::uint64_t(lut[(v >> (8 * k)) & 0xff]) << (8 * k);
+    std::memcpy(d + i, &r, 8);
+  }
+  for (; i < n; ++i) d[i] = lut[s[i]];
 }
 
 Hist histogram(const View& src, const Exec& exec) {
@@ -43,7 +65,7 @@ Hist histogram(const View& src, const Exec& exec) {
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     std::uint32_t h[4][kBins] = {};
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)  // see pointops::parallel_rows
     for (std::int64_t p = 0; p < pieces; ++p) {
       const std::int64_t y = p / per_row;
       const std::int64_t x0 = (p % per_row) * chunk;
@@ -71,7 +93,7 @@ void equalize_cpu(const View& src, const View& dst, const Exec& exec) {
     lut[b] = kern::equalize_lut_entry(b, cdf, info);
   }
   pointops::map_rows<std::uint8_t>(src, dst, exec, [&lut](const std::uint8_t* s, std::uint8_t* d, std::int64_t n) {
-    for (std::int64_t i = 0; i < n; ++i) d[i] = lut[s[i]];
+    map_row(s, d, n, lut.data());
   });
 }
 

@@ -87,8 +87,10 @@ inline Status check_dst(std::string_view op, const View& src, const View& dst, s
 }
 
 /// Runs fn(y, x0, x1) for rows y in [0, rows) and unit ranges [x0, x1) of at most `chunk`
-/// units, in parallel over those pieces (static schedule, so each thread streams through
-/// a contiguous band). Small images run on the calling thread: waking a team costs more
+/// units, in parallel over those pieces. Dynamic schedule: pieces are handed out in order
+/// as threads free up, so a thread the OS preempts (the cores are often shared) delays
+/// only its current piece instead of a whole static band; each piece is still a long
+/// contiguous stream. Small images run on the calling thread: waking a team costs more
 /// than the work.
 template <class F>
 void parallel_rows(const Exec& exec, std::int64_t rows, std::int64_t cols, std::int64_t chunk, F&& fn) {
@@ -98,7 +100,7 @@ void parallel_rows(const Exec& exec, std::int64_t rows, std::int64_t cols, std::
   const int threads = rows * cols < kSerialBelow
                           ? 1
                           : static_cast<int>(std::min<std::int64_t>(cpu_threads(exec), pieces));
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
   for (std::int64_t p = 0; p < pieces; ++p) {
     const std::int64_t y = p / per_row;
     const std::int64_t x0 = (p % per_row) * chunk;
