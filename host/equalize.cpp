@@ -58,22 +58,16 @@ Hist histogram(const View& src, const Exec& exec) {
   constexpr std::int64_t chunk = std::int64_t(1) << 16;
   const std::int64_t per_row = (l.cols + chunk - 1) / chunk;
   const std::int64_t pieces = l.rows * per_row;
-  const int threads = l.rows * l.cols < (std::int64_t(1) << 16)
-                          ? 1
-                          : static_cast<int>(std::min<std::int64_t>(cpu_threads(exec), pieces));
+  const int threads = pointops::piece_threads(exec, l.rows, l.cols, pieces);
   std::vector<Hist> partial(std::size_t(threads), Hist{});
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
+  pointops::parallel_pieces(threads, pieces, [&](int slot, std::int64_t p) {
     std::uint32_t h[4][kBins] = {};
-#pragma omp for schedule(dynamic, 1)  // see pointops::parallel_rows
-    for (std::int64_t p = 0; p < pieces; ++p) {
-      const std::int64_t y = p / per_row;
-      const std::int64_t x0 = (p % per_row) * chunk;
-      count_row(pointops::row_ptr<std::uint8_t>(src, l.src_stride, y) + x0, std::min(l.cols, x0 + chunk) - x0, h);
-    }
-    Hist& mine = partial[std::size_t(omp_get_thread_num())];
-    for (int b = 0; b < kBins; ++b) mine[b] = h[0][b] + h[1][b] + h[2][b] + h[3][b];
-  }
+    const std::int64_t y = p / per_row;
+    const std::int64_t x0 = (p % per_row) * chunk;
+    count_row(pointops::row_ptr<std::uint8_t>(src, l.src_stride, y) + x0, std::min(l.cols, x0 + chunk) - x0, h);
+    Hist& mine = partial[std::size_t(slot)];
+    for (int b = 0; b < kBins; ++b) mine[b] += h[0][b] + h[1][b] + h[2][b] + h[3][b];
+  });
   Hist hist{};
   for (const Hist& part : partial)
     for (int b = 0; b < kBins; ++b) hist[b] += part[b];
