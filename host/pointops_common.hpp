@@ -95,21 +95,6 @@ inline int piece_threads(const Exec& exec, std::int64_t rows, std::int64_t cols,
   return static_cast<int>(std::min<std::int64_t>(cpu_threads(exec), pieces));
 }
 
-/// Runs fn(slot, piece) for every piece in [0, pieces) on `threads` threads; slot in
-/// [0, threads) names the thread (for per-thread partial results). Uses the StripPool
-/// (the caller never waits for a helper that has not started: see strip_pool.hpp); inside
-/// an OpenMP region, or while the pool serves another caller, an OpenMP loop instead.
-template <class F>
-void parallel_pieces(int threads, std::int64_t pieces, F&& fn) {
-  if (threads <= 1) {
-    for (std::int64_t p = 0; p < pieces; ++p) fn(0, p);
-    return;
-  }
-  if (!omp_in_parallel() && StripPool::instance().run(threads - 1, pieces, fn)) return;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (std::int64_t p = 0; p < pieces; ++p) fn(omp_get_thread_num(), p);
-}
-
 /// Runs fn(y, x0, x1) for rows y in [0, rows) and unit ranges [x0, x1) of at most `chunk`
 /// units, in parallel over those pieces, handed out in order as threads free up (each
 /// piece is a long contiguous stream).

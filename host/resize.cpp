@@ -7,6 +7,7 @@
 #include "tandem/ops/resize.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <cstdint>
 #include <memory>
@@ -21,6 +22,7 @@
 
 #include "host/image_checks.hpp"
 #include "host/parallel.hpp"
+#include "host/strip_pool.hpp"
 #include "kernels/resize.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -191,16 +193,18 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   if (!scratch) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate resize scratch");
   const auto base = (reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64;
 
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
-    const int y0 = static_cast<int>(std::int64_t(dh) * t / nt);
-    const int y1 = static_cast<int>(std::int64_t(dh) * (t + 1) / nt);
+  // Bands of output rows, handed out in order as threads free up (pointops::parallel_pieces:
+  // a thread the OS has not scheduled yet does not hold the others up). Each thread keeps
+  // its two resampled rows across the bands it takes, so consecutive bands reuse them.
+  const std::int64_t bands = threads == 1 ? 1 : std::min<std::int64_t>(dh, std::int64_t(threads) * 8);
+  std::vector<std::array<int, 2>> held_by(std::size_t(threads), std::array<int, 2>{-1, -1});
+  pointops::parallel_pieces(threads, bands, [&](int t, std::int64_t band) {
+    const int y0 = static_cast<int>(std::int64_t(dh) * band / bands);
+    const int y1 = static_cast<int>(std::int64_t(dh) * (band + 1) / bands);
     const std::uintptr_t mine = base + per_thread * std::size_t(t);
     A* bufs[2] = {reinterpret_cast<A*>(mine), reinterpret_cast<A*>(mine + hbytes)};
     A* wide = reinterpret_cast<A*>(mine + 2 * hbytes);
-    int held[2] = {-1, -1};  // the source row each buffer holds
+    std::array<int, 2>& held = held_by[std::size_t(t)];  // the source row each buffer holds
     // The resampled source row `sy`, computed into a buffer not holding `keep`.
     auto hrow = [&](int sy, int keep) -> const A* {
       for (int b = 0; b < 2; ++b)
@@ -236,7 +240,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       const A* h1 = s1 == s0 ? h0 : hrow(s1, s0);
       resize_vrow<T>(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
     }
-  }
+  });
   return {};
 }
 

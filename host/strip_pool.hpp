@@ -17,6 +17,8 @@
 #include <mutex>
 #include <thread>
 
+#include <omp.h>
+
 namespace tandem::pointops {
 
 class StripPool {
@@ -103,5 +105,20 @@ class StripPool {
   std::uint64_t generation_ = 0;  // jobs posted so far
   int spawned_ = 0;
 };
+
+/// Runs fn(slot, piece) for every piece in [0, pieces) on `threads` threads; slot in
+/// [0, threads) names the thread (for per-thread partial results). Uses the StripPool
+/// (the caller never waits for a helper that has not started: see strip_pool.hpp); inside
+/// an OpenMP region, or while the pool serves another caller, an OpenMP loop instead.
+template <class F>
+void parallel_pieces(int threads, std::int64_t pieces, F&& fn) {
+  if (threads <= 1) {
+    for (std::int64_t p = 0; p < pieces; ++p) fn(0, p);
+    return;
+  }
+  if (!omp_in_parallel() && StripPool::instance().run(threads - 1, pieces, fn)) return;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (std::int64_t p = 0; p < pieces; ++p) fn(omp_get_thread_num(), p);
+}
 
 }  // namespace tandem::pointops
