@@ -86,6 +86,33 @@ __attribute__((target("avx2"))) std::int64_t map_row_avx2(const std::uint8_t* s,
   return i;
 }
 
+// With AVX-512 VBMI the whole table is four registers: vpermi2b looks 64 bytes up in
+// entries 0-127 and 128-255 (it reads 7 index bits), bit 7 picks between the two.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) std::int64_t map_row_vbmi(const std::uint8_t* s,
+                                                                                 std::uint8_t* d, std::int64_t n,
+                                                                                 const std::uint8_t* lut) {
+  const __m512i t0 = _mm512_loadu_si512(lut);
+  const __m512i t1 = _mm512_loadu_si512(lut + 64);
+  const __m512i t2 = _mm512_loadu_si512(lut + 128);
+  const __m512i t3 = _mm512_loadu_si512(lut + 192);
+  std::int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i v = _mm512_loadu_si512(s + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, v, t1);
+    const __m512i high = _mm512_permutex2var_epi8(t2, v, t3);
+    _mm512_storeu_si512(d + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), low, high));
+  }
+  return i;
+}
+
+bool have_vbmi() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vbmi") != 0 && __builtin_cpu_supports("avx512bw") != 0;
+  }();
+  return yes;
+}
+
 bool have_avx2() {
   static const bool yes = [] {
     __builtin_cpu_init();
@@ -97,8 +124,8 @@ bool have_avx2() {
 
 void map_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, const std::uint8_t* lut) {
 #if TANDEM_EQUALIZE_AVX2
-  if (have_avx2()) {
-    const std::int64_t done = map_row_avx2(s, d, n, lut);
+  if (have_vbmi() || have_avx2()) {
+    const std::int64_t done = have_vbmi() ? map_row_vbmi(s, d, n, lut) : map_row_avx2(s, d, n, lut);
     s += done;
     d += done;
     n -= done;
