@@ -391,6 +391,7 @@ Result run_case(const Case& c, const Options& o, const Roof& roof) {
 
   const int repeats = std::max(o.repeats, 1);
   std::vector<double> times;
+  times.reserve(std::size_t(repeats));  // no allocation between timed calls: it could pin the freed output
   double out_bytes = 0;
   [[maybe_unused]] double enqueue_s = 0;  // host time to queue one call (sizes the GPU spin)
   for (int w = 0; w < std::max(o.warmup, 1); ++w) {

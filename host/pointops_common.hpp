@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "host/parallel.hpp"
+#include "host/strip_pool.hpp"
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
 #include "tandem/status.hpp"
@@ -86,24 +87,26 @@ inline Status check_dst(std::string_view op, const View& src, const View& dst, s
   return {};
 }
 
+/// Threads for `pieces` pieces of a rows x cols job: 1 for small images (waking helpers
+/// costs more than the work), else cpu_threads(exec) capped at the piece count.
+inline int piece_threads(const Exec& exec, std::int64_t rows, std::int64_t cols, std::int64_t pieces) {
+  constexpr std::int64_t kSerialBelow = 1 << 16;  // units
+  if (rows * cols < kSerialBelow) return 1;
+  return static_cast<int>(std::min<std::int64_t>(cpu_threads(exec), pieces));
+}
+
 /// Runs fn(y, x0, x1) for rows y in [0, rows) and unit ranges [x0, x1) of at most `chunk`
-/// units, in parallel over those pieces (static schedule, so each thread streams through
-/// a contiguous band). Small images run on the calling thread: waking a team costs more
-/// than the work.
+/// units, in parallel over those pieces, handed out in order as threads free up (each
+/// piece is a long contiguous stream).
 template <class F>
 void parallel_rows(const Exec& exec, std::int64_t rows, std::int64_t cols, std::int64_t chunk, F&& fn) {
   const std::int64_t per_row = (cols + chunk - 1) / chunk;
   const std::int64_t pieces = rows * per_row;
-  constexpr std::int64_t kSerialBelow = 1 << 16;  // units
-  const int threads = rows * cols < kSerialBelow
-                          ? 1
-                          : static_cast<int>(std::min<std::int64_t>(cpu_threads(exec), pieces));
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (std::int64_t p = 0; p < pieces; ++p) {
+  parallel_pieces(piece_threads(exec, rows, cols, pieces), pieces, [&](int, std::int64_t p) {
     const std::int64_t y = p / per_row;
     const std::int64_t x0 = (p % per_row) * chunk;
     fn(y, x0, std::min(cols, x0 + chunk));
-  }
+  });
 }
 
 /// Rows of src/dst as seen by the loops: packed images collapse to one long row.

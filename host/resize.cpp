@@ -7,6 +7,8 @@
 #include "tandem/ops/resize.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -14,8 +16,13 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "host/image_checks.hpp"
 #include "host/parallel.hpp"
+#include "host/strip_pool.hpp"
 #include "kernels/resize.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -113,6 +120,32 @@ TANDEM_CPU_CLONES void resize_u8_hgather(const int* __restrict v, std::uint8_t* 
   for (int i = 0; i < n; ++i) out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]);
 }
 
+// u8 with 3 or 4 channels, horizontal pass one output pixel at a time in SSE2: the two
+// source pixels are loaded whole (4 bytes each), their bytes interleaved into 16-bit
+// (s0, s1) pairs per channel, and pmaddwd with the pixel's packed (w0, w1) gives all
+// channels' s0 * w0 + s1 * w1 exactly (= resize_h_fixed). Writes 4 ints per pixel (the
+// 4th of a 3-channel pixel is overwritten by the next one; h needs 1 int of slack).
+// Only for pixels whose 4-byte loads stay inside the row (the caller finishes the rest).
+template <int C>
+void resize_u8_hrow_px(const std::uint8_t* __restrict s, int* __restrict h, const int* __restrict x0,
+                       const int* __restrict x1, const int* __restrict w01, int n) {
+#if defined(__SSE2__)
+  const __m128i zero = _mm_setzero_si128();
+  for (int d = 0; d < n; ++d) {
+    std::int32_t a, b;
+    std::memcpy(&a, s + x0[d], 4);
+    std::memcpy(&b, s + x1[d], 4);
+    const __m128i pairs = _mm_unpacklo_epi8(_mm_unpacklo_epi8(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(b)), zero);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + std::ptrdiff_t(d) * C),
+                     _mm_madd_epi16(pairs, _mm_set1_epi32(w01[d])));
+  }
+#else
+  for (int d = 0; d < n; ++d)
+    for (int c = 0; c < C; ++c)
+      h[d * C + c] = kern::resize_h_fixed(s[x0[d] + c], s[x1[d] + c], std::int16_t(w01[d] & 0xffff), w01[d] >> 16);
+#endif
+}
+
 template <class T, int C>
 Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   using A = Acc<T>;
@@ -128,34 +161,62 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   } catch (const std::bad_alloc&) {
     return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
   }
-  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh;
+  // u8 with 3 or 4 channels: whole-pixel horizontal pass (resize_u8_hrow_px) on per-pixel
+  // tables: source byte offsets and the two weights packed as int16 (w0 | w1 << 16).
+  constexpr bool pixel_taps = std::is_same_v<T, std::uint8_t> && C >= 3;
+  std::vector<int> px0, px1, pw01;
+  int px_n = 0;  // leading output pixels whose 4-byte source loads stay inside the row
+  if constexpr (pixel_taps) {
+    try {
+      px0.resize(std::size_t(dw));
+      px1.resize(std::size_t(dw));
+      pw01.resize(std::size_t(dw));
+    } catch (const std::bad_alloc&) {
+      return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
+    }
+    for (int d = 0; d < dw; ++d) {
+      const std::size_t e = std::size_t(d) * C;
+      px0[d] = xt.i0[e];
+      px1[d] = xt.i1[e];
+      pw01[d] = int(std::uint32_t(std::uint16_t(xt.w0[e])) | (std::uint32_t(std::uint16_t(xt.w1[e])) << 16));
+      if (px_n == d && std::max(xt.i0[e], xt.i1[e]) + 4 <= sw * C) px_n = d + 1;
+    }
+  }
+  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh && !pixel_taps;
   // Widening the source row pays off unless the row shrinks a lot (or is f32 already).
-  const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw && !vertical_first;
+  const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw && !vertical_first && !pixel_taps;
   auto round64 = [](std::size_t b) { return (b + 63) / 64 * 64; };
-  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A));
+  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A) + sizeof(A));
   const std::size_t sbytes = widen || vertical_first ? round64(std::size_t(sw) * C * sizeof(A)) : 0;
   const std::size_t per_thread = 2 * hbytes + sbytes;
   std::unique_ptr<std::byte[]> scratch(new (std::nothrow) std::byte[per_thread * std::size_t(threads) + 64]);
   if (!scratch) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate resize scratch");
   const auto base = (reinterpret_cast<std::uintptr_t>(scratch.get()) + 63) / 64 * 64;
 
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
-    const int y0 = static_cast<int>(std::int64_t(dh) * t / nt);
-    const int y1 = static_cast<int>(std::int64_t(dh) * (t + 1) / nt);
+  // Bands of output rows, handed out in order as threads free up (pointops::parallel_pieces:
+  // a thread the OS has not scheduled yet does not hold the others up). Each thread keeps
+  // its two resampled rows across the bands it takes, so consecutive bands reuse them.
+  const std::int64_t bands = threads == 1 ? 1 : std::min<std::int64_t>(dh, std::int64_t(threads) * 8);
+  std::vector<std::array<int, 2>> held_by(std::size_t(threads), std::array<int, 2>{-1, -1});
+  pointops::parallel_pieces(threads, bands, [&](int t, std::int64_t band) {
+    const int y0 = static_cast<int>(std::int64_t(dh) * band / bands);
+    const int y1 = static_cast<int>(std::int64_t(dh) * (band + 1) / bands);
     const std::uintptr_t mine = base + per_thread * std::size_t(t);
     A* bufs[2] = {reinterpret_cast<A*>(mine), reinterpret_cast<A*>(mine + hbytes)};
     A* wide = reinterpret_cast<A*>(mine + 2 * hbytes);
-    int held[2] = {-1, -1};  // the source row each buffer holds
+    std::array<int, 2>& held = held_by[std::size_t(t)];  // the source row each buffer holds
     // The resampled source row `sy`, computed into a buffer not holding `keep`.
     auto hrow = [&](int sy, int keep) -> const A* {
       for (int b = 0; b < 2; ++b)
         if (held[b] == sy) return bufs[b];
       const int b = held[0] == keep ? 1 : 0;
       const T* s = src.row<const T>(sy);
-      if (widen) {
+      if constexpr (pixel_taps) {
+        resize_u8_hrow_px<C>(s, bufs[b], px0.data(), px1.data(), pw01.data(), px_n);
+        const std::size_t e = std::size_t(px_n) * C;
+        resize_hrow<T, A>(s, bufs[b] + e, xt.i0.data() + e, xt.i1.data() + e, xt.w0.data() + e, xt.w1.data() + e,
+                          (dw - px_n) * C);
+      } else if (widen) {
         widen_row<T, A>(s, wide, sw * C);
         resize_hrow<A, A>(wide, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
       } else {
@@ -179,7 +240,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       const A* h1 = s1 == s0 ? h0 : hrow(s1, s0);
       resize_vrow<T>(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
     }
-  }
+  });
   return {};
 }
 
