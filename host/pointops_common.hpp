@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "host/parallel.hpp"
-#include "host/strip_pool.hpp"
+#include "host/parallel_pieces.hpp"
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
 #include "tandem/status.hpp"

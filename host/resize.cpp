@@ -22,7 +22,7 @@
 
 #include "host/image_checks.hpp"
 #include "host/parallel.hpp"
-#include "host/strip_pool.hpp"
+#include "host/parallel_pieces.hpp"
 #include "kernels/resize.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
