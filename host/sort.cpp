@@ -60,6 +60,15 @@ int differing_bits(K lo, K hi) noexcept {
   return x == 0 ? 0 : 64 - __builtin_clzll(x);
 }
 
+/// Digit width of the team's MSD pass: msd_width, or up to 11 bits when that
+/// leaves buckets of more than about 8K keys (the same LSD digits then sort
+/// buckets that stay in L1).
+constexpr int top_width(int bits, std::int64_t n) noexcept {
+  int w = msd_width(bits);
+  while (w < 11 && w < bits && (n >> w) > 8192) ++w;
+  return w;
+}
+
 /// LSD radix sort of a[0, n) on its low 8 * P bits (the bits above are equal
 /// for all keys), result in a; b is scratch of n keys. One read counts every
 /// pass's digits; passes where all keys share the digit are skipped.
@@ -213,7 +222,7 @@ void sort_row_parallel(const char* src, std::int64_t src_step, char* dst, std::i
     // Keys are sorted as k - lo: the digits then spread over the data's range.
     const K base = lo_all;
     const int bits = differing_bits(K(0), K(hi_all - base));
-    const int w = bits > 0 ? msd_width(bits) : 0;
+    const int w = bits > 0 ? top_width(bits, n) : 0;
     const int sh = bits - w;
     const int nb = 1 << w;
     const unsigned mask = unsigned(nb) - 1;
