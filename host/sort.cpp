@@ -42,13 +42,16 @@ constexpr std::int64_t kSmallRow = 256;
 /// cache; larger ones are split by an MSD pass first.
 constexpr std::int64_t kCacheBytes = std::int64_t(256) << 10;
 
-/// Digit width of an MSD pass over keys differing in their low `bits` bits:
-/// 4 to 11 bits (at most 2048 buckets, whose write fronts fit in L2), chosen so
-/// that the bits left are a multiple of the 8-bit LSD digit.
-constexpr int msd_width(int bits) noexcept {
+/// Digit width of an MSD pass over n keys differing in their low `bits` bits:
+/// chosen so that the bits left are a multiple of the 8-bit LSD digit (1 to 8
+/// bits), plus 8 more (at most 2048 buckets, whose write fronts fit in L2) when
+/// it is narrow and the buckets would stay large. Buckets much smaller than
+/// that would end in std::sort.
+constexpr int msd_width(int bits, std::int64_t n) noexcept {
   const int w = (bits - 1) % 8 + 1;
-  return w <= 3 ? w + 8 : w;
+  return w <= 3 && bits > w + 8 && (n >> (w + 8)) > 4096 ? w + 8 : w;
 }
+
 /// Chunks of a team-sorted row (fixed, handed out dynamically).
 constexpr std::int64_t kMaxChunks = 64;
 constexpr std::int64_t kMinChunk = std::int64_t(1) << 14;
@@ -60,11 +63,10 @@ int differing_bits(K lo, K hi) noexcept {
   return x == 0 ? 0 : 64 - __builtin_clzll(x);
 }
 
-/// Digit width of the team's MSD pass: msd_width, or up to 11 bits when that
-/// leaves buckets of more than about 8K keys (the same LSD digits then sort
-/// buckets that stay in L1).
+/// Digit width of the team's MSD pass: msd_width, widened up to 11 bits while
+/// buckets stay above about 8K keys (the LSD then sorts them in L1).
 constexpr int top_width(int bits, std::int64_t n) noexcept {
-  int w = msd_width(bits);
+  int w = msd_width(bits, n);
   while (w < 11 && w < bits && (n >> w) > 8192) ++w;
   return w;
 }
@@ -127,7 +129,7 @@ void sort_keys(K* data, K* scratch, std::int64_t n, int bits, bool to_scratch) {
     if (to_scratch) std::memcpy(scratch, data, std::size_t(n) * sizeof(K));
     return;
   }
-  const int width = msd_width(bits);
+  const int width = msd_width(bits, n);
   const int shift = bits - width;
   const unsigned mask = (1u << width) - 1;
   std::vector<std::int64_t> h(std::size_t(mask) + 2, 0);
