@@ -26,6 +26,10 @@ namespace {
 
 /// Below this many elements one thread scans everything.
 constexpr std::int64_t kParallelMin = std::int64_t(1) << 15;
+/// Fewest threads for which the two-pass parallel scan is used.
+constexpr int kParallelThreads = 3;
+/// Block of the parallel scan.
+constexpr std::int64_t kBlock = std::int64_t(1) << 16;
 
 template <class T>
 Status cumsum_cpu(const View& src, const View& dst, int threads) {
@@ -34,7 +38,12 @@ Status cumsum_cpu(const View& src, const View& dst, int threads) {
   const kern::CumsumLoad<T> load;
   const std::int64_t n = src.numel();
   if (n == 0) return {};
-  const int team = n < kParallelMin ? 1 : std::max(threads, 1);
+  // The parallel scan reads the input twice (block sums, then the scan), 1.5x
+  // the traffic of the serial scan, which runs near one core's memory bandwidth
+  // (about 1 Gelem/s, one f64 add per element): two threads gained nothing on
+  // a 2-vCPU VM (tandem bench, 2026-11-22) and lost to scheduling, so the team
+  // starts at three threads.
+  const int team = n < kParallelMin || threads < kParallelThreads ? 1 : threads;
 
   // Strided inputs are packed first (row by row along the last axis).
   const T* in = static_cast<const T*>(src.data);
@@ -62,21 +71,34 @@ Status cumsum_cpu(const View& src, const View& dst, int threads) {
     }
     return {};
   }
-  std::vector<Acc> block_sum(std::size_t(team), Acc(0));
+  // Fixed blocks handed out dynamically (a preempted thread does not hold up
+  // the others): block sums, their exclusive prefix, then each block's scan
+  // from its offset. The result does not depend on the thread count.
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<Acc> offset(std::size_t(blocks), Acc(0));
 #pragma omp parallel num_threads(team)
   {
-    const int nt = omp_get_num_threads();
-    const int t = omp_get_thread_num();
-    const std::int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
-    Acc s = 0;
-    for (std::int64_t i = lo; i < hi; ++i) s += load(in[i]);
-    block_sum[std::size_t(t)] = s;
-#pragma omp barrier
-    Acc run = 0;
-    for (int u = 0; u < t; ++u) run += block_sum[std::size_t(u)];
-    for (std::int64_t i = lo; i < hi; ++i) {
-      run += load(in[i]);
-      out[i] = kern::cumsum_store<T>(run);
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::int64_t hi = std::min(n, (b + 1) * kBlock);
+      Acc s = 0;
+#pragma omp simd reduction(+ : s)
+      for (std::int64_t i = b * kBlock; i < hi; ++i) s += load(in[i]);
+      offset[std::size_t(b)] = s;
+    }
+#pragma omp single
+    {
+      Acc run = 0;
+      for (auto& o : offset) run += std::exchange(o, run);
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::int64_t hi = std::min(n, (b + 1) * kBlock);
+      Acc run = offset[std::size_t(b)];
+      for (std::int64_t i = b * kBlock; i < hi; ++i) {
+        run += load(in[i]);
+        out[i] = kern::cumsum_store<T>(run);
+      }
     }
   }
   return {};

@@ -110,13 +110,23 @@ Status clamp_args(const View& src, const ClampParams& p, EwArgs& a) {
 // OpenMP implementation.
 // ---------------------------------------------------------------------------
 
+/// pow with p = 2 on the CPU (see run_cpu).
+template <class T>
+struct SquareFn {
+  using R = kern::float_result_t<T>;
+  R operator()(T x) const {
+    const R v = static_cast<R>(x);
+    return v * v;
+  }
+};
+
 // The functor is copied into each work item: inside the OpenMP region it is
 // otherwise reached through a pointer that float stores to `out` may alias,
 // and the loop would stay scalar.
 template <class T, class R, class F>
 void cpu_map(const T* __restrict in, R* __restrict out, std::int64_t n, F f, int threads) {
   const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (chunks > 1)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const F g = f;
     const std::int64_t b = c * kChunk;
@@ -130,7 +140,7 @@ template <class T, class R, class F>
 void cpu_map_maybe_inplace(const T* in, R* out, std::int64_t n, F f, int threads) {
   if (static_cast<const void*>(in) == static_cast<const void*>(out)) {
     const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (chunks > 1)
     for (std::int64_t c = 0; c < chunks; ++c) {
       const F g = f;
       const std::int64_t b = c * kChunk;
@@ -164,7 +174,14 @@ Status run_cpu(const View& src, const View& dst, const EwArgs& a, const Exec& ex
       case EwKind::sqrt: cpu_map_maybe_inplace(in, dst.ptr<R>(), n, kern::SqrtFn<T>{}, threads); break;
       case EwKind::exp: cpu_map_maybe_inplace(in, dst.ptr<R>(), n, kern::ExpFn<T>{}, threads); break;
       case EwKind::log: cpu_map_maybe_inplace(in, dst.ptr<R>(), n, kern::LogFn<T>{}, threads); break;
-      case EwKind::pow: cpu_map_maybe_inplace(in, dst.ptr<R>(), n, kern::PowFn<T>{R(a.a)}, threads); break;
+      case EwKind::pow:
+        // p = 2: x * x, bit-identical to powf/pow(x, 2) (glibc returns the
+        // correctly rounded square) and a plain multiply instead of a libm call.
+        if (a.a == 2.0)
+          cpu_map_maybe_inplace(in, dst.ptr<R>(), n, SquareFn<T>{}, threads);
+        else
+          cpu_map_maybe_inplace(in, dst.ptr<R>(), n, kern::PowFn<T>{R(a.a)}, threads);
+        break;
       case EwKind::normalize: {
         const kern::MinMax<T> mm = cpu_minmax(in, n, threads);
         cpu_map_maybe_inplace(in, dst.ptr<R>(), n, kern::NormalizeFn<T>::make(mm.min, mm.max), threads);

@@ -129,6 +129,18 @@ Status resolve_bins(const View& src, const HistogramParams& p, const Exec& exec,
   return {};
 }
 
+constexpr int kBlock = 512;
+// Bins up to this many are counted into kLanes interleaved private copies, so
+// runs of equal bins do not serialise on one counter.
+constexpr std::int64_t kLaneBins = 4096;
+constexpr int kLanes = 4;
+
+// out[j] = bin_of(in[j]) + 1 (0 = not counted), vectorisable.
+template <class T, class BinOf>
+TANDEM_CPU_CLONES void bin_block(const T* __restrict in, int m, std::int32_t* __restrict out, BinOf bin_of) {
+  for (int j = 0; j < m; ++j) out[j] = static_cast<std::int32_t>(bin_of(in[j]) + 1);
+}
+
 // Counts bin_of(in[i]) (-1 = not counted) into counts[0, nbins).
 template <class T, class BinOf>
 void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* counts, int threads, BinOf bin_of) {
@@ -136,7 +148,7 @@ void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* co
   const std::int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks == 0) return;
   if (nbins > kPrivateBins) {
-#pragma omp parallel for schedule(static) num_threads(threads) if (chunks > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (chunks > 1)
     for (std::int64_t c = 0; c < chunks; ++c) {
       const std::int64_t e = std::min(n, (c + 1) * kChunk);
       for (std::int64_t i = c * kChunk; i < e; ++i) {
@@ -149,19 +161,39 @@ void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* co
     }
     return;
   }
+  const int lanes = nbins <= kLaneBins ? kLanes : 1;
+  const std::size_t stride = static_cast<std::size_t>(nbins) + 1;  // slot 0: not counted
 #pragma omp parallel num_threads(threads) if (chunks > 1)
   {
-    std::vector<std::int64_t> mine(static_cast<std::size_t>(nbins), 0);
-#pragma omp for schedule(static) nowait
+    std::vector<std::int64_t> mine(stride * std::size_t(lanes), 0);
+    std::int32_t idx[kBlock];
+#pragma omp for schedule(dynamic, 1) nowait
     for (std::int64_t c = 0; c < chunks; ++c) {
       const std::int64_t e = std::min(n, (c + 1) * kChunk);
-      for (std::int64_t i = c * kChunk; i < e; ++i) {
-        const std::int64_t k = bin_of(in[i]);
-        if (k >= 0) ++mine[static_cast<std::size_t>(k)];
+      for (std::int64_t b = c * kChunk; b < e; b += kBlock) {
+        const int m = static_cast<int>(std::min<std::int64_t>(kBlock, e - b));
+        bin_block(in + b, m, idx, bin_of);
+        if (lanes == kLanes) {
+          std::int64_t* l0 = mine.data();
+          std::int64_t* l1 = l0 + stride;
+          std::int64_t* l2 = l1 + stride;
+          std::int64_t* l3 = l2 + stride;
+          int j = 0;
+          for (; j + 4 <= m; j += 4) {
+            ++l0[idx[j]];
+            ++l1[idx[j + 1]];
+            ++l2[idx[j + 2]];
+            ++l3[idx[j + 3]];
+          }
+          for (; j < m; ++j) ++l0[idx[j]];
+        } else {
+          for (int j = 0; j < m; ++j) ++mine[static_cast<std::size_t>(idx[j])];
+        }
       }
     }
 #pragma omp critical(tandem_hist_merge)
-    for (std::int64_t k = 0; k < nbins; ++k) counts[k] += mine[static_cast<std::size_t>(k)];
+    for (std::int64_t k = 0; k < nbins; ++k)
+      for (int l = 0; l < lanes; ++l) counts[k] += mine[std::size_t(l) * stride + std::size_t(k) + 1];
   }
 }
 
@@ -180,6 +212,16 @@ void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::in
     }
   }
   const kern::HistBins bins = b;
+  if (b.n <= kPrivateBins) {
+    // The same binning with the edges edge<T>(i) looked up in a table.
+    std::vector<double> edges(static_cast<std::size_t>(b.n) + 1);
+    for (std::int64_t i = 0; i <= b.n; ++i) edges[std::size_t(i)] = b.template edge<T>(i);
+    const double* e = edges.data();
+    cpu_count(in, n, b.n, counts, threads, [bins, e](T v) {
+      return bins.bin_with(static_cast<double>(v), [e](std::int64_t i) { return e[i]; });
+    });
+    return;
+  }
   cpu_count(in, n, b.n, counts, threads, [bins](T v) { return bins.bin(v); });
 }
 

@@ -21,10 +21,15 @@ namespace tandem {
 namespace {
 
 // The array is cut into fixed tasks (independent of the thread count, so the
-// result is too), each task into cache-resident blocks that get an exact
-// two-pass mean/M2; blocks and tasks merge with Chan's formula.
+// result is too; handed out dynamically, so a preempted thread does not hold up
+// the others), each task into cache-resident blocks. A block's sums are taken
+// around a shift k (its first element) in kLanes independent f64 accumulators
+// (vectorised, no loop-carried latency chain); min/max in the input type.
+// Blocks and tasks merge with Chan's formula. A block whose shifted sums are
+// not finite (NaN or inf in it) is redone by the exact two-pass block_stats.
 constexpr std::int64_t kTask = std::int64_t(1) << 16;
-constexpr std::int64_t kBlock = 1024;
+constexpr std::int64_t kBlock = 2048;
+constexpr int kLanes = 16;
 
 Status fail(Errc code, const std::string& why) { return {code, "stats: " + why}; }
 
@@ -68,6 +73,57 @@ kern::StatsAcc block_stats(const T* p, std::int64_t m) {
   return {double(m), mean, m2, mn, mx, sum};
 }
 
+/// Sums of a block of m elements shifted by k: s1 = sum(x - k), s2 = sum((x - k)^2),
+/// and its min/max (meaningful only when s1 and s2 are finite).
+template <class T>
+struct Shifted {
+  double s1, s2;
+  T lo, hi;
+};
+
+template <class T>
+TANDEM_CPU_CLONES Shifted<T> shifted_sums(const T* __restrict p, std::int64_t m, double k) {
+  double a1[kLanes] = {}, a2[kLanes] = {};
+  T lo[kLanes], hi[kLanes];
+  for (int j = 0; j < kLanes; ++j) lo[j] = hi[j] = p[0];
+  std::int64_t i = 0;
+  for (; i + kLanes <= m; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) {
+      const T v = p[i + j];
+      const double d = static_cast<double>(v) - k;
+      a1[j] += d;
+      a2[j] += d * d;
+      lo[j] = v < lo[j] ? v : lo[j];
+      hi[j] = v > hi[j] ? v : hi[j];
+    }
+  for (int j = 0; i < m; ++i, ++j) {
+    const T v = p[i];
+    const double d = static_cast<double>(v) - k;
+    a1[j] += d;
+    a2[j] += d * d;
+    lo[j] = v < lo[j] ? v : lo[j];
+    hi[j] = v > hi[j] ? v : hi[j];
+  }
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) {
+      a1[j] += a1[j + w];
+      a2[j] += a2[j + w];
+      lo[j] = lo[j + w] < lo[j] ? lo[j + w] : lo[j];
+      hi[j] = hi[j + w] > hi[j] ? hi[j + w] : hi[j];
+    }
+  return {a1[0], a2[0], lo[0], hi[0]};
+}
+
+template <class T>
+kern::StatsAcc fast_block_stats(const T* p, std::int64_t m) {
+  const double k = static_cast<double>(p[0]);
+  const Shifted<T> s = shifted_sums(p, m, k);
+  if (!std::isfinite(s.s1) || !std::isfinite(s.s2)) return block_stats(p, m);
+  const double n = double(m);
+  return kern::stats_from_shifted(n, k, s.s1, s.s2, s.s1 + n * k, static_cast<double>(s.lo),
+                                  static_cast<double>(s.hi));
+}
+
 // Pairwise merge keeps the summed rounding error at O(log n) merges.
 kern::StatsAcc merge_range(const std::vector<kern::StatsAcc>& parts, std::size_t b, std::size_t e) {
   if (e - b == 1) return parts[b];
@@ -79,12 +135,12 @@ template <class T>
 kern::StatsAcc cpu_stats(const T* in, std::int64_t n, int threads) {
   const std::int64_t tasks = (n + kTask - 1) / kTask;
   std::vector<kern::StatsAcc> parts(static_cast<std::size_t>(tasks));
-#pragma omp parallel for schedule(static) num_threads(threads) if (tasks > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (tasks > 1)
   for (std::int64_t t = 0; t < tasks; ++t) {
     const std::int64_t end = std::min(n, (t + 1) * kTask);
     kern::StatsAcc acc = kern::stats_empty();
     for (std::int64_t b = t * kTask; b < end; b += kBlock)
-      acc = kern::stats_merge(acc, block_stats(in + b, std::min(kBlock, end - b)));
+      acc = kern::stats_merge(acc, fast_block_stats(in + b, std::min(kBlock, end - b)));
     parts[static_cast<std::size_t>(t)] = acc;
   }
   return merge_range(parts, 0, parts.size());

@@ -40,20 +40,44 @@ struct HistBins {
     else return e;
   }
 
+  /// Edge lookup of bin(): edge<T>(i) computed on the fly.
+  template <class T>
+  struct EdgeOf {
+    const HistBins* b;
+    TANDEM_HD double operator()(std::int64_t i) const { return b->template edge<T>(i); }
+  };
+
   /// The bin of v, or -1 when v is outside [lo, hi] or NaN.
   template <class T>
   TANDEM_HD std::int64_t bin(T v) const {
-    const double x = static_cast<double>(v);  // exact for every input dtype but i64 beyond 2^53 (as NumPy)
-    if (!(x >= lo && x <= hi)) return -1;
+    // exact for every input dtype but i64 beyond 2^53 (as NumPy)
+    return bin_with(static_cast<double>(v), EdgeOf<T>{this});
+  }
+
+  /// bin() of x = double(v) with edge i given by edge_at(i), which must equal
+  /// edge<T>(i) (the CPU passes a table of them).
+  template <class EdgeAt>
+  TANDEM_HD std::int64_t bin_with(double x, EdgeAt edge_at) const {
+    // Written as selects on ints, without branches (both edges are always
+    // looked up, in range), so that the CPU loop vectorises; the result is that
+    // of the plain reading in the comments.
+    const int last_bin = static_cast<int>(n - 1);  // n <= 1e8
+    const double top = static_cast<double>(last_bin);
+    // f = (x - first) * norm truncated toward zero as NumPy's astype(intp),
+    // clamped to [0, n - 1] so the edge lookups stay in range even for a wild
+    // first guess (and for x outside or NaN, whose result is -1 anyway).
     const double f = mul_rn(x - first, norm);
-    // Truncation toward zero as NumPy's astype(intp); clamped so the edge
-    // lookups below stay in range even for a wild first guess.
-    std::int64_t i = f < static_cast<double>(n) ? (f > 0 ? static_cast<std::int64_t>(f) : 0) : n - 1;
-    if (i > n - 1) i = n - 1;
-    // NumPy's one-step correction against the edges; the last bin is closed.
-    if (x < edge<T>(i)) --i;
-    else if (i != n - 1 && x >= edge<T>(i + 1)) ++i;
-    return i;
+    double g = f > 0 ? f : 0.0;
+    g = g < top ? g : top;
+    const int i = static_cast<int>(g);
+    // NumPy's one-step correction against the edges; the last bin is closed:
+    // if (x < edge(i)) --i; else if (i != n - 1 && x >= edge(i + 1)) ++i;
+    const int below = x < edge_at(i) ? 1 : 0;
+    const int above = x >= edge_at(i + 1) ? 1 : 0;
+    const int k = i - below + (above & (1 - below) & (i != last_bin ? 1 : 0));
+    // -1 when x is outside [lo, hi] or NaN.
+    const int inside = (x >= lo ? 1 : 0) & (x <= hi ? 1 : 0);
+    return inside ? k : -1;
   }
 };
 
