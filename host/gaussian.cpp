@@ -15,23 +15,6 @@
 namespace tandem {
 namespace {
 
-// Horizontal pass of one bordered row: h[i] = sum_k w[k] * e[i + k*ch], using
-// the kernel's symmetry to halve the multiplies.
-TANDEM_CPU_INLINE void blur_row(float* h, const float* e, const float* w, int r, int ch, int n) {
-  nbh::scale(h, e + r * ch, w[r], n);
-  for (int k = 0; k < r; ++k) nbh::madd_pair(h, e + k * ch, e + (2 * r - k) * ch, w[k], n);
-}
-
-// Vertical pass: acc[i] = sum_k w[k] * row_k[i] over the ring buffer's rows,
-// row k of the window being ring slot (first + k) % taps.
-TANDEM_CPU_INLINE void blur_column(float* acc, const float* ring, std::size_t slot, int first, const float* w, int r,
-                                   int n) {
-  const int taps = 2 * r + 1;
-  const auto row = [&](int k) { return ring + std::size_t((first + k) % taps) * slot; };
-  nbh::scale(acc, row(r), w[r], n);
-  for (int k = 0; k < r; ++k) nbh::madd_pair(acc, row(k), row(2 * r - k), w[k], n);
-}
-
 struct Blur {
   const View* src;
   const View* dst;
@@ -50,6 +33,11 @@ TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int 
   const int height = int(b.src->height()), width = int(b.src->width()), ch = int(b.src->channels());
   const int r = b.r, taps = 2 * r + 1;
   const int n = (x1 - x0) * ch;
+  // The taps of the horizontal pass: ext shifted by k pixels.
+  const float* hp[2 * kGaussianMaxRadius + 1];
+  for (int k = 0; k < taps; ++k) hp[k] = ext + std::size_t(k) * ch;
+  // The rows of the vertical window, oldest first.
+  const float* vp[2 * kGaussianMaxRadius + 1];
   for (int j = 0; j < y1 - y0 + 2 * r; ++j) {
     float* h = ring + std::size_t(j % taps) * slot;
     const int sy = kern::border_index(y0 - r + j, height, b.mode);
@@ -59,10 +47,12 @@ TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int 
       for (int i = 0; i < n; ++i) h[i] = b.cval;
     } else {
       nbh::load_row<T, float>(ext, b.src->row<const T>(sy), x0 - r, x1 + r, width, ch, b.mode, b.cval);
-      blur_row(h, ext, b.w, r, ch, n);
+      nbh::symmetric_sum(h, hp, b.w, r, n);
     }
     if (j >= 2 * r) {
-      blur_column(acc, ring, slot, j - 2 * r, b.w, r, n);
+      const int first = j - 2 * r;  // ring slot (mod taps) of the window's first row
+      for (int k = 0; k < taps; ++k) vp[k] = ring + std::size_t((first + k) % taps) * slot;
+      nbh::symmetric_sum(acc, vp, b.w, r, n);
       // Positive normalised weights keep results within the input's range.
       nbh::store_in_range<T>(b.dst->row<T>(y0 + j - 2 * r) + std::size_t(x0) * ch, acc, n);
     }

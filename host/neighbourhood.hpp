@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -172,6 +173,87 @@ TANDEM_CPU_INLINE void madd_pair(float* __restrict acc, const float* __restrict 
                                  int n) {
   for (int i = 0; i < n; ++i) acc[i] += w * (a[i] + b[i]);
 }
+
+// Register-blocked weighted sums: the loop over taps runs inside the loop
+// over elements, so each block of outputs stays in vector registers (GCC
+// vector extensions: 16 floats, ymm pairs or zmm registers in the AVX2 /
+// AVX-512 clones) and every tap costs its loads and one multiply-add,
+// instead of a load and store of the accumulator row per tap. Vectors are
+// only locals, never parameters or return values, so the ABI is unchanged;
+// loads go through an unaligned, may_alias view of the floats.
+using VecF = float __attribute__((vector_size(64)));
+using VecFu = float __attribute__((vector_size(64), aligned(4), may_alias));
+constexpr int kVecF = 16;
+#define TANDEM_LDU(q) (*reinterpret_cast<const ::tandem::nbh::VecFu*>(q))
+
+/// out[i] = w[r] * p[r][i] + sum_{k<r} w[k] * (p[k][i] + p[2r-k][i]) for i in [0, n):
+/// the symmetric weighted sum of the 2r+1 rows p[0..2r].
+TANDEM_CPU_INLINE void symmetric_sum(float* __restrict out, const float* const* __restrict p,
+                                     const float* __restrict w, int r, int n) {
+  const float* __restrict c = p[r];
+  const float wc = w[r];
+  int i = 0;
+  for (; i + 4 * kVecF <= n; i += 4 * kVecF) {
+    VecF a0 = wc * TANDEM_LDU(c + i), a1 = wc * TANDEM_LDU(c + i + kVecF), a2 = wc * TANDEM_LDU(c + i + 2 * kVecF),
+         a3 = wc * TANDEM_LDU(c + i + 3 * kVecF);
+    for (int k = 0; k < r; ++k) {
+      const float* __restrict lo = p[k] + i;
+      const float* __restrict hi = p[2 * r - k] + i;
+      const float wk = w[k];
+      a0 += wk * (TANDEM_LDU(lo) + TANDEM_LDU(hi));
+      a1 += wk * (TANDEM_LDU(lo + kVecF) + TANDEM_LDU(hi + kVecF));
+      a2 += wk * (TANDEM_LDU(lo + 2 * kVecF) + TANDEM_LDU(hi + 2 * kVecF));
+      a3 += wk * (TANDEM_LDU(lo + 3 * kVecF) + TANDEM_LDU(hi + 3 * kVecF));
+    }
+    std::memcpy(out + i, &a0, sizeof a0);
+    std::memcpy(out + i + kVecF, &a1, sizeof a1);
+    std::memcpy(out + i + 2 * kVecF, &a2, sizeof a2);
+    std::memcpy(out + i + 3 * kVecF, &a3, sizeof a3);
+  }
+  for (; i + kVecF <= n; i += kVecF) {
+    VecF a = wc * TANDEM_LDU(c + i);
+    for (int k = 0; k < r; ++k) a += w[k] * (TANDEM_LDU(p[k] + i) + TANDEM_LDU(p[2 * r - k] + i));
+    std::memcpy(out + i, &a, sizeof a);
+  }
+  for (; i < n; ++i) {
+    float a = wc * c[i];
+    for (int k = 0; k < r; ++k) a += w[k] * (p[k][i] + p[2 * r - k][i]);
+    out[i] = a;
+  }
+}
+
+/// out[i] = sum_t w[t] * p[t][i] for i in [0, n) (t in [0, m), m >= 1), summed in order of t.
+TANDEM_CPU_INLINE void weighted_sum(float* __restrict out, const float* const* __restrict p,
+                                    const float* __restrict w, int m, int n) {
+  int i = 0;
+  for (; i + 4 * kVecF <= n; i += 4 * kVecF) {
+    VecF a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (int t = 0; t < m; ++t) {
+      const float* __restrict q = p[t] + i;
+      const float wt = w[t];
+      a0 += wt * TANDEM_LDU(q);
+      a1 += wt * TANDEM_LDU(q + kVecF);
+      a2 += wt * TANDEM_LDU(q + 2 * kVecF);
+      a3 += wt * TANDEM_LDU(q + 3 * kVecF);
+    }
+    std::memcpy(out + i, &a0, sizeof a0);
+    std::memcpy(out + i + kVecF, &a1, sizeof a1);
+    std::memcpy(out + i + 2 * kVecF, &a2, sizeof a2);
+    std::memcpy(out + i + 3 * kVecF, &a3, sizeof a3);
+  }
+  for (; i + kVecF <= n; i += kVecF) {
+    VecF a = {};
+    for (int t = 0; t < m; ++t) a += w[t] * TANDEM_LDU(p[t] + i);
+    std::memcpy(out + i, &a, sizeof a);
+  }
+  for (; i < n; ++i) {
+    float a = 0.f;
+    for (int t = 0; t < m; ++t) a += w[t] * p[t][i];
+    out[i] = a;
+  }
+}
+
+#undef TANDEM_LDU
 
 /// acc[i] += a[i]  (widening)
 template <class A, class T>
