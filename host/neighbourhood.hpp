@@ -87,8 +87,9 @@ inline Status check_value(std::string_view op, double value) {
 
 /// How a CPU op cuts the image: column blocks of tw pixels and strips of th rows.
 /// A column block keeps a few rows of `window_rows` buffered rows within about
-/// 256 KB (per thread, so in L2); strips are as tall as the thread count allows,
-/// so the `window_rows - 1` rows of vertical halo are re-read rarely.
+/// 256 KB (per thread, so in L2); strips give each thread about 8 tiles, but
+/// are at least 8 x `min_strip` rows tall, so the rows of vertical halo are
+/// re-read rarely.
 struct TilePlan {
   int tw = 1, th = 1, ntx = 1, nty = 1;
   [[nodiscard]] int tiles() const { return ntx * nty; }
@@ -104,8 +105,12 @@ inline TilePlan plan_tiles(int height, int width, int channels, int window_rows,
   p.ntx = row <= target + target / 2 ? 1 : int((row + target - 1) / target);
   p.tw = (width + p.ntx - 1) / p.ntx;
   p.ntx = (width + p.tw - 1) / p.tw;
-  const int want = std::max(1, (2 * threads + p.ntx - 1) / p.ntx);
-  const int most = std::max(1, height / std::max(min_strip, 1));
+  // Several tiles per thread (dynamic scheduling hands them to whichever
+  // thread is free, so one preempted or slower thread does not hold up the
+  // region), but strips of at least 8 x min_strip rows so the re-read halo
+  // stays small.
+  const int want = threads <= 1 ? 1 : std::max(1, (8 * threads + p.ntx - 1) / p.ntx);
+  const int most = std::max(1, height / std::max(8 * min_strip, 1));
   p.nty = std::min(want, most);
   p.th = (height + p.nty - 1) / p.nty;
   p.nty = (height + p.th - 1) / p.th;
