@@ -25,21 +25,28 @@ struct Blur {
 };
 
 // One tile (columns x0..x1, rows y0..y1): its input rows are blurred
-// horizontally once, into a ring of 2r+1 float rows (in L2), and every output
-// row is the vertical pass over the ring. `ext` holds one bordered input row.
+// horizontally once, into a ring of 2r+2 float rows, and output rows are made
+// two at a time by the vertical pass over the ring (the 2r+2 rows they need
+// are read once for both: the ring outgrows L1, so that halves the L2
+// traffic), an odd last row alone. `ext` holds one bordered input row.
 template <class T>
 TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int y1, float* ext, float* acc,
                                      float* ring, std::size_t slot) {
   const int height = int(b.src->height()), width = int(b.src->width()), ch = int(b.src->channels());
-  const int r = b.r, taps = 2 * r + 1;
+  const int r = b.r, taps = 2 * r + 1, slots = taps + 1, rows = y1 - y0;
   const int n = (x1 - x0) * ch;
+  float* acc2 = acc + slot;
   // The taps of the horizontal pass: ext shifted by k pixels.
   const float* hp[2 * kGaussianMaxRadius + 1];
   for (int k = 0; k < taps; ++k) hp[k] = ext + std::size_t(k) * ch;
   // The rows of the vertical window, oldest first.
-  const float* vp[2 * kGaussianMaxRadius + 1];
-  for (int j = 0; j < y1 - y0 + 2 * r; ++j) {
-    float* h = ring + std::size_t(j % taps) * slot;
+  const float* vp[2 * kGaussianMaxRadius + 2];
+  const auto store = [&](int o, const float* a) {
+    // Positive normalised weights keep results within the input's range.
+    nbh::store_in_range<T>(b.dst->row<T>(y0 + o) + std::size_t(x0) * ch, a, n);
+  };
+  for (int j = 0; j < rows + 2 * r; ++j) {
+    float* h = ring + std::size_t(j % slots) * slot;
     const int sy = kern::border_index(y0 - r + j, height, b.mode);
     if (sy < 0) {
       // A row outside the image in constant mode: every pixel is cval, and
@@ -49,12 +56,17 @@ TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int 
       nbh::load_row<T, float>(ext, b.src->row<const T>(sy), x0 - r, x1 + r, width, ch, b.mode, b.cval);
       nbh::symmetric_sum(h, hp, b.w, r, n);
     }
-    if (j >= 2 * r) {
-      const int first = j - 2 * r;  // ring slot (mod taps) of the window's first row
-      for (int k = 0; k < taps; ++k) vp[k] = ring + std::size_t((first + k) % taps) * slot;
-      nbh::symmetric_sum(acc, vp, b.w, r, n);
-      // Positive normalised weights keep results within the input's range.
-      nbh::store_in_range<T>(b.dst->row<T>(y0 + j - 2 * r) + std::size_t(x0) * ch, acc, n);
+    const int o = j - 2 * r;  // the output row whose window ends at row j
+    if (o < 0) continue;
+    if (o % 2 == 1) {  // rows o-1 and o, from input rows o-1 .. o+2r
+      for (int k = 0; k < slots; ++k) vp[k] = ring + std::size_t((o - 1 + k) % slots) * slot;
+      nbh::weighted_sum2(acc, acc2, vp, b.w, taps, n);
+      store(o - 1, acc);
+      store(o, acc2);
+    } else if (o == rows - 1) {
+      for (int k = 0; k < taps; ++k) vp[k] = ring + std::size_t((o + k) % slots) * slot;
+      nbh::weighted_sum(acc, vp, b.w, taps, n);
+      store(o, acc);
     }
   }
 }
@@ -70,14 +82,14 @@ Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, ker
   const std::size_t ext_len = nbh::pad16(std::size_t(plan.tw + 2 * r) * ch);
   const std::size_t slot = nbh::pad16(std::size_t(plan.tw) * ch);
   nbh::Scratch<float> scratch;
-  TANDEM_TRY(scratch.allocate(nt, ext_len + slot * (taps + 1)));
+  TANDEM_TRY(scratch.allocate(nt, ext_len + slot * (taps + 3)));  // ext, acc, acc2, ring of taps + 1
   const Blur blur{&src, &dst, w, r, mode, cval};
 
 #pragma omp parallel num_threads(nt)
   {
     float* ext = scratch.slice(omp_get_thread_num());
     float* acc = ext + ext_len;
-    float* ring = acc + slot;
+    float* ring = acc + 2 * slot;
 #pragma omp for schedule(dynamic, 1)
     for (int t = 0; t < plan.tiles(); ++t) {
       const int x0 = (t % plan.ntx) * plan.tw, y0 = (t / plan.ntx) * plan.th;
