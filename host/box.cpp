@@ -115,6 +115,14 @@ TANDEM_CPU_CLONES void box_tile(const BoxJob<T>& job, int x0, int x1, int y0, in
     update_outside(row(y0 - before + j), nullptr);
   }
   for (int y = y0; y < y1; ++y) {
+    // The row entering two rows from now: a new page of the image every row,
+    // which the hardware prefetchers do not run ahead into.
+    if (const int sy = kern::border_index(y + after + 2, height, mode); sy >= 0 && m > 0) {
+      const char* pr = reinterpret_cast<const char*>(job.src->template row<const T>(sy) + std::size_t(ib) * CH);
+      const std::size_t bytes = std::size_t(m) * sizeof(T);
+      for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(pr + b);
+      __builtin_prefetch(pr + bytes - 1);
+    }
     if (y > y0) {
       const T* add = row(y + after);
       const T* sub = row(y - before - 1);
