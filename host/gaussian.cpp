@@ -24,23 +24,29 @@ struct Blur {
   float cval;
 };
 
+// Output rows made together by the vertical pass.
+constexpr int kRowsAtOnce = 4;
+
 // One tile (columns x0..x1, rows y0..y1): its input rows are blurred
-// horizontally once, into a ring of 2r+2 float rows, and output rows are made
-// two at a time by the vertical pass over the ring (the 2r+2 rows they need
-// are read once for both: the ring outgrows L1, so that halves the L2
-// traffic), an odd last row alone. `ext` holds one bordered input row.
+// horizontally once, into a ring of 2r+kRowsAtOnce float rows, and output
+// rows are made kRowsAtOnce at a time by the vertical pass over the ring (the
+// 2r+kRowsAtOnce rows they need are read once for all of them: the ring
+// outgrows L1, so that cuts the L2 traffic), the last rows one by one.
+// `ext` holds one bordered input row; acc holds kRowsAtOnce rows.
 template <class T>
 TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int y1, float* ext, float* acc,
                                      float* ring, std::size_t slot) {
   const int height = int(b.src->height()), width = int(b.src->width()), ch = int(b.src->channels());
-  const int r = b.r, taps = 2 * r + 1, slots = taps + 1, rows = y1 - y0;
+  const int r = b.r, taps = 2 * r + 1, slots = taps + kRowsAtOnce - 1, rows = y1 - y0;
+  const int grouped = rows / kRowsAtOnce * kRowsAtOnce;  // rows made in groups
   const int n = (x1 - x0) * ch;
-  float* acc2 = acc + slot;
+  float* outs[kRowsAtOnce];
+  for (int q = 0; q < kRowsAtOnce; ++q) outs[q] = acc + std::size_t(q) * slot;
   // The taps of the horizontal pass: ext shifted by k pixels.
   const float* hp[2 * kGaussianMaxRadius + 1];
   for (int k = 0; k < taps; ++k) hp[k] = ext + std::size_t(k) * ch;
   // The rows of the vertical window, oldest first.
-  const float* vp[2 * kGaussianMaxRadius + 2];
+  const float* vp[2 * kGaussianMaxRadius + kRowsAtOnce];
   const auto store = [&](int o, const float* a) {
     // Positive normalised weights keep results within the input's range.
     nbh::store_in_range<T>(b.dst->row<T>(y0 + o) + std::size_t(x0) * ch, a, n);
@@ -58,12 +64,14 @@ TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int 
     }
     const int o = j - 2 * r;  // the output row whose window ends at row j
     if (o < 0) continue;
-    if (o % 2 == 1) {  // rows o-1 and o, from input rows o-1 .. o+2r
-      for (int k = 0; k < slots; ++k) vp[k] = ring + std::size_t((o - 1 + k) % slots) * slot;
-      nbh::weighted_sum2(acc, acc2, vp, b.w, taps, n);
-      store(o - 1, acc);
-      store(o, acc2);
-    } else if (o == rows - 1) {
+    if (o < grouped) {
+      if (o % kRowsAtOnce == kRowsAtOnce - 1) {  // rows o-R+1 .. o, from input rows o-R+1 .. o+2r
+        const int first = o - (kRowsAtOnce - 1);
+        for (int k = 0; k < slots; ++k) vp[k] = ring + std::size_t((first + k) % slots) * slot;
+        nbh::weighted_sum_rows<kRowsAtOnce>(outs, vp, b.w, taps, n);
+        for (int q = 0; q < kRowsAtOnce; ++q) store(first + q, outs[q]);
+      }
+    } else {
       for (int k = 0; k < taps; ++k) vp[k] = ring + std::size_t((o + k) % slots) * slot;
       nbh::weighted_sum(acc, vp, b.w, taps, n);
       store(o, acc);
@@ -82,14 +90,15 @@ Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, ker
   const std::size_t ext_len = nbh::pad16(std::size_t(plan.tw + 2 * r) * ch);
   const std::size_t slot = nbh::pad16(std::size_t(plan.tw) * ch);
   nbh::Scratch<float> scratch;
-  TANDEM_TRY(scratch.allocate(nt, ext_len + slot * (taps + 3)));  // ext, acc, acc2, ring of taps + 1
+  // ext, kRowsAtOnce rows of acc, a ring of taps + kRowsAtOnce - 1 rows
+  TANDEM_TRY(scratch.allocate(nt, ext_len + slot * std::size_t(taps + 2 * kRowsAtOnce - 1)));
   const Blur blur{&src, &dst, w, r, mode, cval};
 
 #pragma omp parallel num_threads(nt)
   {
     float* ext = scratch.slice(omp_get_thread_num());
     float* acc = ext + ext_len;
-    float* ring = acc + 2 * slot;
+    float* ring = acc + kRowsAtOnce * slot;
 #pragma omp for schedule(dynamic, 1)
     for (int t = 0; t < plan.tiles(); ++t) {
       const int x0 = (t % plan.ntx) * plan.tw, y0 = (t / plan.ntx) * plan.th;

@@ -258,41 +258,40 @@ TANDEM_CPU_INLINE void weighted_sum(float* __restrict out, const float* const* _
   }
 }
 
-/// Two neighbouring rows of a vertical pass at once: out0[i] = sum_{t<m} w[t] * p[t][i]
-/// and out1[i] = sum_{t<m} w[t] * p[t+1][i] (p holds m + 1 rows, m >= 1), each summed
-/// in order of t exactly as weighted_sum does, but every row is read once for both.
-TANDEM_CPU_INLINE void weighted_sum2(float* __restrict out0, float* __restrict out1, const float* const* __restrict p,
-                                     const float* __restrict w, int m, int n) {
+/// R neighbouring rows of a vertical pass at once: out[q][i] = sum_{t<m} w[t] * p[t+q][i]
+/// for q < R (p holds m + R - 1 rows), each summed in order of t exactly as
+/// weighted_sum does, but every row is read once for all R outputs.
+template <int R>
+TANDEM_CPU_INLINE void weighted_sum_rows(float* const* __restrict out, const float* const* __restrict p,
+                                         const float* __restrict w, int m, int n) {
   int i = 0;
-  for (; i + 2 * kVecF <= n; i += 2 * kVecF) {
-    const float* __restrict q0 = p[0] + i;
-    VecF a0 = w[0] * TANDEM_LDU(q0), a1 = w[0] * TANDEM_LDU(q0 + kVecF), b0 = {}, b1 = {};
-    for (int k = 1; k < m; ++k) {
-      const float* __restrict q = p[k] + i;
-      const VecF x0 = TANDEM_LDU(q), x1 = TANDEM_LDU(q + kVecF);
-      a0 += w[k] * x0;
-      a1 += w[k] * x1;
-      b0 += w[k - 1] * x0;
-      b1 += w[k - 1] * x1;
+  for (; i + kVecF <= n; i += kVecF) {
+    VecF a[R];
+    for (int q = 0; q < R; ++q) a[q] = VecF{};
+    const int rows = m + R - 1, mid_end = std::max(m, R - 1);
+    int k = 0;
+    for (; k < R - 1; ++k) {  // the first rows: not every output uses them
+      const VecF x = TANDEM_LDU(p[k] + i);
+      for (int q = 0; q < R; ++q)
+        if (k - q >= 0 && k - q < m) a[q] += w[k - q] * x;
     }
-    const float* __restrict qm = p[m] + i;
-    b0 += w[m - 1] * TANDEM_LDU(qm);
-    b1 += w[m - 1] * TANDEM_LDU(qm + kVecF);
-    std::memcpy(out0 + i, &a0, sizeof a0);
-    std::memcpy(out0 + i + kVecF, &a1, sizeof a1);
-    std::memcpy(out1 + i, &b0, sizeof b0);
-    std::memcpy(out1 + i + kVecF, &b1, sizeof b1);
-  }
-  for (; i < n; ++i) {
-    float a = w[0] * p[0][i], b = 0.f;
-    for (int k = 1; k < m; ++k) {
-      a += w[k] * p[k][i];
-      b += w[k - 1] * p[k][i];
+    for (; k < mid_end; ++k) {  // every output uses these
+      const VecF x = TANDEM_LDU(p[k] + i);
+      for (int q = 0; q < R; ++q) a[q] += w[k - q] * x;
     }
-    b += w[m - 1] * p[m][i];
-    out0[i] = a;
-    out1[i] = b;
+    for (; k < rows; ++k) {  // the last rows
+      const VecF x = TANDEM_LDU(p[k] + i);
+      for (int q = 0; q < R; ++q)
+        if (k - q >= 0 && k - q < m) a[q] += w[k - q] * x;
+    }
+    for (int q = 0; q < R; ++q) std::memcpy(out[q] + i, &a[q], sizeof a[q]);
   }
+  for (; i < n; ++i)
+    for (int q = 0; q < R; ++q) {
+      float a = 0.f;
+      for (int t = 0; t < m; ++t) a += w[t] * p[t + q][i];
+      out[q][i] = a;
+    }
 }
 
 #undef TANDEM_LDU
