@@ -23,7 +23,8 @@ struct Correlation {
   const View* src;
   const View* dst;
   int kh, kw;
-  const Tap* taps;  // the non-zero weights, row-major
+  const Tap* taps;       // the non-zero weights, row-major
+  const float* weights;  // taps[t].w, contiguous
   int ntaps;
   kern::BorderMode mode;
   float cval;
@@ -31,23 +32,28 @@ struct Correlation {
 
 // One tile (columns x0..x1, rows y0..y1): its input rows are converted to
 // float with their borders once, into a ring of kh bordered rows (in L2), and
-// each output row accumulates one vectorised multiply-add pass per non-zero tap.
+// each output row is a register-blocked weighted sum over the non-zero taps.
 template <class T>
 TANDEM_CPU_CLONES void filter_tile(const Correlation& f, int x0, int x1, int y0, int y1, float* acc, float* ring,
                                    std::size_t slot) {
   const int height = int(f.src->height()), width = int(f.src->width()), ch = int(f.src->channels());
   const int kh = f.kh, ry = f.kh / 2, rx = f.kw / 2;
   const int n = (x1 - x0) * ch;
+  const float* p[kFilterMaxTaps];  // each tap's row, shifted to its column
   for (int j = 0; j < y1 - y0 + 2 * ry; ++j) {
     const int sy = kern::border_index(y0 - ry + j, height, f.mode);
     nbh::load_row<T, float>(ring + std::size_t(j % kh) * slot, sy < 0 ? nullptr : f.src->row<const T>(sy), x0 - rx,
                             x1 + rx, width, ch, f.mode, f.cval);
     if (j < 2 * ry) continue;
     const int first = j - 2 * ry;  // ring row of kernel row 0
-    for (int i = 0; i < n; ++i) acc[i] = 0.f;
     for (int t = 0; t < f.ntaps; ++t) {
       const Tap& tap = f.taps[t];
-      nbh::madd(acc, ring + std::size_t((first + tap.dy) % kh) * slot + std::size_t(tap.dx) * ch, tap.w, n);
+      p[t] = ring + std::size_t((first + tap.dy) % kh) * slot + std::size_t(tap.dx) * ch;
+    }
+    if (f.ntaps == 0) {
+      for (int i = 0; i < n; ++i) acc[i] = 0.f;
+    } else {
+      nbh::weighted_sum(acc, p, f.weights, f.ntaps, n);
     }
     nbh::store_saturated<T>(f.dst->row<T>(y0 + first) + std::size_t(x0) * ch, acc, n);
   }
@@ -61,12 +67,18 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
   const int kh = kernel.rows, kw = kernel.cols;
   nbh::Scratch<Tap> tap_buf;  // Status-returning allocation: the API never throws
   TANDEM_TRY(tap_buf.allocate(1, std::size_t(kh) * kw));
+  nbh::Scratch<float> weight_buf;
+  TANDEM_TRY(weight_buf.allocate(1, std::size_t(kh) * kw));
   Tap* taps = tap_buf.slice(0);
+  float* weights = weight_buf.slice(0);
   int ntaps = 0;
   for (int i = 0; i < kh; ++i)
     for (int j = 0; j < kw; ++j) {
       const float w = static_cast<float>(kernel.values[std::size_t(i) * kw + j]);
-      if (w != 0.f) taps[ntaps++] = Tap{i, j, w};
+      if (w != 0.f) {
+        weights[ntaps] = w;
+        taps[ntaps++] = Tap{i, j, w};
+      }
     }
   const nbh::TilePlan plan = nbh::plan_tiles(height, width, ch, kh, kh, threads);
   const int nt = std::max(1, std::min(threads, plan.tiles()));
@@ -74,7 +86,7 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
   const std::size_t acc_len = nbh::pad16(std::size_t(plan.tw) * ch);
   nbh::Scratch<float> scratch;
   TANDEM_TRY(scratch.allocate(nt, acc_len + slot * std::size_t(kh)));
-  const Correlation f{&src, &dst, kh, kw, taps, ntaps, mode, cval};
+  const Correlation f{&src, &dst, kh, kw, taps, weights, ntaps, mode, cval};
 
 #pragma omp parallel num_threads(nt)
   {

@@ -15,23 +15,6 @@
 namespace tandem {
 namespace {
 
-// Horizontal pass of one bordered row: h[i] = sum_k w[k] * e[i + k*ch], using
-// the kernel's symmetry to halve the multiplies.
-TANDEM_CPU_INLINE void blur_row(float* h, const float* e, const float* w, int r, int ch, int n) {
-  nbh::scale(h, e + r * ch, w[r], n);
-  for (int k = 0; k < r; ++k) nbh::madd_pair(h, e + k * ch, e + (2 * r - k) * ch, w[k], n);
-}
-
-// Vertical pass: acc[i] = sum_k w[k] * row_k[i] over the ring buffer's rows,
-// row k of the window being ring slot (first + k) % taps.
-TANDEM_CPU_INLINE void blur_column(float* acc, const float* ring, std::size_t slot, int first, const float* w, int r,
-                                   int n) {
-  const int taps = 2 * r + 1;
-  const auto row = [&](int k) { return ring + std::size_t((first + k) % taps) * slot; };
-  nbh::scale(acc, row(r), w[r], n);
-  for (int k = 0; k < r; ++k) nbh::madd_pair(acc, row(k), row(2 * r - k), w[k], n);
-}
-
 struct Blur {
   const View* src;
   const View* dst;
@@ -41,17 +24,35 @@ struct Blur {
   float cval;
 };
 
+// Output rows made together by the vertical pass.
+constexpr int kRowsAtOnce = 4;
+
 // One tile (columns x0..x1, rows y0..y1): its input rows are blurred
-// horizontally once, into a ring of 2r+1 float rows (in L2), and every output
-// row is the vertical pass over the ring. `ext` holds one bordered input row.
+// horizontally once, into a ring of 2r+kRowsAtOnce float rows, and output
+// rows are made kRowsAtOnce at a time by the vertical pass over the ring (the
+// 2r+kRowsAtOnce rows they need are read once for all of them: the ring
+// outgrows L1, so that cuts the L2 traffic), the last rows one by one.
+// `ext` holds one bordered input row; acc holds kRowsAtOnce rows.
 template <class T>
 TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int y1, float* ext, float* acc,
                                      float* ring, std::size_t slot) {
   const int height = int(b.src->height()), width = int(b.src->width()), ch = int(b.src->channels());
-  const int r = b.r, taps = 2 * r + 1;
+  const int r = b.r, taps = 2 * r + 1, slots = taps + kRowsAtOnce - 1, rows = y1 - y0;
+  const int grouped = rows / kRowsAtOnce * kRowsAtOnce;  // rows made in groups
   const int n = (x1 - x0) * ch;
-  for (int j = 0; j < y1 - y0 + 2 * r; ++j) {
-    float* h = ring + std::size_t(j % taps) * slot;
+  float* outs[kRowsAtOnce];
+  for (int q = 0; q < kRowsAtOnce; ++q) outs[q] = acc + std::size_t(q) * slot;
+  // The taps of the horizontal pass: ext shifted by k pixels.
+  const float* hp[2 * kGaussianMaxRadius + 1];
+  for (int k = 0; k < taps; ++k) hp[k] = ext + std::size_t(k) * ch;
+  // The rows of the vertical window, oldest first.
+  const float* vp[2 * kGaussianMaxRadius + kRowsAtOnce];
+  const auto store = [&](int o, const float* a) {
+    // Positive normalised weights keep results within the input's range.
+    nbh::store_in_range<T>(b.dst->row<T>(y0 + o) + std::size_t(x0) * ch, a, n);
+  };
+  for (int j = 0; j < rows + 2 * r; ++j) {
+    float* h = ring + std::size_t(j % slots) * slot;
     const int sy = kern::border_index(y0 - r + j, height, b.mode);
     if (sy < 0) {
       // A row outside the image in constant mode: every pixel is cval, and
@@ -59,12 +60,21 @@ TANDEM_CPU_CLONES void gaussian_tile(const Blur& b, int x0, int x1, int y0, int 
       for (int i = 0; i < n; ++i) h[i] = b.cval;
     } else {
       nbh::load_row<T, float>(ext, b.src->row<const T>(sy), x0 - r, x1 + r, width, ch, b.mode, b.cval);
-      blur_row(h, ext, b.w, r, ch, n);
+      nbh::symmetric_sum(h, hp, b.w, r, n);
     }
-    if (j >= 2 * r) {
-      blur_column(acc, ring, slot, j - 2 * r, b.w, r, n);
-      // Positive normalised weights keep results within the input's range.
-      nbh::store_in_range<T>(b.dst->row<T>(y0 + j - 2 * r) + std::size_t(x0) * ch, acc, n);
+    const int o = j - 2 * r;  // the output row whose window ends at row j
+    if (o < 0) continue;
+    if (o < grouped) {
+      if (o % kRowsAtOnce == kRowsAtOnce - 1) {  // rows o-R+1 .. o, from input rows o-R+1 .. o+2r
+        const int first = o - (kRowsAtOnce - 1);
+        for (int k = 0; k < slots; ++k) vp[k] = ring + std::size_t((first + k) % slots) * slot;
+        nbh::weighted_sum_rows<kRowsAtOnce>(outs, vp, b.w, taps, n);
+        for (int q = 0; q < kRowsAtOnce; ++q) store(first + q, outs[q]);
+      }
+    } else {
+      for (int k = 0; k < taps; ++k) vp[k] = ring + std::size_t((o + k) % slots) * slot;
+      nbh::weighted_sum(acc, vp, b.w, taps, n);
+      store(o, acc);
     }
   }
 }
@@ -80,14 +90,15 @@ Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, ker
   const std::size_t ext_len = nbh::pad16(std::size_t(plan.tw + 2 * r) * ch);
   const std::size_t slot = nbh::pad16(std::size_t(plan.tw) * ch);
   nbh::Scratch<float> scratch;
-  TANDEM_TRY(scratch.allocate(nt, ext_len + slot * (taps + 1)));
+  // ext, kRowsAtOnce rows of acc, a ring of taps + kRowsAtOnce - 1 rows
+  TANDEM_TRY(scratch.allocate(nt, ext_len + slot * std::size_t(taps + 2 * kRowsAtOnce - 1)));
   const Blur blur{&src, &dst, w, r, mode, cval};
 
 #pragma omp parallel num_threads(nt)
   {
     float* ext = scratch.slice(omp_get_thread_num());
     float* acc = ext + ext_len;
-    float* ring = acc + slot;
+    float* ring = acc + kRowsAtOnce * slot;
 #pragma omp for schedule(dynamic, 1)
     for (int t = 0; t < plan.tiles(); ++t) {
       const int x0 = (t % plan.ntx) * plan.tw, y0 = (t / plan.ntx) * plan.th;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -86,8 +87,9 @@ inline Status check_value(std::string_view op, double value) {
 
 /// How a CPU op cuts the image: column blocks of tw pixels and strips of th rows.
 /// A column block keeps a few rows of `window_rows` buffered rows within about
-/// 256 KB (per thread, so in L2); strips are as tall as the thread count allows,
-/// so the `window_rows - 1` rows of vertical halo are re-read rarely.
+/// 256 KB (per thread, so in L2); strips give each thread about 8 tiles, but
+/// are at least 8 x `min_strip` rows tall, so the rows of vertical halo are
+/// re-read rarely.
 struct TilePlan {
   int tw = 1, th = 1, ntx = 1, nty = 1;
   [[nodiscard]] int tiles() const { return ntx * nty; }
@@ -103,8 +105,12 @@ inline TilePlan plan_tiles(int height, int width, int channels, int window_rows,
   p.ntx = row <= target + target / 2 ? 1 : int((row + target - 1) / target);
   p.tw = (width + p.ntx - 1) / p.ntx;
   p.ntx = (width + p.tw - 1) / p.tw;
-  const int want = std::max(1, (2 * threads + p.ntx - 1) / p.ntx);
-  const int most = std::max(1, height / std::max(min_strip, 1));
+  // Several tiles per thread (dynamic scheduling hands them to whichever
+  // thread is free, so one preempted or slower thread does not hold up the
+  // region), but strips of at least 8 x min_strip rows so the re-read halo
+  // stays small.
+  const int want = threads <= 1 ? 1 : std::max(1, (8 * threads + p.ntx - 1) / p.ntx);
+  const int most = std::max(1, height / std::max(8 * min_strip, 1));
   p.nty = std::min(want, most);
   p.th = (height + p.nty - 1) / p.nty;
   p.nty = (height + p.th - 1) / p.th;
@@ -172,6 +178,123 @@ TANDEM_CPU_INLINE void madd_pair(float* __restrict acc, const float* __restrict 
                                  int n) {
   for (int i = 0; i < n; ++i) acc[i] += w * (a[i] + b[i]);
 }
+
+// Register-blocked weighted sums: the loop over taps runs inside the loop
+// over elements, so each block of outputs stays in vector registers (GCC
+// vector extensions: 16 floats, ymm pairs or zmm registers in the AVX2 /
+// AVX-512 clones) and every tap costs its loads and one multiply-add,
+// instead of a load and store of the accumulator row per tap. Vectors are
+// only locals, never parameters or return values, so the ABI is unchanged;
+// loads go through an unaligned, may_alias view of the floats.
+using VecF = float __attribute__((vector_size(64)));
+using VecFu = float __attribute__((vector_size(64), aligned(4), may_alias));
+constexpr int kVecF = 16;
+#define TANDEM_LDU(q) (*reinterpret_cast<const ::tandem::nbh::VecFu*>(q))
+
+/// out[i] = w[r] * p[r][i] + sum_{k<r} w[k] * (p[k][i] + p[2r-k][i]) for i in [0, n):
+/// the symmetric weighted sum of the 2r+1 rows p[0..2r].
+TANDEM_CPU_INLINE void symmetric_sum(float* __restrict out, const float* const* __restrict p,
+                                     const float* __restrict w, int r, int n) {
+  const float* __restrict c = p[r];
+  const float wc = w[r];
+  int i = 0;
+  for (; i + 4 * kVecF <= n; i += 4 * kVecF) {
+    VecF a0 = wc * TANDEM_LDU(c + i), a1 = wc * TANDEM_LDU(c + i + kVecF), a2 = wc * TANDEM_LDU(c + i + 2 * kVecF),
+         a3 = wc * TANDEM_LDU(c + i + 3 * kVecF);
+    for (int k = 0; k < r; ++k) {
+      const float* __restrict lo = p[k] + i;
+      const float* __restrict hi = p[2 * r - k] + i;
+      const float wk = w[k];
+      a0 += wk * (TANDEM_LDU(lo) + TANDEM_LDU(hi));
+      a1 += wk * (TANDEM_LDU(lo + kVecF) + TANDEM_LDU(hi + kVecF));
+      a2 += wk * (TANDEM_LDU(lo + 2 * kVecF) + TANDEM_LDU(hi + 2 * kVecF));
+      a3 += wk * (TANDEM_LDU(lo + 3 * kVecF) + TANDEM_LDU(hi + 3 * kVecF));
+    }
+    std::memcpy(out + i, &a0, sizeof a0);
+    std::memcpy(out + i + kVecF, &a1, sizeof a1);
+    std::memcpy(out + i + 2 * kVecF, &a2, sizeof a2);
+    std::memcpy(out + i + 3 * kVecF, &a3, sizeof a3);
+  }
+  for (; i + kVecF <= n; i += kVecF) {
+    VecF a = wc * TANDEM_LDU(c + i);
+    for (int k = 0; k < r; ++k) a += w[k] * (TANDEM_LDU(p[k] + i) + TANDEM_LDU(p[2 * r - k] + i));
+    std::memcpy(out + i, &a, sizeof a);
+  }
+  for (; i < n; ++i) {
+    float a = wc * c[i];
+    for (int k = 0; k < r; ++k) a += w[k] * (p[k][i] + p[2 * r - k][i]);
+    out[i] = a;
+  }
+}
+
+/// out[i] = sum_t w[t] * p[t][i] for i in [0, n) (t in [0, m), m >= 1), summed in order of t.
+TANDEM_CPU_INLINE void weighted_sum(float* __restrict out, const float* const* __restrict p,
+                                    const float* __restrict w, int m, int n) {
+  int i = 0;
+  for (; i + 4 * kVecF <= n; i += 4 * kVecF) {
+    VecF a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (int t = 0; t < m; ++t) {
+      const float* __restrict q = p[t] + i;
+      const float wt = w[t];
+      a0 += wt * TANDEM_LDU(q);
+      a1 += wt * TANDEM_LDU(q + kVecF);
+      a2 += wt * TANDEM_LDU(q + 2 * kVecF);
+      a3 += wt * TANDEM_LDU(q + 3 * kVecF);
+    }
+    std::memcpy(out + i, &a0, sizeof a0);
+    std::memcpy(out + i + kVecF, &a1, sizeof a1);
+    std::memcpy(out + i + 2 * kVecF, &a2, sizeof a2);
+    std::memcpy(out + i + 3 * kVecF, &a3, sizeof a3);
+  }
+  for (; i + kVecF <= n; i += kVecF) {
+    VecF a = {};
+    for (int t = 0; t < m; ++t) a += w[t] * TANDEM_LDU(p[t] + i);
+    std::memcpy(out + i, &a, sizeof a);
+  }
+  for (; i < n; ++i) {
+    float a = 0.f;
+    for (int t = 0; t < m; ++t) a += w[t] * p[t][i];
+    out[i] = a;
+  }
+}
+
+/// R neighbouring rows of a vertical pass at once: out[q][i] = sum_{t<m} w[t] * p[t+q][i]
+/// for q < R (p holds m + R - 1 rows), each summed in order of t exactly as
+/// weighted_sum does, but every row is read once for all R outputs.
+template <int R>
+TANDEM_CPU_INLINE void weighted_sum_rows(float* const* __restrict out, const float* const* __restrict p,
+                                         const float* __restrict w, int m, int n) {
+  int i = 0;
+  for (; i + kVecF <= n; i += kVecF) {
+    VecF a[R];
+    for (int q = 0; q < R; ++q) a[q] = VecF{};
+    const int rows = m + R - 1, mid_end = std::max(m, R - 1);
+    int k = 0;
+    for (; k < R - 1; ++k) {  // the first rows: not every output uses them
+      const VecF x = TANDEM_LDU(p[k] + i);
+      for (int q = 0; q < R; ++q)
+        if (k - q >= 0 && k - q < m) a[q] += w[k - q] * x;
+    }
+    for (; k < mid_end; ++k) {  // every output uses these
+      const VecF x = TANDEM_LDU(p[k] + i);
+      for (int q = 0; q < R; ++q) a[q] += w[k - q] * x;
+    }
+    for (; k < rows; ++k) {  // the last rows
+      const VecF x = TANDEM_LDU(p[k] + i);
+      for (int q = 0; q < R; ++q)
+        if (k - q >= 0 && k - q < m) a[q] += w[k - q] * x;
+    }
+    for (int q = 0; q < R; ++q) std::memcpy(out[q] + i, &a[q], sizeof a[q]);
+  }
+  for (; i < n; ++i)
+    for (int q = 0; q < R; ++q) {
+      float a = 0.f;
+      for (int t = 0; t < m; ++t) a += w[t] * p[t + q][i];
+      out[q][i] = a;
+    }
+}
+
+#undef TANDEM_LDU
 
 /// acc[i] += a[i]  (widening)
 template <class A, class T>
