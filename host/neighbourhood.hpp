@@ -161,24 +161,6 @@ TANDEM_CPU_INLINE void load_row(A* __restrict out, const T* __restrict row, int 
   }
 }
 
-// Vector kernels of the passes. Separate functions with __restrict parameters
-// (GCC honours restrict on parameters, also once inlined) so that the loops
-// vectorise without run-time alias checks.
-
-/// out[i] = w * a[i]
-TANDEM_CPU_INLINE void scale(float* __restrict out, const float* __restrict a, float w, int n) {
-  for (int i = 0; i < n; ++i) out[i] = w * a[i];
-}
-/// acc[i] += w * a[i]
-TANDEM_CPU_INLINE void madd(float* __restrict acc, const float* __restrict a, float w, int n) {
-  for (int i = 0; i < n; ++i) acc[i] += w * a[i];
-}
-/// acc[i] += w * (a[i] + b[i])  (a symmetric pair of taps)
-TANDEM_CPU_INLINE void madd_pair(float* __restrict acc, const float* __restrict a, const float* __restrict b, float w,
-                                 int n) {
-  for (int i = 0; i < n; ++i) acc[i] += w * (a[i] + b[i]);
-}
-
 // Register-blocked weighted sums: the loop over taps runs inside the loop
 // over elements, so each block of outputs stays in vector registers (GCC
 // vector extensions: 16 floats, ymm pairs or zmm registers in the AVX2 /
