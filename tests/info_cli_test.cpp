@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -43,7 +44,9 @@ std::string quote(const std::string& arg) {
 /// Runs `tandem ARGS...`, capturing stdout, stderr and the exit status.
 CliRun tandem(const std::vector<std::string>& args) {
   const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/tandem_info_cli.out", err = dir + "/tandem_info_cli.err";
+  // ctest runs test cases as parallel processes: each needs its own files.
+  const std::string stem = dir + "/tandem_info_cli." + std::to_string(::getpid());
+  const std::string out = stem + ".out", err = stem + ".err";
   std::string cmd = quote(TANDEM_CLI_PATH);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " >" + quote(out) + " 2>" + quote(err);

@@ -2,6 +2,7 @@
 #include "tandem/ops/matmul.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <omp.h>
 
 #include <cmath>
@@ -68,7 +69,8 @@ Tensor run_matmul(test::DeviceRunner& runner, const View& a, const View& b, cons
 }
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::path(::testing::TempDir()) / ("tandem_matmul_" + name)).string();
+  // Per process: ctest runs the cpu and cuda0 instances in parallel.
+  return (std::filesystem::path(::testing::TempDir()) / ("tandem_matmul_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 std::string golden(const std::string& name) {
