@@ -693,7 +693,7 @@ Status Engine::run_files() {
   std::vector<std::thread> writers;
   for (int w = 0; w < n_writers; ++w)
     writers.emplace_back([this, w] {
-      bind_thread_best_effort(plan_.io_pus);
+      bind_thread_best_effort(plan_.codec_pus);
       const int track = trace_.track("writer " + std::to_string(w));
       while (auto item = write_q_->pop()) {
         write_one(**item, track);
@@ -710,7 +710,7 @@ Status Engine::run_files() {
   std::vector<std::thread> decoders;
   for (int d = 0; d < n_decoders; ++d)
     decoders.emplace_back([&, d] {
-      bind_thread_best_effort(plan_.io_pus);
+      bind_thread_best_effort(plan_.codec_pus);
       const int track = trace_.track("decoder " + std::to_string(d));
       while (auto item = decode_q.pop()) {
         Item& it = **item;
@@ -741,7 +741,11 @@ Status Engine::run_files() {
   // Busy time of the read stage = summed latency of reads over the reads kept in flight.
   constexpr unsigned kReadDepth = 8;
   read_.threads = kReadDepth;
-  {
+  // The reader runs on its own thread bound to the plan's I/O cores (the
+  // io_uring completion thread it starts inherits that binding), not on the
+  // caller's thread, whose affinity is the caller's business.
+  std::thread reader_thread([&] {
+    bind_thread_best_effort(plan_.io_pus);
     const int track = trace_.track("reader");
     std::mutex pending_mu;
     std::unordered_map<std::size_t, ItemPtr> pending;
@@ -767,7 +771,10 @@ Status Engine::run_files() {
           decode_q.push(std::move(item));
         },
         kReadDepth, 2, opts_.use_io_uring, &why);
-    if (!why.empty() && opts_.use_io_uring) summary_.notices.push_back(why + "; reading with a pread pool");
+    if (!why.empty() && opts_.use_io_uring) {
+      std::lock_guard lock(result_mu_);
+      summary_.notices.push_back(why + "; reading with a pread pool");
+    }
     read_.name = std::string("read (") + reader->backend() + ")";
     for (auto& item : todo) {
       if (cancelled()) break;
@@ -791,7 +798,8 @@ Status Engine::run_files() {
       if (trace_.enabled()) trace_.span(track, "submit read", "io", t0, trace_.now_us(), path);
     }
     reader->drain();
-  }
+  });
+  reader_thread.join();
   std::size_t not_started = 0;
   for (auto& item : todo)
     if (item) ++not_started;  // never admitted (cancelled)

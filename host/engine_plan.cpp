@@ -103,9 +103,13 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
     g.numa_node = w.numa_node;
     ep.gpus.push_back(std::move(g));
   }
-  std::set<int> io;
-  for (const auto& w : plan.io_workers) io.insert(w.pus.begin(), w.pus.end());
+  std::set<int> io, codec;
+  for (const auto& w : plan.io_workers) {
+    io.insert(w.pus.begin(), w.pus.end());
+    if (const NumaNodeInfo* node = topo.numa_node(w.numa_node)) codec.insert(node->pus.begin(), node->pus.end());
+  }
   ep.io_pus.assign(io.begin(), io.end());
+  ep.codec_pus.assign(codec.begin(), codec.end());
   out = std::move(ep);
   return {};
 }

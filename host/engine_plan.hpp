@@ -25,7 +25,11 @@ struct EngineGpu {
 struct EnginePlan {
   std::vector<EngineTeam> teams;
   std::vector<EngineGpu> gpus;
-  std::vector<int> io_pus;  ///< where reader/decoder/writer threads run (empty = anywhere)
+  std::vector<int> io_pus;     ///< the I/O workers' cores: the reader (empty = anywhere)
+  /// Where the decoders and encoders run: every PU of the NUMA nodes that host
+  /// I/O workers. Codecs are CPU-heavy, so they float over those nodes' cores
+  /// rather than crowd onto the one I/O core (empty = anywhere).
+  std::vector<int> codec_pus;
 };
 
 /// Builds the plan for this machine from the hwloc placement plan and the options.

@@ -68,8 +68,7 @@ Status check_image_input(std::string_view op, const View& src, const Exec& exec,
     return op_error(op, Errc::invalid_argument, "image too large (" + src.describe() + ")");
   if (!supported(src.dtype, static_cast<int>(src.channels())))
     return op_error(op, Errc::unsupported,
-                    "does not accept " + std::string(dtype_name(src.dtype)) + " images with " +
-                        std::to_string(src.channels()) + " channel(s) (accepts " + std::string(accepted) + ")");
+                    "does not accept " + src.describe() + " (accepts " + std::string(accepted) + ")");
   if (!(src.device == exec.device))
     return op_error(op, Errc::invalid_argument, "input is on " + src.device.str() + " but the op runs on " + exec.device.str());
   if (exec.device.is_cuda() && !exec.stream)

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "host/image_checks.hpp"
 #include "host/parallel.hpp"
 #include "kernels/common.cuh"
 #include "tandem/border.hpp"
@@ -36,26 +37,12 @@ namespace tandem::nbh {
 
 inline kern::BorderMode to_mode(Border b) noexcept { return static_cast<kern::BorderMode>(static_cast<int>(b)); }
 
-/// The input and exec checks every neighbourhood op makes, with messages naming `op`.
+/// The input and exec checks every neighbourhood op makes, with messages naming
+/// `op`: the shared image checks, plus sides small enough for the tile arithmetic.
 inline Status check_src(std::string_view op, const View& src, const Exec& exec) {
-  const auto fail = [&](Errc c, const std::string& why) { return Status(c, std::string(op) + ": " + why); };
-  if (!src.is_image())
-    return fail(Errc::invalid_argument,
-                "the input must be an image (H x W or H x W x C with packed pixels); got " + src.describe());
-  const std::int64_t c = src.channels();
-  const bool ok = (src.dtype == DType::u8 && (c == 1 || c == 3 || c == 4)) ||
-                  (src.dtype == DType::u16 && (c == 1 || c == 3)) || (src.dtype == DType::f32 && c == 1);
-  if (!ok)
-    return fail(Errc::unsupported, "does not accept " + src.describe() +
-                                       " (accepts u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1)");
-  if (src.height() < 1 || src.width() < 1) return fail(Errc::invalid_argument, "the input is empty (" + src.describe() + ")");
-  if (src.height() > INT_MAX / 4 || src.width() * c > INT_MAX / 4)
-    return fail(Errc::invalid_argument, "the input is too large (" + src.describe() + ")");
-  if (!src.data) return fail(Errc::invalid_argument, "the input has no data");
-  if (!(src.device == exec.device))
-    return fail(Errc::invalid_argument, "the input is on " + src.device.str() + " but the op runs on " + exec.device.str());
-  if (exec.device.is_cuda() && !exec.stream)
-    return fail(Errc::invalid_argument, "a CUDA stream is required to run on " + exec.device.str());
+  TANDEM_TRY(detail::check_image_input(op, src, exec, detail::standard_image_layout, detail::kStandardImageLayouts));
+  if (src.height() > INT_MAX / 4 || src.width() * src.channels() > INT_MAX / 4)
+    return {Errc::invalid_argument, std::string(op) + ": the input is too large (" + src.describe() + ")"};
   return {};
 }
 
