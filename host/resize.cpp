@@ -146,6 +146,21 @@ void resize_u8_hrow_px(const std::uint8_t* __restrict s, int* __restrict h, cons
 #endif
 }
 
+// u8 halved exactly in both directions: every output pixel's source position
+// falls half-way between two pixels, so both 11-bit weights are 1024 and the
+// fixed-point result ((a + b + c + d) * 2^20 + 2^21) >> 22 is (a + b + c + d + 2) >> 2
+// -- the same bits as the general path, as OpenCV's own 2x shortcut (INTER_AREA).
+template <int C>
+TANDEM_CPU_CLONES void resize_u8_half_row(const std::uint8_t* __restrict r0, const std::uint8_t* __restrict r1,
+                                          std::uint8_t* __restrict out, int dw) {
+  for (int x = 0; x < dw; ++x)
+    for (int c = 0; c < C; ++c) {
+      const int a = r0[2 * x * C + c], b = r0[(2 * x + 1) * C + c];
+      const int d = r1[2 * x * C + c], e = r1[(2 * x + 1) * C + c];
+      out[x * C + c] = static_cast<std::uint8_t>((a + b + d + e + 2) >> 2);
+    }
+}
+
 template <class T, int C>
 Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   using A = Acc<T>;
@@ -154,6 +169,18 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   const int dh = static_cast<int>(dst.height());
   const int dw = static_cast<int>(dst.width());
   const int threads = std::max(1, std::min(cpu_threads(exec), dh));
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    if (sw == 2 * dw && sh == 2 * dh) {
+      const std::int64_t bands = threads == 1 ? 1 : std::min<std::int64_t>(dh, std::int64_t(threads) * 8);
+      pointops::parallel_pieces(threads, bands, [&](int, std::int64_t band) {
+        const int y0 = static_cast<int>(std::int64_t(dh) * band / bands);
+        const int y1 = static_cast<int>(std::int64_t(dh) * (band + 1) / bands);
+        for (int y = y0; y < y1; ++y)
+          resize_u8_half_row<C>(src.row<const T>(2 * y), src.row<const T>(2 * y + 1), dst.row<T>(y), dw);
+      });
+      return {};
+    }
+  }
   Taps<A> xt, yt;
   try {
     xt = make_taps<A>(sw, dw, C);
