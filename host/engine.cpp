@@ -123,6 +123,16 @@ Status list_inputs(const RunOptions& o, std::vector<Listed>& out) {
   return {};
 }
 
+// The .json a reduction writes: {"count": ..., "sum": ..., ...} in op order.
+std::vector<std::byte> reduction_json(const std::vector<std::pair<std::string, double>>& values) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : values) j[k] = v;
+  const std::string text = j.dump(2) + "\n";
+  std::vector<std::byte> bytes(text.size());
+  std::memcpy(bytes.data(), text.data(), text.size());
+  return bytes;
+}
+
 const char* extension_of(io::Format f) {
   switch (f) {
     case io::Format::png: return ".png";
@@ -521,15 +531,9 @@ void Engine::write_one(Item& item, int track) {
   const OpKind kind = pipeline_.result_kind();
   if (kind == OpKind::reduction) {
     const auto& names = pipeline_.stages().back().op->outputs;
-    nlohmann::json j = nlohmann::json::object();
-    for (std::size_t i = 0; i < names.size() && static_cast<std::int64_t>(i) < r.numel(); ++i) {
-      const double v = r.ptr<double>()[i];
-      j[std::string(names[i])] = v;
-      item.info.values.emplace_back(std::string(names[i]), v);
-    }
-    const std::string text = j.dump(2) + "\n";
-    bytes.resize(text.size());
-    std::memcpy(bytes.data(), text.data(), text.size());
+    for (std::size_t i = 0; i < names.size() && static_cast<std::int64_t>(i) < r.numel(); ++i)
+      item.info.values.emplace_back(std::string(names[i]), r.ptr<double>()[i]);
+    bytes = reduction_json(item.info.values);
   } else {
     io::EncodeOptions eo;
     eo.jpeg_quality = opts_.jpeg_quality;
@@ -574,11 +578,7 @@ void Engine::run_streamed(ItemPtr item) {
   bytes_in_.fetch_add(item->info.bytes_in);
   if (pipeline_.result_kind() == OpKind::reduction && item->info.status.ok()) {
     // Reductions write their JSON like any other item.
-    nlohmann::json j = nlohmann::json::object();
-    for (const auto& [k, v] : item->info.values) j[k] = v;
-    const std::string text = j.dump(2) + "\n";
-    std::vector<std::byte> bytes(text.size());
-    std::memcpy(bytes.data(), text.data(), text.size());
+    const std::vector<std::byte> bytes = reduction_json(item->info.values);
     item->info.status = io::write_file_atomic(item->output, bytes);
     item->info.bytes_out = bytes.size();
   }
