@@ -20,14 +20,6 @@ namespace {
 using Shape = std::vector<std::int64_t>;
 
 template <class T>
-Tensor host_tensor(const std::vector<T>& values, const Shape& shape) {
-  Tensor t;
-  throw_if_error(Tensor::create(dtype_of_v<T>, shape, Device::cpu(), t));
-  if (!values.empty()) std::memcpy(t.view().data, values.data(), values.size() * sizeof(T));
-  return t;
-}
-
-template <class T>
 std::vector<T> random_values(std::int64_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<T> v(static_cast<std::size_t>(n));
@@ -97,7 +89,7 @@ Tensor run_cumsum(test::DeviceRunner& runner, const View& host) {
 
 template <class T>
 void check(test::DeviceRunner& runner, const std::vector<T>& values, const Shape& shape) {
-  Tensor host = host_tensor(values, shape);
+  Tensor host = test::host_tensor(values, shape);
   Tensor got = run_cumsum(runner, host.view());
   if constexpr (std::is_floating_point_v<T>)
     EXPECT_TRUE(near_float(got.view(), values)) << host.view().describe();
@@ -126,7 +118,7 @@ TEST_P(CumsumTest, ThroughTheOpTable) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const auto v = random_values<std::uint8_t>(40 * 41, 7);
-  Tensor host = host_tensor(v, {40, 41});
+  Tensor host = test::host_tensor(v, {40, 41});
   Tensor got = runner.run("cumsum", {}, host.view());
   EXPECT_TRUE(same_ints(got.view(), reference_int(v)));
 }
@@ -139,7 +131,7 @@ TEST_P(CumsumTest, IntegersAccumulateInI64AndI64Wraps) {
   std::vector<std::int32_t> i32(100000, big);
   i32[5] = std::numeric_limits<std::int32_t>::lowest();
   check<std::int32_t>(runner, i32, {std::int64_t(i32.size())});
-  Tensor h32 = host_tensor(i32, {std::int64_t(i32.size())});
+  Tensor h32 = test::host_tensor(i32, {std::int64_t(i32.size())});
   EXPECT_EQ(run_cumsum(runner, h32.view()).view().ptr<std::int64_t>()[99999],
             std::int64_t(99999) * big + std::numeric_limits<std::int32_t>::lowest());
   // u16 and u8: all-max inputs.
@@ -148,7 +140,7 @@ TEST_P(CumsumTest, IntegersAccumulateInI64AndI64Wraps) {
   // i64 overflow wraps modulo 2^64, as NumPy's int64 cumsum does.
   const std::int64_t max64 = std::numeric_limits<std::int64_t>::max();
   std::vector<std::int64_t> i64 = {max64, 1, -1, std::numeric_limits<std::int64_t>::lowest(), -1};
-  Tensor h64 = host_tensor(i64, {5});
+  Tensor h64 = test::host_tensor(i64, {5});
   Tensor got = run_cumsum(runner, h64.view());
   const std::vector<std::int64_t> want = {max64, std::numeric_limits<std::int64_t>::lowest(), max64, -1, -2};
   EXPECT_TRUE(same_ints(got.view(), want));
@@ -159,7 +151,7 @@ TEST_P(CumsumTest, F32AccumulatesInDouble) {
   test::DeviceRunner runner(GetParam());
   // A sequential f32 sum of a million 0.1f drifts by ~1%; a double accumulator does not.
   std::vector<float> v(1000000, 0.1f);
-  Tensor host = host_tensor(v, {1000, 1000});
+  Tensor host = test::host_tensor(v, {1000, 1000});
   Tensor got = run_cumsum(runner, host.view());
   ASSERT_EQ(got.view().dtype, DType::f32);
   const double exact = 1e6 * double(0.1f);
@@ -172,7 +164,7 @@ TEST_P(CumsumTest, NanAndInfPropagate) {
   test::DeviceRunner runner(GetParam());
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> v = {1, 2, inf, 3, -inf, 4};
-  Tensor host = host_tensor(v, {6});
+  Tensor host = test::host_tensor(v, {6});
   Tensor got = run_cumsum(runner, host.view());
   const double* g = got.view().ptr<double>();
   EXPECT_EQ(g[1], 3);
@@ -187,7 +179,7 @@ TEST_P(CumsumTest, StridedAndZeroDimInputs) {
   test::DeviceRunner runner(GetParam());
   // A 300 x 301 u16 view with rows padded to 320 elements, then every third column of it.
   const auto backing = random_values<std::uint16_t>(300 * 320, 3);
-  Tensor dev = runner.upload(host_tensor(backing, {300, 320}).view());
+  Tensor dev = runner.upload(test::host_tensor(backing, {300, 320}).view());
   View padded = View::image(dev.view().data, DType::u16, 300, 301, 1, GetParam(), 320 * 2);
   for (int step : {1, 3}) {
     View v = padded;
@@ -202,7 +194,7 @@ TEST_P(CumsumTest, StridedAndZeroDimInputs) {
     EXPECT_TRUE(same_ints(runner.download(out.view()).view(), reference_int(logical))) << step;
   }
   // A 0-d array gives one element, as np.cumsum(np.float32(2.5)).
-  Tensor scalar = runner.upload(host_tensor(std::vector<float>{2.5f}, {1}).view());
+  Tensor scalar = runner.upload(test::host_tensor(std::vector<float>{2.5f}, {1}).view());
   View zero_d = scalar.view();
   zero_d.ndim = 0;
   Tensor out;
@@ -263,8 +255,8 @@ TEST(CumsumCpu, BlockedScanAtOddThreadCounts) {
   const auto i = random_values<std::int32_t>(1000003, 6);
   for (int threads : {1, 3, 7, 16}) {
     Tensor of, oi;
-    ASSERT_TRUE(cumsum(host_tensor(f, {1000003}).view(), of, CumsumParams{}, Exec::cpu(threads)).ok());
-    ASSERT_TRUE(cumsum(host_tensor(i, {1000003}).view(), oi, CumsumParams{}, Exec::cpu(threads)).ok());
+    ASSERT_TRUE(cumsum(test::host_tensor(f, {1000003}).view(), of, CumsumParams{}, Exec::cpu(threads)).ok());
+    ASSERT_TRUE(cumsum(test::host_tensor(i, {1000003}).view(), oi, CumsumParams{}, Exec::cpu(threads)).ok());
     EXPECT_TRUE(near_float(of.view(), f)) << threads;
     EXPECT_TRUE(same_ints(oi.view(), reference_int(i))) << threads;
   }

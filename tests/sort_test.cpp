@@ -19,15 +19,6 @@ namespace {
 using Shape = std::vector<std::int64_t>;
 
 template <class T>
-Tensor host_tensor(const std::vector<T>& values, const Shape& shape) {
-  Tensor t;
-  throw_if_error(Tensor::create(dtype_of_v<T>, shape, Device::cpu(), t));
-  EXPECT_EQ(static_cast<std::size_t>(t.view().numel()), values.size());
-  if (!values.empty()) std::memcpy(t.view().data, values.data(), values.size() * sizeof(T));
-  return t;
-}
-
-template <class T>
 std::vector<T> random_values(std::int64_t n, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<T> v(static_cast<std::size_t>(n));
@@ -99,7 +90,7 @@ void check_shape(test::DeviceRunner& runner, const Shape& shape, std::uint64_t s
   std::int64_t n = 1;
   for (auto d : shape) n *= d;
   const auto values = random_values<T>(n, seed);
-  Tensor host = host_tensor(values, shape);
+  Tensor host = test::host_tensor(values, shape);
   Tensor got = run_sort(runner, host.view());
   EXPECT_TRUE(same_values(got.view(), reference_sort(values, shape.back())))
       << dtype_name(dtype_of_v<T>) << " " << host.view().describe();
@@ -122,7 +113,7 @@ TEST_P(SortTest, ThroughTheOpTable) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const auto values = random_values<float>(7 * 129, 99);
-  Tensor host = host_tensor(values, {7, 129});
+  Tensor host = test::host_tensor(values, {7, 129});
   Tensor got = runner.run("sort", {}, host.view());
   EXPECT_TRUE(same_values(got.view(), reference_sort(values, 129)));
   const OpSpec* spec = find_op("sort");
@@ -155,7 +146,7 @@ void check_specials(test::DeviceRunner& runner) {
   const auto row = specials<T>();
   const auto n = static_cast<std::int64_t>(row.size());
   {
-    Tensor host = host_tensor(row, {n});
+    Tensor host = test::host_tensor(row, {n});
     EXPECT_TRUE(same_values(run_sort(runner, host.view()).view(), reference_sort(row, n)));
   }
   {
@@ -166,13 +157,13 @@ void check_specials(test::DeviceRunner& runner) {
       std::shuffle(shuffled.begin(), shuffled.end(), rng);
       many.insert(many.end(), shuffled.begin(), shuffled.end());
     }
-    Tensor host = host_tensor(many, {4, 10, n});
+    Tensor host = test::host_tensor(many, {4, 10, n});
     EXPECT_TRUE(same_values(run_sort(runner, host.view()).view(), reference_sort(many, n)));
   }
   {
     auto big = random_values<T>(1000003, 11);
     for (std::size_t i = 0; i < big.size(); i += 10) big[i] = row[(i / 10) % row.size()];
-    Tensor host = host_tensor(big, {std::int64_t(big.size())});
+    Tensor host = test::host_tensor(big, {std::int64_t(big.size())});
     Tensor got = run_sort(runner, host.view());
     const auto want = reference_sort(big, std::int64_t(big.size()));
     EXPECT_TRUE(same_values(got.view(), want));
@@ -195,7 +186,7 @@ TEST_P(SortTest, IntegerExtremes) {
     using L = std::numeric_limits<T>;
     std::vector<T> v = {L::max(), T(0), L::lowest(), T(1), L::max(), T(L::max() - 1), T(L::lowest() + 1), T(7)};
     if constexpr (std::is_signed_v<T>) v.push_back(T(-1));
-    Tensor host = host_tensor(v, {std::int64_t(v.size())});
+    Tensor host = test::host_tensor(v, {std::int64_t(v.size())});
     EXPECT_TRUE(same_values(run_sort(runner, host.view()).view(), reference_sort(v, std::int64_t(v.size()))))
         << dtype_name(dtype_of_v<T>);
   };
@@ -210,7 +201,7 @@ TEST_P(SortTest, StridedInputAndInPlace) {
   test::DeviceRunner runner(GetParam());
   // A 37 x 53 i32 view with padded rows (row stride 64 elements) inside a bigger buffer.
   const auto backing = random_values<std::int32_t>(37 * 64, 21);
-  Tensor host_backing = host_tensor(backing, {37, 64});
+  Tensor host_backing = test::host_tensor(backing, {37, 64});
   Tensor dev_backing = runner.upload(host_backing.view());
   View padded = View::image(dev_backing.view().data, DType::i32, 37, 53, 1, GetParam(), 64 * 4);
   std::vector<std::int32_t> logical;
@@ -236,7 +227,7 @@ TEST_P(SortTest, StridedInputAndInPlace) {
   // In place on a contiguous array.
   {
     const auto v = random_values<double>(5 * 1001, 22);
-    Tensor host = host_tensor(v, {5, 1001});
+    Tensor host = test::host_tensor(v, {5, 1001});
     Tensor dev = runner.upload(host.view());
     const Status s = sort(dev.view(), dev.view(), SortParams{}, runner.exec());
     ASSERT_TRUE(s.ok()) << s.message();
@@ -276,7 +267,7 @@ TEST_P(SortTest, ErrorsNameTheProblem) {
   EXPECT_EQ(s.code(), Errc::invalid_argument);
   EXPECT_NE(s.message().find("rank"), std::string::npos) << s.message();
   // Input on another device than the exec.
-  Tensor host_in = host_tensor(std::vector<float>(20, 1.f), {4, 5});
+  Tensor host_in = test::host_tensor(std::vector<float>(20, 1.f), {4, 5});
   if (GetParam().is_cuda()) {
     s = sort(host_in.view(), a.view(), SortParams{}, runner.exec());
     EXPECT_EQ(s.code(), Errc::invalid_argument);
@@ -326,7 +317,7 @@ TEST(SortCpu, ParallelRadixAtOddThreadCounts) {
     for (const Shape& shape : {Shape{1000003}, Shape{3, 200003}}) {
       const auto f = random_values<float>(shape.size() == 1 ? shape[0] : shape[0] * shape[1], 31 + threads);
       const auto i = random_values<std::int64_t>(std::int64_t(f.size()), 41 + threads);
-      Tensor hf = host_tensor(f, shape), hi = host_tensor(i, shape);
+      Tensor hf = test::host_tensor(f, shape), hi = test::host_tensor(i, shape);
       Tensor of, oi;
       ASSERT_TRUE(sort(hf.view(), of, SortParams{}, Exec::cpu(threads)).ok());
       ASSERT_TRUE(sort(hi.view(), oi, SortParams{}, Exec::cpu(threads)).ok());
@@ -337,7 +328,7 @@ TEST(SortCpu, ParallelRadixAtOddThreadCounts) {
   // Small non-negative i64 values: most radix passes are skipped.
   std::vector<std::int64_t> small(300001);
   for (std::size_t k = 0; k < small.size(); ++k) small[k] = std::int64_t((k * 7919) % 1000);
-  Tensor hs = host_tensor(small, {std::int64_t(small.size())});
+  Tensor hs = test::host_tensor(small, {std::int64_t(small.size())});
   Tensor os;
   ASSERT_TRUE(sort(hs.view(), os, SortParams{}, Exec::cpu(4)).ok());
   EXPECT_TRUE(same_values(os.view(), reference_sort(small, std::int64_t(small.size()))));

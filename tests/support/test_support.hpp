@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -55,6 +56,16 @@ class DeviceRunner {
 Tensor random_tensor(DType dtype, std::vector<std::int64_t> shape, std::uint64_t seed,
                      double lo = 0.0, double hi = 1.0);
 Tensor random_image(DType dtype, std::int64_t h, std::int64_t w, std::int64_t c, std::uint64_t seed);
+
+/// A C-order host tensor of `shape` holding `values` (which must fill it).
+template <class T>
+Tensor host_tensor(const std::vector<T>& values, const std::vector<std::int64_t>& shape) {
+  Tensor t;
+  throw_if_error(Tensor::create(dtype_of_v<T>, shape, Device::cpu(), t));
+  EXPECT_EQ(static_cast<std::size_t>(t.view().numel()), values.size());
+  if (!values.empty()) std::memcpy(t.view().data, values.data(), values.size() * sizeof(T));
+  return t;
+}
 
 /// Element (i) of a host view as double (any dtype, C-order flat index).
 double at(const View& v, std::int64_t flat_index);
