@@ -70,11 +70,6 @@ using ItemPtr = std::unique_ptr<Item>;
 // ---------------------------------------------------------------------------
 // Listing inputs and mapping them to outputs.
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 bool matches_any(const std::vector<std::string>& globs, const std::string& name, const std::string& rel) {
   if (globs.empty()) return true;
   for (const auto& g : globs)
@@ -672,7 +667,7 @@ Status Engine::run_files() {
     }
     // A .npy too large to hold within the budget streams through in chunks
     // when the pipeline allows it (elementwise ops, maybe ending in a reduction).
-    if (lower(fs::path(item->input).extension().string()) == ".npy" && can_stream(pipeline_)) {
+    if (io::format_from_path(item->input) == io::Format::npy && can_stream(pipeline_)) {
       const auto size = fs::file_size(item->input, ec);
       if (!ec && size > budget_.limit() / 4) {
         item->streamed = true;
@@ -780,8 +775,8 @@ Status Engine::run_files() {
       if (cancelled()) break;
       std::error_code fec;
       const auto size = fs::file_size(item->input, fec);
-      const std::string ext = lower(fs::path(item->input).extension().string());
-      const bool compressed = ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+      const auto format = io::format_from_path(item->input);
+      const bool compressed = format == io::Format::png || format == io::Format::jpeg;
       item->charge = estimator_.estimate(fec ? 0 : static_cast<std::size_t>(size), compressed);
       if (!budget_.acquire(item->charge)) break;
       const double t0 = trace_.now_us();
