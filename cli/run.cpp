@@ -209,6 +209,7 @@ int run_command(const RunArgs& a) {
                         {"seconds", r.seconds},
                         {"output", r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output)}};
       if (r.retried_on_cpu) it["retried_on_cpu"] = true;
+      if (r.gpu_batch > 1) it["gpu_batch"] = r.gpu_batch;
       if (!r.values.empty()) {
         nlohmann::json v = nlohmann::json::object();
         for (const auto& [k, x] : r.values) v[k] = x;

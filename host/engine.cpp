@@ -59,6 +59,7 @@ struct Item {
   std::size_t charge = 0;        // bytes charged to the budget at admission
   std::size_t input_bytes = 0;
   bool cpu_only = false;         // a GPU failed it: CPU teams only
+  int node = -1;                 // NUMA node it was decoded on (-1: unknown)
   bool streamed = false;         // a .npy too large for the budget: streamed in chunks
   Clock::time_point read_start;  // when its read was submitted
   ItemResult info;
@@ -260,8 +261,10 @@ Status Engine::prepare() {
   if (plan_.teams.empty() && plan_.gpus.empty())
     return {Errc::no_device, "no device to run on (no CPU team and no usable GPU)"};
   const std::size_t workers = plan_.teams.size() + plan_.gpus.size();
-  work_ = std::make_unique<WorkQueue<Item>>(std::max<std::size_t>(4, 2 * workers), static_cast<int>(plan_.gpus.size()),
-                                      !plan_.teams.empty(), model_);
+  // Room for every worker's next item, plus a GPU batch per GPU worker; the
+  // byte budget bounds what the items hold.
+  const std::size_t capacity = std::max<std::size_t>(4, 2 * workers) + plan_.gpus.size() * WorkQueue<Item>::kBatchMaxItems;
+  work_ = std::make_unique<WorkQueue<Item>>(capacity, static_cast<int>(plan_.gpus.size()), !plan_.teams.empty(), model_);
   write_q_ = std::make_unique<BoundedQueue<ItemPtr>>(8);
   compute_cpu_.threads = static_cast<int>(plan_.teams.size());
   compute_gpu_.threads = static_cast<int>(plan_.gpus.size());
@@ -298,7 +301,7 @@ void Engine::cpu_team(const EngineTeam& team) {
   // The team leader and each of its OpenMP threads bind to one PU of the team;
   // libgomp keeps this thread's pool, so the binding holds for every later region.
   bind_team(team);
-  while (ItemPtr item = work_->pop_cpu()) {
+  while (ItemPtr item = work_->pop_cpu(team.numa_node)) {
     {
       TraceScope scope(trace_, track, "compute", "cpu", item->input);
       compute_on_cpu(*item, n, device);
@@ -323,14 +326,20 @@ void stamp(void* p) {
 void Engine::gpu_worker(const EngineGpu& gpu) {
 #if TANDEM_WITH_CUDA
   const std::string device = "cuda:" + std::to_string(gpu.ordinal);
+  const Device dev = Device::cuda(gpu.ordinal);
   bind_thread_best_effort(gpu.pus);
-  // Two streams, each with its own pinned staging buffers: while one item's
-  // kernels run, the next one uploads and the previous one downloads.
+  // Two streams, each with its own pinned staging buffers: while one batch's
+  // kernels run, the next one uploads and the previous one downloads. Small
+  // images travel in batches (WorkQueue::pop_gpu_batch): packed into one
+  // pinned buffer, one upload, the pipeline on each, their results packed
+  // into one pinned buffer, one synchronisation for all.
   struct Slot {
     Stream stream;
     Buffer pin_in, pin_out;
-    ItemPtr item;
-    Tensor dev_result;
+    std::vector<ItemPtr> items;
+    std::vector<Tensor> dev_results;
+    std::vector<std::size_t> out_offsets;
+    std::size_t batch_bytes = 0;
     Clock::time_point t0;
     GpuTimes times{};
     std::pair<GpuTimes*, int> marks[4];
@@ -352,6 +361,8 @@ void Engine::gpu_worker(const EngineGpu& gpu) {
     slots[i].track = trace_.track(device + " stream " + std::to_string(i));
   }
   const int host_track = trace_.track(device + " feeder");
+  constexpr std::size_t kAlign = 256;  // every packed tensor starts on a 256-byte boundary
+  auto align_up = [](std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
 
   auto grow = [&](Buffer& b, std::size_t bytes) -> Status {
     if (b.size() >= bytes) return {};
@@ -373,79 +384,124 @@ void Engine::gpu_worker(const EngineGpu& gpu) {
       finish(std::move(item));
     }
   };
-  // Waits for a slot's item and hands it to the writers.
+  auto batch_label = [](const std::vector<ItemPtr>& items) {
+    return items.size() == 1 ? items[0]->input : std::to_string(items.size()) + " items from " + items[0]->input;
+  };
+  // Waits for a slot's batch and hands its items to the writers.
   auto complete = [&](Slot& slot) {
-    if (!slot.item) return;
-    Status s = slot.stream.synchronize();
+    if (slot.items.empty()) return;
+    const Status s = slot.stream.synchronize();
     const double secs = seconds_since(slot.t0);
-    ItemPtr item = std::move(slot.item);
-    if (s.ok()) {
-      Tensor host;
-      s = Tensor::create_like(slot.dev_result.view(), Device::cpu(), host);
-      if (s.ok()) {
-        const View pinned = [&] {
-          View v = host.view();
-          v.data = slot.pin_out.data();
-          return v;
-        }();
-        s = copy(pinned, host.view());
-      }
-      if (s.ok()) item->result = std::move(host);
-    }
-    slot.dev_result = Tensor();
     if (trace_.enabled()) {
-      trace_.span(slot.track, "H2D", "copy", slot.times.t[0], slot.times.t[1], item->input);
-      trace_.span(slot.track, "kernels", "gpu", slot.times.t[1], slot.times.t[2], item->input);
-      trace_.span(slot.track, "D2H", "copy", slot.times.t[2], slot.times.t[3], item->input);
+      const std::string label = batch_label(slot.items);
+      trace_.span(slot.track, "H2D", "copy", slot.times.t[0], slot.times.t[1], label);
+      trace_.span(slot.track, "kernels", "gpu", slot.times.t[1], slot.times.t[2], label);
+      trace_.span(slot.track, "D2H", "copy", slot.times.t[2], slot.times.t[3], label);
     }
     compute_gpu_.add(secs);
-    if (!s.ok()) {
-      fail_or_retry(std::move(item), s);
-      return;
+    const double n = static_cast<double>(slot.items.size());
+    for (std::size_t i = 0; i < slot.items.size(); ++i) {
+      ItemPtr item = std::move(slot.items[i]);
+      Status si = s;
+      if (si.ok()) {
+        Tensor host;
+        si = Tensor::create_like(slot.dev_results[i].view(), Device::cpu(), host);
+        if (si.ok()) {
+          View pinned = host.view();
+          pinned.data = static_cast<std::byte*>(slot.pin_out.data()) + slot.out_offsets[i];
+          si = copy(pinned, host.view());
+        }
+        if (si.ok()) item->result = std::move(host);
+      }
+      if (!si.ok()) {
+        fail_or_retry(std::move(item), si);
+        continue;
+      }
+      // Each item's share of the round trip, by its bytes.
+      const double share = slot.batch_bytes ? secs * double(item->input_bytes) / double(slot.batch_bytes) : secs / n;
+      model_.observe(ThroughputModel::gpu, item->input_bytes, share);
+      item->info.status = {};
+      item->info.device = device;
+      item->info.seconds += share;
+      item->info.gpu_batch = slot.items.size();
+      finish(std::move(item));
     }
-    model_.observe(ThroughputModel::gpu, item->input_bytes, secs);
-    item->info.status = {};
-    item->info.device = device;
-    item->info.seconds += secs;
-    finish(std::move(item));
+    slot.items.clear();
+    slot.dev_results.clear();
+    slot.out_offsets.clear();
   };
 
   std::size_t k = 0;
-  while (ItemPtr item = work_->pop_gpu()) {
+  std::vector<ItemPtr> batch;
+  while (work_->pop_gpu_batch(batch, gpu.numa_node)) {
     Slot& slot = slots[k++ % 2];
-    complete(slot);  // the item this slot carried two rounds ago
-    TraceScope scope(trace_, host_track, "stage+launch", "gpu", item->input);
+    complete(slot);  // the batch this slot carried two rounds ago
+    TraceScope scope(trace_, host_track, "stage+launch", "gpu", batch_label(batch));
     slot.t0 = Clock::now();
-    const View& in = item->input_view();
-    Status s = grow(slot.pin_in, std::max<std::size_t>(in.nbytes(), 1));
-    View pinned_in = View::array(slot.pin_in.data(), in.dtype, std::span<const std::int64_t>(in.shape.data(), std::size_t(in.ndim)));
-    if (s.ok()) s = copy(in, pinned_in);  // pageable -> pinned, on this (GPU-local) core
-    Tensor dev_in, dev_out;
+    const std::size_t n = batch.size();
+    // Pack the inputs into the pinned buffer: pageable -> pinned, on this (GPU-local) core.
+    std::vector<std::size_t> in_off(n), out_off(n);
+    std::size_t in_total = 0;
+    slot.batch_bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      in_off[i] = in_total;
+      in_total = align_up(in_total + batch[i]->input_view().nbytes());
+      slot.batch_bytes += batch[i]->input_bytes;
+    }
+    Status s = grow(slot.pin_in, std::max<std::size_t>(in_total, 1));
+    auto packed = [&](void* base, std::size_t off, const View& like, Device where) {
+      return View::array(static_cast<std::byte*>(base) + off, like.dtype,
+                         std::span<const std::int64_t>(like.shape.data(), std::size_t(like.ndim)), where);
+    };
+    for (std::size_t i = 0; i < n && s.ok(); ++i)
+      s = copy(batch[i]->input_view(), packed(slot.pin_in.data(), in_off[i], batch[i]->input_view(), Device::cpu()));
+    std::vector<Tensor> outs(n);
+    std::vector<Status> item_status(n);
     if (s.ok()) {
       StreamAllocScope alloc(slot.stream.handle());
-      s = Tensor::create_like(in, Device::cuda(gpu.ordinal), dev_in);
+      Buffer dev_in;  // freed stream-ordered at the end of this scope, after the kernels
+      s = Buffer::allocate(std::max<std::size_t>(in_total, 1), MemKind::device, dev_in, gpu.ordinal);
       if (trace_.enabled() && s.ok()) s = cuda::host_callback(slot.stream.handle(), stamp, &slot.marks[0]);
-      if (s.ok()) s = copy(pinned_in, dev_in.view(), slot.stream.handle());
-      if (trace_.enabled() && s.ok()) s = cuda::host_callback(slot.stream.handle(), stamp, &slot.marks[1]);
-      if (s.ok()) s = pipeline_.apply(dev_in.view(), dev_out, Exec{Device::cuda(gpu.ordinal), slot.stream.handle(), 0});
-      if (trace_.enabled() && s.ok()) s = cuda::host_callback(slot.stream.handle(), stamp, &slot.marks[2]);
-      if (s.ok()) s = grow(slot.pin_out, std::max<std::size_t>(dev_out.view().nbytes(), 1));
       if (s.ok()) {
-        View pinned_out = dev_out.view();
-        pinned_out.data = slot.pin_out.data();
-        pinned_out.device = Device::cpu();
-        s = copy(dev_out.view(), pinned_out, slot.stream.handle());
+        const std::int64_t bytes = static_cast<std::int64_t>(in_total);
+        s = copy(View::array(slot.pin_in.data(), DType::u8, {bytes}), View::array(dev_in.data(), DType::u8, {bytes}, dev),
+                 slot.stream.handle());
       }
+      if (trace_.enabled() && s.ok()) s = cuda::host_callback(slot.stream.handle(), stamp, &slot.marks[1]);
+      const Exec exec{dev, slot.stream.handle(), 0};
+      for (std::size_t i = 0; i < n && s.ok(); ++i)
+        item_status[i] = pipeline_.apply(packed(dev_in.data(), in_off[i], batch[i]->input_view(), dev), outs[i], exec);
+      if (trace_.enabled() && s.ok()) s = cuda::host_callback(slot.stream.handle(), stamp, &slot.marks[2]);
+      std::size_t out_total = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        if (item_status[i].ok()) {
+          out_off[i] = out_total;
+          out_total = align_up(out_total + outs[i].view().nbytes());
+        }
+      if (s.ok()) s = grow(slot.pin_out, std::max<std::size_t>(out_total, 1));
+      for (std::size_t i = 0; i < n && s.ok(); ++i)
+        if (item_status[i].ok()) s = copy(outs[i].view(), packed(slot.pin_out.data(), out_off[i], outs[i].view(), Device::cpu()),
+                                          slot.stream.handle());
       if (trace_.enabled() && s.ok()) s = cuda::host_callback(slot.stream.handle(), stamp, &slot.marks[3]);
     }
     if (!s.ok()) {
       (void)slot.stream.synchronize();
-      fail_or_retry(std::move(item), s);
+      for (auto& item : batch) fail_or_retry(std::move(item), s);
+      batch.clear();
       continue;
     }
-    // dev_in is freed stream-ordered; dev_out lives until the copy is done.
-    slot.dev_result = std::move(dev_out);
-    slot.item = std::move(item);
+    // An item whose pipeline failed on its own (e.g. no memory for its result)
+    // fails or retries alone; the rest of the batch goes on.
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!item_status[i].ok()) {
+        fail_or_retry(std::move(batch[i]), item_status[i]);
+        continue;
+      }
+      slot.items.push_back(std::move(batch[i]));
+      slot.dev_results.push_back(std::move(outs[i]));
+      slot.out_offsets.push_back(out_off[i]);
+    }
+    batch.clear();
   }
   complete(slots[0]);
   complete(slots[1]);
@@ -697,18 +753,32 @@ Status Engine::run_files() {
       }
     });
 
-  // Decoders.
-  const int n_decoders = std::max(2, std::min<int>(4, static_cast<int>(std::thread::hardware_concurrency()) / 4));
+  // Decoders: on each node that computes (see EnginePlan::compute_nodes), so
+  // an image is first touched where it will most likely be computed.
+  struct Seat {
+    int node;
+    const std::vector<int>* pus;
+  };
+  std::vector<Seat> seats;
+  for (const auto& node : plan_.compute_nodes)
+    for (int i = 0; i < decoders_per_node(node, plan_.compute_nodes.size()); ++i) seats.push_back({node.numa_node, &node.pus});
+  if (seats.empty()) {
+    const int n = std::max(2, std::min<int>(4, static_cast<int>(std::thread::hardware_concurrency()) / 4));
+    for (int i = 0; i < n; ++i) seats.push_back({-1, &plan_.codec_pus});
+  }
+  const int n_decoders = static_cast<int>(seats.size());
   decode_.threads = n_decoders;
   BoundedQueue<ItemPtr> decode_q(static_cast<std::size_t>(2 * n_decoders));
   std::atomic<int> decoders_left{n_decoders};
   std::vector<std::thread> decoders;
   for (int d = 0; d < n_decoders; ++d)
     decoders.emplace_back([&, d] {
-      bind_thread_best_effort(plan_.codec_pus);
-      const int track = trace_.track("decoder " + std::to_string(d));
+      const Seat seat = seats[static_cast<std::size_t>(d)];
+      bind_thread_best_effort(*seat.pus);
+      const int track = trace_.track("decoder " + std::to_string(d) + (seat.node >= 0 ? " (numa " + std::to_string(seat.node) + ")" : ""));
       while (auto item = decode_q.pop()) {
         Item& it = **item;
+        it.node = seat.node;
         const auto t0 = Clock::now();
         {
           TraceScope scope(trace_, track, "decode", "io", it.input);

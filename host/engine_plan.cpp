@@ -25,6 +25,11 @@ void bind_team(const EngineTeam& team) {
   }
 }
 
+int decoders_per_node(const EngineNode& node, std::size_t nodes) {
+  const int quarter = static_cast<int>(node.pus.size()) / 4;
+  return std::clamp(quarter, nodes > 1 ? 1 : 2, 8);
+}
+
 Status make_engine_plan(const RunOptions& o, EnginePlan& out, std::vector<std::string>& notices) {
   // The machine does not change during a process: discover it once.
   static Topology topo;
@@ -108,6 +113,12 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
     io.insert(w.pus.begin(), w.pus.end());
     if (const NumaNodeInfo* node = topo.numa_node(w.numa_node)) codec.insert(node->pus.begin(), node->pus.end());
   }
+  std::set<int> computing;
+  for (const auto& t : ep.teams) computing.insert(t.numa_node);
+  for (const auto& g : ep.gpus) computing.insert(g.numa_node);
+  for (int n : computing)
+    if (const NumaNodeInfo* node = topo.numa_node(n); node && !node->pus.empty())
+      ep.compute_nodes.push_back({n, node->pus});
   ep.io_pus.assign(io.begin(), io.end());
   ep.codec_pus.assign(codec.begin(), codec.end());
   out = std::move(ep);

@@ -22,6 +22,12 @@ struct EngineGpu {
   int numa_node = -1;
 };
 
+/// A NUMA node that hosts CPU teams or GPU workers, with every PU it has.
+struct EngineNode {
+  int numa_node = -1;
+  std::vector<int> pus;
+};
+
 struct EnginePlan {
   std::vector<EngineTeam> teams;
   std::vector<EngineGpu> gpus;
@@ -30,7 +36,16 @@ struct EnginePlan {
   /// I/O workers. Codecs are CPU-heavy, so they float over those nodes' cores
   /// rather than crowd onto the one I/O core (empty = anywhere).
   std::vector<int> codec_pus;
+  /// Where the decoders run: on each node that computes, so a decoded image is
+  /// first touched in the memory of the node whose team (or GPU feeder) will
+  /// most likely take it; the work queue prefers same-node items. Empty: the
+  /// topology has no NUMA information; decoders run on codec_pus.
+  std::vector<EngineNode> compute_nodes;
 };
+
+/// Decoder threads per compute node: a quarter of its PUs, 1 to 8, and at
+/// least 2 in all (one node) so a slow image never stalls the batch.
+int decoders_per_node(const EngineNode& node, std::size_t nodes);
 
 /// Builds the plan for this machine from the hwloc placement plan and the options.
 /// Notices (e.g. "no usable GPU; running on the CPU") are appended to `notices`.

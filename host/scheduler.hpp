@@ -8,12 +8,15 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "host/model.hpp"
 
 namespace tandem {
 
-/// Item must have `bool cpu_only` and `std::size_t input_bytes`.
+/// Item must have `bool cpu_only`, `std::size_t input_bytes` and `int node`
+/// (the NUMA node its buffers were first touched on, -1 if unknown). Workers
+/// prefer items of their own node and take any other rather than idle.
 template <class Item>
 class WorkQueue {
  public:
@@ -49,40 +52,89 @@ class WorkQueue {
     cv_.notify_all();
   }
 
-  // CPU teams take the oldest item; they stop when the queue is closed, empty
-  // and no GPU worker can still hand back a retry.
-  ItemPtr pop_cpu() {
+  // CPU teams take the oldest item of their node, else the oldest of any
+  // node; they stop when the queue is closed, empty and no GPU worker can
+  // still hand back a retry.
+  ItemPtr pop_cpu(int node = -1) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !items_.empty() || (closed_ && gpu_workers_ == 0); });
     if (items_.empty()) return nullptr;
-    ItemPtr it = std::move(items_.front());
-    items_.pop_front();
-    space_.notify_one();
-    return it;
+    auto pick = items_.begin();
+    for (auto it = items_.begin(); it != items_.end(); ++it)
+      if ((*it)->node == node) {
+        pick = it;
+        break;
+      }
+    return take(pick);
   }
 
   // GPU workers take the oldest item the model does not want on the CPU
-  // (tiny images stay on the CPU while CPU teams exist).
-  ItemPtr pop_gpu() {
+  // (tiny images stay on the CPU while CPU teams exist), of their node first.
+  ItemPtr pop_gpu(int node = -1) {
+    std::vector<ItemPtr> one;
+    if (!pop_gpu_batch(one, node, 1, 0)) return nullptr;
+    return std::move(one.front());
+  }
+
+  // A batch for one GPU round trip: the first item as pop_gpu picks it, then,
+  // if it is small (<= kBatchItemBytes), further small items it may take, up to
+  // `max_items` and `max_bytes` in all, so one upload, one synchronisation and
+  // one download serve them all. False when there is nothing left for GPUs.
+  bool pop_gpu_batch(std::vector<ItemPtr>& out, int node = -1, std::size_t max_items = kBatchMaxItems,
+                     std::size_t max_bytes = kBatchMaxBytes) {
+    out.clear();
     std::unique_lock lock(mu_);
     for (;;) {
+      auto first = items_.end();
       for (auto it = items_.begin(); it != items_.end(); ++it) {
-        Item& item = **it;
-        if (item.cpu_only) continue;
-        if (have_cpu_ && model_.prefer_cpu(item.input_bytes, kSmallBytes)) continue;
-        ItemPtr out = std::move(*it);
-        items_.erase(it);
-        space_.notify_one();
-        return out;
+        if (!gpu_may_take(**it)) continue;
+        if (first == items_.end()) first = it;
+        if ((*it)->node == node) {
+          first = it;
+          break;
+        }
       }
-      if (closed_) return nullptr;
+      if (first != items_.end()) {
+        std::size_t bytes = (*first)->input_bytes;
+        const bool small = bytes <= kBatchItemBytes;
+        out.push_back(take(first));
+        if (!small) return true;
+        for (auto it = items_.begin(); it != items_.end() && out.size() < max_items;) {
+          const std::size_t b = (*it)->input_bytes;
+          if (gpu_may_take(**it) && b <= kBatchItemBytes && bytes + b <= max_bytes) {
+            bytes += b;
+            out.push_back(std::move(*it));
+            it = items_.erase(it);  // deque: erase invalidates; continue from its result
+            space_.notify_one();
+          } else {
+            ++it;
+          }
+        }
+        return true;
+      }
+      if (closed_) return false;
       cv_.wait(lock);
     }
   }
 
   static constexpr std::size_t kSmallBytes = 64u << 10;
+  static constexpr std::size_t kBatchItemBytes = 1u << 20;
+  static constexpr std::size_t kBatchMaxItems = 16;
+  static constexpr std::size_t kBatchMaxBytes = 8u << 20;
 
  private:
+  using Iter = typename std::deque<ItemPtr>::iterator;
+  bool gpu_may_take(const Item& item) const {
+    return !item.cpu_only && !(have_cpu_ && model_.prefer_cpu(item.input_bytes, kSmallBytes));
+  }
+  // Removes *it (under mu_).
+  ItemPtr take(Iter it) {
+    ItemPtr out = std::move(*it);
+    items_.erase(it);
+    space_.notify_one();
+    return out;
+  }
+
   std::mutex mu_;
   std::condition_variable cv_, space_;
   std::deque<ItemPtr> items_;

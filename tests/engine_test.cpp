@@ -12,6 +12,8 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "host/engine_plan.hpp"
 #include "host/model.hpp"
 #include "host/scheduler.hpp"
@@ -326,27 +328,121 @@ TEST(Engine, StreamsAnArrayLargerThanTheBudget) {
   EXPECT_TRUE(same(h.view(), direct(parse("histogram bins=64"), src.view()).view()));
 }
 
+// run_tensors on `device`: each result arrives once and equals the pipeline applied directly on the CPU.
+RunSummary run_tensors_checked(const Pipeline& p, const std::vector<View>& views, DeviceChoice device) {
+  RunOptions o;
+  o.device = device;
+  o.model_cache = "-";
+  std::vector<int> seen(views.size(), 0);
+  RunSummary sum;
+  const Status st = run_tensors(p, views, o,
+                                [&](std::size_t i, const Status& s, Tensor& r) {
+                                  ASSERT_TRUE(s.ok()) << s.message();
+                                  ++seen[i];
+                                  EXPECT_TRUE(same(r.view(), direct(p, views[i]).view())) << "input " << i << " " << views[i].describe();
+                                },
+                                sum);
+  EXPECT_TRUE(st.ok()) << st.message();
+  for (int n : seen) EXPECT_EQ(n, 1);
+  return sum;
+}
+
 TEST(Engine, InMemoryTensorsWithACallbackPerResult) {
   std::vector<Tensor> owned;
   std::vector<View> views;
   for (int i = 0; i < 9; ++i) owned.push_back(test::random_image(DType::u8, 10 + i, 13, 1, static_cast<std::uint64_t>(i)));
   for (auto& t : owned) views.push_back(t.view());
-  const Pipeline p = parse("threshold value=100");
-  RunOptions o;
-  o.device = DeviceChoice::cpu;
-  o.model_cache = "-";
-  std::vector<int> seen(views.size(), 0);
-  RunSummary sum;
-  ASSERT_TRUE(run_tensors(p, views, o,
-                          [&](std::size_t i, const Status& s, Tensor& r) {
-                            ASSERT_TRUE(s.ok()) << s.message();
-                            ++seen[i];
-                            EXPECT_TRUE(same(r.view(), direct(p, views[i]).view()));
-                          },
-                          sum)
-                  .ok());
-  for (int n : seen) EXPECT_EQ(n, 1);
+  const RunSummary sum = run_tensors_checked(parse("threshold value=100"), views, DeviceChoice::cpu);
   EXPECT_EQ(sum.ok, views.size());
+}
+
+// --- the GPU workers (skipped without a GPU) ---
+
+#define SKIP_WITHOUT_GPU()                                                                           \
+  do {                                                                                               \
+    if (cuda_device_count() == 0) GTEST_SKIP() << "no usable CUDA device: " << cuda_status();       \
+  } while (0)
+
+// Many small images of different shapes and channel counts: the GPU worker
+// packs them into shared round trips, and each result equals the CPU's.
+TEST(EngineGpu, SmallImagesTravelInBatchesAndEqualTheCpu) {
+  SKIP_WITHOUT_GPU();
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+  for (int i = 0; i < 64; ++i) {
+    const std::int64_t h = 1 + (i * 37) % 211, w = 1 + (i * 53) % 307, c = i % 3 == 0 ? 3 : 1;
+    owned.push_back(test::random_image(DType::u8, h, w, c, static_cast<std::uint64_t>(100 + i)));
+  }
+  for (auto& t : owned) views.push_back(t.view());
+  for (const char* text : {"median size=5 | invert", "threshold value=77 | box size=3"}) {
+    SCOPED_TRACE(text);
+    const RunSummary sum = run_tensors_checked(parse(text), views, DeviceChoice::gpu);
+    EXPECT_EQ(sum.ok, views.size());
+    std::size_t batched = 0;
+    for (const auto& r : sum.items) {
+      EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input << " ran on " << r.device;
+      EXPECT_GE(r.gpu_batch, 1u);
+      if (r.gpu_batch > 1) ++batched;
+    }
+    EXPECT_GT(batched, 0u) << "no two small images shared a GPU round trip";
+  }
+}
+
+// A batch of files on the GPU: outputs equal the CPU's, and the trace shows
+// one stream's copies overlapping the other stream's kernels.
+TEST(EngineGpu, FilesOnTheGpuEqualTheCpuAndCopiesOverlapKernels) {
+  SKIP_WITHOUT_GPU();
+  TempDir in, out_gpu, out_cpu;
+  for (int i = 0; i < 12; ++i) {
+    const Tensor img = test::random_image(DType::u8, 1500 + i, 2001, 3, static_cast<std::uint64_t>(7 + i));
+    std::vector<std::byte> bytes;
+    ASSERT_TRUE(io::encode(img.view(), io::Format::ppm, {}, bytes).ok());
+    ASSERT_TRUE(io::write_file_atomic(in.str("img" + std::to_string(i) + ".ppm"), bytes).ok());
+  }
+  const Pipeline p = parse("median size=7 | invert");
+  RunOptions o = cpu_options(out_gpu.str());
+  o.inputs = {in.str()};
+  o.device = DeviceChoice::gpu;
+  o.trace_path = out_gpu.str("trace.json");
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  ASSERT_EQ(sum.ok, 12u);
+  for (const auto& r : sum.items) EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input;
+  RunOptions c = cpu_options(out_cpu.str());
+  c.inputs = {in.str()};
+  RunSummary csum;
+  ASSERT_TRUE(run_batch(p, c, csum).ok());
+  for (int i = 0; i < 12; ++i) {
+    const std::string name = "img" + std::to_string(i) + ".ppm";
+    std::ifstream a(out_gpu.str(name), std::ios::binary), b(out_cpu.str(name), std::ios::binary);
+    const std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
+    EXPECT_FALSE(sa.empty());
+    EXPECT_EQ(sa, sb) << name;
+  }
+  // The trace: spans named H2D / kernels on the "cuda:N stream K" tracks.
+  std::ifstream f(o.trace_path);
+  const auto trace = nlohmann::json::parse(f);
+  std::map<int, std::string> track_names;
+  struct Span {
+    int track;
+    double t0, t1;
+  };
+  std::vector<Span> h2d, kernels;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e["ph"] == "M" && e["name"] == "thread_name") track_names[e["tid"].get<int>()] = e["args"]["name"];
+    if (e["ph"] != "X") continue;
+    const Span sp{e["tid"].get<int>(), e["ts"].get<double>(), e["ts"].get<double>() + e["dur"].get<double>()};
+    if (e["name"] == "H2D") h2d.push_back(sp);
+    if (e["name"] == "kernels") kernels.push_back(sp);
+  }
+  ASSERT_EQ(h2d.size(), 12u);
+  ASSERT_EQ(kernels.size(), 12u);
+  for (const auto& sp : h2d) EXPECT_NE(track_names[sp.track].find("stream"), std::string::npos);
+  int overlaps = 0;
+  for (const auto& c2 : h2d)
+    for (const auto& k : kernels)
+      if (c2.track != k.track && c2.t0 < k.t1 && k.t0 < c2.t1) ++overlaps;
+  EXPECT_GT(overlaps, 0) << "no upload ran while the other stream's kernels did";
 }
 
 // --- placement as the engine uses it, on synthetic topologies ---
@@ -372,6 +468,17 @@ TEST(EnginePlan, TeamsPerNumaNodeAndThreadLimit) {
   // No PU of node 1 in team 0.
   for (const auto& slot : plan.teams[0].slots)
     for (int pu : slot) EXPECT_LT(pu, 8);
+  // Decoders run on both computing nodes, each over all of its PUs.
+  ASSERT_EQ(plan.compute_nodes.size(), 2u);
+  for (const auto& node : plan.compute_nodes) {
+    EXPECT_EQ(node.pus.size(), 8u);
+    for (int pu : node.pus) EXPECT_EQ(pu / 8, node.numa_node == plan.teams[0].numa_node ? 0 : 1);
+    EXPECT_EQ(decoders_per_node(node, plan.compute_nodes.size()), 2);
+  }
+  // One small node alone still gets two decoders; a big one at most eight.
+  EXPECT_EQ(decoders_per_node({0, {0, 1}}, 1), 2);
+  EngineNode big{0, std::vector<int>(128)};
+  EXPECT_EQ(decoders_per_node(big, 2), 8);
 }
 
 TEST(EnginePlan, GpuChoiceWithoutGpus) {
@@ -408,6 +515,18 @@ TEST(EnginePlan, GpuWorkersOnTheirNodesFromXml) {
   ASSERT_TRUE(make_engine_plan(o, topo, gpus, "", plan, notes).ok());
   ASSERT_EQ(plan.gpus.size(), 1u);
   EXPECT_EQ(plan.gpus[0].ordinal, gpus[1].index);
+  // GPU only: the decoders run on that GPU's node and nowhere else.
+  o.device = DeviceChoice::gpu;
+  ASSERT_TRUE(make_engine_plan(o, topo, gpus, "", plan, notes).ok());
+  EXPECT_TRUE(plan.teams.empty());
+  ASSERT_EQ(plan.compute_nodes.size(), 1u);
+  EXPECT_EQ(plan.compute_nodes[0].numa_node, gpus[1].numa_node);
+  const NumaNodeInfo* node = topo.numa_node(gpus[1].numa_node);
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(plan.compute_nodes[0].pus, node->pus);
+  for (int pu : plan.gpus[0].pus)
+    EXPECT_NE(std::find(node->pus.begin(), node->pus.end(), pu), node->pus.end()) << "feeder PU " << pu;
+  o.device = DeviceChoice::auto_select;
   o.gpus = {42};
   EXPECT_EQ(make_engine_plan(o, topo, gpus, "", plan, notes).code(), Errc::no_device);
 }
@@ -444,7 +563,17 @@ TEST(EnginePlan, TeamThreadsRunWhereTheyAreBound) {
 struct FakeItem {
   bool cpu_only = false;
   std::size_t input_bytes = 0;
+  int node = -1;
+  int id = 0;
 };
+
+std::unique_ptr<FakeItem> fake(std::size_t bytes, int node = -1, int id = 0) {
+  auto f = std::make_unique<FakeItem>();
+  f->input_bytes = bytes;
+  f->node = node;
+  f->id = id;
+  return f;
+}
 
 TEST(Scheduler, SmallItemsStayOnTheCpuUntilTheModelKnowsBetter) {
   ThroughputModel model("test", "");
@@ -473,6 +602,83 @@ TEST(Scheduler, SmallItemsStayOnTheCpuUntilTheModelKnowsBetter) {
   q.close();
   q.gpu_worker_done();
   EXPECT_FALSE(q.pop_cpu());
+}
+
+TEST(Scheduler, WorkersPreferItemsOfTheirNodeAndStealOtherwise) {
+  ThroughputModel model("test", "");
+  WorkQueue<FakeItem> q(16, 0, true, model);
+  ASSERT_TRUE(q.push(fake(100, 0, 1)));
+  ASSERT_TRUE(q.push(fake(100, 1, 2)));
+  ASSERT_TRUE(q.push(fake(100, 1, 3)));
+  auto a = q.pop_cpu(1);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->id, 2);  // the oldest of node 1, not the older item of node 0
+  auto b = q.pop_cpu(0);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->id, 1);
+  auto c = q.pop_cpu(0);  // none of node 0 left: steal rather than idle
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->id, 3);
+  q.close();
+  EXPECT_FALSE(q.pop_cpu(0));
+}
+
+TEST(Scheduler, GpuBatchesSmallItemsAndLeavesLargeOnesAlone) {
+  ThroughputModel model("test", "");
+  // No CPU team: the GPU may take everything.
+  WorkQueue<FakeItem> q(64, 1, false, model);
+  const std::size_t small = 300u << 10, large = 6u << 20;
+  ASSERT_TRUE(q.push(fake(large, 0, 1)));
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(q.push(fake(small, 0, 10 + i)));
+  ASSERT_TRUE(q.push(fake(large, 0, 2)));
+  std::vector<std::unique_ptr<FakeItem>> batch;
+  ASSERT_TRUE(q.pop_gpu_batch(batch, 0));
+  ASSERT_EQ(batch.size(), 1u);  // a large item travels alone
+  EXPECT_EQ(batch[0]->id, 1);
+  ASSERT_TRUE(q.pop_gpu_batch(batch, 0));
+  // Small ones together, in order, up to the byte limit (8 MiB / 300 KiB = 27)
+  // and the item limit (16).
+  ASSERT_EQ(batch.size(), WorkQueue<FakeItem>::kBatchMaxItems);
+  for (std::size_t i = 0; i < batch.size(); ++i) EXPECT_EQ(batch[i]->id, 10 + int(i));
+  ASSERT_TRUE(q.pop_gpu_batch(batch, 0, 64, 2u << 20));
+  EXPECT_EQ(batch.size(), 6u);  // 6 x 300 KiB fit in 2 MiB, 7 do not
+  EXPECT_EQ(batch.front()->id, 26);
+  // A batch skips the large item queued behind the small ones, which stays next in line.
+  std::size_t rest = 40 - 16 - 6;
+  while (rest > 0) {
+    ASSERT_TRUE(q.pop_gpu_batch(batch, 0));
+    ASSERT_EQ(batch.size(), std::min(rest, WorkQueue<FakeItem>::kBatchMaxItems));
+    for (const auto& b : batch) EXPECT_EQ(b->input_bytes, small);
+    rest -= batch.size();
+  }
+  ASSERT_TRUE(q.pop_gpu_batch(batch, 0));
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0]->id, 2);
+  q.close();
+  EXPECT_FALSE(q.pop_gpu_batch(batch, 0));
+  EXPECT_TRUE(batch.empty());
+}
+
+TEST(Scheduler, GpuBatchesSkipCpuOnlyItemsAndTinyOnesWhileCpuTeamsExist) {
+  ThroughputModel model("test", "");
+  WorkQueue<FakeItem> q(64, 1, true, model);
+  ASSERT_TRUE(q.push(fake(200u << 10, 0, 1)));
+  ASSERT_TRUE(q.push(fake(1000, 0, 2)));  // below kSmallBytes: the model keeps it on the CPU
+  auto retry = fake(200u << 10, 0, 3);
+  q.push_retry(std::move(retry));  // CPU only, and first in line
+  ASSERT_TRUE(q.push(fake(200u << 10, 0, 4)));
+  std::vector<std::unique_ptr<FakeItem>> batch;
+  ASSERT_TRUE(q.pop_gpu_batch(batch, 0));
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0]->id, 1);
+  EXPECT_EQ(batch[1]->id, 4);
+  auto c1 = q.pop_cpu(0), c2 = q.pop_cpu(0);
+  ASSERT_TRUE(c1 && c2);
+  EXPECT_EQ(c1->id, 3);
+  EXPECT_EQ(c2->id, 2);
+  q.close();
+  q.gpu_worker_done();
+  EXPECT_FALSE(q.pop_cpu(0));
 }
 
 TEST(Scheduler, GpuRetriesGoToTheCpuEvenAfterClose) {

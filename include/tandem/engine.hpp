@@ -44,6 +44,9 @@ struct ItemResult {
   std::uint64_t bytes_out = 0;
   bool skipped = false;  ///< --resume found its output complete
   bool retried_on_cpu = false;  ///< a GPU failure was retried on a CPU team
+  /// GPU: how many items shared its round trip (upload, kernels, download);
+  /// small images travel together. 0 when it did not run on a GPU.
+  std::size_t gpu_batch = 0;
   /// Reduction results (stats): name -> value.
   std::vector<std::pair<std::string, double>> values;
 };
