@@ -257,7 +257,7 @@ void add_run_command(CLI::App& app, Commands& commands) {
   auto a = std::make_shared<RunArgs>();
   cmd->add_option("-p,--pipeline", a->pipeline, "Ops separated by '|', parameters as key=value (see 'tandem ops')")->required();
   cmd->add_option("-o,--output", a->output, "Output directory (created if missing); outputs keep their relative paths")->required();
-  cmd->add_option("inputs", a->inputs, "Files and directories (directories are searched recursively)")->required();
+  cmd->add_option("inputs", a->inputs, "Files and directories (searched recursively for .png .jpg .jpeg .pgm .ppm .npy files; with --glob, for the files that match)")->required();
   cmd->add_option("--glob", a->globs, "Only files whose name (or relative path) matches this pattern, e.g. '*.png'; repeatable");
   cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "npy"}));
   cmd->add_option("--quality", a->quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();

@@ -85,7 +85,10 @@ struct Listed {
   Status error;
 };
 
-Status list_inputs(const RunOptions& o, std::vector<Listed>& out) {
+// Files found by walking a directory without --glob are kept only when their
+// name says a format tandem reads (a README next to the photos is not an
+// input); `ignored` counts the others. Files named directly always count.
+Status list_inputs(const RunOptions& o, std::vector<Listed>& out, std::size_t& ignored) {
   for (const auto& arg : o.inputs) {
     std::error_code ec;
     const fs::file_status st = fs::status(arg, ec);
@@ -107,6 +110,10 @@ Status list_inputs(const RunOptions& o, std::vector<Listed>& out) {
         if (io::is_temporary_name(name) || name.starts_with('.')) continue;
         const fs::path rel = fs::relative(it->path(), arg, ec);
         if (!matches_any(o.globs, name, rel.string())) continue;
+        if (o.globs.empty() && !io::format_from_path(name)) {
+          ++ignored;
+          continue;
+        }
         found.push_back({it->path().string(), rel, {}});
       }
       // Directory order is arbitrary; sort so runs are reproducible.
@@ -669,8 +676,15 @@ Status Engine::run_files() {
   (void)io::remove_stale_temporaries(outdir.string(), stale);
 
   std::vector<Listed> listed;
-  TANDEM_TRY(list_inputs(opts_, listed));
-  if (listed.empty()) return {Errc::invalid_argument, "no input files found (check the paths and --glob)"};
+  std::size_t ignored = 0;
+  TANDEM_TRY(list_inputs(opts_, listed, ignored));
+  if (ignored)
+    summary_.notices.push_back("ignored " + std::to_string(ignored) + " file" + (ignored == 1 ? "" : "s") +
+                               " of no known format found in the input directories (name them or use --glob to include them)");
+  if (listed.empty())
+    return {Errc::invalid_argument, ignored ? "no input files of a known format found (" + std::to_string(ignored) +
+                                                  " ignored: tandem reads .png .jpg .jpeg .jpe .pgm .ppm .npy; use --glob to include others)"
+                                            : "no input files found (check the paths and --glob)"};
 
   // Decide every output path up front: safety checks, collisions, --resume.
   std::set<std::string> input_set;

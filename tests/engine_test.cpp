@@ -129,11 +129,15 @@ TEST(Engine, BadInputsFailAloneAndTheBatchGoesOn) {
   write_bytes(in.path() / "notes.txt", "not an image");
   const Pipeline p = parse("invert");
   RunOptions o = cpu_options(out.str());
-  o.inputs = {in.str(), in.str("missing.png")};
+  // notes.txt: ignored where the directory walk finds it, failed where it is named.
+  o.inputs = {in.str(), in.str("missing.png"), in.str("notes.txt")};
   RunSummary sum;
   ASSERT_TRUE(run_batch(p, o, sum).ok());
   EXPECT_EQ(sum.ok, 1u);
   EXPECT_EQ(sum.failed, 6u);
+  EXPECT_EQ(sum.items.size(), 7u);
+  ASSERT_FALSE(sum.notices.empty());
+  EXPECT_NE(sum.notices[0].find("ignored 1 file of no known format"), std::string::npos) << sum.notices[0];
   for (const auto& item : sum.items) {
     if (item.input.ends_with("good.png")) {
       EXPECT_TRUE(item.status.ok());
@@ -149,6 +153,22 @@ TEST(Engine, BadInputsFailAloneAndTheBatchGoesOn) {
   for (const char* name : {"truncated.jpg", "empty.png", "garbage.png", "half.png", "notes.txt"})
     EXPECT_FALSE(fs::exists(out.path() / name)) << name;
   EXPECT_EQ(count_temporaries(out.path()), 0u);
+}
+
+TEST(Engine, ADirectoryWithNothingTandemReadsIsAnError) {
+  TempDir in, out;
+  write_bytes(in.path() / "README", "photos go here");
+  write_bytes(in.path() / "notes.txt", "none yet");
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str()};
+  RunSummary sum;
+  const Status s = run_batch(parse("invert"), o, sum);
+  EXPECT_EQ(s.code(), Errc::invalid_argument);
+  EXPECT_NE(s.message().find("2 ignored"), std::string::npos) << s.message();
+  // With --glob the user chose them: they are inputs, and fail as such.
+  o.globs = {"*.txt"};
+  ASSERT_TRUE(run_batch(parse("invert"), o, sum).ok());
+  EXPECT_EQ(sum.failed, 1u);
 }
 
 TEST(Engine, ResumeSkipsCompleteOutputs) {
