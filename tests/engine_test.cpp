@@ -701,6 +701,44 @@ TEST(Scheduler, GpuBatchesSkipCpuOnlyItemsAndTinyOnesWhileCpuTeamsExist) {
   EXPECT_FALSE(q.pop_cpu(0));
 }
 
+// Dynamic balance: every worker pulls when free, so a worker 8x faster takes
+// most of the items; each item is taken exactly once.
+TEST(Scheduler, FasterWorkersTakeMoreOfTheBatch) {
+  ThroughputModel model("test", "");
+  WorkQueue<FakeItem> q(8, 1, true, model);
+  constexpr int kItems = 80;
+  std::vector<int> taken(kItems, 0);
+  std::atomic<int> by_cpu{0}, by_gpu{0};
+  std::thread producer([&] {
+    for (int i = 0; i < kItems; ++i) ASSERT_TRUE(q.push(fake(2u << 20, -1, i)));  // large: never batched
+    q.close();
+  });
+  std::thread slow([&] {
+    while (auto item = q.pop_cpu()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(8));
+      ++taken[static_cast<std::size_t>(item->id)];
+      ++by_cpu;
+    }
+  });
+  std::thread fast([&] {
+    std::vector<std::unique_ptr<FakeItem>> batch;
+    while (q.pop_gpu_batch(batch)) {
+      ASSERT_EQ(batch.size(), 1u);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ++taken[static_cast<std::size_t>(batch[0]->id)];
+      ++by_gpu;
+    }
+    q.gpu_worker_done();
+  });
+  producer.join();
+  fast.join();
+  slow.join();
+  for (int i = 0; i < kItems; ++i) EXPECT_EQ(taken[static_cast<std::size_t>(i)], 1) << "item " << i;
+  EXPECT_EQ(by_cpu + by_gpu, kItems);
+  EXPECT_GT(by_gpu.load(), 2 * by_cpu.load()) << "gpu " << by_gpu << ", cpu " << by_cpu;
+  EXPECT_GT(by_cpu.load(), 0);
+}
+
 TEST(Scheduler, GpuRetriesGoToTheCpuEvenAfterClose) {
   ThroughputModel model("test", "");
   WorkQueue<FakeItem> q(4, 1, true, model);
