@@ -31,7 +31,6 @@ TANDEM_POINTOPS_CLONES void gray_row(const T* __restrict s, T* __restrict d, std
 }
 
 #if TANDEM_GRAY_AVX2
-#define TANDEM_AVX2_INLINE __attribute__((target("avx2"), always_inline)) inline
 
 // 8 pixels: 4 in each 128-bit lane (C = 3: bytes 0-11 of each lane).
 template <int C>
@@ -87,20 +86,13 @@ __attribute__((target("avx2"))) std::int64_t gray_u8_avx2(const std::uint8_t* __
   return i;
 }
 
-bool have_avx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-}
 #endif
 
 template <class T, int C>
 void gray_row_best(const T* s, T* d, std::int64_t n) {
 #if TANDEM_GRAY_AVX2
   if constexpr (std::is_same_v<T, std::uint8_t>) {
-    if (have_avx2()) {
+    if (cpu_has_avx2()) {
       const std::int64_t done = gray_u8_avx2<C>(s, d, n);
       s += C * done;
       d += done;

@@ -25,3 +25,22 @@ inline int cpu_threads(const Exec& exec) noexcept {
 #else
 #define TANDEM_CPU_CLONES
 #endif
+
+// Hand-written AVX2 paths (functions with __attribute__((target("avx2"))))
+// are compiled where this is 1 and called only when cpu_has_avx2().
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
+#define TANDEM_HAVE_AVX2_PATHS 1
+// Helpers of those functions: compiled for AVX2 and inlined into them.
+#define TANDEM_AVX2_INLINE __attribute__((target("avx2"), always_inline)) inline
+namespace tandem {
+inline bool cpu_has_avx2() noexcept {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+}
+}  // namespace tandem
+#else
+#define TANDEM_HAVE_AVX2_PATHS 0
+#endif

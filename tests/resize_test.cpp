@@ -119,6 +119,37 @@ TEST_P(ResizeTest, LargeImages) {
     }
 }
 
+// Halving u8 exactly: both weights are 1/2, so the result is the rounded mean of
+// each 2x2 block, (a + b + c + d + 2) >> 2 (OpenCV's INTER_LINEAR gives the same:
+// its 11-bit weights are 1024 each). Widths around the CPU's vector blocks (32
+// gray pixels, 8 colour pixels), padded rows in and out.
+TEST_P(ResizeTest, ExactHalvingOfU8IsTheRoundedMeanOf2x2Blocks) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  for (int c : {1, 3, 4})
+    for (int dw : {1, 7, 8, 9, 10, 11, 31, 32, 33, 45, 64, 77, 130}) {
+      const int dh = 3 + dw % 4;
+      const Tensor img = test::random_image(DType::u8, 2 * dh, 2 * dw, c, static_cast<std::uint64_t>(dw * 10 + c));
+      const View s = img.view();
+      std::vector<double> want;
+      for (int y = 0; y < dh; ++y)
+        for (int x = 0; x < dw; ++x)
+          for (int ch = 0; ch < c; ++ch) {
+            int sum = 0;
+            for (int dy = 0; dy < 2; ++dy)
+              for (int dx = 0; dx < 2; ++dx) sum += int(test::pixel(s, 2 * y + dy, 2 * x + dx, ch));
+            want.push_back((sum + 2) >> 2);
+          }
+      const Tensor zeros = test::random_image_upto(DType::u8, dh, dw, c, 1, 0);
+      test::PaddedImage src = test::padded_image(s, GetParam(), 5, runner.exec().stream);
+      test::PaddedImage dst = test::padded_image(zeros.view(), GetParam(), 3, runner.exec().stream);
+      ASSERT_TRUE(resize(src.view, dst.view, ResizeParams{}, runner.exec()).ok());
+      EXPECT_TRUE(test::all_near(runner.download(dst.view).view(), want, 0)) << "c=" << c << " dw=" << dw;
+      const Tensor packed = runner.run("resize", {{"width", std::to_string(dw)}, {"height", std::to_string(dh)}}, s);
+      EXPECT_TRUE(test::all_near(packed.view(), want, 0)) << "packed c=" << c << " dw=" << dw;
+    }
+}
+
 TEST_P(ResizeTest, PaddedRowsInAndOut) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
