@@ -30,7 +30,7 @@ for t in build-gpu/tests/*_test; do
   name=$(basename "$t")
   case "$name" in core_test|io_test|topology_test|placement_test|info_cli_test|run_cli_test|bench_test) continue ;; esac
   for tool in memcheck racecheck; do
-    compute-sanitizer --tool "$tool" --error-exitcode 99 "$t" --gtest_filter='*cuda*' > "$out/san-$name-$tool.log" 2>&1
+    compute-sanitizer --tool "$tool" --error-exitcode 99 "$t" --gtest_filter='*cuda*:*Gpu*' > "$out/san-$name-$tool.log" 2>&1
     echo "$name $tool exit=$? $(grep -E 'ERROR SUMMARY' "$out/san-$name-$tool.log" | tail -1)" >> "$out/sanitizer.txt"
   done
 done
