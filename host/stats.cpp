@@ -171,7 +171,8 @@ kern::StatsAcc fast_block_stats(const T* p, std::int64_t m) {
 template <class T>
 kern::StatsAcc f64_task_stats(const T* p, std::int64_t m) {
   kern::StatsAcc acc = kern::stats_empty();
-  for (std::int64_t b = 0; b < m; b += kBlock) acc = kern::stats_merge(acc, fast_block_stats(p + b, std::min(kBlock, m - b)));
+  for (std::int64_t b = 0; b < m; b += kBlock)
+    acc = kern::stats_merge(acc, fast_block_stats(p + b, std::min(kBlock, m - b)));
   return acc;
 }
 
@@ -405,8 +406,12 @@ __attribute__((target("arch=x86-64-v4"))) void f32_task_sums_v4(const float* p, 
 __attribute__((target("arch=x86-64-v3"))) void f32_task_sums_v3(const float* p, int blocks, LaneTask& out) {
   f32_task_sums_w<8>(p, blocks, out);
 }
-__attribute__((target("arch=x86-64-v4"))) double f64_sum_v4(const float* p, std::int64_t m) { return f64_sum_w<16>(p, m); }
-__attribute__((target("arch=x86-64-v3"))) double f64_sum_v3(const float* p, std::int64_t m) { return f64_sum_w<8>(p, m); }
+__attribute__((target("arch=x86-64-v4"))) double f64_sum_v4(const float* p, std::int64_t m) {
+  return f64_sum_w<16>(p, m);
+}
+__attribute__((target("arch=x86-64-v3"))) double f64_sum_v3(const float* p, std::int64_t m) {
+  return f64_sum_w<8>(p, m);
+}
 int x86_level() {
   static const int level = [] {
     __builtin_cpu_init();
@@ -689,8 +694,8 @@ Status run_stats(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) 
 
 const OpSpec kStats{
     "stats", OpKind::reduction,
-    "count, sum, min, max, mean, std (ddof=0) of all elements, as an f64 [6] tensor; accumulated in f64 "
-    "with a stable (Chan) variance; NaN propagates",
+    "count, sum, min, max, mean, std (ddof=0) of all elements, as an f64 [6] tensor; stable shifted sums "
+    "merged with Chan's formula, in f64 (CPU f32 input: f32 block partials, within 1e-5 relative); NaN propagates",
     "a.size, a.sum(), a.min(), a.max(), a.mean(), a.std() of a.astype(np.float64)",
     {},
     std::vector<DType>(std::begin(kAllDTypes), std::end(kAllDTypes)),
