@@ -1,11 +1,16 @@
 /// @file stats.hpp
 /// @brief Summary statistics of an array: count, sum, min, max, mean, std.
 ///
-/// Accumulation is in float64 whatever the input dtype (like
-/// np.mean(a, dtype=np.float64)), with a numerically stable variance: per
-/// block two-pass (CPU) or per-thread shifted sums (GPU), merged with Chan's
-/// parallel formula; so float32 inputs with a large mean and small spread keep
-/// their full precision (NumPy's default for f32 accumulates in f32).
+/// The reference is NumPy on a.astype(np.float64), with a numerically stable
+/// variance: sums around a shift near the data, merged with Chan's parallel
+/// formula, so inputs with a large mean and small spread keep their precision
+/// (NumPy's default for f32 accumulates in f32 and loses it). Accumulation is
+/// in float64, except for float32 input on the CPU: short blocks are summed in
+/// float32 lanes around a shift sampled from the block and converted to
+/// float64 per block; blocks where that would lose accuracy, and sums that
+/// cancel, are redone in float64, so sum, mean and std stay within 1e-5
+/// relative (typically ~1e-9). u8 input on the CPU is summed exactly in
+/// integers.
 /// std is the population standard deviation (ddof = 0).  NaN anywhere makes
 /// sum, min, max, mean and std NaN (as NumPy); an infinity gives the IEEE
 /// results NumPy gives (sum/mean +-inf, std nan).  count is the number of
