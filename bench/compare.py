@@ -404,6 +404,8 @@ def main():
     ap.add_argument("--photo", default="1024x768", help="batch photo size WxH")
     ap.add_argument("--no-vips", action="store_true")
     ap.add_argument("--json", help="also write all results to this file")
+    ap.add_argument("--only", action="append", choices=["agreement", "kernels", "arrays", "batch"],
+                    help="run only this section (repeatable; default: all)")
     a = ap.parse_args()
 
     cv2.setNumThreads(a.threads)
@@ -416,10 +418,14 @@ def main():
              if use_vips else "not used"))
     print("ops in this tandem: %s" % " ".join(sorted(have)))
     report = {"agreement": [], "kernels": [], "arrays": [], "batch": []}
-    check_agreement(a.tandem, have, a.threads, report["agreement"])
-    kernel_timings(a.tandem, have, a.threads, a.size, a.repeats, use_vips, report["kernels"])
-    array_timings(a.tandem, have, a.threads, a.elements, a.repeats, report["arrays"])
-    if a.batch > 0:
+    only = set(a.only or ["agreement", "kernels", "arrays", "batch"])
+    if "agreement" in only:
+        check_agreement(a.tandem, have, a.threads, report["agreement"])
+    if "kernels" in only:
+        kernel_timings(a.tandem, have, a.threads, a.size, a.repeats, use_vips, report["kernels"])
+    if "arrays" in only:
+        array_timings(a.tandem, have, a.threads, a.elements, a.repeats, report["arrays"])
+    if a.batch > 0 and "batch" in only:
         w, h = (int(x) for x in a.photo.lower().split("x"))
         batch_timings(a.tandem, have, a.threads, a.batch, w, h, report["batch"])
     if a.json:
