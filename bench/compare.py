@@ -17,6 +17,7 @@ import argparse
 import concurrent.futures as cf
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -362,9 +363,12 @@ def batch_timings(tandem, have, threads, count, w, h, report):
                 with cf.ProcessPoolExecutor(threads, initializer=_proc_init) as ex:
                     list(ex.map(_py_task, jobs, chunksize=4))
 
-        t_t = min(timeit_once(tandem_job) for _ in range(2))
-        t_th = min(timeit_once(lambda: pool_job("threads")) for _ in range(2))
-        t_pr = min(timeit_once(lambda: pool_job("procs")) for _ in range(2))
+        # Wall time (best of 2) and the CPU time (user + system, all threads and
+        # child processes) of that run: on a shared machine the CPU time is the
+        # steadier measure of the work done.
+        t_t, c_t = min(timeit_cpu(tandem_job) for _ in range(2))
+        t_th, c_th = min(timeit_cpu(lambda: pool_job("threads")) for _ in range(2))
+        t_pr, c_pr = min(timeit_cpu(lambda: pool_job("procs")) for _ in range(2))
         cv2.setNumThreads(threads)
         # Agreement of the batch outputs (tandem vs the thread-pool script).
         worst = 0
@@ -378,13 +382,27 @@ def batch_timings(tandem, have, threads, count, w, h, report):
             worst = max(worst, int(np.abs(a.astype(np.int32) - b.astype(np.int32)).max()))
         row = {"batch_images": count, "input_mb": mb, "tandem_s": t_t, "threadpool_s": t_th,
                "processpool_s": t_pr, "threadpool_ratio": t_th / t_t, "processpool_ratio": t_pr / t_t,
+               "tandem_cpu_s": c_t, "threadpool_cpu_s": c_th, "processpool_cpu_s": c_pr,
                "outputs_max_abs_diff": worst}
         report.append(row)
         print("  inputs %.0f MB; tandem run (whole process) %.2fs; ThreadPool+OpenCV %.2fs (%.2fx); "
               "ProcessPool+OpenCV %.2fs (%.2fx); outputs max |diff| %s"
               % (mb, t_t, t_th, t_th / t_t, t_pr, t_pr / t_t, worst))
+        print("  CPU time (user+sys): tandem %.2fs; ThreadPool %.2fs (%.2fx); ProcessPool %.2fs (%.2fx)"
+              % (c_t, c_th, c_th / c_t, c_pr, c_pr / c_t))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def timeit_cpu(fn):
+    """(wall seconds, CPU seconds of this process and its children) of one call."""
+    def cpu():
+        a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+    c0 = cpu()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, cpu() - c0
 
 
 def timeit_once(fn):
