@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
@@ -170,6 +171,13 @@ int run_command(const RunArgs& a) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   RunSummary sum;
+  if (a.verbose) {
+    // What libgomp runs with (main.cpp shortens the idle spin unless the user chose).
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    const char* spin = std::getenv("GOMP_SPINCOUNT");
+    std::cerr << "tandem: OpenMP idle threads: " << (policy ? "OMP_WAIT_POLICY=" + std::string(policy) + " " : "")
+              << (spin ? "GOMP_SPINCOUNT=" + std::string(spin) : std::string(policy ? "" : "libgomp's default spin")) << "\n";
+  }
   const Status s = run_batch(pipeline, o, sum);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);

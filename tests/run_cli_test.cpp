@@ -147,6 +147,23 @@ TEST_F(RunCli, SomeItemsFailExit1AndJsonSummary) {
   EXPECT_TRUE(j["items_per_device"].is_object());
 }
 
+// tandem run shortens libgomp's idle spin (re-executing itself with
+// GOMP_SPINCOUNT=10000) unless the user chose a wait policy; -v says which.
+TEST_F(RunCli, ShortOpenMpSpinUnlessTheUserChose) {
+  make_images(1, 16);
+  ::unsetenv("GOMP_SPINCOUNT");
+  ::unsetenv("OMP_WAIT_POLICY");
+  Result r = run({"run", "-p", "invert", "-o", out(), "-v", in()});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("OpenMP idle threads: GOMP_SPINCOUNT=10000"), std::string::npos) << r.err;
+  ::setenv("OMP_WAIT_POLICY", "active", 1);
+  r = run({"run", "-p", "invert", "-o", out() + "2", "-v", in()});
+  ::unsetenv("OMP_WAIT_POLICY");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("OpenMP idle threads: OMP_WAIT_POLICY=active"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("GOMP_SPINCOUNT"), std::string::npos) << r.err;
+}
+
 TEST_F(RunCli, AllGoodExits0AndPrintsASummary) {
   make_images(4, 16);
   const Result r = run({"run", "-p", "invert", "-o", out(), in()});
