@@ -143,7 +143,10 @@ int run_command(const RunArgs& a) {
     if (r.status.ok() || a.quiet) return;
     std::lock_guard lock(out_mu);
     clear_bar();
-    std::cerr << "tandem: failed: " << r.input << ": " << r.status.message() << "\n";
+    // Most messages name the file already ("'a.png': corrupt PNG ..."); say it once.
+    const std::string& m = r.status.message();
+    if (m.find(r.input) != std::string::npos) std::cerr << "tandem: failed: " << m << "\n";
+    else std::cerr << "tandem: failed: " << r.input << ": " << m << "\n";
   };
   double last_line = 0;
   o.on_progress = [&](const Progress& p) {

@@ -38,7 +38,10 @@ struct ReadCtx {
 
 extern "C" void on_error(png_structp png, png_const_charp msg) {
   auto* ctx = static_cast<ReadCtx*>(png_get_error_ptr(png));
-  std::snprintf(ctx->error, sizeof ctx->error, "%s", msg ? msg : "unknown libpng error");
+  const char* m = msg ? msg : "unknown libpng error";
+  // zlib's words for a failed Adler-32 check; say what was checked.
+  const bool adler = std::strstr(m, "incorrect data check") != nullptr;
+  std::snprintf(ctx->error, sizeof ctx->error, "%s%s", m, adler ? ": the pixel data's Adler-32 checksum does not match" : "");
   png_longjmp(png, 1);
 }
 
@@ -98,7 +101,10 @@ struct WriteCtx {
 
 extern "C" void on_write_error(png_structp png, png_const_charp msg) {
   auto* ctx = static_cast<WriteCtx*>(png_get_error_ptr(png));
-  std::snprintf(ctx->error, sizeof ctx->error, "%s", msg ? msg : "unknown libpng error");
+  const char* m = msg ? msg : "unknown libpng error";
+  // zlib's words for a failed Adler-32 check; say what was checked.
+  const bool adler = std::strstr(m, "incorrect data check") != nullptr;
+  std::snprintf(ctx->error, sizeof ctx->error, "%s%s", m, adler ? ": the pixel data's Adler-32 checksum does not match" : "");
   png_longjmp(png, 1);
 }
 

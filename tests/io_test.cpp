@@ -1174,6 +1174,177 @@ TEST(PngVariants, SixteenBitInterlacedAndGray16) {
   EXPECT_NEAR(v, 0x1234, 1);  // linear format, no gamma change for a 16-bit file
 }
 
+// ---- PNG integrity: cut short, flipped bytes, checksums
+
+// Offset of the first chunk of `type` (its length field), or npos.
+std::size_t find_chunk(const std::vector<std::byte>& b, const char* type, std::size_t from = 8) {
+  for (std::size_t p = from; p + 12 <= b.size();) {
+    const auto u = [&](std::size_t i) { return std::uint32_t(b[p + i]); };
+    const std::uint32_t len = u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3);
+    if (std::memcmp(&b[p + 4], type, 4) == 0) return p;
+    p += 12 + std::size_t(len);
+  }
+  return std::string::npos;
+}
+
+std::uint32_t chunk_length(const std::vector<std::byte>& b, std::size_t p) {
+  return std::uint32_t(b[p]) << 24 | std::uint32_t(b[p + 1]) << 16 | std::uint32_t(b[p + 2]) << 8 | std::uint32_t(b[p + 3]);
+}
+
+// Recomputes the CRC of the chunk at p (independently of the code under test: zlib's crc32).
+void fix_crc(std::vector<std::byte>& b, std::size_t p) {
+  const std::uint32_t len = chunk_length(b, p);
+  const auto crc = std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(&b[p + 4]), uInt(len + 4)));
+  for (int i = 0; i < 4; ++i) b[p + 8 + len + std::size_t(i)] = std::byte(crc >> (24 - 8 * i));
+}
+
+TEST(PngIntegrity, FlippedIdatByteIsACrcError) {
+  auto png = slurp(test::data_dir() + "/images/astronaut.png");
+  const std::size_t idat = find_chunk(png, "IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  png[idat + 8 + chunk_length(png, idat) / 2] ^= std::byte(0x10);
+  Tensor t;
+  const Status s = io::decode(png, "flipped.png", t);
+  EXPECT_EQ(s.code(), Errc::format_error) << s.message();
+  EXPECT_NE(s.message().find("flipped.png"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("CRC"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("IDAT"), std::string::npos) << s.message();
+  EXPECT_TRUE(t.empty());
+  // A corrupt header is reported by probe too.
+  png = slurp(test::data_dir() + "/images/astronaut.png");
+  png[16 + 3] ^= std::byte(1);  // IHDR width
+  io::ImageInfo info;
+  EXPECT_EQ(io::probe(png, "ihdr.png", info).code(), Errc::format_error);
+}
+
+// With the chunk CRC made to match, the zlib layer (structure, Adler-32) still
+// catches the change.
+TEST(PngIntegrity, FlippedPixelDataWithAValidCrcIsStillAnError) {
+  const auto orig = slurp(test::data_dir() + "/images/astronaut.png");
+  const std::size_t idat = find_chunk(orig, "IDAT");
+  const std::uint32_t len = chunk_length(orig, idat);
+  for (std::uint32_t at : {2u, 100u, len / 3, len / 2, len - 1}) {
+    auto png = orig;
+    png[idat + 8 + at] ^= std::byte(0x5a);
+    fix_crc(png, idat);
+    Tensor t;
+    const Status s = io::decode(png, "recrc.png", t);
+    EXPECT_EQ(s.code(), Errc::format_error) << at << ": " << s.message();
+    EXPECT_NE(s.message().find("recrc.png"), std::string::npos) << s.message();
+  }
+  // The Adler-32 trailer: the last 4 bytes of the last IDAT chunk.
+  Tensor a = test::random_image(DType::u8, 23, 19, 3, 3);
+  auto png = encode_ok(a.view(), Format::png);
+  std::size_t last = find_chunk(png, "IDAT");
+  for (std::size_t p = last; (p = find_chunk(png, "IDAT", p + 12 + chunk_length(png, p))) != std::string::npos;) last = p;
+  png[last + 8 + chunk_length(png, last) - 1] ^= std::byte(1);
+  fix_crc(png, last);
+  Tensor t;
+  const Status s = io::decode(png, "adler.png", t);
+  EXPECT_EQ(s.code(), Errc::format_error) << s.message();
+  EXPECT_NE(s.message().find("Adler-32"), std::string::npos) << s.message();
+}
+
+// As libpng does by default, a damaged ancillary chunk (text, time) is skipped.
+TEST(PngIntegrity, BadCrcInAnAncillaryChunkIsIgnored) {
+  const auto orig = slurp(test::data_dir() + "/images/astronaut.png");
+  auto png = orig;
+  const std::size_t text = find_chunk(png, "tEXt");
+  ASSERT_NE(text, std::string::npos);
+  png[text + 8] ^= std::byte(0x20);
+  Tensor a = decode_ok(orig, "orig");
+  Tensor b = decode_ok(png, "text");
+  EXPECT_TRUE(same_image(a.view(), b.view()));
+}
+
+TEST(PngIntegrity, CutShort) {
+  Tensor a = test::random_image(DType::u16, 31, 29, 4, 8);
+  const auto png = encode_ok(a.view(), Format::png);
+  ASSERT_EQ(find_chunk(png, "IEND"), png.size() - 12);
+  const std::size_t idat = find_chunk(png, "IDAT");
+  // Without IEND (whole or in part): an error when strict, the pixels otherwise.
+  for (std::size_t cut : {12u, 5u, 1u}) {
+    const std::vector<std::byte> b(png.begin(), png.end() - std::ptrdiff_t(cut));
+    Tensor t;
+    Status s = io::decode(b, "noend.png", t);
+    EXPECT_EQ(s.code(), Errc::format_error) << s.message();
+    EXPECT_NE(s.message().find("noend.png"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("truncated"), std::string::npos) << s.message();
+    s = io::decode(b, "noend.png", t, {.strict = false});
+    ASSERT_TRUE(s.ok()) << cut << ": " << s.message();
+    EXPECT_TRUE(same_image(a.view(), t.view()));
+  }
+  // Cut inside the pixel data: an error either way, naming the file.
+  for (std::size_t keep : {idat + 8, idat + 40, png.size() - 30}) {
+    const std::vector<std::byte> b(png.begin(), png.begin() + std::ptrdiff_t(keep));
+    for (bool strict : {true, false}) {
+      Tensor t;
+      const Status s = io::decode(b, "cut.png", t, {.strict = strict});
+      EXPECT_EQ(s.code(), Errc::format_error) << keep << " " << strict << ": " << s.message();
+      EXPECT_NE(s.message().find("cut.png"), std::string::npos) << s.message();
+      EXPECT_NE(s.message().find("truncated"), std::string::npos) << s.message();
+    }
+  }
+}
+
+// OpenCV (libpng underneath) reads what tandem writes and tandem reads what
+// OpenCV writes, every sample equal: 8/16-bit, 1/3/4 channels, odd sizes,
+// several compression levels (so every PNG filter type occurs). Skipped
+// without /usr/bin/python3 with cv2 and numpy.
+TEST(PngInterop, OpenCvAgrees) {
+  if (std::system("/usr/bin/python3 -c 'import cv2, numpy' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with cv2 and numpy not available";
+  TempDir dir;
+  std::vector<std::string> names;
+  std::uint64_t seed = 40;
+  for (DType t : {DType::u8, DType::u16})
+    for (std::int64_t c : {1, 3, 4})
+      for (Size sz : {Size{1, 1}, Size{37, 53}, Size{129, 250}})
+        for (int level : {0, 1, 6}) {
+          const std::string name = std::string(dtype_name(t)) + "_" + std::to_string(c) + "_" + std::to_string(sz.h) +
+                                   "x" + std::to_string(sz.w) + "_" + std::to_string(level);
+          // Random pixels with smooth stretches, so the filters and matching have work to do.
+          Tensor a = test::random_image(t, sz.h, sz.w, c, seed++);
+          const std::size_t n = std::size_t(a.view().numel());
+          for (std::size_t i = 0; i < n / 2; ++i) {
+            if (t == DType::u8) a.view().ptr<std::uint8_t>()[i] = std::uint8_t(i / 7);
+            else a.view().ptr<std::uint16_t>()[i] = std::uint16_t(i * 37);
+          }
+          ASSERT_TRUE(io::write_npy(dir.file(name + ".npy"), a.view()).ok());
+          ASSERT_TRUE(io::write_image(dir.file(name + ".png"), a.view(), {.png_compression = level}).ok());
+          names.push_back(name);
+        }
+  // The script checks cv2's reading of tandem's files and writes cv2's own
+  // (levels 0..9, OpenCV's default filters) for tandem to read back.
+  std::ofstream(dir.file("check.py")) << R"(import sys, cv2, numpy as np
+d = sys.argv[1]
+bad = 0
+for i, name in enumerate(open(d + "/names.txt").read().split()):
+    ref = np.load(d + "/" + name + ".npy")
+    img = cv2.imread(d + "/" + name + ".png", cv2.IMREAD_UNCHANGED)
+    if ref.ndim == 3:
+        img = img[..., [2, 1, 0]] if ref.shape[2] == 3 else img[..., [2, 1, 0, 3]]
+    if img.shape != ref.shape or img.dtype != ref.dtype or not np.array_equal(img, ref):
+        print("cv2 reads", name, "differently"); bad += 1
+    bgr = ref if ref.ndim == 2 else (ref[..., [2, 1, 0]] if ref.shape[2] == 3 else ref[..., [2, 1, 0, 3]])
+    assert cv2.imwrite(d + "/" + name + ".cv.png", np.ascontiguousarray(bgr), [cv2.IMWRITE_PNG_COMPRESSION, i % 10])
+sys.exit(1 if bad else 0)
+)";
+  {
+    std::ofstream list(dir.file("names.txt"));
+    for (const auto& n : names) list << n << "\n";
+  }
+  const std::string cmd = "/usr/bin/python3 " + dir.file("check.py") + " " + dir.path();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  for (const auto& n : names) {
+    Tensor ref, got;
+    ASSERT_TRUE(io::read_npy(dir.file(n + ".npy"), ref).ok());
+    const Status s = io::read_image(dir.file(n + ".cv.png"), got);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_TRUE(same_image(ref.view(), got.view())) << n;
+  }
+}
+
 // ---- JPEG variants written with libjpeg directly
 
 std::vector<std::byte> write_jpeg_raw(int w, int h, int comps, J_COLOR_SPACE space, bool progressive,

@@ -164,6 +164,36 @@ TEST_F(RunCli, ShortOpenMpSpinUnlessTheUserChose) {
   EXPECT_EQ(r.err.find("GOMP_SPINCOUNT"), std::string::npos) << r.err;
 }
 
+// A PNG cut short and one with a flipped byte in its pixel data: each named
+// on stderr with the reason, the good images written, no partial outputs.
+TEST_F(RunCli, TruncatedAndCorruptPngsAreNamed) {
+  make_images(2, 40);
+  const std::string good = slurp(dir_ / "in" / "img1000.png");
+  std::ofstream(dir_ / "in" / "cut.png", std::ios::binary) << good.substr(0, good.size() / 2);
+  std::string flipped = good;
+  const auto idat = flipped.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  flipped[idat + 4 + 100] = char(flipped[idat + 4 + 100] ^ 0x40);
+  std::ofstream(dir_ / "in" / "flipped.png", std::ios::binary) << flipped;
+  const Result r = run({"run", "-p", "gaussian sigma=1 | sobel", "-o", out(), in()});
+  EXPECT_EQ(r.code, 1);
+  const auto line = [&](const char* name) {
+    const auto at = r.err.find(name);
+    return at == std::string::npos ? std::string() : r.err.substr(at, r.err.find('\n', at) - at);
+  };
+  EXPECT_NE(line("cut.png").find("truncated"), std::string::npos) << r.err;
+  // libpng: the chunk CRC, or zlib's Adler-32 when inflating reaches the flipped byte first.
+  const std::string flipped_line = line("flipped.png");
+  EXPECT_TRUE(flipped_line.find("CRC") != std::string::npos || flipped_line.find("Adler-32") != std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(fs::path(out()) / "img1000.png"));
+  EXPECT_TRUE(fs::exists(fs::path(out()) / "img1001.png"));
+  EXPECT_FALSE(fs::exists(fs::path(out()) / "cut.png"));
+  EXPECT_FALSE(fs::exists(fs::path(out()) / "flipped.png"));
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(out())) files += e.is_regular_file() ? 1 : 0;
+  EXPECT_EQ(files, 2u);  // no temporaries left behind
+}
+
 TEST_F(RunCli, AllGoodExits0AndPrintsASummary) {
   make_images(4, 16);
   const Result r = run({"run", "-p", "invert", "-o", out(), in()});
