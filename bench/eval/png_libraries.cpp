@@ -1,6 +1,6 @@
 // Standalone comparison of the PNG and deflate libraries Debian 12 ships, on
-// the batch job's kind of data (the numbers behind io/png.cpp's choice; see
-// docs/performance.md, "PNG codecs"). Not part of the build: it needs
+// the batch job's kind of data (the evaluation recorded in docs/performance.md,
+// "PNG codecs": tandem keeps libpng). Not part of the build: it needs
 // libspng-dev and libdeflate-dev besides tandem's own packages.
 //
 //   g++ -O2 -std=c++20 bench/eval/png_libraries.cpp -o png_libraries -lspng -lpng -llodepng -ldeflate -lisal -lz
