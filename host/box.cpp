@@ -49,15 +49,28 @@ TANDEM_CPU_INLINE void running_sums(A* __restrict hs, const A* __restrict cs, in
 // vector adds per 16 outputs beat the running sum's serial chain of one add
 // per pixel (integer sums, so the result is the same).
 constexpr int kDirectMaxK = 24;
-template <int CH>
-TANDEM_CPU_INLINE void direct_sums(std::int32_t* __restrict hs, const std::int32_t* __restrict cs, int k, int npx) {
-  using VecI = std::int32_t __attribute__((vector_size(64)));
-  using VecIu = std::int32_t __attribute__((vector_size(64), aligned(4), may_alias));
-  constexpr int V = 16;
+template <class A>
+struct Vec64;  // 64-byte GCC vectors of A (the attribute needs a concrete type)
+template <>
+struct Vec64<std::int32_t> {
+  using V = std::int32_t __attribute__((vector_size(64)));
+  using U = std::int32_t __attribute__((vector_size(64), aligned(4), may_alias));
+};
+template <>
+struct Vec64<std::uint16_t> {
+  using V = std::uint16_t __attribute__((vector_size(64)));
+  using U = std::uint16_t __attribute__((vector_size(64), aligned(2), may_alias));
+};
+
+template <int CH, class A>
+TANDEM_CPU_INLINE void direct_sums(A* __restrict hs, const A* __restrict cs, int k, int npx) {
+  using VecI = typename Vec64<A>::V;
+  using VecIu = typename Vec64<A>::U;
+  constexpr int V = 64 / int(sizeof(A));
   const int n = npx * CH;
   int i = 0;
   for (; i + 2 * V <= n; i += 2 * V) {
-    const std::int32_t* __restrict c = cs + i;
+    const A* __restrict c = cs + i;
     VecI a0 = *reinterpret_cast<const VecIu*>(c), a1 = *reinterpret_cast<const VecIu*>(c + V);
     for (int j = 1; j < k; ++j) {
       a0 += *reinterpret_cast<const VecIu*>(c + j * CH);
@@ -67,8 +80,8 @@ TANDEM_CPU_INLINE void direct_sums(std::int32_t* __restrict hs, const std::int32
     std::memcpy(hs + i + V, &a1, sizeof a1);
   }
   for (; i < n; ++i) {
-    std::int32_t a = cs[i];
-    for (int j = 1; j < k; ++j) a += cs[i + j * CH];
+    A a = cs[i];
+    for (int j = 1; j < k; ++j) a = A(a + cs[i + j * CH]);
     hs[i] = a;
   }
 }
@@ -78,7 +91,8 @@ TANDEM_CPU_INLINE void direct_sums(std::int32_t* __restrict hs, const std::int32
 // more than the tile), the sum of the K rows of the current window: moving
 // down a row adds the entering row and subtracts the leaving one. A row's
 // output is then a running sum along cs (into `hs`). Sums are integers for
-// u8/u16 (exact), double for f32.
+// u8/u16 (exact; 16-bit lanes for u8 with an odd K <= 15, where every window
+// sum fits), double for f32.
 template <class T, class A, int CH>
 TANDEM_CPU_CLONES void box_tile(const BoxJob<T>& job, int x0, int x1, int y0, int y1, A* cs, A* hs) {
   const int height = int(job.src->height()), width = int(job.src->width());
@@ -120,8 +134,8 @@ TANDEM_CPU_CLONES void box_tile(const BoxJob<T>& job, int x0, int x1, int y0, in
     if (const int sy = kern::border_index(y + after + 2, height, mode); sy >= 0 && m > 0) {
       const char* pr = reinterpret_cast<const char*>(job.src->template row<const T>(sy) + std::size_t(ib) * CH);
       const std::size_t bytes = std::size_t(m) * sizeof(T);
-      for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(pr + b);
-      __builtin_prefetch(pr + bytes - 1);
+      for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(pr + b, 0, 1);
+      __builtin_prefetch(pr + bytes - 1, 0, 1);
     }
     if (y > y0) {
       const T* add = row(y + after);
@@ -129,7 +143,7 @@ TANDEM_CPU_CLONES void box_tile(const BoxJob<T>& job, int x0, int x1, int y0, in
       nbh::add_sub_row(cin, add + std::size_t(ib) * CH, sub + std::size_t(ib) * CH, m);
       update_outside(add, sub);
     }
-    if constexpr (std::is_same_v<A, std::int32_t>) {
+    if constexpr (std::is_same_v<A, std::int32_t> || std::is_same_v<A, std::uint16_t>) {
       if (k <= kDirectMaxK)
         direct_sums<CH>(hs, cs, k, x1 - x0);
       else
@@ -204,6 +218,9 @@ Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exe
   const int k = p.size;
   switch (src.dtype) {
     case DType::u8:
+      // Odd K <= 15: K*K*255 < 2^16 (twice the lanes), and no mean is a tie (see store_mean).
+      if (k % 2 == 1 && k <= 15)
+        return box_cpu<std::uint8_t, std::uint16_t>(src, dst, k, mode, kern::saturate<std::uint8_t>(p.value), threads);
       // K*K*255 < 2^31 for every K up to kBoxMaxSize.
       return box_cpu<std::uint8_t, std::int32_t>(src, dst, k, mode, kern::saturate<std::uint8_t>(p.value), threads);
     case DType::u16:

@@ -309,7 +309,13 @@ TANDEM_CPU_INLINE void store_saturated(T* __restrict out, float* __restrict in, 
 /// its side; adding 2^52 then rounds half to even.
 template <class T, class A>
 TANDEM_CPU_INLINE void store_mean(T* __restrict out, const A* __restrict sum, int n, double area) {
-  if constexpr (std::is_floating_point_v<T>) {
+  if constexpr (std::is_same_v<A, std::uint16_t>) {
+    // 16-bit sums (u8 with an odd K <= 15, area odd): no quotient is a tie, and
+    // each is at least 1/(2 area) >= 1/450 from one, far more than the float
+    // product's error (< 256 * 2^-23), so rounding s * (1/area) in float is exact.
+    const float inv = float(1.0 / area);
+    for (int i = 0; i < n; ++i) out[i] = static_cast<T>(std::bit_cast<std::uint32_t>(float(sum[i]) * inv + 0x1p23f));
+  } else if constexpr (std::is_floating_point_v<T>) {
     for (int i = 0; i < n; ++i) out[i] = static_cast<T>(double(sum[i]) / area);
   } else if (area <= 0x1p19) {
     const double inv = 1.0 / area;
