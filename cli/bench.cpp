@@ -133,6 +133,8 @@ void print_pipeline(const bench::PipelineBenchResult& r) {
               "%.3f s / %d cores)\n",
               100 * r.efficiency_vs_bound, time_text(r.bound_seconds).c_str(), time_text(r.batch_seconds).c_str(),
               time_text(slow.seconds).c_str(), r.cpu_work_seconds, r.cores);
+  std::printf("batch CPU use        %.0f%% of %d cores; CPU time %.3f s, %+.0f%% against the stages alone\n",
+              100 * r.batch_core_use, r.cores, r.batch_cpu_seconds, 100 * r.batch_cpu_overhead);
   std::printf("\nMB/s: bytes each stage takes in (read, decode: files; compute: decoded images; encode+write:\n"
               "results); batch: files. CPU s: process CPU time of the pass. busy s: summed per-item time over\n"
               "the stage's workers (read: latency of the reads in flight), alone and inside the median batch run.\n");

@@ -580,6 +580,8 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
   out.bound_seconds = std::max(slow.seconds, out.cpu_work_seconds / out.cores);
   out.bound_items_per_s = out.bound_seconds > 0 ? items / out.bound_seconds : 0;
   out.efficiency_vs_bound = out.bound_seconds / out.batch_seconds;
+  out.batch_core_use = out.batch_cpu_seconds / (out.batch_seconds * out.cores);
+  out.batch_cpu_overhead = out.cpu_work_seconds > 0 ? out.batch_cpu_seconds / out.cpu_work_seconds - 1 : 0;
   if (!plan.gpus.empty())
     add_note(out.notes, "CPU time includes the GPU feeder threads' waits on their streams, so the resource bound "
                         "is pessimistic with GPUs");
@@ -617,6 +619,8 @@ std::string to_json(const PipelineBenchResult& r) {
                 {"mb_per_second", r.batch_mb_per_s},
                 {"cpu_seconds", r.batch_cpu_seconds},
                 {"busy_seconds", r.batch_busy_seconds},
+                {"core_use", r.batch_core_use},
+                {"cpu_overhead", r.batch_cpu_overhead},
                 {"items_per_device", r.items_per_device}};
   j["overlap_efficiency"] = r.efficiency;
   j["resource_bound"] = {{"cpu_work_seconds", r.cpu_work_seconds},

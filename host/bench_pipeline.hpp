@@ -66,6 +66,8 @@ struct PipelineBenchResult {
   double batch_mb_per_s = 0;          ///< file bytes in / second
   double batch_cpu_seconds = 0;       ///< process CPU time of the median run
   double batch_busy_seconds = 0;      ///< RunSummary stages' busy time, summed
+  double batch_core_use = 0;          ///< batch_cpu_seconds / (batch_seconds * cores): 1 = every core busy
+  double batch_cpu_overhead = 0;      ///< batch_cpu_seconds / cpu_work_seconds - 1: extra CPU the batch spent
   std::map<std::string, std::size_t> items_per_device;
 
   double efficiency = 0;              ///< batch items/s / slowest stage's items/s

@@ -290,6 +290,8 @@ void expect_sane(const nlohmann::json& j, std::size_t items, int repeats) {
   EXPECT_GT(b["items_per_second"].get<double>(), 0);
   EXPECT_GT(b["mb_per_second"].get<double>(), 0);
   EXPECT_GT(b["busy_seconds"].get<double>(), 0);
+  EXPECT_GT(b["core_use"].get<double>(), 0);
+  EXPECT_TRUE(b["cpu_overhead"].is_number());
   std::size_t per_device = 0;
   for (const auto& [dev, count] : b["items_per_device"].items()) per_device += count.get<std::size_t>();
   EXPECT_EQ(per_device, items);
