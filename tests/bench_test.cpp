@@ -6,10 +6,14 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <set>
 #include <string>
 
 #include "host/bench.hpp"
+#include "host/bench_pipeline.hpp"
 #include "tandem/tandem.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace tandem::bench {
 namespace {
@@ -186,8 +190,8 @@ int cli_exit(const std::string& args) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-std::string cli_stdout(const std::string& args, int* rc) {
-  const std::string cmd = std::string(TANDEM_CLI) + " bench " + args + " 2>/dev/null";
+std::string cli_stdout(const std::string& args, int* rc, const std::string& env = "") {
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(TANDEM_CLI) + " bench " + args + " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -231,6 +235,174 @@ TEST(BenchCli, GpuRowsSkipWithANoteWithoutAGpu) {
   const auto j = nlohmann::json::parse(out);
   ASSERT_EQ(j["results"].size(), 1u);
   EXPECT_TRUE(j["results"][0]["skipped"].get<bool>());
+}
+
+// --- bench --pipeline -----------------------------------------------------------
+
+namespace fs = std::filesystem;
+
+// A private, empty directory for temporaries (TMPDIR of the child), removed at the end.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    path_ = fs::temp_directory_path() / ("tandem-bench-test-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
+    fs::create_directories(path_);
+  }
+  ~ScratchDir() { fs::remove_all(path_); }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+  [[nodiscard]] bool empty() const { return fs::is_empty(path_); }
+
+ private:
+  fs::path path_;
+  static inline int n_ = 0;
+};
+
+std::string image(const char* name) { return test::data_dir() + "/images/" + name; }
+
+void expect_sane(const nlohmann::json& j, std::size_t items, int repeats) {
+  EXPECT_EQ(j["items"].get<std::size_t>(), items);
+  EXPECT_EQ(j["repeats"].get<int>(), repeats);
+  EXPECT_GE(j["cores"].get<int>(), 1);
+  ASSERT_EQ(j["stages"].size(), 4u);
+  std::set<std::string> names;
+  for (const auto& st : j["stages"]) {
+    const std::string name = st["name"].get<std::string>();
+    names.insert(name.substr(0, name.find(' ')));
+    EXPECT_EQ(st["runs_seconds"].size(), std::size_t(repeats)) << name;
+    EXPECT_GT(st["seconds"].get<double>(), 0) << name;
+    EXPECT_GT(st["items_per_second"].get<double>(), 0) << name;
+    EXPECT_TRUE(std::isfinite(st["items_per_second"].get<double>())) << name;
+    EXPECT_GT(st["bytes_in"].get<double>(), 0) << name;
+    EXPECT_GT(st["mb_per_second"].get<double>(), 0) << name;
+    EXPECT_GE(st["threads"].get<int>(), 1) << name;
+    EXPECT_FALSE(st["workers"].get<std::string>().empty()) << name;
+    EXPECT_GE(st["cpu_seconds"].get<double>(), 0) << name;
+    EXPECT_GT(st["busy_seconds"].get<double>(), 0) << name;
+    EXPECT_GE(st["batch_busy_seconds"].get<double>(), 0) << name;
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"read", "decode", "compute", "encode+write"}));
+  bool slowest_is_a_stage = false;
+  for (const auto& st : j["stages"]) slowest_is_a_stage = slowest_is_a_stage || st["name"] == j["slowest_stage"];
+  EXPECT_TRUE(slowest_is_a_stage) << j["slowest_stage"];
+  const auto& b = j["batch"];
+  EXPECT_EQ(b["runs_seconds"].size(), std::size_t(repeats));
+  EXPECT_GT(b["seconds"].get<double>(), 0);
+  EXPECT_GT(b["items_per_second"].get<double>(), 0);
+  EXPECT_GT(b["mb_per_second"].get<double>(), 0);
+  EXPECT_GT(b["busy_seconds"].get<double>(), 0);
+  EXPECT_GT(b["core_use"].get<double>(), 0);
+  EXPECT_TRUE(b["cpu_overhead"].is_number());
+  std::size_t per_device = 0;
+  for (const auto& [dev, count] : b["items_per_device"].items()) per_device += count.get<std::size_t>();
+  EXPECT_EQ(per_device, items);
+  const double eff = j["overlap_efficiency"].get<double>();
+  EXPECT_GT(eff, 0);
+  EXPECT_TRUE(std::isfinite(eff));
+  const auto& rb = j["resource_bound"];
+  EXPECT_GT(rb["seconds"].get<double>(), 0);
+  EXPECT_GT(rb["efficiency"].get<double>(), 0);
+  EXPECT_GT(rb["cpu_work_seconds"].get<double>(), 0);
+  EXPECT_TRUE(j["notes"].is_array());
+  for (const char* k : {"files", "decoded", "results", "outputs"}) EXPECT_GT(j["bytes"][k].get<double>(), 0) << k;
+}
+
+TEST(BenchPipeline, LibraryCountsItemsAndPasses) {
+  ScratchDir tmp;
+  const std::vector<std::string> files{image("camera.png"), image("coins.png")};
+  Pipeline p;
+  ASSERT_TRUE(Pipeline::parse("invert", p).ok());
+  PipelineBenchOptions o;
+  o.inputs = files;
+  o.device = DeviceChoice::cpu;
+  o.repeats = 2;
+  o.temp_root = tmp.path().string();
+  PipelineBenchResult r;
+  const Status s = run_pipeline_bench(p, o, r);
+  ASSERT_TRUE(s.ok()) << s.message();
+  expect_sane(nlohmann::json::parse(to_json(r)), 2, 2);
+  EXPECT_EQ(r.file_bytes, fs::file_size(files[0]) + fs::file_size(files[1]));
+  EXPECT_EQ(r.decoded_bytes, 512u * 512 + 303u * 384);
+  EXPECT_EQ(r.result_bytes, r.decoded_bytes);  // invert keeps the shape
+  EXPECT_EQ(r.stages[r.slowest].seconds, std::max({r.stages[0].seconds, r.stages[1].seconds, r.stages[2].seconds,
+                                                   r.stages[3].seconds}));
+  EXPECT_NEAR(r.efficiency, r.batch_items_per_s / r.stages[r.slowest].items_per_s, 1e-9);
+  EXPECT_GE(r.bound_seconds, r.stages[r.slowest].seconds);
+  EXPECT_TRUE(tmp.empty()) << "temporary outputs left behind";
+}
+
+TEST(BenchPipeline, FailingInputsAreAnError) {
+  ScratchDir tmp;
+  Pipeline p;
+  ASSERT_TRUE(Pipeline::parse("invert", p).ok());
+  PipelineBenchOptions o;
+  o.inputs = {image("camera.png"), test::data_dir() + "/broken/truncated.jpg"};
+  o.device = DeviceChoice::cpu;
+  o.repeats = 1;
+  o.temp_root = tmp.path().string();
+  PipelineBenchResult r;
+  const Status s = run_pipeline_bench(p, o, r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("truncated.jpg"), std::string::npos) << s.message();
+  EXPECT_TRUE(tmp.empty());
+}
+
+TEST(BenchPipelineCli, JsonOnBundledImages) {
+  ScratchDir tmp;
+  int rc = -1;
+  const std::string out = cli_stdout("--pipeline \"gaussian sigma=2 | sobel\" --repeats 1 --json " + image("camera.png") +
+                                         " " + image("coins.png") + " " + image("rocket.jpg"),
+                                     &rc, "TMPDIR=" + tmp.path().string());
+  ASSERT_EQ(rc, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["pipeline"], "gaussian sigma=2 | sobel");
+  EXPECT_EQ(j["device"], "auto");
+  expect_sane(j, 3, 1);
+  EXPECT_EQ(j["bytes"]["files"].get<std::uint64_t>(),
+            fs::file_size(image("camera.png")) + fs::file_size(image("coins.png")) + fs::file_size(image("rocket.jpg")));
+  EXPECT_TRUE(tmp.empty()) << "temporary outputs left behind";
+}
+
+TEST(BenchPipelineCli, DefaultInputsAreTheBundledPhotos) {
+  std::size_t photos = 0;
+  for (const auto& e : fs::directory_iterator(test::data_dir() + "/images")) {
+    const std::string ext = e.path().extension().string();
+    photos += ext == ".png" || ext == ".jpg";
+  }
+  ASSERT_GT(photos, 0u);
+  ScratchDir tmp;
+  int rc = -1;
+  const std::string out = cli_stdout("--pipeline invert --device cpu --repeats 1 --json", &rc,
+                                     "TANDEM_DATA_DIR=" + test::data_dir() + " TMPDIR=" + tmp.path().string());
+  ASSERT_EQ(rc, 0) << out;
+  expect_sane(nlohmann::json::parse(out), photos, 1);
+  EXPECT_TRUE(tmp.empty());
+}
+
+TEST(BenchPipelineCli, UsageErrorsExit2) {
+  EXPECT_EQ(cli_exit("--pipeline \"gaussian sigma=2 | nope\""), 2);
+  EXPECT_EQ(cli_exit("--pipeline \"gaussian sigma=-1\""), 2);
+  EXPECT_EQ(cli_exit("--pipeline \"\""), 2);
+  EXPECT_EQ(cli_exit("--pipeline invert --op invert"), 2);
+  EXPECT_EQ(cli_exit("--pipeline invert --roof"), 2);
+  EXPECT_EQ(cli_exit("--pipeline invert --size 8x8"), 2);
+  EXPECT_EQ(cli_exit(image("camera.png")), 2);  // inputs without --pipeline
+  EXPECT_EQ(cli_exit("--glob '*.png'"), 2);
+  EXPECT_EQ(cli_exit("--pipeline invert --device cpu /no/such/dir"), 1);  // its one input fails
+}
+
+TEST(BenchPipelineCli, FailingInputExits1AndNamesIt) {
+  int rc = -1;
+  const std::string cmd = std::string(TANDEM_CLI) + " bench --pipeline invert --device cpu --repeats 1 " +
+                          test::data_dir() + "/broken/truncated.jpg 2>&1 >/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string err;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) err.append(buf, n);
+  const int st = pclose(p);
+  rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(err.find("truncated.jpg"), std::string::npos) << err;
 }
 
 }  // namespace
