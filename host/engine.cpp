@@ -261,6 +261,15 @@ class Engine {
   std::map<std::string, std::size_t> per_device_;  // under result_mu_
   std::size_t total_ = 0;
   std::atomic<bool> finished_{false};
+  std::mutex monitor_mu_;
+  std::condition_variable monitor_cv_;  // wakes the monitor at the end of the run
+  void finish_monitor() {
+    {
+      std::lock_guard lock(monitor_mu_);
+      finished_ = true;
+    }
+    monitor_cv_.notify_all();
+  }
 };
 
 Status Engine::prepare() {
@@ -645,8 +654,12 @@ void Engine::run_streamed(ItemPtr item) {
 }
 
 void Engine::monitor() {
-  while (!finished_.load()) {
-    for (int i = 0; i < 4 && !finished_.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (;;) {
+    {
+      // Every 200 ms, and at once when the run ends (a short batch does not wait out a tick).
+      std::unique_lock lock(monitor_mu_);
+      if (monitor_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return finished_.load(); })) break;
+    }
     if (!opts_.on_progress) continue;
     Progress p;
     p.total = total_;
@@ -893,7 +906,7 @@ Status Engine::run_files() {
     if (cancelled()) break;
     run_streamed(std::move(item));
   }
-  finished_ = true;
+  finish_monitor();
   mon.join();
   summarize();
   summary_.not_started += not_started;
@@ -926,7 +939,7 @@ Status Engine::run_tensors(const std::vector<View>& inputs,
   }
   work_->close();
   join_compute();
-  finished_ = true;
+  finish_monitor();
   mon.join();
   summarize();
   summary_.not_started += inputs.size() - i;
