@@ -130,18 +130,30 @@ TANDEM_CPU_CLONES void box_tile(const BoxJob<T>& job, int x0, int x1, int y0, in
   }
   for (int y = y0; y < y1; ++y) {
     // The row entering two rows from now: a new page of the image every row,
-    // which the hardware prefetchers do not run ahead into.
-    if (const int sy = kern::border_index(y + after + 2, height, mode); sy >= 0 && m > 0) {
-      const char* pr = reinterpret_cast<const char*>(job.src->template row<const T>(sy) + std::size_t(ib) * CH);
-      const std::size_t bytes = std::size_t(m) * sizeof(T);
-      for (std::size_t b = 0; b < bytes; b += 64) __builtin_prefetch(pr + b, 0, 1);
-      __builtin_prefetch(pr + bytes - 1, 0, 1);
-    }
+    // which the hardware prefetchers do not run ahead into. Its lines are
+    // requested (into L2) a chunk at a time while this row's update runs, so
+    // the requests do not pile up in the line-fill buffers.
+    const char* ahead = nullptr;
+    if (const int sy = kern::border_index(y + after + 2, height, mode); sy >= 0 && m > 0)
+      ahead = reinterpret_cast<const char*>(job.src->template row<const T>(sy) + std::size_t(ib) * CH);
+    const auto prefetch = [&](int i0, int i1) {
+      if (!ahead) return;
+      const std::size_t b0 = std::size_t(i0) * sizeof(T), b1 = std::size_t(i1) * sizeof(T);
+      for (std::size_t b = b0; b < b1; b += 64) __builtin_prefetch(ahead + b, 0, 1);
+      if (i1 == m) __builtin_prefetch(ahead + b1 - 1, 0, 1);
+    };
     if (y > y0) {
-      const T* add = row(y + after);
-      const T* sub = row(y - before - 1);
-      nbh::add_sub_row(cin, add + std::size_t(ib) * CH, sub + std::size_t(ib) * CH, m);
-      update_outside(add, sub);
+      const T* add = row(y + after) + std::size_t(ib) * CH;
+      const T* sub = row(y - before - 1) + std::size_t(ib) * CH;
+      constexpr int kChunk = 512;
+      for (int i = 0; i < m; i += kChunk) {
+        const int e = std::min(m, i + kChunk);
+        prefetch(i, e);
+        nbh::add_sub_row(cin + i, add + i, sub + i, e - i);
+      }
+      update_outside(row(y + after), row(y - before - 1));
+    } else {
+      prefetch(0, m);
     }
     if constexpr (std::is_same_v<A, std::int32_t> || std::is_same_v<A, std::uint16_t>) {
       if (k <= kDirectMaxK)
