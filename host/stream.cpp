@@ -1,5 +1,7 @@
 #include "host/stream.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -117,9 +119,16 @@ Status one_pass(const io::NpyReader& reader, const Pipeline& pipeline, const Str
   Status consumer_status;
   std::thread wr([&] {
     while (auto c = done_q.pop()) {
-      if (!consumer_status.ok()) continue;
-      consumer_status = consume(**c);
-      if (!consumer_status.ok()) stop = true;
+      if (consumer_status.ok()) {
+        consumer_status = consume(**c);
+        if (!consumer_status.ok()) stop = true;
+      }
+      c->reset();
+      // Chunks are allocated by one thread and freed by another, and glibc keeps
+      // such freed blocks in its arenas (its mmap threshold rises to the chunk
+      // size after the first free): without handing them back, a streamed file
+      // held several times its budget. Cheap next to a chunk's I/O.
+      ::malloc_trim(0);
     }
   });
 
