@@ -440,7 +440,16 @@ void Engine::gpu_worker(const EngineGpu& gpu) {
 
   std::size_t k = 0;
   std::vector<ItemPtr> batch;
-  while (work_->pop_gpu_batch(batch, gpu.numa_node)) {
+  for (;;) {
+    if (!work_->pop_gpu_batch(batch, gpu.numa_node, WorkQueue<Item>::kBatchMaxItems, WorkQueue<Item>::kBatchMaxBytes,
+                              /*wait=*/false)) {
+      // Nothing to take now: hand the batches in flight on before waiting.
+      // Their items hold I/O budget that the reader may need to admit the
+      // next item, so waiting with them held could wait forever.
+      complete(slots[k % 2]);  // the older one first
+      complete(slots[(k + 1) % 2]);
+      if (!work_->pop_gpu_batch(batch, gpu.numa_node)) break;
+    }
     Slot& slot = slots[k++ % 2];
     complete(slot);  // the batch this slot carried two rounds ago
     TraceScope scope(trace_, host_track, "stage+launch", "gpu", batch_label(batch));
