@@ -518,6 +518,10 @@ void Engine::gpu_worker(const EngineGpu& gpu) {
       slot.out_offsets.push_back(out_off[i]);
     }
     batch.clear();
+    // complete() waits only for slots that carry items: if every item failed,
+    // wait here, so the upload from pin_in and the trace stamps of this batch
+    // are over before the slot's pinned buffers and times are reused.
+    if (slot.items.empty()) (void)slot.stream.synchronize();
   }
   complete(slots[0]);
   complete(slots[1]);
