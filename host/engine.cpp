@@ -449,7 +449,16 @@ void Engine::gpu_worker(const EngineGpu& gpu) {
 
   std::size_t k = 0;
   std::vector<ItemPtr> batch;
-  while (work_->pop_gpu_batch(batch, gpu.numa_node)) {
+  for (;;) {
+    if (!work_->pop_gpu_batch(batch, gpu.numa_node, WorkQueue<Item>::kBatchMaxItems, WorkQueue<Item>::kBatchMaxBytes,
+                              /*wait=*/false)) {
+      // Nothing to take now: hand the batches in flight on before waiting.
+      // Their items hold I/O budget that the reader may need to admit the
+      // next item, so waiting with them held could wait forever.
+      complete(slots[k % 2]);  // the older one first
+      complete(slots[(k + 1) % 2]);
+      if (!work_->pop_gpu_batch(batch, gpu.numa_node)) break;
+    }
     Slot& slot = slots[k++ % 2];
     complete(slot);  // the batch this slot carried two rounds ago
     TraceScope scope(trace_, host_track, "stage+launch", "gpu", batch_label(batch));
@@ -518,6 +527,10 @@ void Engine::gpu_worker(const EngineGpu& gpu) {
       slot.out_offsets.push_back(out_off[i]);
     }
     batch.clear();
+    // complete() waits only for slots that carry items: if every item failed,
+    // wait here, so the upload from pin_in and the trace stamps of this batch
+    // are over before the slot's pinned buffers and times are reused.
+    if (slot.items.empty()) (void)slot.stream.synchronize();
   }
   complete(slots[0]);
   complete(slots[1]);

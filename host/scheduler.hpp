@@ -79,9 +79,10 @@ class WorkQueue {
   // A batch for one GPU round trip: the first item as pop_gpu picks it, then,
   // if it is small (<= kBatchItemBytes), further small items it may take, up to
   // `max_items` and `max_bytes` in all, so one upload, one synchronisation and
-  // one download serve them all. False when there is nothing left for GPUs.
+  // one download serve them all. False when there is nothing left for GPUs;
+  // with `wait` false, also (at once) when nothing can be taken right now.
   bool pop_gpu_batch(std::vector<ItemPtr>& out, int node = -1, std::size_t max_items = kBatchMaxItems,
-                     std::size_t max_bytes = kBatchMaxBytes) {
+                     std::size_t max_bytes = kBatchMaxBytes, bool wait = true) {
     out.clear();
     std::unique_lock lock(mu_);
     for (;;) {
@@ -112,7 +113,7 @@ class WorkQueue {
         }
         return true;
       }
-      if (closed_) return false;
+      if (closed_ || !wait) return false;
       cv_.wait(lock);
     }
   }

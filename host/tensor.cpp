@@ -235,6 +235,12 @@ Status copy(const View& src, const View& dst, void* stream) {
   }
 #if TANDEM_WITH_CUDA
   if (!stream) return {Errc::invalid_argument, "copy: a CUDA stream is required for copies involving the GPU"};
+  // Packed on both sides (or one row): one linear copy. A 1-D array would
+  // otherwise go as n rows of one element, and cudaMemcpy2D refuses pitches
+  // above cudaDevAttrMaxPitch (2^31 - 1 bytes: rows longer than 2 GiB) and
+  // pitches below the row width (a one-row view's unused stride).
+  if (rows <= 1 || (sp == row_bytes && dp == row_bytes))
+    return cuda::memcpy_1d(dst.data, src.data, row_bytes * std::size_t(rows), stream);
   return cuda::memcpy_2d(dst.data, dp, src.data, sp, row_bytes, std::size_t(rows), stream);
 #else
   return {Errc::unsupported, "copy: " + cuda_status()};

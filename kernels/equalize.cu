@@ -95,6 +95,7 @@ Status run(const View& src, const View& dst, unsigned* hist, unsigned char* lut,
 }  // namespace
 
 Status equalize(const View& src, const View& dst, void* stream) {
+  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   const cudaStream_t s = as_stream(stream);
   void* work = nullptr;
   // Stream-ordered scratch: 256 counts, then the 256-entry LUT.

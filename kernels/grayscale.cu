@@ -20,6 +20,7 @@ Status dispatch_channels(const View& src, const View& dst, void* stream) {
 }  // namespace
 
 Status grayscale(const View& src, const View& dst, void* stream) {
+  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   switch (src.dtype) {
     case DType::u8: return dispatch_channels<std::uint8_t>(src, dst, stream);
     case DType::u16: return dispatch_channels<std::uint16_t>(src, dst, stream);

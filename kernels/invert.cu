@@ -4,6 +4,7 @@
 namespace tandem::cuda {
 
 Status invert(const View& src, const View& dst, void* stream) {
+  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   switch (src.dtype) {
     case DType::u8:
       return pointops::map_elements<std::uint8_t>(src, dst, kern::InvertOp<std::uint8_t>{}, stream, "invert kernel");

@@ -62,6 +62,11 @@ void pinned_free(void* ptr) noexcept {
   if (ptr) cudaFreeHost(ptr);
 }
 
+Status memcpy_1d(void* dst, const void* src, std::size_t bytes, void* stream) {
+  if (bytes == 0) return {};
+  return to_status(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, as_stream(stream)), "cudaMemcpyAsync");
+}
+
 Status memcpy_2d(void* dst, std::size_t dpitch, const void* src, std::size_t spitch,
                  std::size_t width_bytes, std::size_t rows, void* stream) {
   if (width_bytes == 0 || rows == 0) return {};

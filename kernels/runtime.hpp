@@ -27,6 +27,9 @@ Status host_callback(void* stream, void (*fn)(void*), void* data);
 Status pinned_malloc(std::size_t bytes, void** out);
 void pinned_free(void* ptr) noexcept;
 
+/// Copy of `bytes` between any host/device pointers (cudaMemcpyDefault) queued on `stream`.
+Status memcpy_1d(void* dst, const void* src, std::size_t bytes, void* stream);
+
 /// 2-D copy between any host/device pointers (cudaMemcpyDefault) queued on `stream`.
 Status memcpy_2d(void* dst, std::size_t dpitch, const void* src, std::size_t spitch,
                  std::size_t width_bytes, std::size_t rows, void* stream);

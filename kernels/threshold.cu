@@ -20,6 +20,7 @@ Status run(const View& src, const View& dst, double value, void* stream) {
 }  // namespace
 
 Status threshold(const View& src, const View& dst, const ThresholdParams& p, void* stream) {
+  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   switch (src.dtype) {
     case DType::u8: return run<std::uint8_t>(src, dst, p.value, stream);
     case DType::u16: return run<std::uint16_t>(src, dst, p.value, stream);

@@ -66,6 +66,46 @@ TEST(Tensor, DeviceMemoryWithoutGpuIsAnErrorNotACrash) {
   EXPECT_FALSE(s.message().empty());
 }
 
+// copy() to a device and back, on every device: a 1-D array (one linear
+// copy on the GPU), padded rows on both sides, and a one-row view whose
+// unused row stride is smaller than its row (no pitch to honour).
+class CopyTest : public ::testing::TestWithParam<Device> {};
+
+::testing::AssertionResult same_elements(const View& got, const View& want) {
+  std::vector<double> w(static_cast<std::size_t>(want.numel()));
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = test::at(want, static_cast<std::int64_t>(i));
+  return test::all_near(got, w, 0);
+}
+
+TEST_P(CopyTest, RoundTripsKeepEveryElement) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner runner(GetParam());
+  const Tensor line = test::random_tensor(DType::f32, {100003}, 11);
+  EXPECT_TRUE(same_elements(runner.download(runner.upload(line.view()).view()).view(), line.view()));
+
+  // Padded host image -> padded device image -> packed host image.
+  const Tensor img = test::random_image(DType::u8, 37, 53, 3, 12);
+  Tensor host_pad, dev_pad;
+  ASSERT_TRUE(Tensor::create(DType::u8, {37, 192}, Device::cpu(), host_pad).ok());
+  ASSERT_TRUE(Tensor::create(DType::u8, {37, 176}, GetParam(), dev_pad).ok());
+  const View hp = View::image(host_pad.view().data, DType::u8, 37, 53, 3, Device::cpu(), 192);
+  const View dp = View::image(dev_pad.view().data, DType::u8, 37, 53, 3, GetParam(), 176);
+  ASSERT_TRUE(copy(img.view(), hp).ok());
+  ASSERT_TRUE(copy(hp, dp, runner.exec().stream).ok());
+  EXPECT_TRUE(same_elements(runner.download(dp).view(), img.view()));
+
+  // One row of 100 bytes whose row stride says 1.
+  const Tensor row = test::random_tensor(DType::u8, {1, 100}, 13);
+  View odd = row.view();
+  odd.strides[0] = 1;
+  Tensor dev_row;
+  ASSERT_TRUE(Tensor::create(DType::u8, {1, 100}, GetParam(), dev_row).ok());
+  ASSERT_TRUE(copy(odd, dev_row.view(), runner.exec().stream).ok());
+  EXPECT_TRUE(same_elements(runner.download(dev_row.view()).view(), row.view()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, CopyTest, ::testing::ValuesIn(test::test_devices()), test::device_name);
+
 TEST(Status, ContextIsPrepended) {
   Status s(Errc::io_error, "No such file");
   EXPECT_EQ(s.with_context("reading a.png").message(), "reading a.png: No such file");

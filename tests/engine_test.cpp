@@ -465,6 +465,32 @@ TEST(EngineGpu, FilesOnTheGpuEqualTheCpuAndCopiesOverlapKernels) {
   EXPECT_GT(overlaps, 0) << "no upload ran while the other stream's kernels did";
 }
 
+// Items each larger than the I/O budget are admitted one at a time (only
+// when nothing else is held), so the GPU worker must hand its batches in
+// flight on before it waits for more work: holding them while the queue is
+// empty would leave the reader waiting for budget and the worker for items.
+TEST(EngineGpu, ItemsLargerThanTheBudgetDoNotStallTheGpuWorker) {
+  SKIP_WITHOUT_GPU();
+  TempDir in, out;
+  for (int i = 0; i < 6; ++i) {
+    Tensor a = test::random_tensor(DType::f32, {512, 512}, static_cast<std::uint64_t>(300 + i));  // 1 MiB each
+    ASSERT_TRUE(io::write_npy(in.str("a" + std::to_string(i) + ".npy"), a.view()).ok());
+  }
+  const Pipeline p = parse("affine scale=2 offset=1 | abs");
+  RunOptions o = cpu_options(out.str());
+  o.inputs = {in.str()};
+  o.device = DeviceChoice::gpu;
+  o.io_memory = 1u << 20;  // smaller than one item
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  EXPECT_EQ(sum.ok, 6u);
+  for (const auto& r : sum.items) EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input << " ran on " << r.device;
+  Tensor src, got;
+  ASSERT_TRUE(io::read_npy(in.str("a4.npy"), src).ok());
+  ASSERT_TRUE(io::read_npy(out.str("a4.npy"), got).ok());
+  EXPECT_TRUE(same(got.view(), direct(p, src.view()).view()));
+}
+
 // --- placement as the engine uses it, on synthetic topologies ---
 
 TEST(EnginePlan, TeamsPerNumaNodeAndThreadLimit) {
@@ -676,6 +702,25 @@ TEST(Scheduler, GpuBatchesSmallItemsAndLeavesLargeOnesAlone) {
   EXPECT_EQ(batch[0]->id, 2);
   q.close();
   EXPECT_FALSE(q.pop_gpu_batch(batch, 0));
+  EXPECT_TRUE(batch.empty());
+}
+
+// Without waiting, pop_gpu_batch answers at once when nothing can be taken
+// (the GPU worker then finishes its batches in flight before it waits).
+TEST(Scheduler, GpuBatchWithoutWaitingReturnsAtOnceWhenNothingIsQueued) {
+  ThroughputModel model("test", "");
+  WorkQueue<FakeItem> q(64, 1, false, model);
+  std::vector<std::unique_ptr<FakeItem>> batch;
+  constexpr auto kItems = WorkQueue<FakeItem>::kBatchMaxItems;
+  constexpr auto kBytes = WorkQueue<FakeItem>::kBatchMaxBytes;
+  EXPECT_FALSE(q.pop_gpu_batch(batch, 0, kItems, kBytes, /*wait=*/false));
+  EXPECT_TRUE(batch.empty());
+  ASSERT_TRUE(q.push(fake(200u << 10, 0, 1)));
+  ASSERT_TRUE(q.pop_gpu_batch(batch, 0, kItems, kBytes, /*wait=*/false));
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0]->id, 1);
+  q.close();
+  EXPECT_FALSE(q.pop_gpu_batch(batch, 0, kItems, kBytes, /*wait=*/false));
   EXPECT_TRUE(batch.empty());
 }
 
