@@ -30,8 +30,11 @@ Status cublas_status(cublasStatus_t s, const char* what) {
   return {code, std::string(what) + ": " + api->status_name(s) + " (" + api->status_string(s) + ")"};
 }
 
-/// The cuBLAS handles of one host thread, one per device, created on first use
-/// (cublasCreate is slow and allocates) and destroyed when the thread exits.
+/// The cuBLAS handles of one host thread, one per (device, stream), created on
+/// first use (cublasCreate is slow and allocates) and destroyed when the thread
+/// exits. One handle per stream, not per thread: a handle's default workspace
+/// would otherwise be shared by GEMMs running at once on the GPU feeder's two
+/// streams. At most kMax per thread (the oldest goes first).
 class HandleCache {
  public:
   HandleCache() = default;
@@ -40,26 +43,36 @@ class HandleCache {
   ~HandleCache() {
     const CublasApi* api = nullptr;
     if (!handles_.empty() && load_cublas(api).ok())
-      for (auto& entry : handles_) api->destroy(entry.second);
+      for (auto& entry : handles_) api->destroy(entry.handle);
   }
-  /// The handle for `device`, which must be the current device.
-  Status get(int device, cublasHandle_t& out) {
-    for (auto& [d, h] : handles_)
-      if (d == device) {
-        out = h;
+  /// The handle for `stream` on `device`, which must be the current device.
+  Status get(int device, void* stream, cublasHandle_t& out) {
+    for (auto& e : handles_)
+      if (e.device == device && e.stream == stream) {
+        out = e.handle;
         return {};
       }
     const CublasApi* api = nullptr;
     TANDEM_TRY(load_cublas(api));
+    if (handles_.size() >= kMax) {
+      api->destroy(handles_.front().handle);
+      handles_.erase(handles_.begin());
+    }
     cublasHandle_t h = nullptr;
     TANDEM_TRY(cublas_status(api->create(&h), "cublasCreate"));
-    handles_.emplace_back(device, h);
+    handles_.push_back({device, stream, h});
     out = h;
     return {};
   }
 
  private:
-  std::vector<std::pair<int, cublasHandle_t>> handles_;
+  static constexpr std::size_t kMax = 4;
+  struct Entry {
+    int device;
+    void* stream;
+    cublasHandle_t handle;
+  };
+  std::vector<Entry> handles_;
 };
 
 thread_local HandleCache t_handles;
@@ -113,7 +126,7 @@ Status matmul(const View& a, const View& b, const View& c, bool allow_tf32, void
   TANDEM_TRY(load_cublas(api));
   const CublasApi& blas = *api;
   cublasHandle_t handle = nullptr;
-  TANDEM_TRY(t_handles.get(c.device.index, handle));
+  TANDEM_TRY(t_handles.get(c.device.index, stream, handle));
   TANDEM_TRY(cublas_status(blas.set_stream(handle, stream), "cublasSetStream"));
   if (c.dtype == DType::f32) {
     TANDEM_TRY(cublas_status(
