@@ -63,24 +63,6 @@ std::string time_text(double s) {
   return fmt("%.3f s", s);
 }
 
-void print_roof(const bench::Roof& roof) {
-  std::printf("host memory (STREAM, best of repeats; copy counts 2x, triad 3x the array bytes)\n");
-  std::printf("  %-10s %7s %6s %10s %12s %12s\n", "numa node", "threads", "bound", "array", "copy GB/s", "triad GB/s");
-  for (const auto& h : roof.host)
-    std::printf("  %-10s %7d %6s %7.0f MiB %12.1f %12.1f\n", h.numa_node < 0 ? "all" : std::to_string(h.numa_node).c_str(),
-                h.threads, h.bound ? "yes" : "no", double(h.array_bytes) / (1 << 20), h.copy_gbps, h.triad_gbps);
-  if (roof.gpu.empty()) {
-    std::printf("gpus: none measured (%s)\n", roof.gpu_note.c_str());
-    return;
-  }
-  std::printf("gpus\n  %-4s %-28s %10s %10s %10s %14s\n", "gpu", "name", "d2d GB/s", "h2d GB/s", "d2h GB/s", "SGEMM GFLOP/s");
-  for (const auto& g : roof.gpu) {
-    std::printf("  %-4d %-28s %10.1f %10.1f %10.1f %14.0f\n", g.device, g.name.c_str(), g.d2d_gbps, g.h2d_gbps,
-                g.d2h_gbps, g.sgemm_gflops);
-    if (!g.note.empty()) std::printf("       note: %s\n", g.note.c_str());
-  }
-}
-
 void print_table(const std::vector<bench::Result>& rows, const bench::Roof& roof) {
   std::printf("%-10s %-6s %-16s %-5s %10s %14s %9s %7s  %s\n", "op", "device", "size", "dtype", "median",
               "rate", "GB/s", "% roof", "params / note");
@@ -276,6 +258,25 @@ int run_bench(const BenchOpts& o) {
 }
 
 }  // namespace
+
+void print_roof(const bench::Roof& roof) {
+  std::printf("host memory (STREAM, best of repeats; copy counts 2x, triad 3x the array bytes)\n");
+  std::printf("  %-10s %7s %6s %10s %12s %12s\n", "numa node", "threads", "bound", "array", "copy GB/s", "triad GB/s");
+  for (const auto& h : roof.host)
+    std::printf("  %-10s %7d %6s %7.0f MiB %12.1f %12.1f\n", h.numa_node < 0 ? "all" : std::to_string(h.numa_node).c_str(),
+                h.threads, h.bound ? "yes" : "no", double(h.array_bytes) / (1 << 20), h.copy_gbps, h.triad_gbps);
+  if (roof.gpu.empty()) {
+    std::printf("gpus: none measured (%s)\n", roof.gpu_note.c_str());
+    return;
+  }
+  std::printf("gpus\n  %-4s %-28s %10s %10s %10s %14s\n", "gpu", "name", "d2d GB/s", "h2d GB/s", "d2h GB/s", "SGEMM GFLOP/s");
+  for (const auto& g : roof.gpu) {
+    std::printf("  %-4d %-28s %10.1f %10.1f %10.1f %14.0f\n", g.device, g.name.c_str(), g.d2d_gbps, g.h2d_gbps,
+                g.d2h_gbps, g.sgemm_gflops);
+    if (!g.note.empty()) std::printf("       note: %s\n", g.note.c_str());
+  }
+}
+
 
 void add_bench_command(CLI::App& app, Commands& commands) {
   auto* cmd = app.add_subcommand(

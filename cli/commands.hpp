@@ -8,6 +8,10 @@ namespace CLI {
 class App;
 }
 
+namespace tandem::bench {
+struct Roof;
+}
+
 namespace tandem::cli {
 
 struct Commands {
@@ -22,5 +26,8 @@ void add_info_command(CLI::App& app, Commands& commands);
 void add_ops_command(CLI::App& app, Commands& commands);
 void add_run_command(CLI::App& app, Commands& commands);
 void add_bench_command(CLI::App& app, Commands& commands);
+
+/// The measured roof as a table on stdout (`tandem bench --roof`, `tandem info --measure`).
+void print_roof(const bench::Roof& roof);
 
 }  // namespace tandem::cli

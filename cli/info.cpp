@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "host/bench.hpp"
 #include "host/report.hpp"
 #include "tandem/config.hpp"
 
@@ -257,7 +258,7 @@ json positive_or_null(T v) {
   return v > 0 ? json(v) : json(nullptr);
 }
 
-void emit_json(std::ostream& os, const MachineReport& r) {
+void emit_json(std::ostream& os, const MachineReport& r, const std::string& measured_json) {
   const Topology& t = r.topology;
   const HostInfo& h = t.host();
   json j;
@@ -373,6 +374,7 @@ void emit_json(std::ostream& os, const MachineReport& r) {
   plan["notes"] = p.notes;
   j["placement"] = std::move(plan);
 
+  if (!measured_json.empty()) j["measured"] = json::parse(measured_json);
   os << j.dump(2) << "\n";
 }
 
@@ -387,6 +389,7 @@ struct InfoOptions {
   std::string io = "package";
   bool dedicated_io = false;
   bool shared_gpu_cores = false;
+  bool measure = false;
 };
 
 constexpr const char* kInfoFooter = R"(Placement rules (details in docs/info.md):
@@ -403,6 +406,8 @@ Examples:
                                        plan for an imaginary 2-socket machine
   tandem info --topology data/topologies/2s-xeon-8gpu.xml
                                        report and plan for a saved machine
+  tandem info --measure                add the measured ceilings (as tandem bench --roof:
+                                       memory bandwidth per NUMA node; per GPU copies and SGEMM)
   lstopo-no-graphics --of xml > m.xml && tandem info --topology m.xml
                                        save this machine for later)";
 
@@ -427,8 +432,24 @@ int run_info(const InfoOptions& o) {
     }
     return 1;
   }
-  if (o.json) emit_json(std::cout, report);
-  else emit_text(std::cout, report);
+  // --measure: this machine's ceilings, as `tandem bench --roof` measures them.
+  bench::Roof roof;
+  if (o.measure) {
+    if (const Status m = bench::measure_roof(bench::RoofOptions{}, roof); !m.ok()) {
+      std::cerr << "tandem info: cannot measure the roof: " << m.message() << "\n";
+      return 1;
+    }
+  }
+  if (o.json) {
+    emit_json(std::cout, report, o.measure ? bench::roof_json(roof) : std::string());
+  } else {
+    emit_text(std::cout, report);
+    if (o.measure) {
+      std::cout << "\nmeasured ceilings\n";
+      std::cout.flush();
+      print_roof(roof);
+    }
+  }
   std::cout.flush();
   return std::cout ? 0 : 1;
 }
@@ -448,6 +469,11 @@ void add_info_command(CLI::App& app, Commands& commands) {
                               "Plan for a machine saved as hwloc XML instead")
                   ->type_name("FILE.xml");
   syn->excludes(xml);
+  cmd->add_flag("--measure", opts->measure,
+                "Also measure this machine's ceilings (memory bandwidth per NUMA node; per GPU: copies, "
+                "SGEMM), as 'tandem bench --roof' does; takes a few seconds")
+      ->excludes(syn)
+      ->excludes(xml);
   cmd->add_flag("--smt", opts->smt, "CPU teams run one thread per PU, not per core");
   cmd->add_option("--io", opts->io, "One I/O worker per package, NUMA node, or none")
       ->check(CLI::IsMember({"package", "numa", "none"}))

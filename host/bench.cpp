@@ -515,9 +515,9 @@ std::vector<Case> default_cases(const MatrixOptions& o) {
   return out;
 }
 
-std::string to_json(const Roof& roof, const std::vector<Result>& results) {
+namespace {
+nlohmann::json roof_object(const Roof& roof) {
   using nlohmann::json;
-  json j;
   json host = json::array();
   for (const auto& h : roof.host)
     host.push_back({{"numa_node", h.numa_node}, {"threads", h.threads}, {"bound", h.bound},
@@ -526,7 +526,16 @@ std::string to_json(const Roof& roof, const std::vector<Result>& results) {
   for (const auto& g : roof.gpu)
     gpu.push_back({{"device", g.device}, {"name", g.name}, {"d2d_gbps", g.d2d_gbps}, {"h2d_gbps", g.h2d_gbps},
                    {"d2h_gbps", g.d2h_gbps}, {"sgemm_gflops", g.sgemm_gflops}, {"note", g.note}});
-  j["roof"] = {{"host", host}, {"gpu", gpu}, {"gpu_note", roof.gpu_note}};
+  return {{"host", host}, {"gpu", gpu}, {"gpu_note", roof.gpu_note}};
+}
+}  // namespace
+
+std::string roof_json(const Roof& roof) { return roof_object(roof).dump(); }
+
+std::string to_json(const Roof& roof, const std::vector<Result>& results) {
+  using nlohmann::json;
+  json j;
+  j["roof"] = roof_object(roof);
   json rows = json::array();
   for (const auto& r : results) {
     json row{{"op", r.op}, {"params", r.params}, {"device", r.device}, {"shape", r.shape},

@@ -154,5 +154,7 @@ std::string shape_text(const std::vector<std::int64_t>& shape);
 
 /// JSON text of results and roof (an object: {"roof": {...}, "results": [...]}).
 std::string to_json(const Roof& roof, const std::vector<Result>& results);
+/// The roof alone as a JSON object: {"host": [...], "gpu": [...], "gpu_note": ...}.
+std::string roof_json(const Roof& roof);
 
 }  // namespace tandem::bench

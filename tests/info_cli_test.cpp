@@ -293,6 +293,38 @@ TEST(InfoCli, UsageErrors) {
   expect_usage_error({"info", "--synthetic", "pack:1 core:1 pu:1", "--topology", topo("workstation-1gpu.xml")},
                      "--topology");
   expect_usage_error({"info", "--io", "socket"}, "socket");
+  // --measure measures this machine, so it cannot go with another machine's description.
+  expect_usage_error({"info", "--measure", "--synthetic", "pack:1 core:2"}, "--measure");
+}
+
+// --measure adds the roof `tandem bench --roof` measures: a bound STREAM copy
+// and triad per NUMA node, and the GPUs' copies and SGEMM (or why none).
+TEST(InfoCli, MeasureAddsTheRoof) {
+  const CliRun r = tandem({"info", "--measure", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json j = parse(r);
+  check_schema(j);
+  ASSERT_TRUE(j["measured"].is_object()) << r.out;
+  const json& host = j["measured"]["host"];
+  ASSERT_FALSE(host.empty());
+  Topology t;
+  ASSERT_TRUE(Topology::load_this_machine(t).ok());
+  EXPECT_EQ(host.size(), std::max<std::size_t>(1, t.numa_nodes().size()));
+  for (const json& h : host) {
+    EXPECT_GT(h["copy_gbps"].get<double>(), 0.1);
+    EXPECT_GT(h["triad_gbps"].get<double>(), 0.1);
+    EXPECT_GT(h["threads"].get<int>(), 0);
+  }
+  if (cuda_device_count() == 0) {
+    EXPECT_TRUE(j["measured"]["gpu"].empty());
+    EXPECT_FALSE(j["measured"]["gpu_note"].get<std::string>().empty());
+  } else {
+    EXPECT_EQ(static_cast<int>(j["measured"]["gpu"].size()), cuda_device_count());
+  }
+  // Without --measure there is no such key (the report stays fast).
+  const CliRun plain = tandem({"info", "--json"});
+  ASSERT_EQ(plain.rc, 0);
+  EXPECT_FALSE(parse(plain).contains("measured"));
 }
 
 }  // namespace
