@@ -38,6 +38,7 @@ cat "$out/sanitizer.txt"
 
 build-gpu/tandem info > "$out/info.txt" 2>&1
 build-gpu/tandem info --json > "$out/info.json" 2>&1
+build-gpu/tandem info --measure > "$out/info-measure.txt" 2>&1
 lstopo-no-graphics --of xml > "$out/topology.xml" 2>/dev/null || true
 build-gpu/tandem run -p "gaussian sigma=2 | sobel" -o /tmp/tandem-gpu-out --device gpu \
   --trace "$out/trace.json" --json data/images > "$out/run.json" 2> "$out/run.txt"
