@@ -9,7 +9,9 @@ Run through bench/compare.sh, which pins the thread counts. Steps:
      `tandem bench`, data resident, same thread count as OpenCV);
   3. arrays: stats / sum, sort, cumsum, matmul on 1e7 f32 vs NumPy;
   4. batch: PNG photos through `gaussian sigma=2 | sobel`: `tandem run` vs
-     Python ThreadPoolExecutor + OpenCV vs ProcessPoolExecutor + OpenCV.
+     Python ThreadPoolExecutor + OpenCV vs ProcessPoolExecutor + OpenCV, and
+     (when installed) ImageMagick `mogrify` and the libvips CLI doing
+     comparable work.
 Ratios are peer time / tandem time (> 1: tandem is faster). Ops missing from
 the tandem build are reported as skipped.
 """
@@ -369,6 +371,42 @@ def batch_timings(tandem, have, threads, count, w, h, report):
         t_t, c_t = min(timeit_cpu(tandem_job) for _ in range(2))
         t_th, c_th = min(timeit_cpu(lambda: pool_job("threads")) for _ in range(2))
         t_pr, c_pr = min(timeit_cpu(lambda: pool_job("procs")) for _ in range(2))
+        # The command-line tools people reach for, doing comparable work (not the
+        # same output: ImageMagick's edge is the strongest of the four Sobel
+        # rotations, negative responses clipped; libvips' sobel is its own).
+        peers = {}
+        if shutil.which("mogrify"):
+            # ~1 s per photo (IM6 Q16 at 2 threads here): timed on a subset, scaled to the batch.
+            sub = files[:min(count, 24)]
+
+            def magick_job():
+                out = os.path.join(tmp, "out_magick")
+                shutil.rmtree(out, ignore_errors=True)
+                os.makedirs(out)
+                subprocess.run(["mogrify", "-path", out, "-limit", "thread", str(threads), "-gaussian-blur", "0x2",
+                                "-define", "morphology:compose=Lighten", "-morphology", "Convolve", "Sobel:>"] + sub,
+                               check=True, capture_output=True)
+            t_m, c_m = timeit_cpu(magick_job)
+            peers["mogrify"] = (t_m * count / len(sub), c_m * count / len(sub), len(sub))
+        if shutil.which("vips"):
+            # One `vips gaussblur` and one `vips sobel` per photo, `threads` photos at a time.
+            env = dict(os.environ, VIPS_CONCURRENCY="1")
+
+            def vips_one(f, out):
+                tmpv = os.path.join(out, os.path.basename(f) + ".v")
+                subprocess.run(["vips", "gaussblur", f, tmpv, "2"], check=True, env=env, capture_output=True)
+                subprocess.run(["vips", "sobel", tmpv, os.path.join(out, os.path.basename(f))], check=True, env=env,
+                               capture_output=True)
+                os.remove(tmpv)
+
+            def vips_job():
+                out = os.path.join(tmp, "out_vips")
+                shutil.rmtree(out, ignore_errors=True)
+                os.makedirs(out)
+                with cf.ThreadPoolExecutor(threads) as ex:
+                    list(ex.map(lambda f: vips_one(f, out), files))
+            t_v, c_v = timeit_cpu(vips_job)
+            peers["vips"] = (t_v, c_v, count)
         cv2.setNumThreads(threads)
         # Agreement of the batch outputs (tandem vs the thread-pool script).
         worst = 0
@@ -384,12 +422,22 @@ def batch_timings(tandem, have, threads, count, w, h, report):
                "processpool_s": t_pr, "threadpool_ratio": t_th / t_t, "processpool_ratio": t_pr / t_t,
                "tandem_cpu_s": c_t, "threadpool_cpu_s": c_th, "processpool_cpu_s": c_pr,
                "outputs_max_abs_diff": worst}
+        for name, (t_p, c_p, timed) in peers.items():
+            row.update({name + "_s": t_p, name + "_ratio": t_p / t_t, name + "_cpu_s": c_p, name + "_timed_images": timed})
         report.append(row)
         print("  inputs %.0f MB; tandem run (whole process) %.2fs; ThreadPool+OpenCV %.2fs (%.2fx); "
               "ProcessPool+OpenCV %.2fs (%.2fx); outputs max |diff| %s"
               % (mb, t_t, t_th, t_th / t_t, t_pr, t_pr / t_t, worst))
         print("  CPU time (user+sys): tandem %.2fs; ThreadPool %.2fs (%.2fx); ProcessPool %.2fs (%.2fx)"
               % (c_t, c_th, c_th / c_t, c_pr, c_pr / c_t))
+        for name, (t_p, c_p, timed) in peers.items():
+            what = {"mogrify": "ImageMagick mogrify (gaussian-blur 0x2, max of 4 Sobel rotations)",
+                    "vips": "libvips CLI (vips gaussblur 2 + vips sobel per photo, %d at a time)" % threads}[name]
+            print("  %s: %.2fs (%.2fx), CPU %.2fs (%.2fx)%s"
+                  % (what, t_p, t_p / t_t, c_p, c_p / c_t,
+                     "" if timed == count else "; timed on %d photos, scaled to %d" % (timed, count)))
+        if not peers:
+            print("  (mogrify and vips not installed: apt-get install imagemagick libvips-tools)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
