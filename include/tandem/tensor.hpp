@@ -70,7 +70,8 @@ struct View {
 
 /// @brief Where a Buffer's memory comes from.
 enum class MemKind : unsigned char {
-  host,    ///< pageable host memory, 64-byte aligned (on `numa_node` when >= 0)
+  host,    ///< pageable host memory, 64-byte aligned (on `numa_node` when >= 0); large
+           ///< blocks are reused (see Buffer::allocate)
   pinned,  ///< page-locked host memory (cudaHostAlloc), for fast H2D/D2H copies
   device,  ///< CUDA device memory
 };
@@ -87,6 +88,10 @@ class Buffer {
 
   /// @brief Allocates `bytes` of `kind` memory. For MemKind::device, `device`
   ///        is the CUDA ordinal; for host memory, `numa_node` >= 0 binds the pages.
+  ///        Unbound host blocks of 1 MiB or more are reused: when freed they go
+  ///        to a small process-wide cache (at most 8 blocks, 128 MiB) and serve
+  ///        the next request of the same size from a CPU of the same NUMA node,
+  ///        so a result buffer does not page-fault all its memory afresh.
   static Status allocate(std::size_t bytes, MemKind kind, Buffer& out, int device = 0,
                          int numa_node = -1);
 
@@ -102,6 +107,7 @@ class Buffer {
   MemKind kind_ = MemKind::host;
   int device_ = 0;
   void* stream_ = nullptr;  ///< device memory allocated stream-ordered is freed on this stream
+  bool reusable_ = false;   ///< a large unbound host block: goes back to the block cache
 };
 
 /// @brief While alive, device Buffers allocated by this thread are stream-ordered:
