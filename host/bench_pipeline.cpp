@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "host/engine_plan.hpp"
+#include "host/reduction.hpp"
 #include "io/reader.hpp"
 #include "tandem/io/codec.hpp"
 #include "tandem/io/file.hpp"
@@ -293,17 +294,6 @@ Status compute_pass(Batch& b, const Pipeline& p, const EnginePlan& plan, Pass& p
   return st.status();
 }
 
-// A reduction's result as the engine writes it: {"name": value, ...}.
-std::vector<std::byte> reduction_json(const Pipeline& p, const View& r) {
-  nlohmann::json j = nlohmann::json::object();
-  const auto& names = p.stages().back().op->outputs;
-  for (std::size_t i = 0; i < names.size() && std::int64_t(i) < r.numel(); ++i) j[std::string(names[i])] = r.ptr<double>()[i];
-  const std::string text = j.dump(2) + "\n";
-  std::vector<std::byte> bytes(text.size());
-  std::memcpy(bytes.data(), text.data(), text.size());
-  return bytes;
-}
-
 // encode+write: every result encoded as the batch encodes it and written
 // atomically under `dir`, `threads` writers bound to the codec cores.
 Status write_pass(Batch& b, const Pipeline& p, int threads, const EnginePlan& plan, const fs::path& dir, Pass& pass,
@@ -322,7 +312,7 @@ Status write_pass(Batch& b, const Pipeline& p, int threads, const EnginePlan& pl
       std::vector<std::byte> bytes;
       Status s;
       if (b.formats[i]) s = io::encode(b.results[i].view(), *b.formats[i], eo, bytes);
-      else bytes = reduction_json(p, b.results[i].view());
+      else bytes = detail::reduction_json(detail::reduction_values(p, b.results[i].view()));
       if (s.ok()) {
         std::error_code ec;
         fs::create_directories(path.parent_path(), ec);

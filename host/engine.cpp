@@ -18,12 +18,12 @@
 #include <thread>
 #include <unordered_map>
 
-#include <nlohmann/json.hpp>
 #include <omp.h>
 
 #include "host/engine_plan.hpp"
 #include "host/model.hpp"
 #include "host/queue.hpp"
+#include "host/reduction.hpp"
 #include "host/scheduler.hpp"
 #include "host/stream.hpp"
 #include "host/trace.hpp"
@@ -124,16 +124,6 @@ Status list_inputs(const RunOptions& o, std::vector<Listed>& out, std::size_t& i
     }
   }
   return {};
-}
-
-// The .json a reduction writes: {"count": ..., "sum": ..., ...} in op order.
-std::vector<std::byte> reduction_json(const std::vector<std::pair<std::string, double>>& values) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const auto& [k, v] : values) j[k] = v;
-  const std::string text = j.dump(2) + "\n";
-  std::vector<std::byte> bytes(text.size());
-  std::memcpy(bytes.data(), text.data(), text.size());
-  return bytes;
 }
 
 const char* extension_of(io::Format f) {
@@ -610,10 +600,8 @@ void Engine::write_one(Item& item, int track) {
   const View& r = item.result.view();
   const OpKind kind = pipeline_.result_kind();
   if (kind == OpKind::reduction) {
-    const auto& names = pipeline_.stages().back().op->outputs;
-    for (std::size_t i = 0; i < names.size() && static_cast<std::int64_t>(i) < r.numel(); ++i)
-      item.info.values.emplace_back(std::string(names[i]), r.ptr<double>()[i]);
-    bytes = reduction_json(item.info.values);
+    item.info.values = detail::reduction_values(pipeline_, r);
+    bytes = detail::reduction_json(item.info.values);
   } else {
     io::EncodeOptions eo;
     eo.jpeg_quality = opts_.jpeg_quality;
@@ -658,7 +646,7 @@ void Engine::run_streamed(ItemPtr item) {
   bytes_in_.fetch_add(item->info.bytes_in);
   if (pipeline_.result_kind() == OpKind::reduction && item->info.status.ok()) {
     // Reductions write their JSON like any other item.
-    const std::vector<std::byte> bytes = reduction_json(item->info.values);
+    const std::vector<std::byte> bytes = detail::reduction_json(item->info.values);
     item->info.status = io::write_file_atomic(item->output, bytes);
     item->info.bytes_out = bytes.size();
   }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "host/queue.hpp"
+#include "host/reduction.hpp"
 #include "tandem/config.hpp"
 #include "tandem/io/npy.hpp"
 #if TANDEM_WITH_CUDA
@@ -214,9 +215,8 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
     }));
     const double std = m.count > 0 ? std::sqrt(m.m2 / m.count) : NAN;
     const double mean = m.count > 0 ? m.mean : NAN;
-    const double values[] = {m.count, m.sum, m.min, m.max, mean, std};
-    for (std::size_t i = 0; i < last.op->outputs.size() && i < 6; ++i)
-      info.values.emplace_back(std::string(last.op->outputs[i]), values[i]);
+    double values[] = {m.count, m.sum, m.min, m.max, mean, std};
+    info.values = detail::reduction_values(pipeline, View::array(values, DType::f64, {6}));
     return {};
   }
 
