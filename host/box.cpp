@@ -49,23 +49,10 @@ TANDEM_CPU_INLINE void running_sums(A* __restrict hs, const A* __restrict cs, in
 // vector adds per 16 outputs beat the running sum's serial chain of one add
 // per pixel (integer sums, so the result is the same).
 constexpr int kDirectMaxK = 24;
-template <class A>
-struct Vec64;  // 64-byte GCC vectors of A (the attribute needs a concrete type)
-template <>
-struct Vec64<std::int32_t> {
-  using V = std::int32_t __attribute__((vector_size(64)));
-  using U = std::int32_t __attribute__((vector_size(64), aligned(4), may_alias));
-};
-template <>
-struct Vec64<std::uint16_t> {
-  using V = std::uint16_t __attribute__((vector_size(64)));
-  using U = std::uint16_t __attribute__((vector_size(64), aligned(2), may_alias));
-};
-
 template <int CH, class A>
 TANDEM_CPU_INLINE void direct_sums(A* __restrict hs, const A* __restrict cs, int k, int npx) {
-  using VecI = typename Vec64<A>::V;
-  using VecIu = typename Vec64<A>::U;
+  using VecI = typename GccVec<A, 64>::V;
+  using VecIu = typename GccVec<A, 64>::U;
   constexpr int V = 64 / int(sizeof(A));
   const int n = npx * CH;
   int i = 0;

@@ -26,6 +26,18 @@ inline int cpu_threads(const Exec& exec) noexcept {
 #define TANDEM_CPU_CLONES
 #endif
 
+namespace tandem {
+/// GCC vector types of `Bytes` bytes of T, for register-blocked loops that the
+/// target_clones / target("...") functions compile to their own width: V for
+/// locals, U to load from any T-aligned address (may_alias). Only as locals or
+/// references, never as parameters or results by value (the ABI would change).
+template <class T, int Bytes>
+struct GccVec {
+  typedef T V __attribute__((vector_size(Bytes)));
+  typedef T U __attribute__((vector_size(Bytes), aligned(alignof(T)), may_alias));
+};
+}  // namespace tandem
+
 // Hand-written AVX2 paths (functions with __attribute__((target("avx2"))))
 // are compiled where this is 1 and called only when cpu_has_avx2().
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)

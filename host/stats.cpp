@@ -220,40 +220,13 @@ kern::StatsAcc u8_task_stats(const std::uint8_t* p, std::int64_t m) {
 // in an AVX2 target_clones clone to scalar loads. Vectors are locals or
 // references only (no ABI change).
 template <int W>
-struct F32Vec;
-template <>
-struct F32Vec<16> {
-  using V = float __attribute__((vector_size(64)));
-  using Vu = float __attribute__((vector_size(64), aligned(4), may_alias));
-};
-template <>
-struct F32Vec<8> {
-  using V = float __attribute__((vector_size(32)));
-  using Vu = float __attribute__((vector_size(32), aligned(4), may_alias));
-};
-template <>
-struct F32Vec<4> {
-  using V = float __attribute__((vector_size(16)));
-  using Vu = float __attribute__((vector_size(16), aligned(4), may_alias));
-};
-template <>
-struct F32Vec<2> {
-  using V = float __attribute__((vector_size(8)));
-  using Vu = float __attribute__((vector_size(8), aligned(4), may_alias));
+struct F32Vec {
+  using V = typename GccVec<float, 4 * W>::V;
+  using Vu = typename GccVec<float, 4 * W>::U;
 };
 template <int W>
-struct F64Vec;
-template <>
-struct F64Vec<8> {
-  using V = double __attribute__((vector_size(64)));
-};
-template <>
-struct F64Vec<4> {
-  using V = double __attribute__((vector_size(32)));
-};
-template <>
-struct F64Vec<2> {
-  using V = double __attribute__((vector_size(16)));
+struct F64Vec {
+  using V = typename GccVec<double, 8 * W>::V;
 };
 using F32x8 = float __attribute__((vector_size(32)));
 using F32x4 = float __attribute__((vector_size(16)));
