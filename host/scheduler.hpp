@@ -59,13 +59,7 @@ class WorkQueue {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !items_.empty() || (closed_ && gpu_workers_ == 0); });
     if (items_.empty()) return nullptr;
-    auto pick = items_.begin();
-    for (auto it = items_.begin(); it != items_.end(); ++it)
-      if ((*it)->node == node) {
-        pick = it;
-        break;
-      }
-    return take(pick);
+    return take(pick(node, [](const Item&) { return true; }));
   }
 
   // GPU workers take the oldest item the model does not want on the CPU
@@ -86,15 +80,7 @@ class WorkQueue {
     out.clear();
     std::unique_lock lock(mu_);
     for (;;) {
-      auto first = items_.end();
-      for (auto it = items_.begin(); it != items_.end(); ++it) {
-        if (!gpu_may_take(**it)) continue;
-        if (first == items_.end()) first = it;
-        if ((*it)->node == node) {
-          first = it;
-          break;
-        }
-      }
+      const auto first = pick(node, [&](const Item& item) { return gpu_may_take(item); });
       if (first != items_.end()) {
         std::size_t bytes = (*first)->input_bytes;
         const bool small = bytes <= kBatchItemBytes;
@@ -127,6 +113,18 @@ class WorkQueue {
   using Iter = typename std::deque<ItemPtr>::iterator;
   bool gpu_may_take(const Item& item) const {
     return !item.cpu_only && !(have_cpu_ && model_.prefer_cpu(item.input_bytes, kSmallBytes));
+  }
+  // The oldest item `ok` accepts that was decoded on `node`, else the oldest
+  // it accepts at all; end() if none (under mu_).
+  template <class Ok>
+  Iter pick(int node, Ok ok) {
+    auto first = items_.end();
+    for (auto it = items_.begin(); it != items_.end(); ++it) {
+      if (!ok(**it)) continue;
+      if ((*it)->node == node) return it;
+      if (first == items_.end()) first = it;
+    }
+    return first;
   }
   // Removes *it (under mu_).
   ItemPtr take(Iter it) {
