@@ -1,7 +1,5 @@
 #include "host/stream.hpp"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -125,11 +123,6 @@ Status one_pass(const io::NpyReader& reader, const Pipeline& pipeline, const Str
         if (!consumer_status.ok()) stop = true;
       }
       c->reset();
-      // Chunks are allocated by one thread and freed by another, and glibc keeps
-      // such freed blocks in its arenas (its mmap threshold rises to the chunk
-      // size after the first free): without handing them back, a streamed file
-      // held several times its budget. Cheap next to a chunk's I/O.
-      ::malloc_trim(0);
     }
   });
 
