@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "host/bench.hpp"
+#include "cli/tools/bench.hpp"
 #include "tandem/tandem.hpp"
 
 namespace tandem::microbench {

@@ -15,8 +15,8 @@
 #include <regex>
 
 #include "cli/commands.hpp"
-#include "host/bench.hpp"
-#include "host/bench_pipeline.hpp"
+#include "cli/tools/bench.hpp"
+#include "cli/tools/bench_pipeline.hpp"
 #include "tandem/op_table.hpp"
 #include "tandem/pipeline.hpp"
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "host/bench.hpp"
-#include "host/report.hpp"
+#include "cli/tools/bench.hpp"
+#include "cli/tools/report.hpp"
 #include "tandem/config.hpp"
 
 namespace tandem::cli {

@@ -1,4 +1,4 @@
-# The op stems.  Each stem NAME has host/NAME.cpp (parameters, dispatch and the
+# The op stems.  Each stem NAME has host/ops/NAME.cpp (parameters, dispatch and the
 # OpenMP implementation), kernels/NAME.cuh (per-pixel / per-element math shared
 # by both devices), kernels/NAME.cu (CUDA launch) and tests/NAME_test.cpp.
 # `tandem ops` lists the ops in this order.

@@ -10,8 +10,8 @@
 #include <set>
 #include <string>
 
-#include "host/bench.hpp"
-#include "host/bench_pipeline.hpp"
+#include "cli/tools/bench.hpp"
+#include "cli/tools/bench_pipeline.hpp"
 #include "tandem/tandem.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host/engine_plan.hpp"
-#include "host/model.hpp"
-#include "host/scheduler.hpp"
+#include "host/engine/engine_plan.hpp"
+#include "host/engine/model.hpp"
+#include "host/engine/scheduler.hpp"
 #include "tandem/engine.hpp"
 #include "tandem/io/codec.hpp"
 #include "tandem/io/npy.hpp"

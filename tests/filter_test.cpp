@@ -10,7 +10,7 @@
 #include <random>
 #include <sstream>
 
-#include "host/neighbourhood.hpp"
+#include "host/ops/neighbourhood.hpp"
 #include "kernels/box.cuh"
 #include "tests/filters_support.hpp"
 #include "tests/support/test_support.hpp"

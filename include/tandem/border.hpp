@@ -5,6 +5,8 @@
 #include <optional>
 #include <string_view>
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief How pixels outside the image are made up.
@@ -18,3 +20,5 @@ const char* border_name(Border b) noexcept;
 std::optional<Border> parse_border(std::string_view name) noexcept;
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

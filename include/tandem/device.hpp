@@ -9,19 +9,25 @@
 
 #include "tandem/status.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Where data lives and where an op runs.
 struct Device {
-  enum class Kind : unsigned char { cpu, cuda };
+  /// `sim` is the simulated device of the test suite (host/core/device_backend.hpp):
+  /// it never appears in `tandem info` or among the devices a run picks by itself.
+  enum class Kind : unsigned char { cpu, cuda, sim };
   Kind kind = Kind::cpu;
-  int index = 0;  ///< CUDA device ordinal; 0 for the CPU
+  int index = 0;  ///< CUDA (or sim) device ordinal; 0 for the CPU
 
   static constexpr Device cpu() noexcept { return {Kind::cpu, 0}; }
   static constexpr Device cuda(int ordinal = 0) noexcept { return {Kind::cuda, ordinal}; }
+  static constexpr Device sim(int ordinal = 0) noexcept { return {Kind::sim, ordinal}; }
   [[nodiscard]] constexpr bool is_cpu() const noexcept { return kind == Kind::cpu; }
   [[nodiscard]] constexpr bool is_cuda() const noexcept { return kind == Kind::cuda; }
-  /// @brief "cpu" or "cuda:N".
+  [[nodiscard]] constexpr bool is_sim() const noexcept { return kind == Kind::sim; }
+  /// @brief "cpu", "cuda:N" or "sim:N".
   [[nodiscard]] std::string str() const;
   friend constexpr bool operator==(Device a, Device b) noexcept {
     return a.kind == b.kind && (a.kind == Kind::cpu || a.index == b.index);
@@ -76,3 +82,5 @@ struct Exec {
 };
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

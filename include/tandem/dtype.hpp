@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Element type. Names follow NumPy's short forms ("u8", "f32", ...).
@@ -59,3 +61,5 @@ decltype(auto) visit_dtype(DType t, F&& f) {
 }
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -18,6 +18,8 @@
 
 #include "tandem/pipeline.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Which devices share a batch.
@@ -106,3 +108,5 @@ Status run_tensors(const Pipeline& pipeline, const std::vector<View>& inputs, co
                    RunSummary& summary);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -17,6 +17,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief The type of an op parameter as written in a pipeline (`key=value`).
@@ -121,3 +123,5 @@ Status run_op(const OpSpec& spec, const OpArgs& args, const View& src, Tensor& d
               const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

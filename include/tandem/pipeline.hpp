@@ -10,6 +10,8 @@
 
 #include "tandem/op_table.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Where and why a pipeline failed to parse.
@@ -55,3 +57,5 @@ class Pipeline {
 };
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

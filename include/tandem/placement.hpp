@@ -34,6 +34,8 @@
 
 #include "tandem/topology.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief How many I/O workers the plan places.
@@ -104,3 +106,5 @@ PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus,
                         const PlacementOptions& options = {});
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief What went wrong, coarsely; the message says exactly.
@@ -22,6 +24,7 @@ enum class Errc {
   io_error,          ///< reading or writing a file failed
   format_error,      ///< a file's contents are corrupt or not the expected format
   cuda_error,        ///< the CUDA runtime or a CUDA library reported an error
+  device_lost,       ///< a sticky device error: the device is unusable until the process ends
   no_device,         ///< the requested device does not exist or is unusable
   cancelled,         ///< the work was stopped on request
   internal,          ///< a bug in tandem
@@ -73,3 +76,5 @@ inline void throw_if_error(const Status& status) {
     ::tandem::Status tandem_try_status_ = (expr);         \
     if (!tandem_try_status_.ok()) return tandem_try_status_; \
   } while (0)
+
+#pragma GCC visibility pop

@@ -17,6 +17,8 @@
 #include "tandem/dtype.hpp"
 #include "tandem/status.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 inline constexpr int kMaxDims = 8;
@@ -157,3 +159,5 @@ class Tensor {
 Status copy(const View& src, const View& dst, void* stream = nullptr);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -25,6 +25,8 @@
 
 #include "tandem/status.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Where a Topology was loaded from.
@@ -199,3 +201,5 @@ Status bind_memory_to_numa_node(void* ptr, std::size_t bytes, int os_index);
 std::string format_id_list(std::span<const int> ids);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -31,6 +31,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem::io {
 
 /// @brief File formats tandem reads and writes.
@@ -99,3 +101,5 @@ Status write_image(const std::string& path, const View& img, const EncodeOptions
                    std::optional<Format> format = std::nullopt, const AtomicWriteOptions& write = {});
 
 }  // namespace tandem::io
+
+#pragma GCC visibility pop

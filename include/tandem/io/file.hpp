@@ -16,6 +16,8 @@
 
 #include "tandem/status.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem::io {
 
 /// @brief Reads the whole of `path` into `out` (replacing its contents).
@@ -97,3 +99,5 @@ class AtomicFile {
 std::string errno_message(int err);
 
 }  // namespace tandem::io
+
+#pragma GCC visibility pop

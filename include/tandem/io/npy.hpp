@@ -35,6 +35,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem::io {
 
 /// @brief Reads a whole .npy file into a new host tensor (C order, converted
@@ -135,3 +137,5 @@ class NpyWriter {
 };
 
 }  // namespace tandem::io
+
+#pragma GCC visibility pop

@@ -7,6 +7,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of box().
@@ -30,3 +32,5 @@ Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exe
 Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

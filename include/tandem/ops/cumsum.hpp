@@ -7,6 +7,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of cumsum. There are none: the sum always runs over the
@@ -40,3 +42,5 @@ Status cumsum(const View& src, const View& dst, const CumsumParams& p, const Exe
 Status cumsum(const View& src, Tensor& dst, const CumsumParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -25,6 +25,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief dst = src * scale + offset, rounded after the product and after the
@@ -105,3 +107,5 @@ Status normalize(const View& src, const View& dst, const NormalizeParams& p, con
 Status normalize(const View& src, Tensor& dst, const NormalizeParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -6,6 +6,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief equalize takes no parameters.
@@ -26,3 +28,5 @@ Status equalize(const View& src, const View& dst, const EqualizeParams& p, const
 Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

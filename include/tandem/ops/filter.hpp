@@ -8,6 +8,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of filter().
@@ -34,3 +36,5 @@ Status filter(const View& src, const View& dst, const FilterParams& p, const Exe
 Status filter(const View& src, Tensor& dst, const FilterParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

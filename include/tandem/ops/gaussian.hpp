@@ -7,6 +7,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of gaussian().
@@ -34,3 +36,5 @@ Status gaussian(const View& src, const View& dst, const GaussianParams& p, const
 Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

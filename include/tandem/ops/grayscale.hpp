@@ -6,6 +6,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief grayscale takes no parameters.
@@ -27,3 +29,5 @@ Status grayscale(const View& src, const View& dst, const GrayscaleParams& p, con
 Status grayscale(const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

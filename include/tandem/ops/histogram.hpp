@@ -33,6 +33,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 struct HistogramParams {
@@ -55,3 +57,5 @@ Status histogram_edges(const View& src, const HistogramParams& p, std::vector<do
                        const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -6,6 +6,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief invert takes no parameters.
@@ -21,3 +23,5 @@ Status invert(const View& src, const View& dst, const InvertParams& p, const Exe
 Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -7,6 +7,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of matmul.
@@ -49,3 +51,5 @@ Status matmul(const View& a, const View& b, const View& c, const MatmulParams& p
 Status matmul(const View& a, const View& b, Tensor& c, const MatmulParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

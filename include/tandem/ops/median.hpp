@@ -6,6 +6,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of median().
@@ -32,3 +34,5 @@ Status median(const View& src, const View& dst, const MedianParams& p, const Exe
 Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

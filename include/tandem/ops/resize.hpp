@@ -8,6 +8,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of resize(): the output size.
@@ -35,3 +37,5 @@ Status resize(const View& src, const View& dst, const ResizeParams& p, const Exe
 Status resize(const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

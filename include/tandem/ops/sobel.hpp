@@ -7,6 +7,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of sobel().
@@ -27,3 +29,5 @@ Status sobel(const View& src, const View& dst, const SobelParams& p, const Exec&
 Status sobel(const View& src, Tensor& dst, const SobelParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -6,6 +6,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief Parameters of sort. There are none yet: the order is always ascending
@@ -31,3 +33,5 @@ Status sort(const View& src, const View& dst, const SortParams& p, const Exec& e
 Status sort(const View& src, Tensor& dst, const SortParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

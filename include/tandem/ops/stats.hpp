@@ -23,6 +23,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 /// @brief The statistics, as the host-side convenience returns them.
@@ -49,3 +51,5 @@ Status stats(const View& src, Tensor& dst, const Exec& exec);
 Status stats(const View& src, Stats& out, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

@@ -7,6 +7,8 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
+#pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
+
 namespace tandem {
 
 struct ThresholdParams {
@@ -29,3 +31,5 @@ Status threshold(const View& src, const View& dst, const ThresholdParams& p, con
 Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec);
 
 }  // namespace tandem
+
+#pragma GCC visibility pop

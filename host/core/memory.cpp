@@ -1,0 +1,204 @@
+// Host memory: Buffer (host, pinned and device blocks), the reuse cache for
+// large host blocks, and NUMA binding of host pages.
+#include "host/core/memory.hpp"
+
+#include <hwloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "tandem/config.hpp"
+#include "tandem/tensor.hpp"
+#if TANDEM_WITH_CUDA
+#include "kernels/runtime.hpp"
+#endif
+
+namespace tandem {
+
+void* detail::this_machine_hwloc() {
+  static hwloc_topology_t topo = [] {
+    hwloc_topology_t t = nullptr;
+    hwloc_topology_init(&t);
+    hwloc_topology_load(t);
+    return t;
+  }();
+  return topo;
+}
+
+Status detail::bind_memory_to_numa(void* ptr, std::size_t bytes, int os_index) {
+  auto topo = static_cast<hwloc_topology_t>(this_machine_hwloc());
+  hwloc_obj_t node = hwloc_get_numanode_obj_by_os_index(topo, static_cast<unsigned>(os_index));
+  if (!node) return {Errc::invalid_argument, "no NUMA node with OS index " + std::to_string(os_index)};
+  // Binding is a placement hint; a kernel without mbind support keeps first-touch.
+  (void)hwloc_set_area_membind(topo, ptr, bytes, node->nodeset, HWLOC_MEMBIND_BIND, HWLOC_MEMBIND_BYNODESET);
+  return {};
+}
+
+namespace {
+thread_local void* t_alloc_stream = nullptr;
+}
+
+StreamAllocScope::StreamAllocScope(void* stream) noexcept : previous_(t_alloc_stream) { t_alloc_stream = stream; }
+StreamAllocScope::~StreamAllocScope() { t_alloc_stream = previous_; }
+
+Buffer::~Buffer() { reset(); }
+
+Buffer::Buffer(Buffer&& o) noexcept
+    : data_(std::exchange(o.data_, nullptr)),
+      size_(std::exchange(o.size_, 0)),
+      kind_(o.kind_),
+      device_(o.device_),
+      stream_(o.stream_),
+      reusable_(o.reusable_) {}
+
+Buffer& Buffer::operator=(Buffer&& o) noexcept {
+  if (this != &o) {
+    reset();
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    kind_ = o.kind_;
+    device_ = o.device_;
+    stream_ = o.stream_;
+    reusable_ = o.reusable_;
+  }
+  return *this;
+}
+
+namespace {
+
+// Large host blocks are kept for reuse. glibc rarely hands a freed image-sized
+// block back to the next request of the same size (the alignment slack and the
+// small allocations made meanwhile pin it), so every new result would fault in
+// all its pages again: 1024 faults, ~2 ms, for a 4 MiB result here, more than
+// many kernels take. Blocks are matched by exact size and by the NUMA node of
+// the calling CPU (their pages live where they were first touched).
+class HostBlockCache {
+ public:
+  static constexpr std::size_t kMinBytes = std::size_t(1) << 20;
+  static constexpr std::size_t kMaxBlocks = 8;
+  static constexpr std::size_t kMaxBytes = std::size_t(128) << 20;
+
+  void* take(std::size_t bytes) {
+    const int node = current_node();
+    std::lock_guard lock(mu_);
+    for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it)
+      if (it->bytes == bytes && it->node == node) {
+        void* p = it->p;
+        total_ -= bytes;
+        blocks_.erase(std::next(it).base());
+        return p;
+      }
+    return nullptr;
+  }
+  void give(void* p, std::size_t bytes) {
+    if (bytes > kMaxBytes) {
+      std::free(p);
+      return;
+    }
+    const int node = current_node();
+    std::vector<void*> evicted;
+    {
+      std::lock_guard lock(mu_);
+      blocks_.push_back({p, bytes, node});
+      total_ += bytes;
+      while (blocks_.size() > kMaxBlocks || total_ > kMaxBytes) {
+        evicted.push_back(blocks_.front().p);
+        total_ -= blocks_.front().bytes;
+        blocks_.erase(blocks_.begin());
+      }
+    }
+    for (void* e : evicted) std::free(e);
+  }
+
+ private:
+  static int current_node() {
+    unsigned cpu = 0, node = 0;
+    return ::getcpu(&cpu, &node) == 0 ? static_cast<int>(node) : -1;
+  }
+  struct Block {
+    void* p;
+    std::size_t bytes;
+    int node;
+  };
+  std::mutex mu_;
+  std::vector<Block> blocks_;  // oldest first
+  std::size_t total_ = 0;
+};
+
+// Never destroyed: Buffers in other static objects may be freed after it would be.
+HostBlockCache& host_blocks() {
+  static auto* cache = new HostBlockCache;
+  return *cache;
+}
+
+// What aligned_alloc is asked for: 64-byte multiples; large blocks in whole 4 KiB pages.
+std::size_t host_block_bytes(std::size_t bytes) {
+  const std::size_t b = bytes == 0 ? 1 : bytes;
+  if (b >= HostBlockCache::kMinBytes) return (b + 4095) / 4096 * 4096;
+  return (b + 63) / 64 * 64;
+}
+
+}  // namespace
+
+void Buffer::reset() noexcept {
+  if (!data_) return;
+  switch (kind_) {
+    case MemKind::host:
+      if (reusable_) host_blocks().give(data_, host_block_bytes(size_));
+      else std::free(data_);
+      break;
+#if TANDEM_WITH_CUDA
+    case MemKind::pinned: cuda::pinned_free(data_); break;
+    case MemKind::device:
+      if (stream_) cuda::device_free_async(data_, stream_);
+      else cuda::device_free(data_);
+      break;
+#else
+    default: break;
+#endif
+  }
+  data_ = nullptr;
+  size_ = 0;
+}
+
+Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, int device, int numa_node) {
+  Buffer b;
+  b.kind_ = kind;
+  b.device_ = device;
+  b.size_ = bytes;
+  switch (kind) {
+    case MemKind::host: {
+      // 64-byte alignment for full-width vector loads; aligned_alloc needs a multiple.
+      const std::size_t rounded = host_block_bytes(bytes);
+      b.reusable_ = numa_node < 0 && rounded >= HostBlockCache::kMinBytes;
+      if (b.reusable_) b.data_ = host_blocks().take(rounded);
+      if (!b.data_) b.data_ = std::aligned_alloc(64, rounded);
+      if (!b.data_)
+        return {Errc::out_of_memory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory"};
+      if (numa_node >= 0) TANDEM_TRY(detail::bind_memory_to_numa(b.data_, rounded, numa_node));
+      break;
+    }
+    case MemKind::pinned:
+    case MemKind::device:
+#if TANDEM_WITH_CUDA
+      if (kind == MemKind::pinned)
+        TANDEM_TRY(cuda::pinned_malloc(bytes, &b.data_));
+      else if (t_alloc_stream) {
+        TANDEM_TRY(cuda::device_malloc_async(bytes, device, t_alloc_stream, &b.data_));
+        b.stream_ = t_alloc_stream;
+      } else {
+        TANDEM_TRY(cuda::device_malloc(bytes, device, &b.data_));
+      }
+      break;
+#else
+      return {Errc::unsupported, "cannot allocate GPU or pinned memory: " + cuda_status()};
+#endif
+  }
+  out = std::move(b);
+  return {};
+}
+
+}  // namespace tandem

@@ -1,0 +1,19 @@
+// Host memory internals shared by core and platform: this machine's hwloc
+// handle and NUMA binding of host pages.
+#pragma once
+
+#include <cstddef>
+
+#include "tandem/status.hpp"
+
+namespace tandem::detail {
+
+/// This machine's hwloc topology (CPUs and NUMA nodes only, no I/O), loaded
+/// once on first use; the handle is a hwloc_topology_t.
+void* this_machine_hwloc();
+
+/// Binds [ptr, ptr+bytes) to NUMA node `os_index` (a hint: a kernel without
+/// mbind keeps first-touch, which is not an error).
+Status bind_memory_to_numa(void* ptr, std::size_t bytes, int os_index);
+
+}  // namespace tandem::detail

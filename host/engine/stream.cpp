@@ -1,0 +1,251 @@
+#include "host/engine/stream.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <thread>
+
+#include "host/engine/queue.hpp"
+#include "host/ops/reduction.hpp"
+#include "tandem/config.hpp"
+#include "tandem/io/npy.hpp"
+#if TANDEM_WITH_CUDA
+#include "kernels/runtime.hpp"
+#endif
+
+namespace tandem {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Chunk {
+  std::int64_t offset = 0;  // first element
+  Buffer buffer;            // host (pinned for the GPU) memory
+  View view;                // 1-D view of the chunk's elements
+  Tensor result;            // host result of the elementwise prefix (or a reduction)
+  Status status;
+};
+
+// count, sum, min, max, mean, std of a chunk merged into a running total
+// (Chan et al.'s pairwise update of the second moment).
+struct Moments {
+  double count = 0, sum = 0, min = NAN, max = NAN, mean = 0, m2 = 0;
+  bool any = false;
+  void merge(const double* s) {
+    const double n = s[0];
+    if (n <= 0) return;
+    const double m2b = s[5] * s[5] * n;
+    if (!any) {
+      count = n, sum = s[1], min = s[2], max = s[3], mean = s[4], m2 = m2b;
+      any = true;
+      return;
+    }
+    const double total = count + n;
+    const double delta = s[4] - mean;
+    mean += delta * n / total;
+    m2 += m2b + delta * delta * count * n / total;
+    count = total;
+    sum += s[1];
+    min = (std::isnan(min) || std::isnan(s[2])) ? NAN : std::min(min, s[2]);
+    max = (std::isnan(max) || std::isnan(s[3])) ? NAN : std::max(max, s[3]);
+  }
+};
+
+Status make_prefix(const Pipeline& p, std::size_t n, Pipeline& out) {
+  std::vector<PipelineStage> stages(p.stages().begin(), p.stages().begin() + static_cast<std::ptrdiff_t>(n));
+  if (stages.empty()) {
+    out = Pipeline();
+    return {};
+  }
+  return Pipeline::from_stages(std::move(stages), out);
+}
+
+// Applies `pipeline` to a host chunk on the configured device; `out` is a host tensor.
+Status compute(const Pipeline& pipeline, const View& in, Tensor& out, const StreamConfig& cfg) {
+  if (pipeline.stages().empty()) {
+    TANDEM_TRY(Tensor::create_like(in, Device::cpu(), out));
+    return copy(in, out.view());
+  }
+  if (cfg.exec.device.is_cpu()) return pipeline.apply(in, out, cfg.exec);
+  Tensor dev_in, dev_out;
+  {
+    StreamAllocScope alloc(cfg.exec.stream);
+    TANDEM_TRY(Tensor::create_like(in, cfg.exec.device, dev_in));
+    TANDEM_TRY(copy(in, dev_in.view(), cfg.exec.stream));
+    TANDEM_TRY(pipeline.apply(dev_in.view(), dev_out, cfg.exec));
+    TANDEM_TRY(Tensor::create_like(dev_out.view(), Device::cpu(), out));
+    TANDEM_TRY(copy(dev_out.view(), out.view(), cfg.exec.stream));
+  }
+#if TANDEM_WITH_CUDA
+  // The host reads `out` next: wait for the download (and surface async errors).
+  return cuda::stream_synchronize(cfg.exec.stream);
+#else
+  return {Errc::unsupported, cuda_status()};
+#endif
+}
+
+// One pass over the file: reader thread -> compute (this thread) -> consumer thread.
+// `consume` gets each chunk's result in order.
+template <class Consume>
+Status one_pass(const io::NpyReader& reader, const Pipeline& pipeline, const StreamConfig& cfg, Consume&& consume) {
+  const auto& h = reader.header();
+  const std::size_t es = dtype_size(h.dtype);
+  const std::int64_t per_chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>(cfg.chunk_bytes / es));
+  BoundedQueue<std::unique_ptr<Chunk>> read_q(2), done_q(2);
+  std::atomic<bool> stop{false};
+
+  std::thread rd([&] {
+    for (std::int64_t off = 0; off < h.numel && !stop.load(); off += per_chunk) {
+      auto c = std::make_unique<Chunk>();
+      c->offset = off;
+      const std::int64_t n = std::min(per_chunk, h.numel - off);
+      const MemKind kind = cfg.exec.device.is_cuda() ? MemKind::pinned : MemKind::host;
+      c->status = Buffer::allocate(static_cast<std::size_t>(n) * es, kind, c->buffer, cfg.exec.device.index);
+      if (c->status.ok()) {
+        const std::int64_t shape[] = {n};
+        c->view = View::array(c->buffer.data(), h.dtype, shape);
+        const auto t0 = cfg.trace ? cfg.trace->now_us() : 0;
+        c->status = reader.read_elements(off, n, c->buffer.data());
+        if (cfg.trace) cfg.trace->span(cfg.trace_track, "read chunk", "io", t0, cfg.trace->now_us(), reader.path());
+      }
+      if (!read_q.push(std::move(c))) break;
+    }
+    read_q.close();
+  });
+
+  Status consumer_status;
+  std::thread wr([&] {
+    while (auto c = done_q.pop()) {
+      if (consumer_status.ok()) {
+        consumer_status = consume(**c);
+        if (!consumer_status.ok()) stop = true;
+      }
+      c->reset();
+    }
+  });
+
+  Status status;
+  while (auto c = read_q.pop()) {
+    if (!status.ok() || stop.load()) continue;  // drain
+    Chunk& ch = **c;
+    if (!ch.status.ok()) {
+      status = ch.status;
+      stop = true;
+      continue;
+    }
+    status = compute(pipeline, ch.view, ch.result, cfg);
+    if (!status.ok()) {
+      stop = true;
+      continue;
+    }
+    ch.buffer.reset();  // the input is no longer needed
+    done_q.push(std::move(*c));
+  }
+  done_q.close();
+  rd.join();
+  wr.join();
+  if (!status.ok()) return status;
+  return consumer_status;
+}
+
+}  // namespace
+
+bool can_stream(const Pipeline& p) { return p.streamable(); }
+
+Status stream_npy(const Pipeline& pipeline, const std::string& input, const std::string& output,
+                  const StreamConfig& cfg, ItemResult& info) {
+  io::NpyReader reader;
+  TANDEM_TRY(reader.open(input));
+  const auto& h = reader.header();
+  if (h.fortran_order && h.shape.size() > 1)
+    return {Errc::unsupported, input + ": Fortran-ordered arrays are not streamed; convert it to C order"};
+  if (!can_stream(pipeline)) return {Errc::unsupported, "pipeline '" + pipeline.text() + "' cannot be streamed"};
+  info.bytes_in = h.data_bytes();
+
+  const OpKind kind = pipeline.result_kind();
+  const bool reduces = kind == OpKind::reduction || kind == OpKind::histogram;
+  Pipeline prefix;
+  TANDEM_TRY(make_prefix(pipeline, pipeline.stages().size() - (reduces ? 1 : 0), prefix));
+
+  if (!reduces) {
+    io::NpyWriter writer;
+    bool opened = false;
+    TANDEM_TRY(one_pass(reader, prefix, cfg, [&](Chunk& c) -> Status {
+      const View& r = c.result.view();
+      if (!opened) {
+        TANDEM_TRY(writer.open(output, r.dtype, h.shape));
+        opened = true;
+      }
+      TANDEM_TRY(writer.append(r));
+      info.bytes_out += r.nbytes();
+      return {};
+    }));
+    if (!opened) {  // empty array: nothing flowed; keep the input dtype
+      TANDEM_TRY(writer.open(output, h.dtype, h.shape));
+    }
+    return writer.finish();
+  }
+
+  const PipelineStage& last = pipeline.stages().back();
+  const OpSpec* stats = find_op("stats");
+  if (!stats) return {Errc::internal, "no stats op in the op table"};
+  OpArgs stats_args;
+  TANDEM_TRY(parse_args(*stats, {}, stats_args));
+  Pipeline with_stats;
+  {
+    std::vector<PipelineStage> st(prefix.stages());
+    st.push_back({stats, stats_args, "stats"});
+    TANDEM_TRY(Pipeline::from_stages(std::move(st), with_stats));
+  }
+
+  if (kind == OpKind::reduction) {
+    Moments m;
+    TANDEM_TRY(one_pass(reader, with_stats, cfg, [&](Chunk& c) -> Status {
+      m.merge(c.result.view().ptr<double>());
+      return {};
+    }));
+    const double std = m.count > 0 ? std::sqrt(m.m2 / m.count) : NAN;
+    const double mean = m.count > 0 ? m.mean : NAN;
+    double values[] = {m.count, m.sum, m.min, m.max, mean, std};
+    info.values = detail::reduction_values(pipeline, View::array(values, DType::f64, {6}));
+    return {};
+  }
+
+  // Histogram: the default range is the data's min/max, so a first pass finds it.
+  OpArgs hargs = last.args;
+  if (!hargs.has("min") || !hargs.has("max")) {
+    Moments m;
+    TANDEM_TRY(one_pass(reader, with_stats, cfg, [&](Chunk& c) -> Status {
+      m.merge(c.result.view().ptr<double>());
+      return {};
+    }));
+    if (!hargs.has("min")) hargs.set("min", m.min);
+    if (!hargs.has("max")) hargs.set("max", m.max);
+  }
+  Pipeline with_hist;
+  {
+    std::vector<PipelineStage> st(prefix.stages());
+    st.push_back({last.op, hargs, last.text});
+    TANDEM_TRY(Pipeline::from_stages(std::move(st), with_hist));
+  }
+  Tensor counts;
+  TANDEM_TRY(one_pass(reader, with_hist, cfg, [&](Chunk& c) -> Status {
+    const View& r = c.result.view();
+    if (counts.view().data == nullptr) {
+      TANDEM_TRY(Tensor::create_like(r, Device::cpu(), counts));
+      std::memset(counts.view().data, 0, counts.view().nbytes());
+    }
+    auto* acc = counts.view().ptr<std::int64_t>();
+    const auto* add = r.ptr<std::int64_t>();
+    for (std::int64_t i = 0; i < r.numel(); ++i) acc[i] += add[i];
+    return {};
+  }));
+  if (counts.view().data == nullptr) return {Errc::invalid_argument, input + ": empty array"};
+  TANDEM_TRY(io::write_npy(output, counts.view()));
+  info.bytes_out = counts.view().nbytes();
+  return {};
+}
+
+}  // namespace tandem

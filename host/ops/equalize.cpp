@@ -1,0 +1,231 @@
+// equalize: cv2.equalizeHist on 8-bit gray images. Validation, dispatch, the OpenMP
+// implementation and the op-table entry.
+#include "tandem/ops/equalize.hpp"
+
+#include <array>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "host/ops/pointops_common.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TANDEM_EQUALIZE_AVX2 1
+#endif
+#include "kernels/equalize.cuh"
+#include "tandem/config.hpp"
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::string_view kOp = "equalize";
+constexpr int kBins = kern::kEqualizeBins;
+using Hist = std::array<std::uint32_t, kBins>;
+
+// Four sub-histograms so consecutive equal pixels do not serialise on one counter; bytes
+// are read eight at a time (one load, then shifts) to halve the loads per pixel.
+void count_row(const std::uint8_t* s, std::int64_t n, std::uint32_t (&h)[4][kBins]) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, s + i, 8);
+    ++h[0][v & 0xff];
+    ++h[1][(v >> 8) & 0xff];
+    ++h[2][(v >> 16) & 0xff];
+    ++h[3][(v >> 24) & 0xff];
+    ++h[0][(v >> 32) & 0xff];
+    ++h[1][(v >> 40) & 0xff];
+    ++h[2][(v >> 48) & 0xff];
+    ++h[3][v >> 56];
+  }
+  for (; i < n; ++i) ++h[0][s[i]];
+}
+
+// d[i] = lut[s[i]], eight bytes per load and store (the table lookups are the cost; byte
+// stores through uint8_t* would also force the compiler to reload after each one).
+void map_row_scalar(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, const std::uint8_t* lut) {
+  std::int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, s + i, 8);
+    std::uint64_t r = 0;
+    for (int k = 0; k < 8; ++k) r |= std::uint64_t(lut[(v >> (8 * k)) & 0xff]) << (8 * k);
+    std::memcpy(d + i, &r, 8);
+  }
+  for (; i < n; ++i) d[i] = lut[s[i]];
+}
+
+#if TANDEM_EQUALIZE_AVX2
+// The same with AVX2, 32 bytes at a time: vpshufb looks the low nibble up in each of the
+// 16 rows of 16 entries, then a tree of vpblendvb picks the row by bits 4, 5, 6 and 7
+// (vpblendvb reads bit 7 of each mask byte; a 16-bit shift left by 3, 2, 1 moves bit 4, 5,
+// 6 there without crossing bytes that matter). Returns how many bytes it did.
+__attribute__((target("avx2"))) std::int64_t map_row_avx2(const std::uint8_t* s, std::uint8_t* d, std::int64_t n,
+                                                          const std::uint8_t* lut) {
+  __m256i rows[16];
+  for (int k = 0; k < 16; ++k)
+    rows[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + 16 * k)));
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  std::int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
+    const __m256i lo = _mm256_and_si256(v, low4);
+    __m256i r[16];
+    for (int k = 0; k < 16; ++k) r[k] = _mm256_shuffle_epi8(rows[k], lo);
+    const __m256i b4 = _mm256_slli_epi16(v, 3);
+    for (int k = 0; k < 8; ++k) r[k] = _mm256_blendv_epi8(r[2 * k], r[2 * k + 1], b4);
+    const __m256i b5 = _mm256_slli_epi16(v, 2);
+    for (int k = 0; k < 4; ++k) r[k] = _mm256_blendv_epi8(r[2 * k], r[2 * k + 1], b5);
+    const __m256i b6 = _mm256_slli_epi16(v, 1);
+    for (int k = 0; k < 2; ++k) r[k] = _mm256_blendv_epi8(r[2 * k], r[2 * k + 1], b6);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), _mm256_blendv_epi8(r[0], r[1], v));
+  }
+  return i;
+}
+
+// With AVX-512 VBMI the whole table is four registers: vpermi2b looks 64 bytes up in
+// entries 0-127 and 128-255 (it reads 7 index bits), bit 7 picks between the two.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) std::int64_t map_row_vbmi(const std::uint8_t* s,
+                                                                                 std::uint8_t* d, std::int64_t n,
+                                                                                 const std::uint8_t* lut) {
+  const __m512i t0 = _mm512_loadu_si512(lut);
+  const __m512i t1 = _mm512_loadu_si512(lut + 64);
+  const __m512i t2 = _mm512_loadu_si512(lut + 128);
+  const __m512i t3 = _mm512_loadu_si512(lut + 192);
+  std::int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512i v = _mm512_loadu_si512(s + i);
+    const __m512i low = _mm512_permutex2var_epi8(t0, v, t1);
+    const __m512i high = _mm512_permutex2var_epi8(t2, v, t3);
+    _mm512_storeu_si512(d + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), low, high));
+  }
+  return i;
+}
+
+bool have_vbmi() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vbmi") != 0 && __builtin_cpu_supports("avx512bw") != 0;
+  }();
+  return yes;
+}
+
+bool have_avx2() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+}
+#endif
+
+void map_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, const std::uint8_t* lut) {
+#if TANDEM_EQUALIZE_AVX2
+  if (have_vbmi() || have_avx2()) {
+    const std::int64_t done = have_vbmi() ? map_row_vbmi(s, d, n, lut) : map_row_avx2(s, d, n, lut);
+    s += done;
+    d += done;
+    n -= done;
+  }
+#endif
+  map_row_scalar(s, d, n, lut);
+}
+
+Hist histogram(const View& src, const Exec& exec) {
+  const pointops::RowLayout l = pointops::row_layout(src, src, src.width());
+  constexpr std::int64_t chunk = std::int64_t(1) << 16;
+  const std::int64_t per_row = (l.cols + chunk - 1) / chunk;
+  const std::int64_t pieces = l.rows * per_row;
+  const int threads = pointops::piece_threads(exec, l.rows, l.cols, pieces);
+  std::vector<Hist> partial(std::size_t(threads), Hist{});
+  pointops::parallel_pieces(threads, pieces, [&](int slot, std::int64_t p) {
+    std::uint32_t h[4][kBins] = {};
+    const std::int64_t y = p / per_row;
+    const std::int64_t x0 = (p % per_row) * chunk;
+    count_row(pointops::row_ptr<std::uint8_t>(src, l.src_stride, y) + x0, std::min(l.cols, x0 + chunk) - x0, h);
+    Hist& mine = partial[std::size_t(slot)];
+    for (int b = 0; b < kBins; ++b) mine[b] += h[0][b] + h[1][b] + h[2][b] + h[3][b];
+  });
+  Hist hist{};
+  for (const Hist& part : partial)
+    for (int b = 0; b < kBins; ++b) hist[b] += part[b];
+  return hist;
+}
+
+void equalize_cpu(const View& src, const View& dst, const Exec& exec) {
+  const Hist hist = histogram(src, exec);
+  const auto total = static_cast<std::uint32_t>(src.height() * src.width());
+  int first = 0;
+  while (hist[first] == 0) ++first;  // total > 0, so some bin is non-empty
+  const kern::EqualizeLutInfo info = kern::equalize_info(first, hist[first], total);
+  std::array<std::uint8_t, kBins> lut{};
+  std::uint32_t cdf = 0;
+  for (int b = 0; b < kBins; ++b) {
+    cdf += hist[b];
+    lut[b] = kern::equalize_lut_entry(b, cdf, info);
+  }
+  pointops::map_rows<std::uint8_t>(src, dst, exec, [&lut](const std::uint8_t* s, std::uint8_t* d, std::int64_t n) {
+    map_row(s, d, n, lut.data());
+  });
+}
+
+Status check(const View& src, const Exec& exec) {
+  if (src.is_image() && src.dtype == DType::u8 && src.channels() != 1)
+    return {Errc::unsupported, pointops::cat("equalize needs a 1-channel (gray) u8 image; got ",
+                                             std::to_string(src.channels()), " channels (", src.describe(),
+                                             "). Convert with grayscale first, or equalize each channel separately")};
+  TANDEM_TRY(pointops::check_src(kOp, src, exec, {DType::u8}, {1}));
+  if (src.height() * src.width() > std::int64_t(0x7fffffff))
+    return pointops::invalid(kOp, pointops::cat("images of 2^31 or more pixels are not supported (", src.describe(), ")"));
+  return {};
+}
+
+}  // namespace
+
+Status equalize(const View& src, const View& dst, const EqualizeParams&, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
+  if (exec.device.is_cuda()) {
+#if TANDEM_WITH_CUDA
+    return cuda::equalize(src, dst, exec.stream);
+#else
+    return {Errc::unsupported, pointops::cat("equalize on ", exec.device.str(), ": ", cuda_status())};
+#endif
+  }
+  equalize_cpu(src, dst, exec);
+  return {};
+}
+
+Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  return pointops::allocate_and_run(kOp, src, 1, dst, exec,
+                                    [&](const View& out) { return equalize(src, out, p, exec); });
+}
+
+namespace detail {
+
+std::span<const OpSpec* const> equalize_ops() {
+  static const OpSpec spec{
+      .name = "equalize",
+      .kind = OpKind::image,
+      .doc = "histogram equalisation of an 8-bit gray image, bit-exact with OpenCV (a constant image is "
+             "returned unchanged)",
+      .semantics = "cv2.equalizeHist(img): lut[i] = rint(float(cdf(i) - hist[first]) * (255.f / float(N - "
+                   "hist[first]))), float arithmetic, round half to even",
+      .params = {},
+      .dtypes = {DType::u8},
+      .channels = kChannels1,
+      .run = [](const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
+        return equalize(src, dst, EqualizeParams{}, exec);
+      },
+      .outputs = {},
+  };
+  static const OpSpec* const specs[] = {&spec};
+  return specs;
+}
+
+}  // namespace detail
+}  // namespace tandem

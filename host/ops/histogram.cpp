@@ -1,0 +1,306 @@
+// histogram: range resolution (NumPy's _get_outer_edges), validation, device
+// dispatch, the OpenMP implementation and the op-table entry.  The bin
+// function is in kernels/histogram.cuh.
+#include "tandem/ops/histogram.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "host/ops/minmax.hpp"
+#include "host/core/parallel.hpp"
+#include "kernels/histogram.cuh"
+#include "tandem/config.hpp"
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+namespace {
+
+constexpr std::int64_t kMaxBins = 100'000'000;
+constexpr std::int64_t kChunk = std::int64_t(1) << 15;
+// Per-thread private counts up to this many bins; above, shared atomic counts.
+constexpr std::int64_t kPrivateBins = std::int64_t(1) << 16;
+
+Status fail(Errc code, const std::string& why) { return {code, "histogram: " + why}; }
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+Status check_params(const HistogramParams& p) {
+  if (p.bins < 1 || p.bins > kMaxBins)
+    return fail(Errc::invalid_argument, "bins must be in [1, " + std::to_string(kMaxBins) + "]; got " + std::to_string(p.bins));
+  if (p.min.has_value() != p.max.has_value())
+    return fail(Errc::invalid_argument, "give both min and max (the range), or neither");
+  if (p.min) {
+    if (!std::isfinite(*p.min) || !std::isfinite(*p.max))
+      return fail(Errc::invalid_argument, "supplied range of [" + num(*p.min) + ", " + num(*p.max) + "] is not finite");
+    if (*p.min > *p.max)
+      return fail(Errc::invalid_argument, "max must be larger than min (got min " + num(*p.min) + ", max " + num(*p.max) + ")");
+  }
+  return {};
+}
+
+Status check_src(const View& src, const Exec& exec) {
+  if (!(src.device == exec.device))
+    return fail(Errc::invalid_argument, "input is on " + src.device.str() + " but the op runs on " + exec.device.str());
+  if (exec.device.is_cuda() && !exec.stream)
+    return fail(Errc::invalid_argument, "a CUDA stream is required to run on " + exec.device.str());
+  if (!src.is_contiguous()) return fail(Errc::invalid_argument, "input must be contiguous; got " + src.describe());
+  if (src.numel() > 0 && !src.data) return fail(Errc::invalid_argument, "null input data pointer");
+  return {};
+}
+
+
+/// Min/max of the data on its device, as f64 and (integers) exactly.
+Status data_minmax(const View& src, const Exec& exec, cuda::DataMinMax& out) {
+  if (exec.device.is_cuda()) {
+#if TANDEM_WITH_CUDA
+    return cuda::data_minmax(src, out, exec.stream).with_context("histogram");
+#else
+    return fail(Errc::unsupported, cuda_status());
+#endif
+  }
+  visit_dtype(src.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const kern::MinMax<T> mm = cpu_minmax(src.ptr<const T>(), src.numel(), cpu_threads(exec));
+    out.min = static_cast<double>(mm.min);
+    out.max = static_cast<double>(mm.max);
+    if constexpr (std::is_integral_v<T>) {
+      out.imin = static_cast<std::int64_t>(mm.min);
+      out.imax = static_cast<std::int64_t>(mm.max);
+    }
+  });
+  return {};
+}
+
+/// NumPy's _get_outer_edges + _get_bin_edges + histogram's `norm`.
+Status resolve_bins(const View& src, const HistogramParams& p, const Exec& exec, kern::HistBins& b) {
+  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(check_src(src, exec));
+  double first = 0, last = 1, denom = 1;
+  if (p.min) {
+    first = *p.min;
+    last = *p.max;
+    if (first == last) {
+      first -= 0.5;
+      last += 0.5;
+    }
+    denom = last - first;
+  } else if (src.numel() > 0) {
+    cuda::DataMinMax mm;
+    TANDEM_TRY(data_minmax(src, exec, mm));
+    if (!std::isfinite(mm.min) || !std::isfinite(mm.max))
+      return fail(Errc::invalid_argument, "autodetected range of [" + num(mm.min) + ", " + num(mm.max) +
+                                              "] is not finite (give min and max to skip NaN/inf)");
+    first = mm.min;
+    last = mm.max;
+    if (first == last) {
+      first -= 0.5;
+      last += 0.5;
+      denom = last - first;
+    } else if (dtype_is_integer(src.dtype)) {
+      // NumPy subtracts integer bounds in the unsigned type: exact difference.
+      denom = static_cast<double>(static_cast<std::uint64_t>(mm.imax) - static_cast<std::uint64_t>(mm.imin));
+    } else {
+      denom = last - first;
+    }
+  }
+  const double delta = last - first;
+  if (!std::isfinite(delta) || !std::isfinite(denom))
+    return fail(Errc::invalid_argument, "range [" + num(first) + ", " + num(last) + "] is too wide (max - min overflows)");
+  b.first = first;
+  b.last = last;
+  b.delta = delta;
+  b.n = p.bins;
+  b.step = delta / static_cast<double>(p.bins);
+  b.norm = static_cast<double>(p.bins) / denom;
+  visit_dtype(src.dtype, [&](auto tag) {
+    b.lo = b.template edge<decltype(tag)>(0);
+    b.hi = b.template edge<decltype(tag)>(p.bins);
+  });
+  return {};
+}
+
+constexpr int kBlock = 512;
+// Bins up to this many are counted into kLanes interleaved private copies, so
+// runs of equal bins do not serialise on one counter.
+constexpr std::int64_t kLaneBins = 4096;
+constexpr int kLanes = 4;
+
+// out[j] = bin_of(in[j]) + 1 (0 = not counted), vectorisable.
+template <class T, class BinOf>
+TANDEM_CPU_CLONES void bin_block(const T* __restrict in, int m, std::int32_t* __restrict out, BinOf bin_of) {
+  for (int j = 0; j < m; ++j) out[j] = static_cast<std::int32_t>(bin_of(in[j]) + 1);
+}
+
+// Counts bin_of(in[i]) (-1 = not counted) into counts[0, nbins).
+template <class T, class BinOf>
+void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* counts, int threads, BinOf bin_of) {
+  std::fill(counts, counts + nbins, std::int64_t(0));
+  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+  if (chunks == 0) return;
+  if (nbins > kPrivateBins) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (chunks > 1)
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const std::int64_t e = std::min(n, (c + 1) * kChunk);
+      for (std::int64_t i = c * kChunk; i < e; ++i) {
+        const std::int64_t k = bin_of(in[i]);
+        if (k >= 0) {
+#pragma omp atomic relaxed
+          ++counts[k];
+        }
+      }
+    }
+    return;
+  }
+  const int lanes = nbins <= kLaneBins ? kLanes : 1;
+  const std::size_t stride = static_cast<std::size_t>(nbins) + 1;  // slot 0: not counted
+#pragma omp parallel num_threads(threads) if (chunks > 1)
+  {
+    std::vector<std::int64_t> mine(stride * std::size_t(lanes), 0);
+    std::int32_t idx[kBlock];
+#pragma omp for schedule(dynamic, 1) nowait
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const std::int64_t e = std::min(n, (c + 1) * kChunk);
+      for (std::int64_t b = c * kChunk; b < e; b += kBlock) {
+        const int m = static_cast<int>(std::min<std::int64_t>(kBlock, e - b));
+        bin_block(in + b, m, idx, bin_of);
+        if (lanes == kLanes) {
+          std::int64_t* l0 = mine.data();
+          std::int64_t* l1 = l0 + stride;
+          std::int64_t* l2 = l1 + stride;
+          std::int64_t* l3 = l2 + stride;
+          int j = 0;
+          for (; j + 4 <= m; j += 4) {
+            ++l0[idx[j]];
+            ++l1[idx[j + 1]];
+            ++l2[idx[j + 2]];
+            ++l3[idx[j + 3]];
+          }
+          for (; j < m; ++j) ++l0[idx[j]];
+        } else {
+          for (int j = 0; j < m; ++j) ++mine[static_cast<std::size_t>(idx[j])];
+        }
+      }
+    }
+#pragma omp critical(tandem_hist_merge)
+    for (std::int64_t k = 0; k < nbins; ++k)
+      for (int l = 0; l < lanes; ++l) counts[k] += mine[std::size_t(l) * stride + std::size_t(k) + 1];
+  }
+}
+
+template <class T>
+void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::int64_t* counts, int threads) {
+  if constexpr (std::is_same_v<T, std::uint8_t> || std::is_same_v<T, std::uint16_t>) {
+    // Few distinct values: bin each one once with the same function, then count
+    // through the table (u16 only when the array dwarfs the table).
+    constexpr std::int64_t values = std::int64_t(std::numeric_limits<T>::max()) + 1;
+    if (values <= 256 || n >= 4 * values) {
+      std::vector<std::int32_t> lut(static_cast<std::size_t>(values));
+      for (std::int64_t v = 0; v < values; ++v) lut[std::size_t(v)] = static_cast<std::int32_t>(b.bin(static_cast<T>(v)));
+      const std::int32_t* table = lut.data();
+      cpu_count(in, n, b.n, counts, threads, [table](T v) { return std::int64_t(table[v]); });
+      return;
+    }
+  }
+  const kern::HistBins bins = b;
+  if (b.n <= kPrivateBins) {
+    // The same binning with the edges edge<T>(i) looked up in a table.
+    std::vector<double> edges(static_cast<std::size_t>(b.n) + 1);
+    for (std::int64_t i = 0; i <= b.n; ++i) edges[std::size_t(i)] = b.template edge<T>(i);
+    const double* e = edges.data();
+    cpu_count(in, n, b.n, counts, threads, [bins, e](T v) {
+      return bins.bin_with(static_cast<double>(v), [e](std::int64_t i) { return e[i]; });
+    });
+    return;
+  }
+  cpu_count(in, n, b.n, counts, threads, [bins](T v) { return bins.bin(v); });
+}
+
+}  // namespace
+
+Status histogram(const View& src, const View& dst, const HistogramParams& p, const Exec& exec) {
+  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(check_src(src, exec));
+  if (!(dst.device == exec.device))
+    return fail(Errc::invalid_argument, "output is on " + dst.device.str() + " but the op runs on " + exec.device.str());
+  if (dst.dtype != DType::i64 || dst.ndim != 1 || dst.shape[0] != p.bins || !dst.is_contiguous() || !dst.data)
+    return fail(Errc::invalid_argument, "output must be a contiguous i64 tensor of shape [" + std::to_string(p.bins) +
+                                            "]; got " + dst.describe());
+  kern::HistBins b;
+  TANDEM_TRY(resolve_bins(src, p, exec, b));
+  if (exec.device.is_cpu()) {
+    visit_dtype(src.dtype, [&](auto tag) {
+      using T = decltype(tag);
+      cpu_histogram(src.ptr<const T>(), src.numel(), b, dst.ptr<std::int64_t>(), cpu_threads(exec));
+    });
+    return {};
+  }
+#if TANDEM_WITH_CUDA
+  return cuda::histogram(src, dst, b, exec.stream).with_context("histogram");
+#else
+  return fail(Errc::unsupported, cuda_status());
+#endif
+}
+
+Status histogram(const View& src, Tensor& dst, const HistogramParams& p, const Exec& exec) {
+  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(check_src(src, exec));
+  TANDEM_TRY(Tensor::create(DType::i64, {p.bins}, exec.device, dst).with_context("histogram"));
+  return histogram(src, dst.view(), p, exec);
+}
+
+Status histogram_edges(const View& src, const HistogramParams& p, std::vector<double>& edges, const Exec& exec) {
+  kern::HistBins b;
+  TANDEM_TRY(resolve_bins(src, p, exec, b));
+  edges.resize(static_cast<std::size_t>(b.n + 1));
+  visit_dtype(src.dtype, [&](auto tag) {
+    for (std::int64_t i = 0; i <= b.n; ++i) edges[static_cast<std::size_t>(i)] = b.template edge<decltype(tag)>(i);
+  });
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// Op table.
+// ---------------------------------------------------------------------------
+
+namespace {
+
+Status run_histogram(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
+  HistogramParams p;
+  p.bins = args.integer("bins");
+  if (args.has("min")) p.min = args.number("min");
+  if (args.has("max")) p.max = args.number("max");
+  return histogram(src, dst, p, exec);
+}
+
+const OpSpec kHistogram{
+    "histogram", OpKind::histogram,
+    "counts in `bins` equal-width bins over [min, max] (default: the data's min and max; last bin closed; "
+    "values outside and NaN ignored), i64 [bins]; f32 input binned against f32-rounded edges as NumPy",
+    "np.histogram(a, bins=bins, range=(min, max))[0]",
+    {{"bins", ParamType::integer, "10", 1, double(kMaxBins), {}, "number of equal-width bins"},
+     {"min", ParamType::number, "", -1e300, 1e300, {}, "lower end of the range (with max); default a.min()", true},
+     {"max", ParamType::number, "", -1e300, 1e300, {}, "upper end of the range (with min, >= min); default a.max()", true}},
+    std::vector<DType>(std::begin(kAllDTypes), std::end(kAllDTypes)),
+    kAnyChannels,
+    run_histogram,
+    {}};
+
+const OpSpec* const kOps[] = {&kHistogram};
+
+}  // namespace
+
+namespace detail {
+std::span<const OpSpec* const> histogram_ops() { return kOps; }
+}  // namespace detail
+
+}  // namespace tandem

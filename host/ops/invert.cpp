@@ -1,0 +1,87 @@
+// invert: max - x per element. Validation, dispatch, the OpenMP implementation and the
+// op-table entry.
+#include "tandem/ops/invert.hpp"
+
+#include <span>
+
+#include "host/ops/pointops_common.hpp"
+#include "kernels/invert.cuh"
+#include "tandem/config.hpp"
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::string_view kOp = "invert";
+
+template <class T>
+TANDEM_POINTOPS_CLONES void invert_row(const T* __restrict s, T* __restrict d, std::int64_t n) {
+  const kern::InvertOp<T> op;
+  for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
+}
+
+template <class T>
+void invert_cpu(const View& src, const View& dst, const Exec& exec) {
+  if (src.data == dst.data) {  // in place: same loop without the __restrict promise
+    pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) {
+      const kern::InvertOp<T> op;
+      for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
+    });
+  } else {
+    pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) { invert_row<T>(s, d, n); });
+  }
+}
+
+Status check(const View& src, const Exec& exec) {
+  return pointops::check_src(kOp, src, exec, {DType::u8, DType::u16, DType::f32}, {1, 3, 4});
+}
+
+}  // namespace
+
+Status invert(const View& src, const View& dst, const InvertParams&, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
+  if (exec.device.is_cuda()) {
+#if TANDEM_WITH_CUDA
+    return cuda::invert(src, dst, exec.stream);
+#else
+    return {Errc::unsupported, pointops::cat("invert on ", exec.device.str(), ": ", cuda_status())};
+#endif
+  }
+  switch (src.dtype) {
+    case DType::u8: invert_cpu<std::uint8_t>(src, dst, exec); break;
+    case DType::u16: invert_cpu<std::uint16_t>(src, dst, exec); break;
+    default: invert_cpu<float>(src, dst, exec); break;
+  }
+  return {};
+}
+
+Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  return pointops::allocate_and_run(kOp, src, src.channels(), dst, exec,
+                                    [&](const View& out) { return invert(src, out, p, exec); });
+}
+
+namespace detail {
+
+std::span<const OpSpec* const> invert_ops() {
+  static const OpSpec spec{
+      .name = "invert",
+      .kind = OpKind::image,
+      .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
+      .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
+      .params = {},
+      .dtypes = {DType::u8, DType::u16, DType::f32},
+      .channels = kChannels134,
+      .run = [](const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
+        return invert(src, dst, InvertParams{}, exec);
+      },
+      .outputs = {},
+  };
+  static const OpSpec* const specs[] = {&spec};
+  return specs;
+}
+
+}  // namespace detail
+}  // namespace tandem

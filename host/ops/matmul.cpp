@@ -1,0 +1,268 @@
+// matmul: validation, dispatch, the OpenBLAS path and the op-table entry
+// (which loads B from the `with` .npy file).
+#include "tandem/ops/matmul.hpp"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <climits>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "host/core/parallel.hpp"
+#include "kernels/matmul.cuh"
+#include "tandem/config.hpp"
+#include "tandem/io/npy.hpp"
+#include "tandem/op_table.hpp"
+#if TANDEM_WITH_CUDA
+#include "kernels/runtime.hpp"
+#endif
+
+namespace tandem {
+namespace {
+
+std::string shape_of(const View& v) {
+  std::string s;
+  for (int i = 0; i < v.ndim; ++i) {
+    if (i) s += 'x';
+    s += std::to_string(v.shape[i]);
+  }
+  return v.ndim ? s : "scalar";
+}
+
+/// Unit column stride and non-overlapping rows (BLAS's leading-dimension model).
+Status check_layout(const View& v, const char* name) {
+  const auto es = static_cast<std::int64_t>(v.elem_size());
+  if (v.numel() == 0) return {};
+  const bool cols_ok = v.shape[1] <= 1 || v.strides[1] == es;
+  const bool rows_ok = v.shape[0] <= 1 || (v.strides[0] > 0 && v.strides[0] % es == 0 && v.strides[0] >= v.shape[1] * es);
+  if (cols_ok && rows_ok) return {};
+  return {Errc::unsupported, std::string("matmul: ") + name + " (" + v.describe() + ", strides " +
+                                 std::to_string(v.strides[0]) + "," + std::to_string(v.strides[1]) +
+                                 " bytes) must have unit column stride and rows that do not overlap"};
+}
+
+/// [first, last) bytes a validated 2-D view touches.
+std::pair<const char*, const char*> byte_range(const View& v) {
+  const char* p = static_cast<const char*>(v.data);
+  if (v.numel() == 0) return {p, p};
+  return {p, p + (v.shape[0] - 1) * v.strides[0] + v.shape[1] * std::int64_t(v.elem_size())};
+}
+
+bool overlaps(const View& x, const View& y) {
+  const auto [x0, x1] = byte_range(x);
+  const auto [y0, y1] = byte_range(y);
+  return x0 < y1 && y0 < x1;
+}
+
+std::int64_t leading_dim(const View& v) {
+  if (v.shape[0] <= 1) return std::max<std::int64_t>(v.shape[1], 1);
+  return v.strides[0] / std::int64_t(v.elem_size());
+}
+
+/// OpenBLAS's thread count is process-wide (pthreads build); change it only
+/// when it differs, under a lock so two setters do not interleave.
+void set_blas_threads(int n) {
+  static std::mutex mu;
+  const std::lock_guard<std::mutex> lock(mu);
+  if (openblas_get_num_threads() != n) openblas_set_num_threads(n);
+}
+
+int blas_threads(const Exec& exec) {
+  if (exec.threads > 0) return exec.threads;
+  if (omp_in_parallel()) return 1;  // one of a team of callers: don't multiply the threads
+  return cpu_threads(exec);
+}
+
+/// A packed f64 copy of an f32 matrix (exact).
+std::unique_ptr<double[]> widen(const View& v, int threads) {
+  const std::int64_t rows = v.shape[0], cols = v.shape[1];
+  std::unique_ptr<double[]> out(new (std::nothrow) double[std::size_t(std::max<std::int64_t>(rows * cols, 1))]);
+  if (!out) return out;
+  double* o = out.get();
+#pragma omp parallel for num_threads(threads) schedule(static) if (rows * cols > (1 << 16))
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* src = reinterpret_cast<const float*>(static_cast<const char*>(v.data) + r * v.strides[0]);
+    for (std::int64_t x = 0; x < cols; ++x) o[r * cols + x] = src[x];
+  }
+  return out;
+}
+
+Status matmul_cpu(const View& a, const View& b, const View& c, const Exec& exec) {
+  const std::int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
+  if (m == 0 || n == 0) return {};
+  if (k == 0) {  // an empty sum: zeros (BLAS would reject lda = 0)
+    for (std::int64_t r = 0; r < m; ++r)
+      std::memset(static_cast<char*>(c.data) + r * c.strides[0], 0, std::size_t(n) * c.elem_size());
+    return {};
+  }
+  std::int64_t lda = leading_dim(a), ldb = leading_dim(b);
+  const std::int64_t ldc = leading_dim(c);
+  for (std::int64_t v : {m, n, k, lda, ldb, ldc})
+    if (v > INT_MAX)
+      return {Errc::unsupported, "matmul: " + shape_of(a) + " @ " + shape_of(b) +
+                                     " is too large for OpenBLAS's 32-bit dimensions on the CPU"};
+  const int threads = blas_threads(exec);
+  set_blas_threads(threads);
+  if (c.dtype == DType::f32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n), int(k), 1.0f,
+                static_cast<const float*>(a.data), int(lda), static_cast<const float*>(b.data), int(ldb), 0.0f,
+                static_cast<float*>(c.data), int(ldc));
+    return {};
+  }
+  std::unique_ptr<double[]> wide_a, wide_b;
+  const double* pa = static_cast<const double*>(a.data);
+  const double* pb = static_cast<const double*>(b.data);
+  if (a.dtype == DType::f32) {
+    wide_a = widen(a, threads);
+    if (!wide_a) return {Errc::out_of_memory, "matmul: cannot allocate an f64 copy of A (" + a.describe() + ")"};
+    pa = wide_a.get();
+    lda = k;
+  }
+  if (b.dtype == DType::f32) {
+    wide_b = widen(b, threads);
+    if (!wide_b) return {Errc::out_of_memory, "matmul: cannot allocate an f64 copy of B (" + b.describe() + ")"};
+    pb = wide_b.get();
+    ldb = n;
+  }
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n), int(k), 1.0, pa, int(lda), pb, int(ldb),
+              0.0, static_cast<double*>(c.data), int(ldc));
+  return {};
+}
+
+}  // namespace
+
+Status matmul(const View& a, const View& b, const View& c, const MatmulParams& p, const Exec& exec) {
+  for (const auto& [v, name] : {std::pair{&a, "A"}, std::pair{&b, "B"}})
+    if (!dtype_is_float(v->dtype))
+      return {Errc::unsupported, std::string("matmul: ") + name + " is " + dtype_name(v->dtype) +
+                                     "; only f32 and f64 matrices are supported"};
+  if (a.ndim != 2 || b.ndim != 2)
+    return {Errc::invalid_argument, "matmul: A and B must be 2-D matrices; got A " + a.describe() + " and B " +
+                                        b.describe()};
+  if (a.shape[1] != b.shape[0])
+    return {Errc::invalid_argument, "matmul: shapes " + shape_of(a) + " (A) and " + shape_of(b) +
+                                        " (B) do not match: A has " + std::to_string(a.shape[1]) +
+                                        " columns but B has " + std::to_string(b.shape[0]) + " rows"};
+  const DType out_type = matmul_dtype(a.dtype, b.dtype);
+  if (c.dtype != out_type || c.ndim != 2 || c.shape[0] != a.shape[0] || c.shape[1] != b.shape[1])
+    return {Errc::invalid_argument, "matmul: C must be " + std::string(dtype_name(out_type)) + " " +
+                                        std::to_string(a.shape[0]) + "x" + std::to_string(b.shape[1]) + " for " +
+                                        shape_of(a) + " @ " + shape_of(b) + "; got " + c.describe()};
+  for (const auto& [v, name] : {std::pair{&a, "A"}, std::pair{&b, "B"}, std::pair{&c, "C"}}) {
+    if (!(v->device == exec.device))
+      return {Errc::invalid_argument, std::string("matmul: ") + name + " is on " + v->device.str() +
+                                          " but the op runs on " + exec.device.str()};
+    if (v->numel() > 0 && !v->data) return {Errc::invalid_argument, std::string("matmul: ") + name + " has no data"};
+    TANDEM_TRY(check_layout(*v, name));
+  }
+  if (overlaps(c, a) || overlaps(c, b))
+    return {Errc::invalid_argument, "matmul: C must not overlap A or B"};
+  if (exec.device.is_cuda()) {
+    if (!exec.stream)
+      return {Errc::invalid_argument, "matmul: a CUDA stream is required to run on " + exec.device.str()};
+#if TANDEM_WITH_CUDA
+    return cuda::matmul(a, b, c, p.allow_tf32, exec.stream);
+#else
+    return {Errc::unsupported, "matmul: " + cuda_status()};
+#endif
+  }
+  return matmul_cpu(a, b, c, exec);
+}
+
+Status matmul(const View& a, const View& b, Tensor& c, const MatmulParams& p, const Exec& exec) {
+  if (a.ndim != 2 || b.ndim != 2 || !dtype_is_float(a.dtype) || !dtype_is_float(b.dtype))
+    return matmul(a, b, View{}, p, exec);  // for the error message
+  Tensor out;
+  TANDEM_TRY(Tensor::create(matmul_dtype(a.dtype, b.dtype), {a.shape[0], b.shape[1]}, exec.device, out));
+  TANDEM_TRY(matmul(a, b, out.view(), p, exec));
+  c = std::move(out);
+  return {};
+}
+
+namespace {
+
+/// Integer B files are widened to f64 (exact up to 2^53), so the product is f64.
+Status widen_integer_b(Tensor& b) {
+  const View& v = b.view();
+  if (dtype_is_float(v.dtype)) return {};
+  Tensor wide;
+  TANDEM_TRY(Tensor::create(DType::f64, std::span<const std::int64_t>(v.shape.data(), std::size_t(v.ndim)),
+                            Device::cpu(), wide));
+  double* out = wide.view().ptr<double>();
+  const std::int64_t n = v.numel();
+  visit_dtype(v.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = v.ptr<T>();
+    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<double>(in[i]);
+  });
+  b = std::move(wide);
+  return {};
+}
+
+Status run_matmul(const OpArgs& args, const View& a, Tensor& c, const Exec& exec) {
+  const std::string& path = args.text("with");
+  Tensor b;
+  if (Status s = io::read_npy(path, b); !s.ok())
+    return {s.code(), "matmul: cannot load B from '" + path + "': " + s.message()};
+  TANDEM_TRY(widen_integer_b(b));
+  MatmulParams p;
+  p.allow_tf32 = args.integer("tf32") != 0;
+  if (exec.device.is_cpu()) return matmul(a, b.view(), c, p, exec);
+#if TANDEM_WITH_CUDA
+  Tensor b_dev;
+  TANDEM_TRY(Tensor::create_like(b.view(), exec.device, b_dev));
+  TANDEM_TRY(copy(b.view(), b_dev.view(), exec.stream));
+  const Status s = matmul(a, b_dev.view(), c, p, exec);
+  // b_dev is freed on return: let the queued product finish reading it first.
+  const Status synced = cuda::stream_synchronize(exec.stream);
+  return s.ok() ? synced : s;
+#else
+  return {Errc::unsupported, "matmul: " + cuda_status()};
+#endif
+}
+
+const OpSpec kMatmul{
+    .name = "matmul",
+    .kind = OpKind::array,
+    .doc = "Matrix product of the 2-D input A with B from a .npy file (A @ B)",
+    .semantics = "np.matmul(a, np.load(with)) for 2-D a and B; f32 @ f32 -> f32, any f64 operand -> f64 "
+                 "(integer B files are read as f64); CUDA with tf32=1 uses TF32 tensor cores for f32",
+    .params = {
+        ParamSpec{.name = "with",
+                  .type = ParamType::path,
+                  .default_value = "",
+                  .min = -1e300,
+                  .max = 1e300,
+                  .choices = {},
+                  .doc = "B: a .npy file holding a 2-D matrix with as many rows as the input has columns",
+                  .optional = false},
+        ParamSpec{.name = "tf32",
+                  .type = ParamType::integer,
+                  .default_value = "0",
+                  .min = 0,
+                  .max = 1,
+                  .choices = {},
+                  .doc = "1: let cuBLAS use TF32 tensor cores for f32 (faster, ~1e-3 relative error); "
+                         "CUDA only, ignored on the CPU",
+                  .optional = false},
+    },
+    .dtypes = {DType::f32, DType::f64},
+    .channels = kAnyChannels,
+    .run = &run_matmul,
+    .outputs = {},
+};
+const OpSpec* const kMatmulOps[] = {&kMatmul};
+
+}  // namespace
+
+namespace detail {
+std::span<const OpSpec* const> matmul_ops() { return kMatmulOps; }
+}  // namespace detail
+
+}  // namespace tandem

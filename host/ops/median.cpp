@@ -1,0 +1,398 @@
+// median: validation, dispatch, the OpenMP implementations and the op-table entry.
+//
+// CPU paths: K = 3 sorts each column once and combines three sorted columns
+// per pixel; K = 5 and 7 run the selection network of kernels/median.cuh. Both
+// are vectorised across a row (every window row is read from a ring of
+// edge-padded source rows). u8 with K >= 9 slides histograms (Perreault &
+// Hebert's constant-time median: per-column histograms, a 16-bin coarse window
+// histogram updated every step and 16-bin fine segments brought up to date
+// only when the median falls in them), on tiles of columns x rows so the
+// column histograms stay in L2. u16 / f32 with K >= 9 select among the
+// window's keys (std::nth_element), O(K^2) per pixel.
+#include "tandem/ops/median.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <span>
+#include <vector>
+
+#include "host/ops/image_checks.hpp"
+#include "host/core/parallel.hpp"
+#include "kernels/median.cuh"
+#include "tandem/config.hpp"
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+namespace {
+
+constexpr std::string_view kOp = "median";
+constexpr std::string_view kAccepted = detail::kStandardImageLayouts;
+constexpr auto supported = detail::standard_image_layout;
+
+int max_size(DType t) { return t == DType::u8 ? kMedianMaxSizeU8 : kMedianMaxSizeWide; }
+
+// Scratch shared by a parallel region: `per_thread` bytes (64-byte aligned) per thread.
+struct Scratch {
+  std::unique_ptr<std::byte[]> mem;
+  std::size_t per_thread = 0;
+  Status allocate(std::size_t bytes, int threads) {
+    per_thread = (bytes + 63) / 64 * 64;
+    mem.reset(new (std::nothrow) std::byte[per_thread * std::size_t(threads) + 64]);
+    if (!mem) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate " + std::to_string(per_thread * threads) + " bytes of scratch");
+    return {};
+  }
+  template <class U>
+  U* at(int thread) const {
+    auto p = reinterpret_cast<std::uintptr_t>(mem.get()) + per_thread * std::size_t(thread);
+    return reinterpret_cast<U*>((p + 63) / 64 * 64);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// K = 3, 5, 7: selection networks over a ring of edge-padded rows.
+
+// Copies source row `y` into `dst` with r replicated pixels on each side.
+template <class T, int C>
+void pad_row(const T* src, T* dst, int W, int r) {
+  std::memcpy(dst + r * C, src, sizeof(T) * std::size_t(W) * C);
+  for (int i = 0; i < r; ++i)
+    for (int c = 0; c < C; ++c) {
+      dst[i * C + c] = src[c];
+      dst[(r + W + i) * C + c] = src[(W - 1) * C + c];
+    }
+}
+
+template <class T, int C, int K>
+TANDEM_CPU_CLONES void median_row_network(const T* const* rows, T* __restrict out, int n) {
+  constexpr int r = K / 2;
+  const T* __restrict w[K];
+  for (int i = 0; i < K; ++i) w[i] = rows[i] + r * C;  // pixel 0 of each padded row
+  for (int i = 0; i < n; ++i) {
+    T v[K * K];
+    TANDEM_MEDIAN_UNROLL
+    for (int dy = 0; dy < K; ++dy) {
+      TANDEM_MEDIAN_UNROLL
+      for (int dx = 0; dx < K; ++dx) v[dy * K + dx] = w[dy][i + (dx - r) * C];
+    }
+    out[i] = kern::median_of<T, K * K>(v);
+  }
+}
+
+// K = 3: sort every column of the three rows once (n elements of the padded
+// rows), then combine three neighbouring sorted columns per output.
+template <class T>
+TANDEM_CPU_CLONES void median3_sort_columns(const T* __restrict r0, const T* __restrict r1, const T* __restrict r2,
+                                            T* __restrict lo, T* __restrict mid, T* __restrict hi, int n) {
+  for (int i = 0; i < n; ++i) {
+    T a = r0[i], b = r1[i], c = r2[i];
+    kern::sort3(a, b, c);
+    lo[i] = a;
+    mid[i] = b;
+    hi[i] = c;
+  }
+}
+
+template <class T, int C>
+TANDEM_CPU_CLONES void median3_combine(const T* __restrict lo, const T* __restrict mid, const T* __restrict hi,
+                                       T* __restrict out, int n) {
+  for (int i = 0; i < n; ++i)
+    out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C],
+                                            hi[i], hi[i + C], hi[i + 2 * C]);
+}
+
+template <class T, int C, int K>
+Status median_network(const View& src, const View& dst, const Exec& exec) {
+  constexpr int r = K / 2;
+  const int H = static_cast<int>(src.height());
+  const int W = static_cast<int>(src.width());
+  const int threads = std::max(1, std::min(cpu_threads(exec), H));
+  const std::size_t row_elems = std::size_t(W + 2 * r) * C;
+  const std::size_t row_bytes = (row_elems * sizeof(T) + 63) / 64 * 64;
+  Scratch scratch;
+  TANDEM_TRY(scratch.allocate(row_bytes * (K == 3 ? K + 3 : K), threads));
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int nt = omp_get_num_threads();
+    const int y0 = static_cast<int>(std::int64_t(H) * t / nt);
+    const int y1 = static_cast<int>(std::int64_t(H) * (t + 1) / nt);
+    std::byte* ring = scratch.at<std::byte>(t);
+    // Window row yy (unclamped) lives in slot yy mod K.
+    auto slot = [&](int yy) { return reinterpret_cast<T*>(ring + row_bytes * std::size_t(((yy % K) + K) % K)); };
+    auto fill = [&](int yy) { pad_row<T, C>(src.row<const T>(kern::clamp_index(yy, H)), slot(yy), W, r); };
+    if (y0 < y1)
+      for (int yy = y0 - r; yy < y0 + r; ++yy) fill(yy);
+    const T* rows[K];
+    T* sorted = reinterpret_cast<T*>(ring + row_bytes * K);  // K = 3: lo, mid, hi columns
+    for (int y = y0; y < y1; ++y) {
+      fill(y + r);
+      for (int dy = 0; dy < K; ++dy) rows[dy] = slot(y - r + dy);
+      if constexpr (K == 3) {
+        T* lo = sorted;
+        T* mid = reinterpret_cast<T*>(ring + row_bytes * (K + 1));
+        T* hi = reinterpret_cast<T*>(ring + row_bytes * (K + 2));
+        median3_sort_columns<T>(rows[0], rows[1], rows[2], lo, mid, hi, int(row_elems));
+        median3_combine<T, C>(lo, mid, hi, dst.row<T>(y), W * C);
+      } else {
+        median_row_network<T, C, K>(rows, dst.row<T>(y), W * C);
+      }
+    }
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// u8, K >= 9: sliding histograms.
+
+constexpr int kTileCols = 256;
+
+struct HistTile {
+  int x0, x1, y0, y1, c;
+};
+
+template <int C>
+void median_u8_tile(const View& src, const View& dst, int K, const HistTile& t, std::uint16_t* colf,
+                    std::uint16_t* colc, int* sxo) {
+  const int H = static_cast<int>(src.height());
+  const int W = static_cast<int>(src.width());
+  const int r = K / 2;
+  const int nc = (t.x1 - t.x0) + 2 * r;  // local column j = source column x0 - r + j
+  const int rank = K * K / 2;
+  for (int j = 0; j < nc; ++j) sxo[j] = kern::clamp_index(t.x0 - r + j, W) * C + t.c;
+  std::memset(colf, 0, sizeof(std::uint16_t) * 256 * std::size_t(nc));
+  std::memset(colc, 0, sizeof(std::uint16_t) * 16 * std::size_t(nc));
+  for (int dy = -r; dy <= r; ++dy) {
+    const std::uint8_t* row = src.row<const std::uint8_t>(kern::clamp_index(t.y0 + dy, H));
+    for (int j = 0; j < nc; ++j) {
+      const int v = row[sxo[j]];
+      ++colf[j * 256 + v];
+      ++colc[j * 16 + (v >> 4)];
+    }
+  }
+  std::uint16_t hc[16];
+  alignas(64) std::uint16_t hf[256];
+  int luc[16];
+  for (int y = t.y0; y < t.y1; ++y) {
+    if (y > t.y0) {
+      const int yo = kern::clamp_index(y - r - 1, H);
+      const int yi = kern::clamp_index(y + r, H);
+      if (yo != yi) {
+        const std::uint8_t* ro = src.row<const std::uint8_t>(yo);
+        const std::uint8_t* ri = src.row<const std::uint8_t>(yi);
+        for (int j = 0; j < nc; ++j) {
+          const int vo = ro[sxo[j]];
+          const int vi = ri[sxo[j]];
+          --colf[j * 256 + vo];
+          ++colf[j * 256 + vi];
+          --colc[j * 16 + (vo >> 4)];
+          ++colc[j * 16 + (vi >> 4)];
+        }
+      }
+    }
+    for (int k = 0; k < 16; ++k) {
+      hc[k] = 0;
+      luc[k] = INT_MIN;  // fine segments are stale once the column histograms moved
+    }
+    for (int j = 0; j < K; ++j)
+      for (int k = 0; k < 16; ++k) hc[k] = static_cast<std::uint16_t>(hc[k] + colc[j * 16 + k]);
+    std::uint8_t* out = dst.row<std::uint8_t>(y) + t.c;
+    for (int x = t.x0; x < t.x1; ++x) {
+      const int j = x - t.x0;  // the window covers local columns j .. j + K - 1
+      if (j > 0) {
+        const std::uint16_t* in = colc + (j + K - 1) * 16;
+        const std::uint16_t* gone = colc + (j - 1) * 16;
+        for (int k = 0; k < 16; ++k) hc[k] = static_cast<std::uint16_t>(hc[k] + in[k] - gone[k]);
+      }
+      int left = rank;
+      int k = 0;
+      while (hc[k] <= left) left -= hc[k++];
+      std::uint16_t* seg = hf + k * 16;
+      if (luc[k] == INT_MIN || j - luc[k] >= K) {
+        for (int b = 0; b < 16; ++b) seg[b] = 0;
+        for (int jj = j; jj < j + K; ++jj) {
+          const std::uint16_t* col = colf + jj * 256 + k * 16;
+          for (int b = 0; b < 16; ++b) seg[b] = static_cast<std::uint16_t>(seg[b] + col[b]);
+        }
+      } else {
+        for (int jj = luc[k] + 1; jj <= j; ++jj) {
+          const std::uint16_t* in = colf + (jj + K - 1) * 256 + k * 16;
+          const std::uint16_t* gone = colf + (jj - 1) * 256 + k * 16;
+          for (int b = 0; b < 16; ++b) seg[b] = static_cast<std::uint16_t>(seg[b] + in[b] - gone[b]);
+        }
+      }
+      luc[k] = j;
+      int b = 0;
+      while (seg[b] <= left) left -= seg[b++];
+      out[std::size_t(x) * C] = static_cast<std::uint8_t>(k * 16 + b);
+    }
+  }
+}
+
+template <int C>
+Status median_u8_hist(const View& src, const View& dst, int K, const Exec& exec) {
+  const int H = static_cast<int>(src.height());
+  const int W = static_cast<int>(src.width());
+  const int r = K / 2;
+  const int threads = std::max(1, cpu_threads(exec));
+  const int bw = std::min(W, kTileCols);
+  const int ncb = (W + bw - 1) / bw;
+  // Enough row strips to feed every thread, each at least a few windows tall
+  // so filling the column histograms stays a small part of the work.
+  int strips = std::max(1, (2 * threads + ncb * C - 1) / (ncb * C));
+  strips = std::max(1, std::min(strips, H / std::max(8, K)));
+  std::vector<HistTile> tiles;
+  try {
+    tiles.reserve(std::size_t(ncb) * strips * C);
+  } catch (const std::bad_alloc&) {
+    return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the tile list");
+  }
+  for (int c = 0; c < C; ++c)
+    for (int s = 0; s < strips; ++s)
+      for (int b = 0; b < ncb; ++b)
+        tiles.push_back({b * bw, std::min(W, (b + 1) * bw), static_cast<int>(std::int64_t(H) * s / strips),
+                         static_cast<int>(std::int64_t(H) * (s + 1) / strips), c});
+  const int nc = bw + 2 * r;
+  const std::size_t bytes = sizeof(std::uint16_t) * 272 * std::size_t(nc) + sizeof(int) * std::size_t(nc) + 128;
+  const int team = std::max(1, std::min<int>(threads, static_cast<int>(tiles.size())));
+  Scratch scratch;
+  TANDEM_TRY(scratch.allocate(bytes, team));
+#pragma omp parallel num_threads(team)
+  {
+    auto* colf = scratch.at<std::uint16_t>(omp_get_thread_num());
+    auto* colc = colf + 256 * std::size_t(nc);
+    auto* sxo = reinterpret_cast<int*>(colc + 16 * std::size_t(nc));
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t i = 0; i < tiles.size(); ++i) median_u8_tile<C>(src, dst, K, tiles[i], colf, colc, sxo);
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// u16 / f32, K >= 9: selection among the window's keys.
+
+template <class T, int C>
+Status median_select(const View& src, const View& dst, int K, const Exec& exec) {
+  using Key = kern::MedianKey<T>;
+  const int H = static_cast<int>(src.height());
+  const int W = static_cast<int>(src.width());
+  const int r = K / 2;
+  const int n = K * K;
+  const int threads = std::max(1, std::min(cpu_threads(exec), H));
+  Scratch scratch;
+  TANDEM_TRY(scratch.allocate(sizeof(std::uint32_t) * std::size_t(n) + sizeof(const T*) * std::size_t(K), threads));
+#pragma omp parallel num_threads(threads)
+  {
+    auto* keys = scratch.at<std::uint32_t>(omp_get_thread_num());
+    auto** rows = reinterpret_cast<const T**>(keys + n);
+#pragma omp for schedule(static)
+    for (int y = 0; y < H; ++y) {
+      for (int dy = 0; dy < K; ++dy) rows[dy] = src.row<const T>(kern::clamp_index(y - r + dy, H));
+      T* out = dst.row<T>(y);
+      for (int x = 0; x < W; ++x)
+        for (int c = 0; c < C; ++c) {
+          int m = 0;
+          for (int dy = 0; dy < K; ++dy)
+            for (int dx = -r; dx <= r; ++dx) keys[m++] = Key::key(rows[dy][kern::clamp_index(x + dx, W) * C + c]);
+          std::nth_element(keys, keys + n / 2, keys + n);
+          out[x * C + c] = Key::value(keys[n / 2]);
+        }
+    }
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+
+template <class T, int C>
+Status median_cpu_typed(const View& src, const View& dst, int K, const Exec& exec) {
+  if (K == 3) return median_network<T, C, 3>(src, dst, exec);
+  if (K == 5) return median_network<T, C, 5>(src, dst, exec);
+  if (K == 7) return median_network<T, C, 7>(src, dst, exec);
+  if constexpr (std::is_same_v<T, std::uint8_t>)
+    return median_u8_hist<C>(src, dst, K, exec);
+  else
+    return median_select<T, C>(src, dst, K, exec);
+}
+
+Status median_cpu(const View& src, const View& dst, int K, const Exec& exec) {
+  const auto c = src.channels();
+  switch (src.dtype) {
+    case DType::u8:
+      if (c == 1) return median_cpu_typed<std::uint8_t, 1>(src, dst, K, exec);
+      if (c == 3) return median_cpu_typed<std::uint8_t, 3>(src, dst, K, exec);
+      return median_cpu_typed<std::uint8_t, 4>(src, dst, K, exec);
+    case DType::u16:
+      if (c == 1) return median_cpu_typed<std::uint16_t, 1>(src, dst, K, exec);
+      return median_cpu_typed<std::uint16_t, 3>(src, dst, K, exec);
+    default:
+      return median_cpu_typed<float, 1>(src, dst, K, exec);
+  }
+}
+
+Status check_params(const View& src, const MedianParams& p) {
+  const int top = max_size(src.dtype);
+  if (p.size < 1 || p.size % 2 == 0 || p.size > top)
+    return detail::op_error(kOp, Errc::invalid_argument,
+                            "window size " + std::to_string(p.size) + " must be odd and in [1, " +
+                                std::to_string(top) + "] for " + dtype_name(src.dtype) + " images");
+  return {};
+}
+
+}  // namespace
+
+Status median(const View& src, const View& dst, const MedianParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
+  TANDEM_TRY(check_params(src, p));
+  TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
+  if (p.size == 1) return copy(src, dst, exec.stream);
+  if (exec.device.is_cpu()) return median_cpu(src, dst, p.size, exec);
+#if TANDEM_WITH_CUDA
+  return cuda::median(src, dst, p, exec.stream);
+#else
+  return detail::op_error(kOp, Errc::unsupported, cuda_status());
+#endif
+}
+
+Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
+  TANDEM_TRY(check_params(src, p));
+  Tensor out;
+  TANDEM_TRY(Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, out));
+  TANDEM_TRY(median(src, out.view(), p, exec));
+  dst = std::move(out);
+  return {};
+}
+
+namespace detail {
+
+namespace {
+Status run_median(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
+  MedianParams p;
+  p.size = static_cast<int>(args.integer("size"));
+  return median(src, dst, p, exec);
+}
+}  // namespace
+
+std::span<const OpSpec* const> median_ops() {
+  static const OpSpec spec{
+      "median",
+      OpKind::image,
+      "Median of the K x K window per channel, edge pixels replicated (exact)",
+      "cv2.medianBlur(img, K) (OpenCV takes u16 / f32 only for K = 3, 5; tandem computes the "
+      "same exact median for any odd K up to 99 for them, up to 255 for u8)",
+      {ParamSpec{"size", ParamType::integer, "", 1, kMedianMaxSizeU8, {},
+                 "window side K, odd; at most 255 for u8 and 99 for u16 / f32; 1 copies", false}},
+      {DType::u8, DType::u16, DType::f32},
+      kChannels134,
+      &run_median,
+      {}};
+  static const OpSpec* const list[] = {&spec};
+  return list;
+}
+
+}  // namespace detail
+}  // namespace tandem

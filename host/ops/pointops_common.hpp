@@ -1,0 +1,162 @@
+// Validation and the OpenMP row driver shared by the per-pixel ops (grayscale, threshold,
+// invert, equalize).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "host/core/parallel.hpp"
+#include "host/ops/parallel_pieces.hpp"
+#include "tandem/device.hpp"
+#include "tandem/dtype.hpp"
+#include "tandem/status.hpp"
+#include "tandem/tensor.hpp"
+
+// Row kernels get an AVX2 clone picked at load time (GCC function multi-versioning): the
+// baseline x86-64 (SSE2) cannot vectorise the stride-3 deinterleave of RGB rows, AVX2 can.
+// Deliberately not a target with FMA: GCC contracts a*b+c in C++ by default, which would
+// change f32 grayscale results and break CPU/GPU agreement.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define TANDEM_POINTOPS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define TANDEM_POINTOPS_CLONES
+#endif
+
+namespace tandem::pointops {
+
+/// Concatenates string pieces (appending, so GCC 12's -Wrestrict false positive on
+/// `"literal" + std::string&&` never fires).
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::string s;
+  (s.append(std::string_view(parts)), ...);
+  return s;
+}
+
+inline Status invalid(std::string_view op, std::string_view why) {
+  return {Errc::invalid_argument, cat(op, ": ", why)};
+}
+
+inline std::string dtype_list(std::initializer_list<DType> dtypes) {
+  std::string s;
+  for (DType t : dtypes) s.append(s.empty() ? "" : ", ").append(dtype_name(t));
+  return s;
+}
+
+/// Checks src (an image of an accepted dtype and channel count, non-empty), the device
+/// (src on exec.device, a stream for CUDA) — everything but dst.
+inline Status check_src(std::string_view op, const View& src, const Exec& exec,
+                        std::initializer_list<DType> dtypes, std::initializer_list<int> channels) {
+  if (!src.is_image())
+    return invalid(op, cat("needs an image (H x W or H x W x C with packed pixels); got ", src.describe()));
+  if (std::find(dtypes.begin(), dtypes.end(), src.dtype) == dtypes.end())
+    return {Errc::unsupported,
+            cat(op, " does not accept ", dtype_name(src.dtype), " images (accepts ", dtype_list(dtypes), ")")};
+  const auto c = src.channels();
+  if (std::find(channels.begin(), channels.end(), int(c)) == channels.end()) {
+    std::string list;
+    for (int k : channels) list.append(list.empty() ? "" : ", ").append(std::to_string(k));
+    return {Errc::unsupported, cat(op, " does not accept ", std::to_string(c), "-channel images (accepts ", list,
+                                   " channels); got ", src.describe())};
+  }
+  if (src.numel() == 0) return invalid(op, cat("input is empty (", src.describe(), ")"));
+  if (!src.data) return invalid(op, "src has no data pointer");
+  if (!(src.device == exec.device))
+    return invalid(op, cat("input is on ", src.device.str(), " but the op runs on ", exec.device.str()));
+  if (exec.device.is_cuda() && !exec.stream)
+    return invalid(op, cat("a CUDA stream is required to run on ", exec.device.str()));
+  return {};
+}
+
+/// Checks that dst is an image of `src`'s dtype, height and width with `channels` channels,
+/// on src's device.
+inline Status check_dst(std::string_view op, const View& src, const View& dst, std::int64_t channels) {
+  if (!dst.data) return invalid(op, "dst has no data pointer");
+  if (!dst.is_image()) return invalid(op, cat("dst must be an image with packed pixels; got ", dst.describe()));
+  if (dst.dtype != src.dtype || dst.height() != src.height() || dst.width() != src.width() ||
+      dst.channels() != channels) {
+    std::string want = cat(dtype_name(src.dtype), " ", std::to_string(src.height()), "x", std::to_string(src.width()));
+    if (channels != 1) want.append("x").append(std::to_string(channels));
+    return invalid(op, cat("dst must be ", want, "; got ", dst.describe()));
+  }
+  if (!(dst.device == src.device))
+    return invalid(op, cat("dst is on ", dst.device.str(), " but src is on ", src.device.str()));
+  return {};
+}
+
+/// Threads for `pieces` pieces of a rows x cols job: 1 for small images (waking helpers
+/// costs more than the work), else cpu_threads(exec) capped at the piece count.
+inline int piece_threads(const Exec& exec, std::int64_t rows, std::int64_t cols, std::int64_t pieces) {
+  constexpr std::int64_t kSerialBelow = 1 << 16;  // units
+  if (rows * cols < kSerialBelow) return 1;
+  return static_cast<int>(std::min<std::int64_t>(cpu_threads(exec), pieces));
+}
+
+/// Runs fn(y, x0, x1) for rows y in [0, rows) and unit ranges [x0, x1) of at most `chunk`
+/// units, in parallel over those pieces, handed out in order as threads free up (each
+/// piece is a long contiguous stream).
+template <class F>
+void parallel_rows(const Exec& exec, std::int64_t rows, std::int64_t cols, std::int64_t chunk, F&& fn) {
+  const std::int64_t per_row = (cols + chunk - 1) / chunk;
+  const std::int64_t pieces = rows * per_row;
+  parallel_pieces(piece_threads(exec, rows, cols, pieces), pieces, [&](int, std::int64_t p) {
+    const std::int64_t y = p / per_row;
+    const std::int64_t x0 = (p % per_row) * chunk;
+    fn(y, x0, std::min(cols, x0 + chunk));
+  });
+}
+
+/// Rows of src/dst as seen by the loops: packed images collapse to one long row.
+struct RowLayout {
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;  ///< units per row (elements or pixels, as the caller counts them)
+  std::int64_t src_stride = 0;  ///< bytes
+  std::int64_t dst_stride = 0;  ///< bytes
+};
+
+inline RowLayout row_layout(const View& src, const View& dst, std::int64_t cols) {
+  RowLayout l{src.height(), cols, src.row_stride(), dst.row_stride()};
+  const std::int64_t src_row = src.width() * src.channels() * std::int64_t(src.elem_size());
+  const std::int64_t dst_row = dst.width() * dst.channels() * std::int64_t(dst.elem_size());
+  if (l.rows > 1 && l.src_stride == src_row && l.dst_stride == dst_row) {
+    l.cols *= l.rows;
+    l.rows = 1;
+  }
+  return l;
+}
+
+template <class T>
+inline const T* row_ptr(const View& v, std::int64_t stride, std::int64_t y) {
+  return reinterpret_cast<const T*>(static_cast<const char*>(v.data) + y * stride);
+}
+template <class T>
+inline T* row_ptr_mut(const View& v, std::int64_t stride, std::int64_t y) {
+  return reinterpret_cast<T*>(static_cast<char*>(v.data) + y * stride);
+}
+
+/// dst = op(src) elementwise, same dtype and shape: `row(s, d, n)` processes n elements.
+template <class T, class RowFn>
+void map_rows(const View& src, const View& dst, const Exec& exec, RowFn&& row) {
+  const RowLayout l = row_layout(src, dst, src.width() * src.channels());
+  parallel_rows(exec, l.rows, l.cols, std::int64_t(1) << 16, [&](std::int64_t y, std::int64_t x0, std::int64_t x1) {
+    row(row_ptr<T>(src, l.src_stride, y) + x0, row_ptr_mut<T>(dst, l.dst_stride, y) + x0, x1 - x0);
+  });
+}
+
+/// Common tail of the allocating overloads: create dst like `shape_of` on exec.device, then
+/// run `into(dst view)`.
+template <class Into>
+Status allocate_and_run(std::string_view op, const View& src, std::int64_t out_channels, Tensor& dst,
+                        const Exec& exec, Into&& into) {
+  Tensor out;
+  TANDEM_TRY(Tensor::create_image(src.dtype, src.height(), src.width(), out_channels, exec.device, out)
+                 .with_context(cat(op, ": allocating the output")));
+  TANDEM_TRY(into(out.view()));
+  dst = std::move(out);
+  return {};
+}
+
+}  // namespace tandem::pointops

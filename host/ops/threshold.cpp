@@ -1,0 +1,107 @@
+// threshold: cv2.threshold(THRESH_BINARY) with maxval = the type maximum. Validation,
+// dispatch, the OpenMP implementation and the op-table entry.
+#include "tandem/ops/threshold.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <span>
+
+#include "host/ops/pointops_common.hpp"
+#include "kernels/threshold.cuh"
+#include "tandem/config.hpp"
+#include "tandem/op_table.hpp"
+
+namespace tandem {
+
+namespace {
+
+constexpr std::string_view kOp = "threshold";
+
+template <class T>
+TANDEM_POINTOPS_CLONES void threshold_row(const T* __restrict s, T* __restrict d, std::int64_t n, kern::ThresholdOp<T> op) {
+  for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
+}
+
+template <class T>
+void threshold_cpu(const View& src, const View& dst, double value, const Exec& exec) {
+  const kern::ThresholdPlan<T> plan = kern::plan_threshold<T>(value);
+  if (plan.mode == kern::ThresholdMode::compare) {
+    const kern::ThresholdOp<T> op{plan.thresh};
+    // In place (s == d) is fine element by element, but __restrict would be a lie.
+    if (src.data == dst.data) {
+      pointops::map_rows<T>(src, dst, exec, [op](const T* s, T* d, std::int64_t n) {
+        for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
+      });
+    } else {
+      pointops::map_rows<T>(src, dst, exec, [op](const T* s, T* d, std::int64_t n) { threshold_row<T>(s, d, n, op); });
+    }
+    return;
+  }
+  // OpenCV's dst.setTo shortcut: T below every value or at/above the maximum.
+  const T fill = plan.mode == kern::ThresholdMode::all_max ? kern::pixel_max<T>() : T(0);
+  pointops::map_rows<T>(src, dst, exec, [fill](const T*, T* d, std::int64_t n) { std::fill(d, d + n, fill); });
+}
+
+Status check(const View& src, const ThresholdParams& p, const Exec& exec) {
+  TANDEM_TRY(pointops::check_src(kOp, src, exec, {DType::u8, DType::u16, DType::f32}, {1, 3, 4}));
+  if (std::isnan(p.value)) return pointops::invalid(kOp, "value (the threshold T) is NaN");
+  return {};
+}
+
+}  // namespace
+
+Status threshold(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
+  TANDEM_TRY(check(src, p, exec));
+  TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
+  if (exec.device.is_cuda()) {
+#if TANDEM_WITH_CUDA
+    return cuda::threshold(src, dst, p, exec.stream);
+#else
+    return {Errc::unsupported, pointops::cat("threshold on ", exec.device.str(), ": ", cuda_status())};
+#endif
+  }
+  switch (src.dtype) {
+    case DType::u8: threshold_cpu<std::uint8_t>(src, dst, p.value, exec); break;
+    case DType::u16: threshold_cpu<std::uint16_t>(src, dst, p.value, exec); break;
+    default: threshold_cpu<float>(src, dst, p.value, exec); break;
+  }
+  return {};
+}
+
+Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) {
+  TANDEM_TRY(check(src, p, exec));
+  return pointops::allocate_and_run(kOp, src, src.channels(), dst, exec,
+                                    [&](const View& out) { return threshold(src, out, p, exec); });
+}
+
+namespace detail {
+
+std::span<const OpSpec* const> threshold_ops() {
+  static const OpSpec spec{
+      .name = "threshold",
+      .kind = OpKind::image,
+      .doc = "binary threshold: src > T ? max : 0 per channel, max = 255 (u8), 65535 (u16), 1.0 (f32)",
+      .semantics = "cv2.threshold(img, T, maxval, cv2.THRESH_BINARY)[1] with maxval = 255 / 65535 / 1.0; "
+                   "integer types compare with floor(T), f32 with float(T)",
+      .params = {ParamSpec{
+          .name = "value",
+          .type = ParamType::number,
+          .default_value = "",
+          .choices = {},
+          .doc = "threshold T; pixels strictly above it become the type maximum, the rest 0. "
+                 "Integer images use floor(T) (127.5 acts as 127); T < 0 gives all max, "
+                 "T >= max all 0. f32 images (range [0, 1]) use T rounded to float",
+      }},
+      .dtypes = {DType::u8, DType::u16, DType::f32},
+      .channels = kChannels134,
+      .run = [](const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
+        return threshold(src, dst, ThresholdParams{args.number("value")}, exec);
+      },
+      .outputs = {},
+  };
+  static const OpSpec* const specs[] = {&spec};
+  return specs;
+}
+
+}  // namespace detail
+}  // namespace tandem
