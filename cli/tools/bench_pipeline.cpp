@@ -1,12 +1,10 @@
 // `tandem bench --pipeline`: each stage of the batch engine timed alone, then
 // the whole batch, and the overlap efficiency between the two.
 //
-// The stages are run here, outside the engine, the way the engine runs them:
-// the same reader (io_uring or pread, the same depth), the same number of
-// decoder and writer threads bound to the plan's codec cores, the same CPU
-// teams (bound, one OpenMP team each) and GPU workers (two streams with pinned
-// staging). Worker counts come from the RunSummary of an untimed first batch
-// run, so they follow the engine if it changes.
+// Each stage is timed alone by driving the engine's own stage objects (the
+// read, decode and write stages, the CPU teams and GPU feeders of
+// host/engine/) over the batch held in memory: the same code, threads,
+// bindings and worker counts as in a run, not a copy of them.
 #include "cli/tools/bench_pipeline.hpp"
 
 #include <sched.h>
@@ -27,9 +25,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host/engine/engine_plan.hpp"
-#include "host/ops/reduction.hpp"
-#include "io/reader.hpp"
+#include "host/engine/context.hpp"
+#include "host/engine/cpu_team.hpp"
+#include "host/engine/decode_stage.hpp"
+#include "host/engine/gpu_feeder.hpp"
+#include "host/engine/read_stage.hpp"
+#include "host/engine/scheduler.hpp"
+#include "host/engine/write_stage.hpp"
 #include "tandem/io/codec.hpp"
 #include "tandem/io/file.hpp"
 #include "tandem/pipeline.hpp"
@@ -129,201 +131,120 @@ struct Batch {
   std::vector<Tensor> results;
 };
 
-// Runs `workers` threads of body(worker) and waits for them.
-void run_workers(int workers, const std::function<void(int)>& body) {
-  std::vector<std::thread> threads;
-  threads.reserve(std::size_t(workers));
-  for (int w = 0; w < workers; ++w) threads.emplace_back(body, w);
-  for (auto& t : threads) t.join();
-}
-
 // --- the stages, one pass each ---------------------------------------------
+//
+// Each pass drives the engine's own stage objects (host/engine/*_stage.hpp,
+// cpu_team.hpp, gpu_feeder.hpp) over the batch held in memory, with a fresh
+// engine::Context, so a pass's busy time is the stage clock the engine keeps.
 
-// read: every file into memory through the engine's reader, `depth` reads in
-// flight, on a thread bound to the plan's I/O cores. Busy = summed latency of
-// the reads (as the engine counts it).
-Status read_pass(Batch& b, unsigned depth, bool uring, const EnginePlan& plan, Pass& pass, std::string& backend) {
-  PassState st;
-  const std::size_t n = b.inputs.size();
-  std::vector<Clock::time_point> start(n);
-  const auto t0 = Clock::now();
-  const double c0 = process_cpu_seconds();
-  std::thread reader_thread([&] {
-    bind_thread_best_effort(plan.io_pus);
-    auto reader = io::FileReader::create(
-        [&](io::ReadRequest&& r) {
-          st.add_busy(seconds_since(start[r.id]));
-          if (!r.status.ok()) st.fail(r.status);
-          b.files[r.id] = std::move(r.bytes);
-        },
-        depth, 2, uring);
-    backend = reader->backend();
-    for (std::size_t i = 0; i < n; ++i) {
-      std::error_code ec;
-      const auto size = fs::file_size(b.inputs[i], ec);
-      io::ReadRequest req;
-      req.id = i;
-      req.path = b.inputs[i];
-      start[i] = Clock::now();
-      reader->submit(std::move(req), ec ? 0 : std::size_t(size));
-    }
-    reader->drain();
-  });
-  reader_thread.join();
-  pass = {seconds_since(t0), process_cpu_seconds() - c0, st.busy()};
-  return st.status();
-}
+using engine::Item;
+using engine::ItemPtr;
 
-// decode: every file from memory, `threads` decoders bound to the codec cores.
-Status decode_pass(Batch& b, int threads, const EnginePlan& plan, Pass& pass) {
-  PassState st;
-  std::atomic<std::size_t> next{0};
-  for (auto& t : b.decoded) t = Tensor();
-  const auto t0 = Clock::now();
-  const double c0 = process_cpu_seconds();
-  run_workers(threads, [&](int) {
-    bind_thread_best_effort(plan.codec_pus);
-    for (std::size_t i; (i = next.fetch_add(1)) < b.inputs.size();) {
-      const auto t = Clock::now();
-      const Status s = io::decode(b.files[i], b.inputs[i], b.decoded[i]);
-      st.add_busy(seconds_since(t));
-      if (!s.ok()) st.fail(s);
-    }
-  });
-  pass = {seconds_since(t0), process_cpu_seconds() - c0, st.busy()};
-  return st.status();
-}
-
-// A GPU worker as the engine's: two streams, each with pinned staging buffers,
-// so one item uploads while the other computes and downloads.
-void gpu_worker(Batch& b, const Pipeline& p, const EngineGpu& gpu, std::atomic<std::size_t>& next, PassState& st) {
-  bind_thread_best_effort(gpu.pus);
-  struct Slot {
-    Stream stream;
-    Buffer pin_in, pin_out;
-    std::size_t index = SIZE_MAX;
-    Tensor dev_out;
-    Clock::time_point t0;
-  };
-  Slot slots[2];
-  for (auto& s : slots)
-    if (Status e = Stream::create(gpu.ordinal, s.stream); !e.ok()) {
-      st.fail(e);
-      return;
-    }
-  auto grow = [&](Buffer& buf, std::size_t bytes) -> Status {
-    if (buf.size() >= bytes) return {};
-    buf.reset();
-    return Buffer::allocate(bytes, MemKind::pinned, buf, gpu.ordinal);
-  };
-  auto complete = [&](Slot& slot) {
-    if (slot.index == SIZE_MAX) return;
-    Status s = slot.stream.synchronize();
-    if (s.ok()) s = Tensor::create_like(slot.dev_out.view(), Device::cpu(), b.results[slot.index]);
-    if (s.ok()) {
-      View pinned = b.results[slot.index].view();
-      pinned.data = slot.pin_out.data();
-      s = copy(pinned, b.results[slot.index].view());
-    }
-    st.add_busy(seconds_since(slot.t0));
-    if (!s.ok()) st.fail(s.with_context(b.inputs[slot.index]));
-    slot.dev_out = Tensor();
-    slot.index = SIZE_MAX;
-  };
-  std::size_t k = 0;
-  for (std::size_t i; (i = next.fetch_add(1)) < b.inputs.size();) {
-    Slot& slot = slots[k++ % 2];
-    complete(slot);
-    slot.t0 = Clock::now();
-    const View& in = b.decoded[i].view();
-    Status s = grow(slot.pin_in, std::max<std::size_t>(in.nbytes(), 1));
-    const View pinned_in =
-        View::array(slot.pin_in.data(), in.dtype, std::span<const std::int64_t>(in.shape.data(), std::size_t(in.ndim)));
-    if (s.ok()) s = copy(in, pinned_in);
-    Tensor dev_in, dev_out;
-    if (s.ok()) {
-      StreamAllocScope alloc(slot.stream.handle());
-      s = Tensor::create_like(in, Device::cuda(gpu.ordinal), dev_in);
-      if (s.ok()) s = copy(pinned_in, dev_in.view(), slot.stream.handle());
-      if (s.ok()) s = p.apply(dev_in.view(), dev_out, Exec{Device::cuda(gpu.ordinal), slot.stream.handle(), 0});
-      if (s.ok()) s = grow(slot.pin_out, std::max<std::size_t>(dev_out.view().nbytes(), 1));
-      if (s.ok()) {
-        View pinned_out = dev_out.view();
-        pinned_out.data = slot.pin_out.data();
-        pinned_out.device = Device::cpu();
-        s = copy(dev_out.view(), pinned_out, slot.stream.handle());
-      }
-    }
-    if (!s.ok()) {
-      (void)slot.stream.synchronize();
-      st.fail(s.with_context(b.inputs[i]));
-      continue;
-    }
-    slot.dev_out = std::move(dev_out);
-    slot.index = i;
+// One item per input, numbered as the batch.
+std::vector<ItemPtr> make_items(const Batch& b) {
+  std::vector<ItemPtr> items;
+  for (std::size_t i = 0; i < b.inputs.size(); ++i) {
+    auto item = std::make_unique<Item>();
+    item->index = i;
+    item->input = b.inputs[i];
+    item->info.input = b.inputs[i];
+    items.push_back(std::move(item));
   }
-  complete(slots[0]);
-  complete(slots[1]);
+  return items;
 }
 
-// compute: the pipeline on the decoded images, on the plan's CPU teams and GPU
-// workers together; each takes the next item when it is free.
-Status compute_pass(Batch& b, const Pipeline& p, const EnginePlan& plan, Pass& pass) {
-  PassState st;
-  std::atomic<std::size_t> next{0};
-  for (auto& t : b.results) t = Tensor();
-  const int teams = int(plan.teams.size());
+// Times start() .. stop() of a stage fed `items`; the pass's busy time is the stage's clock.
+template <class StageT>
+void timed_pass(StageT& stage, std::vector<ItemPtr>& items, const engine::StageClock& clock, Pass& pass) {
   const auto t0 = Clock::now();
   const double c0 = process_cpu_seconds();
-  run_workers(teams + int(plan.gpus.size()), [&](int w) {
-    if (w >= teams) {
-      gpu_worker(b, p, plan.gpus[std::size_t(w - teams)], next, st);
-      return;
-    }
-    const EngineTeam& team = plan.teams[std::size_t(w)];
-    const int n = std::max<int>(1, int(team.slots.size()));
-    bind_team(team);
-    for (std::size_t i; (i = next.fetch_add(1)) < b.inputs.size();) {
-      const auto t = Clock::now();
-      const Status s = p.apply(b.decoded[i].view(), b.results[i], Exec::cpu(n));
-      st.add_busy(seconds_since(t));
-      if (!s.ok()) st.fail(s.with_context(b.inputs[i]));
-    }
-  });
-  pass = {seconds_since(t0), process_cpu_seconds() - c0, st.busy()};
+  stage.start();
+  for (auto& item : items) stage.process(std::move(item));
+  stage.stop();
+  pass = {seconds_since(t0), process_cpu_seconds() - c0, clock.busy.load()};
+}
+
+// read: every file into memory through the engine's read stage.
+Status read_pass(Batch& b, const Pipeline& p, const RunOptions& ro, const EnginePlan& plan, Pass& pass,
+                 std::string& backend) {
+  PassState st;
+  engine::Context ctx(p, ro, plan);
+  auto keep = [&](ItemPtr item) { b.files[item->index] = std::move(item->bytes); };
+  auto fail = [&](ItemPtr item) { st.fail(item->info.status); };
+  engine::ReadStage stage(ctx, keep, fail);
+  std::vector<ItemPtr> items = make_items(b);
+  timed_pass(stage, items, ctx.read, pass);
+  backend = ctx.read.name.substr(ctx.read.name.find('(') + 1);
+  backend.pop_back();
   return st.status();
 }
 
-// encode+write: every result encoded as the batch encodes it and written
-// atomically under `dir`, `threads` writers bound to the codec cores.
-Status write_pass(Batch& b, const Pipeline& p, int threads, const EnginePlan& plan, const fs::path& dir, Pass& pass,
-                  std::uint64_t& bytes_out) {
+// decode: every file from memory, on the engine's decoder threads.
+Status decode_pass(Batch& b, const Pipeline& p, const RunOptions& ro, const EnginePlan& plan, Pass& pass,
+                   int& threads) {
   PassState st;
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> out{0};
-  io::EncodeOptions eo;  // tandem run's defaults: JPEG quality 90, PNG level 1
+  engine::Context ctx(p, ro, plan);
+  auto keep = [&](ItemPtr item) { b.decoded[item->index] = std::move(item->host); };
+  auto fail = [&](ItemPtr item) { st.fail(item->info.status.with_context(item->input)); };
+  engine::DecodeStage stage(ctx, keep, fail);
+  threads = stage.threads();
+  std::vector<ItemPtr> items = make_items(b);
+  for (auto& item : items) item->bytes = b.files[item->index];  // untimed copy: the files are decoded every pass
+  timed_pass(stage, items, ctx.decode, pass);
+  return st.status();
+}
+
+// compute: the pipeline on the decoded images, on the plan's CPU teams and
+// GPU feeders together, pulling from the engine's work queue.
+Status compute_pass(Batch& b, const Pipeline& p, const RunOptions& ro, const EnginePlan& plan, Pass& pass) {
+  PassState st;
+  engine::Context ctx(p, ro, plan);
+  WorkQueue<Item> work(b.inputs.size() + 1, int(plan.gpus.size()), !plan.teams.empty(), ctx.model);
+  auto done = [&](ItemPtr item) {
+    if (!item->info.status.ok()) st.fail(item->info.status.with_context(item->input));
+    b.results[item->index] = std::move(item->result);
+  };
+  engine::CpuTeams teams(ctx, work, done);
+  engine::GpuFeeders feeders(ctx, work, done);
+  std::vector<ItemPtr> items = make_items(b);
+  for (auto& item : items) {
+    item->borrowed = &b.decoded[item->index].view();
+    item->input_bytes = item->borrowed->nbytes();
+  }
   const auto t0 = Clock::now();
   const double c0 = process_cpu_seconds();
-  run_workers(threads, [&](int) {
-    bind_thread_best_effort(plan.codec_pus);
-    for (std::size_t i; (i = next.fetch_add(1)) < b.inputs.size();) {
-      const auto t = Clock::now();
-      const fs::path path = dir / b.outputs[i];
-      std::vector<std::byte> bytes;
-      Status s;
-      if (b.formats[i]) s = io::encode(b.results[i].view(), *b.formats[i], eo, bytes);
-      else bytes = detail::reduction_json(detail::reduction_values(p, b.results[i].view()));
-      if (s.ok()) {
-        std::error_code ec;
-        fs::create_directories(path.parent_path(), ec);
-        s = io::write_file_atomic(path.string(), bytes);
-      }
-      st.add_busy(seconds_since(t));
-      if (!s.ok()) st.fail(s.with_context("cannot write " + path.string()));
-      out.fetch_add(bytes.size());
-    }
-  });
-  pass = {seconds_since(t0), process_cpu_seconds() - c0, st.busy()};
+  teams.start();
+  feeders.start();
+  for (auto& item : items) work.push(std::move(item));
+  work.close();
+  teams.stop();
+  feeders.stop();
+  pass = {seconds_since(t0), process_cpu_seconds() - c0, ctx.compute_cpu.busy.load() + ctx.compute_gpu.busy.load()};
+  return st.status();
+}
+
+// encode+write: every result encoded and written atomically under `dir` by
+// the engine's write stage; each result comes back to the batch afterwards.
+Status write_pass(Batch& b, const Pipeline& p, const RunOptions& ro, const EnginePlan& plan, const fs::path& dir,
+                  Pass& pass, std::uint64_t& bytes_out) {
+  PassState st;
+  engine::Context ctx(p, ro, plan);
+  std::atomic<std::uint64_t> out{0};
+  auto written = [&](ItemPtr item) {
+    if (!item->info.status.ok()) st.fail(item->info.status);
+    out.fetch_add(item->info.bytes_out);
+    b.results[item->index] = std::move(item->result);
+  };
+  engine::WriteStage stage(ctx, written);
+  std::vector<ItemPtr> items = make_items(b);
+  for (auto& item : items) {
+    const std::size_t i = item->index;
+    item->output = (dir / b.outputs[i]).string();
+    item->info.output = item->output;
+    if (b.formats[i]) item->out_format = *b.formats[i];
+    item->result = std::move(b.results[i]);
+  }
+  timed_pass(stage, items, ctx.write, pass);
   bytes_out = out.load();
   return st.status();
 }
@@ -485,12 +406,12 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
   read.bytes_in = double(out.file_bytes);
   std::string backend;
   Pass untimed;
-  TANDEM_TRY(read_pass(b, unsigned(rd->threads), o.use_io_uring, plan, untimed, backend).with_context("bench: read"));
+  TANDEM_TRY(read_pass(b, pipeline, ro, plan, untimed, backend).with_context("bench: read"));
   read.name = "read (" + backend + ")";
   read.workers = backend == "io_uring" ? std::to_string(rd->threads) + " reads in flight"
                                                     : plural(2, "pread thread");
   TANDEM_TRY(time_stage(read, out.repeats, items, nullptr, [&](Pass& p) {
-    return read_pass(b, unsigned(rd->threads), o.use_io_uring, plan, p, backend);
+    return read_pass(b, pipeline, ro, plan, p, backend);
   }));
 
   // 3. decode, from memory.
@@ -499,7 +420,10 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
   decode.threads = dec->threads;
   decode.workers = plural(dec->threads, "thread");
   decode.bytes_in = double(out.file_bytes);
-  TANDEM_TRY(time_stage(decode, out.repeats, items, nullptr, [&](Pass& p) { return decode_pass(b, dec->threads, plan, p); }));
+  TANDEM_TRY(time_stage(decode, out.repeats, items, nullptr, [&](Pass& p) {
+    int threads = 0;
+    return decode_pass(b, pipeline, ro, plan, p, threads);
+  }));
   for (auto& f : b.files) f = {};
   for (const auto& t : b.decoded) out.decoded_bytes += t.view().nbytes();
 
@@ -513,7 +437,7 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
     compute.workers += (compute.workers.empty() ? "" : ", ") + std::string("cuda:") + std::to_string(g.ordinal);
   compute.threads = int(plan.teams.size() + plan.gpus.size());
   compute.bytes_in = double(out.decoded_bytes);
-  TANDEM_TRY(time_stage(compute, out.repeats, items, nullptr, [&](Pass& p) { return compute_pass(b, pipeline, plan, p); }));
+  TANDEM_TRY(time_stage(compute, out.repeats, items, nullptr, [&](Pass& p) { return compute_pass(b, pipeline, ro, plan, p); }));
   for (auto& t : b.decoded) t = Tensor();
   for (const auto& t : b.results) out.result_bytes += t.view().nbytes();
 
@@ -524,7 +448,7 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
   write.workers = plural(wr->threads, "thread");
   write.bytes_in = double(out.result_bytes);
   TANDEM_TRY(time_stage(write, out.repeats, items, [&] { return fresh_dir(stage_dir); }, [&](Pass& p) {
-    return write_pass(b, pipeline, wr->threads, plan, stage_dir, p, out.output_bytes);
+    return write_pass(b, pipeline, ro, plan, stage_dir, p, out.output_bytes);
   }));
   b = Batch{};
   fs::remove_all(stage_dir, ec);

@@ -35,7 +35,7 @@ Status make_engine_plan(const RunOptions& o, EnginePlan& out, std::vector<std::s
   static Topology topo;
   static Status loaded = Topology::load_this_machine(topo);
   TANDEM_TRY(loaded);
-  if (o.device == DeviceChoice::cpu) return make_engine_plan(o, topo, {}, "not asked for (--device cpu)", out, notices);
+  if (o.device == DeviceChoice::cpu) return make_engine_plan(o, topo, {}, "not asked for (device = cpu)", out, notices);
   GpuScan scan = find_gpus(topo);
   return make_engine_plan(o, topo, scan.gpus, scan.status, out, notices);
 }
@@ -52,14 +52,14 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
       for (int want : o.gpus) {
         auto it = std::find_if(scan.gpus.begin(), scan.gpus.end(), [&](const GpuInfo& g) { return g.index == want; });
         if (it == scan.gpus.end())
-          return {Errc::no_device, "--gpus: no CUDA device " + std::to_string(want) + " (" + scan.status + ")"};
+          return {Errc::no_device, "gpus: no CUDA device " + std::to_string(want) + " (" + scan.status + ")"};
         gpus.push_back(*it);
       }
     } else {
       gpus = scan.gpus;
     }
     if (gpus.empty()) {
-      if (o.device == DeviceChoice::gpu) return {Errc::no_device, "--device gpu: " + scan.status};
+      if (o.device == DeviceChoice::gpu) return {Errc::no_device, "device = gpu, but " + scan.status};
       // find_gpus' status already reads "no usable GPU: <the runtime's reason>".
       notices.push_back(scan.status + "; running on the CPU");
     }

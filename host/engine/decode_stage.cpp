@@ -1,0 +1,82 @@
+// The decode stage.
+#include "host/engine/decode_stage.hpp"
+
+#include <algorithm>
+
+namespace tandem::engine {
+
+namespace {
+
+// decoders_per_node on each compute node; without NUMA information, 2 to 4
+// on the codec cores (at least 2, so a slow image never stalls the batch).
+std::size_t count_seats(const EnginePlan& plan) {
+  std::size_t n = 0;
+  for (const auto& node : plan.compute_nodes) n += std::size_t(decoders_per_node(node, plan.compute_nodes.size()));
+  if (n == 0) n = std::size_t(std::max(2, std::min<int>(4, static_cast<int>(std::thread::hardware_concurrency()) / 4)));
+  return n;
+}
+
+}  // namespace
+
+DecodeStage::DecodeStage(Context& ctx, ItemSink on_decoded, ItemSink on_failed)
+    : ctx_(ctx), on_decoded_(std::move(on_decoded)), on_failed_(std::move(on_failed)), queue_(2 * count_seats(ctx.plan)) {
+  for (const auto& node : ctx_.plan.compute_nodes)
+    for (int i = 0; i < decoders_per_node(node, ctx_.plan.compute_nodes.size()); ++i)
+      seats_.push_back({node.numa_node, &node.pus});
+  while (seats_.size() < count_seats(ctx_.plan)) seats_.push_back({-1, &ctx_.plan.codec_pus});
+}
+
+DecodeStage::~DecodeStage() {
+  if (!threads_.empty()) stop();
+}
+
+void DecodeStage::start() {
+  ctx_.decode.threads = threads();
+  for (std::size_t d = 0; d < seats_.size(); ++d) threads_.emplace_back([this, d] { loop(d); });
+}
+
+void DecodeStage::process(ItemPtr item) { queue_.push(std::move(item)); }
+
+void DecodeStage::stop() {
+  queue_.close();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+Status DecodeStage::decode(Context& ctx, Item& it, int track) {
+  const auto t0 = Clock::now();
+  Status s;
+  {
+    TraceScope scope(ctx.trace, track, "decode", "io", it.input);
+    io::DecodeOptions dopt;
+    dopt.max_pixels = static_cast<std::int64_t>(ctx.opts.max_pixels);
+    s = io::decode(it.bytes, it.input, it.host, dopt);
+  }
+  ctx.decode.add(seconds_since(t0));
+  if (s.ok()) {
+    ctx.admission.learn(it.bytes.size(), it.bytes.size() + 2 * it.host.view().nbytes());
+    it.input_bytes = it.host.view().nbytes();
+  }
+  it.bytes = {};
+  return s;
+}
+
+void DecodeStage::loop(std::size_t d) {
+  const Seat seat = seats_[d];
+  bind_thread_best_effort(*seat.pus);
+  const int track =
+      ctx_.trace.track("decoder " + std::to_string(d) + (seat.node >= 0 ? " (numa " + std::to_string(seat.node) + ")" : ""));
+  while (auto next = queue_.pop()) {
+    ItemPtr item = std::move(*next);
+    item->node = seat.node;
+    item->info.status = decode(ctx_, *item, track);
+    if (item->info.status.ok() && ctx_.cancelled()) item->info.status = {Errc::cancelled, "cancelled before compute"};
+    if (!item->info.status.ok()) {
+      on_failed_(std::move(item));
+      continue;
+    }
+    on_decoded_(std::move(item));
+  }
+}
+
+}  // namespace tandem::engine
