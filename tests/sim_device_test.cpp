@@ -73,6 +73,8 @@ TEST_F(Sim, NoDevicesUnlessATestConfiguresThem) {
   EXPECT_EQ(exec.stream, s.handle());
   EXPECT_EQ(std::string(detail::backend_for(Device::sim())->name()), "sim");
   EXPECT_EQ(detail::backend_for(Device::cpu()), nullptr);
+  EXPECT_EQ(sim().launch(nullptr, [] { return Status{}; }).code(), Errc::invalid_argument);
+  EXPECT_EQ(Stream::create(Device::cpu(), s).code(), Errc::invalid_argument);
 }
 
 TEST_F(Sim, CopiesRoundTripThroughPaddedRows) {
@@ -157,12 +159,12 @@ TEST_F(Sim, StreamOrderIsKept) {
 
 TEST_F(Sim, TwoStreamsRunConcurrently) {
   SimDeviceSpec spec;
-  spec.h2d_gbps = 0.04;  // 4 MB: 100 ms
+  spec.h2d_gbps = 0.01;  // 1 MB: 100 ms
   configure({spec});
   Stream a, b;
   ASSERT_TRUE(Stream::create(Device::sim(0), a).ok());
   ASSERT_TRUE(Stream::create(Device::sim(0), b).ok());
-  const Tensor src = test::random_tensor(DType::u8, {4'000'000}, 3);
+  const Tensor src = test::random_tensor(DType::u8, {1'000'000}, 3);
   Tensor dev;
   ASSERT_TRUE(Tensor::create_like(src.view(), Device::sim(0), dev).ok());
   const auto t0 = Clock::now();
@@ -189,15 +191,15 @@ TEST_F(Sim, TwoStreamsRunConcurrently) {
 
 TEST_F(Sim, CopyTimeFollowsBandwidthAndLatency) {
   SimDeviceSpec spec;
-  // Modelled times (42 and 82 ms) well above what the memcpy itself takes on
-  // a loaded machine, so the bounds test the model, not the machine.
-  spec.h2d_gbps = 0.25;
-  spec.d2h_gbps = 0.125;
+  // 1 MB at 10 and 5 MB/s: modelled times (102 and 202 ms) far above what the
+  // memcpy itself takes even on a loaded machine, so the bounds test the model.
+  spec.h2d_gbps = 0.01;
+  spec.d2h_gbps = 0.005;
   spec.latency_us = 2000;
   configure({spec});
   Stream s;
   ASSERT_TRUE(Stream::create(Device::sim(0), s).ok());
-  const Tensor src = test::random_tensor(DType::u8, {10'000'000}, 5);  // 40 ms up, 80 ms down
+  const Tensor src = test::random_tensor(DType::u8, {1'000'000}, 5);
   Tensor dev, back;
   ASSERT_TRUE(Tensor::create_like(src.view(), Device::sim(0), dev).ok());
   ASSERT_TRUE(Tensor::create_like(src.view(), Device::cpu(), back).ok());
@@ -207,10 +209,10 @@ TEST_F(Sim, CopyTimeFollowsBandwidthAndLatency) {
   EXPECT_EQ(std::memcmp(back.view().data, src.view().data, src.view().nbytes()), 0);
   const auto ev = detail::sim_events(0);
   ASSERT_EQ(ev.size(), 2u);
-  EXPECT_GE(ms_of(ev[0]), 42.0);
-  EXPECT_LT(ms_of(ev[0]), 42.0 * 2 + 40);
-  EXPECT_GE(ms_of(ev[1]), 82.0);
-  EXPECT_LT(ms_of(ev[1]), 82.0 * 2 + 40);
+  EXPECT_GE(ms_of(ev[0]), 102.0);
+  EXPECT_LT(ms_of(ev[0]), 102.0 + 100);
+  EXPECT_GE(ms_of(ev[1]), 202.0);
+  EXPECT_LT(ms_of(ev[1]), 202.0 + 100);
   EXPECT_GE(ev[1].start, ev[0].end) << "one stream overlapped its own copies";
 }
 
@@ -245,9 +247,17 @@ TEST_F(Sim, InjectedOutOfMemoryOnTheNthAllocation) {
   ASSERT_TRUE(Tensor::create(DType::f32, {256}, Device::sim(0), t2).ok());
   const Status third = Tensor::create(DType::f32, {256}, Device::sim(0), t3);
   EXPECT_EQ(third.code(), Errc::out_of_memory);
+  EXPECT_TRUE(detail::is_retryable(third));
   EXPECT_NE(third.message().find("allocation 3"), std::string::npos) << third.message();
   EXPECT_TRUE(t3.empty());
   EXPECT_TRUE(Tensor::create(DType::f32, {256}, Device::sim(0), t4).ok()) << "only the 3rd fails";
+  // The failed allocation is not reported again by later good work (the
+  // launch_status defect of the CUDA backend, here on sim).
+  Stream s;
+  ASSERT_TRUE(Stream::create(Device::sim(0), s).ok());
+  ASSERT_TRUE(fill(s, t4.view(), 7).ok());
+  EXPECT_TRUE(s.synchronize().ok());
+  EXPECT_EQ(t4.view().ptr<std::uint32_t>()[255], 7u);
   const auto st = detail::sim_stats(0);
   EXPECT_EQ(st.allocations, 4);
   EXPECT_EQ(st.allocated_bytes, 3u * 1024u);
@@ -283,6 +293,7 @@ TEST_F(Sim, RecoverableLaunchFailureIsReportedOnce) {
   EXPECT_EQ(first.code(), Errc::cuda_error);
   EXPECT_NE(first.message().find("launch 2"), std::string::npos) << first.message();
   EXPECT_FALSE(detail::is_sticky(first));
+  EXPECT_TRUE(detail::is_retryable(first));
   EXPECT_TRUE(s.synchronize().ok()) << "a recoverable error is reported once";
   EXPECT_EQ(read_back(s, dev, host, 0), 1u) << "the failed launch must not have run";
   ASSERT_TRUE(fill(s, dev.view(), 3).ok());
@@ -313,6 +324,7 @@ TEST_F(Sim, StickyFailurePoisonsTheDevice) {
   const Status st = s.synchronize();
   EXPECT_EQ(st.code(), Errc::device_lost) << st.message();
   EXPECT_TRUE(detail::is_sticky(st));
+  EXPECT_FALSE(detail::is_retryable(st));
   EXPECT_TRUE(detail::sim_stats(0).lost);
   // Every later call on sim:0 fails the same way, and keeps failing.
   EXPECT_EQ(s.synchronize().code(), Errc::device_lost);

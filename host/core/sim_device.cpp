@@ -217,6 +217,7 @@ class SimBackend final : public DeviceBackend {
   }
 
   Status host_callback(void* stream, void (*fn)(void*), void* data) override {
+    if (!stream) return {Errc::invalid_argument, "sim: host_callback needs a stream"};
     SimStream* s = as_stream(stream);
     if (s->dev->lost.load()) return s->dev->lost_status();
     s->enqueue([fn, data] { fn(data); });
@@ -308,6 +309,7 @@ class SimBackend final : public DeviceBackend {
   }
 
   Status launch(void* stream, std::function<Status()> work) override {
+    if (!stream) return {Errc::invalid_argument, "sim: launch needs a stream"};
     SimStream* s = as_stream(stream);
     SimDevice& dev = *s->dev;
     if (dev.lost.load()) return dev.lost_status();
