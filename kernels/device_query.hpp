@@ -17,7 +17,7 @@ struct DeviceProperties {
   int cc_minor = 0;
   int sm_count = 0;
   std::uint64_t memory_total_bytes = 0;
-  std::uint64_t memory_free_bytes = 0;  ///< 0 when cudaMemGetInfo failed
+  std::uint64_t memory_free_bytes = 0;  ///< from NVML; 0 when NVML (libnvidia-ml) cannot tell
   int memory_bus_width_bits = 0;
   int memory_clock_khz = 0;             ///< peak memory clock
   int l2_cache_bytes = 0;
@@ -28,8 +28,9 @@ struct DeviceProperties {
 
 /// Every usable device, in ordinal order. With none, returns an empty list and
 /// sets `reason` to a sentence built on the runtime's own error string (and
-/// says when the driver library itself is missing). Queries free memory, which
-/// creates each device's primary context; the caller's current device is kept.
+/// says when the driver library itself is missing). Creates no CUDA context and
+/// leaves the current device alone: properties come from the driver, free memory
+/// from NVML.
 std::vector<DeviceProperties> query_devices(std::string* reason);
 
 }  // namespace tandem::cuda

@@ -96,7 +96,7 @@ Status device_minmax(const T* in, std::int64_t n, kern::MinMax<T>** out, cudaStr
   }();
   const Status freed = temp ? to_status(cudaFreeAsync(temp, s), "cudaFreeAsync") : Status{};
   if (!st.ok() || !freed.ok()) {
-    (void)cudaFreeAsync(mm, s);
+    ignore_error(cudaFreeAsync(mm, s));
     return st.ok() ? freed : st;
   }
   *out = mm;
@@ -114,6 +114,7 @@ TANDEM_INSTANTIATE_MINMAX(double)
 #undef TANDEM_INSTANTIATE_MINMAX
 
 Status elementwise(const View& src, const View& dst, const EwArgs& a, void* stream) {
+  TANDEM_TRY(check_aligned(src, dst, "elementwise"));  // a misaligned access would lose the device
   TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   const cudaStream_t s = as_stream(stream);
   return visit_dtype(src.dtype, [&](auto tag) { return run<decltype(tag)>(src, dst, a, s); });

@@ -6,6 +6,7 @@ namespace tandem::cuda {
 namespace {
 template <class T, int C>
 Status launch_gray(const View& src, const View& dst, void* stream) {
+  TANDEM_TRY(check_aligned(src, dst, "grayscale"));  // a misaligned u16/f32 access is sticky
   const pointops::Rows r = pointops::make_rows(src, dst, src.width());
   pointops::pixel_kernel<T, T, C><<<pointops::grid_for(r.rows, r.cols), pointops::kBlock, 0,
                                    as_stream(stream)>>>(r, kern::GrayOp<T, C>{});

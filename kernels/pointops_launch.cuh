@@ -113,6 +113,9 @@ inline bool aligned16(const Rows& r) {
 /// Launches dst = op(src) elementwise (same dtype and shape) on `stream`.
 template <class T, class Op>
 Status map_elements(const View& src, const View& dst, Op op, void* stream, const char* what) {
+  // The host checks of the point ops do not look at alignment; a misaligned
+  // element access on the GPU would lose the device (check_aligned).
+  TANDEM_TRY(check_aligned(src, dst, what));
   const Rows r = make_rows(src, dst, src.width() * src.channels());
   if (aligned16(r)) {
     constexpr int V = 16 / sizeof(T);

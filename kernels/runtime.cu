@@ -1,5 +1,10 @@
 #include "kernels/runtime.hpp"
 
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "host/core/device_backend.hpp"
 #include "kernels/cuda_check.cuh"
 
 namespace tandem::cuda {
@@ -16,8 +21,35 @@ int device_count(std::string* reason) noexcept {
   return n;
 }
 
+namespace {
+
+// The default pool's release threshold is 0: every synchronisation hands the
+// pool's free memory back to the driver, and the next batch's cudaMallocAsync
+// maps it again (page-table work on the critical path, every batch). Keeping
+// what the pool has grown to makes steady-state allocation free. Set once per
+// device, when its first stream is made; a failure only costs that speed.
+void keep_pool_memory(int device) {
+  static std::mutex mu;
+  static std::vector<bool> done;
+  std::lock_guard lock(mu);
+  if (device < 0) return;
+  if (done.size() <= std::size_t(device)) done.resize(std::size_t(device) + 1, false);
+  if (done[std::size_t(device)]) return;
+  done[std::size_t(device)] = true;
+  cudaMemPool_t pool = nullptr;
+  if (cudaDeviceGetDefaultMemPool(&pool, device) != cudaSuccess) {
+    (void)cudaGetLastError();  // no pool support: cudaMallocAsync reports it where it matters
+    return;
+  }
+  std::uint64_t keep = UINT64_MAX;
+  ignore_error(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+}
+
+}  // namespace
+
 Status stream_create(int device, void** stream) {
   TANDEM_CUDA_TRY(cudaSetDevice(device));
+  keep_pool_memory(device);
   cudaStream_t s = nullptr;
   TANDEM_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   *stream = s;
@@ -25,7 +57,7 @@ Status stream_create(int device, void** stream) {
 }
 
 void stream_destroy(void* stream) noexcept {
-  if (stream) cudaStreamDestroy(as_stream(stream));
+  if (stream) ignore_error(cudaStreamDestroy(as_stream(stream)));
 }
 
 Status stream_synchronize(void* stream) {
@@ -38,7 +70,7 @@ Status device_malloc(std::size_t bytes, int device, void** out) {
 }
 
 void device_free(void* ptr) noexcept {
-  if (ptr) cudaFree(ptr);
+  if (ptr) ignore_error(cudaFree(ptr));
 }
 
 Status device_malloc_async(std::size_t bytes, int device, void* stream, void** out) {
@@ -47,7 +79,7 @@ Status device_malloc_async(std::size_t bytes, int device, void* stream, void** o
 }
 
 void device_free_async(void* ptr, void* stream) noexcept {
-  if (ptr) cudaFreeAsync(ptr, as_stream(stream));
+  if (ptr) ignore_error(cudaFreeAsync(ptr, as_stream(stream)));
 }
 
 Status host_callback(void* stream, void (*fn)(void*), void* data) {
@@ -59,7 +91,7 @@ Status pinned_malloc(std::size_t bytes, void** out) {
 }
 
 void pinned_free(void* ptr) noexcept {
-  if (ptr) cudaFreeHost(ptr);
+  if (ptr) ignore_error(cudaFreeHost(ptr));
 }
 
 Status memcpy_1d(void* dst, const void* src, std::size_t bytes, void* stream) {
@@ -73,6 +105,50 @@ Status memcpy_2d(void* dst, std::size_t dpitch, const void* src, std::size_t spi
   return to_status(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width_bytes, rows, cudaMemcpyDefault,
                                      as_stream(stream)),
                    "cudaMemcpy2DAsync");
+}
+
+namespace {
+
+class CudaBackend final : public detail::DeviceBackend {
+ public:
+  [[nodiscard]] const char* name() const noexcept override { return "cuda"; }
+  Status stream_create(int device, void** stream) override { return cuda::stream_create(device, stream); }
+  void stream_destroy(void* stream) noexcept override { cuda::stream_destroy(stream); }
+  Status stream_synchronize(void* stream) override { return cuda::stream_synchronize(stream); }
+  Status host_callback(void* stream, void (*fn)(void*), void* data) override {
+    return cuda::host_callback(stream, fn, data);
+  }
+  Status device_malloc(std::size_t bytes, int device, void* stream, void** out) override {
+    return stream ? device_malloc_async(bytes, device, stream, out) : cuda::device_malloc(bytes, device, out);
+  }
+  void device_free(void* ptr, void* stream) noexcept override {
+    if (stream) device_free_async(ptr, stream);
+    else cuda::device_free(ptr);
+  }
+  Status pinned_malloc(std::size_t bytes, int /*device*/, void** out) override {
+    return cuda::pinned_malloc(bytes, out);  // portable: usable from every device
+  }
+  void pinned_free(void* ptr) noexcept override { cuda::pinned_free(ptr); }
+  Status memcpy_2d(void* dst, std::size_t dpitch, const void* src, std::size_t spitch, std::size_t width_bytes,
+                   std::size_t rows, void* stream) override {
+    // Packed on both sides (or one row): one linear copy. A 1-D array would
+    // otherwise go as n rows of one element, and cudaMemcpy2D refuses pitches
+    // above cudaDevAttrMaxPitch (2^31 - 1 bytes: rows longer than 2 GiB) and
+    // pitches below the row width (a one-row view's unused stride).
+    if (rows <= 1 || (spitch == width_bytes && dpitch == width_bytes))
+      return memcpy_1d(dst, src, width_bytes * rows, stream);
+    return cuda::memcpy_2d(dst, dpitch, src, spitch, width_bytes, rows, stream);
+  }
+  // A CUDA op's work queues its own kernels on the stream and returns the
+  // launch's status, so it runs here, on the calling thread.
+  Status launch(void* /*stream*/, std::function<Status()> work) override { return work(); }
+};
+
+}  // namespace
+
+detail::DeviceBackend* backend() noexcept {
+  static CudaBackend b;
+  return &b;
 }
 
 }  // namespace tandem::cuda

@@ -8,11 +8,19 @@
 
 #include "tandem/status.hpp"
 
+namespace tandem::detail {
+class DeviceBackend;
+}
+
 namespace tandem::cuda {
+
+/// The DeviceBackend over these calls (backend_for(Device::cuda(i)) returns it).
+detail::DeviceBackend* backend() noexcept;
 
 /// Number of usable devices; on 0, `reason` gets the runtime's error string.
 int device_count(std::string* reason) noexcept;
 
+/// A non-blocking stream; the first on a device also sets its memory pool's release threshold.
 Status stream_create(int device, void** stream);
 void stream_destroy(void* stream) noexcept;
 Status stream_synchronize(void* stream);

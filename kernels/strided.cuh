@@ -65,12 +65,12 @@ class Scratch {
  public:
   explicit Scratch(cudaStream_t stream) : stream_(stream) {}
   ~Scratch() {
-    if (ptr_) cudaFreeAsync(ptr_, stream_);
+    if (ptr_) ignore_error(cudaFreeAsync(ptr_, stream_));
   }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
   Status allocate(std::size_t bytes, const char* what) {
-    if (ptr_) cudaFreeAsync(ptr_, stream_);
+    if (ptr_) ignore_error(cudaFreeAsync(ptr_, stream_));
     ptr_ = nullptr;
     const cudaError_t err = cudaMallocAsync(&ptr_, bytes == 0 ? 1 : bytes, stream_);
     if (err != cudaSuccess) {

@@ -36,19 +36,19 @@ Status blas_status(cublasStatus_t s, const char* what) {
 // RAII holders so every early return releases what was made.
 struct DevMem {
   void* p = nullptr;
-  ~DevMem() { if (p) cudaFree(p); }
+  ~DevMem() { if (p) ignore_error(cudaFree(p)); }
 };
 struct HostMem {
   void* p = nullptr;
-  ~HostMem() { if (p) cudaFreeHost(p); }
+  ~HostMem() { if (p) ignore_error(cudaFreeHost(p)); }
 };
 struct StreamHolder {
   cudaStream_t s = nullptr;
-  ~StreamHolder() { if (s) cudaStreamDestroy(s); }
+  ~StreamHolder() { if (s) ignore_error(cudaStreamDestroy(s)); }
 };
 struct EventHolder {
   cudaEvent_t e = nullptr;
-  ~EventHolder() { if (e) cudaEventDestroy(e); }
+  ~EventHolder() { if (e) ignore_error(cudaEventDestroy(e)); }
 };
 
 // Best (shortest) time in seconds of `repeats` runs of `body` on `stream`.
@@ -83,7 +83,7 @@ Status event_create(int device, void** event) {
 }
 
 void event_destroy(void* event) noexcept {
-  if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+  if (event) ignore_error(cudaEventDestroy(static_cast<cudaEvent_t>(event)));
 }
 
 Status event_record(void* event, void* stream) {

@@ -2,12 +2,28 @@
 
 #include <utility>
 
+#include "host/core/device_backend.hpp"
+#include "host/core/sim_device.hpp"
 #include "tandem/config.hpp"
 #if TANDEM_WITH_CUDA
 #include "kernels/runtime.hpp"
 #endif
 
 namespace tandem {
+
+detail::DeviceBackend* detail::backend_for(Device device) noexcept {
+  switch (device.kind) {
+    case Device::Kind::cuda:
+#if TANDEM_WITH_CUDA
+      return cuda::backend();
+#else
+      return nullptr;
+#endif
+    case Device::Kind::sim: return sim_backend();
+    case Device::Kind::cpu: break;
+  }
+  return nullptr;
+}
 
 std::string Device::str() const {
   if (is_cpu()) return "cpu";
@@ -37,44 +53,41 @@ std::string cuda_status() {
 }
 
 Stream::~Stream() {
-#if TANDEM_WITH_CUDA
-  cuda::stream_destroy(handle_);
-#endif
+  if (handle_)
+    if (detail::DeviceBackend* be = detail::backend_for(device_)) be->stream_destroy(handle_);
 }
 
 Stream::Stream(Stream&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)), device_(std::exchange(other.device_, -1)) {}
+    : handle_(std::exchange(other.handle_, nullptr)), device_(std::exchange(other.device_, Device::cpu())) {}
 
 Stream& Stream::operator=(Stream&& other) noexcept {
   if (this != &other) {
     Stream tmp(std::move(*this));
     handle_ = std::exchange(other.handle_, nullptr);
-    device_ = std::exchange(other.device_, -1);
+    device_ = std::exchange(other.device_, Device::cpu());
   }
   return *this;
 }
 
-Status Stream::create(int ordinal, Stream& out) {
-#if TANDEM_WITH_CUDA
+Status Stream::create(int ordinal, Stream& out) { return create(Device::cuda(ordinal), out); }
+
+Status Stream::create(Device device, Stream& out) {
+  if (device.is_cpu()) return {Errc::invalid_argument, "a stream needs a device; the CPU has none"};
+  detail::DeviceBackend* be = detail::backend_for(device);
+  if (!be) return {Errc::unsupported, "cannot create a stream on " + device.str() + ": " + cuda_status()};
   void* s = nullptr;
-  TANDEM_TRY(cuda::stream_create(ordinal, &s));
+  TANDEM_TRY(be->stream_create(device.index, &s));
   Stream made;
   made.handle_ = s;
-  made.device_ = ordinal;
+  made.device_ = device;
   out = std::move(made);
   return {};
-#else
-  return {Errc::unsupported, cuda_status()};
-#endif
 }
 
 Status Stream::synchronize() const {
-#if TANDEM_WITH_CUDA
   if (!handle_) return {};
-  return cuda::stream_synchronize(handle_);
-#else
-  return {};
-#endif
+  detail::DeviceBackend* be = detail::backend_for(device_);
+  return be ? be->stream_synchronize(handle_) : Status{};
 }
 
 }  // namespace tandem

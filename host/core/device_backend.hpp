@@ -5,7 +5,8 @@
 //   - sim  (host/core/sim_device.cpp): a simulated device on the CPU for tests
 //     (device memory is host memory, a stream is an in-order worker thread,
 //     copies are memcpy at a modelled bandwidth and latency, a launch runs the
-//     op's CPU implementation, and faults can be injected).
+//     op's CPU implementation, and faults can be injected; tests configure it
+//     through host/core/sim_device.hpp).
 // Core code (Buffer, copy, Stream) and the ops' dispatch reach a backend only
 // through backend_for(device); nothing above core names CUDA runtime calls.
 #pragma once
@@ -47,7 +48,9 @@ class DeviceBackend {
 
   /// Queues `work` on `stream` in stream order. The sim backend runs it on
   /// the stream's worker (an op's CPU implementation over device memory that
-  /// is host memory); CUDA ops launch their own kernels and do not use this.
+  /// is host memory) and reports its Status at the next stream_synchronize;
+  /// the CUDA backend calls it at once on the calling thread (the work queues
+  /// its own kernels on `stream`) and returns its Status.
   virtual Status launch(void* stream, std::function<Status()> work) = 0;
 };
 
@@ -59,5 +62,13 @@ DeviceBackend* backend_for(Device device) noexcept;
 /// illegal or misaligned address, launch failure, a poisoned sim device):
 /// the feeder retires that device's worker instead of retrying on it.
 [[nodiscard]] inline bool is_sticky(const Status& s) noexcept { return s.code() == Errc::device_lost; }
+
+/// True when the failed work may be tried again on the same device: a
+/// recoverable device error, or out of memory (once memory is released).
+/// device_lost, no_device, unsupported, internal and argument errors are not
+/// retried (kernels/cuda_check.cuh says which CUDA errors map to which).
+[[nodiscard]] inline bool is_retryable(const Status& s) noexcept {
+  return s.code() == Errc::cuda_error || s.code() == Errc::out_of_memory;
+}
 
 }  // namespace tandem::detail

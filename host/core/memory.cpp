@@ -10,11 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "tandem/config.hpp"
+#include "host/core/device_backend.hpp"
 #include "tandem/tensor.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
 
 namespace tandem {
 
@@ -39,10 +36,22 @@ Status detail::bind_memory_to_numa(void* ptr, std::size_t bytes, int os_index) {
 
 namespace {
 thread_local void* t_alloc_stream = nullptr;
+thread_local Device::Kind t_alloc_kind = Device::Kind::cuda;
 }
 
-StreamAllocScope::StreamAllocScope(void* stream) noexcept : previous_(t_alloc_stream) { t_alloc_stream = stream; }
-StreamAllocScope::~StreamAllocScope() { t_alloc_stream = previous_; }
+StreamAllocScope::StreamAllocScope(void* stream) noexcept : previous_(t_alloc_stream), previous_kind_(t_alloc_kind) {
+  t_alloc_stream = stream;
+  t_alloc_kind = Device::Kind::cuda;
+}
+StreamAllocScope::StreamAllocScope(const Stream& stream) noexcept
+    : previous_(t_alloc_stream), previous_kind_(t_alloc_kind) {
+  t_alloc_stream = stream.handle();
+  t_alloc_kind = stream.location().kind;
+}
+StreamAllocScope::~StreamAllocScope() {
+  t_alloc_stream = previous_;
+  t_alloc_kind = previous_kind_;
+}
 
 Buffer::~Buffer() { reset(); }
 
@@ -145,57 +154,53 @@ std::size_t host_block_bytes(std::size_t bytes) {
 
 void Buffer::reset() noexcept {
   if (!data_) return;
-  switch (kind_) {
-    case MemKind::host:
-      if (reusable_) host_blocks().give(data_, host_block_bytes(size_));
-      else std::free(data_);
-      break;
-#if TANDEM_WITH_CUDA
-    case MemKind::pinned: cuda::pinned_free(data_); break;
-    case MemKind::device:
-      if (stream_) cuda::device_free_async(data_, stream_);
-      else cuda::device_free(data_);
-      break;
-#else
-    default: break;
-#endif
+  if (kind_ == MemKind::host) {
+    if (reusable_) host_blocks().give(data_, host_block_bytes(size_));
+    else std::free(data_);
+  } else if (detail::DeviceBackend* be = detail::backend_for(device_)) {
+    if (kind_ == MemKind::pinned) be->pinned_free(data_);
+    else be->device_free(data_, stream_);
   }
   data_ = nullptr;
   size_ = 0;
 }
 
 Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, int device, int numa_node) {
+  // A bare ordinal has always meant a CUDA device.
+  return allocate(bytes, kind, out, kind == MemKind::host ? Device::cpu() : Device::cuda(device), numa_node);
+}
+
+Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device device, int numa_node) {
   Buffer b;
   b.kind_ = kind;
-  b.device_ = device;
   b.size_ = bytes;
-  switch (kind) {
-    case MemKind::host: {
-      // 64-byte alignment for full-width vector loads; aligned_alloc needs a multiple.
-      const std::size_t rounded = host_block_bytes(bytes);
-      b.reusable_ = numa_node < 0 && rounded >= HostBlockCache::kMinBytes;
-      if (b.reusable_) b.data_ = host_blocks().take(rounded);
-      if (!b.data_) b.data_ = std::aligned_alloc(64, rounded);
-      if (!b.data_)
-        return {Errc::out_of_memory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory"};
-      if (numa_node >= 0) TANDEM_TRY(detail::bind_memory_to_numa(b.data_, rounded, numa_node));
-      break;
-    }
-    case MemKind::pinned:
-    case MemKind::device:
-#if TANDEM_WITH_CUDA
-      if (kind == MemKind::pinned)
-        TANDEM_TRY(cuda::pinned_malloc(bytes, &b.data_));
-      else if (t_alloc_stream) {
-        TANDEM_TRY(cuda::device_malloc_async(bytes, device, t_alloc_stream, &b.data_));
-        b.stream_ = t_alloc_stream;
-      } else {
-        TANDEM_TRY(cuda::device_malloc(bytes, device, &b.data_));
-      }
-      break;
-#else
-      return {Errc::unsupported, "cannot allocate GPU or pinned memory: " + cuda_status()};
-#endif
+  if (kind == MemKind::host) {
+    // 64-byte alignment for full-width vector loads; aligned_alloc needs a multiple.
+    const std::size_t rounded = host_block_bytes(bytes);
+    b.reusable_ = numa_node < 0 && rounded >= HostBlockCache::kMinBytes;
+    if (b.reusable_) b.data_ = host_blocks().take(rounded);
+    if (!b.data_) b.data_ = std::aligned_alloc(64, rounded);
+    if (!b.data_)
+      return {Errc::out_of_memory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory"};
+    if (numa_node >= 0) TANDEM_TRY(detail::bind_memory_to_numa(b.data_, rounded, numa_node));
+    out = std::move(b);
+    return {};
+  }
+  const char* what = kind == MemKind::pinned ? "pinned" : "device";
+  detail::DeviceBackend* be = detail::backend_for(device);
+  if (!be) {
+    if (device.is_cpu())
+      return {Errc::invalid_argument, std::string("cannot allocate ") + what + " memory on the CPU: name a device"};
+    return {Errc::unsupported, std::string("cannot allocate ") + what + " memory on " + device.str() + ": " + cuda_status()};
+  }
+  b.device_ = device;
+  if (kind == MemKind::pinned) {
+    TANDEM_TRY(be->pinned_malloc(bytes, device.index, &b.data_));
+  } else {
+    // The thread's stream-ordered scope applies only to its own kind of device.
+    void* stream = t_alloc_kind == device.kind ? t_alloc_stream : nullptr;
+    TANDEM_TRY(be->device_malloc(bytes, device.index, stream, &b.data_));
+    b.stream_ = stream;
   }
   out = std::move(b);
   return {};

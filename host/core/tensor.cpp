@@ -8,10 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "tandem/config.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
+#include "host/core/device_backend.hpp"
 
 namespace tandem {
 
@@ -98,8 +95,8 @@ Status Tensor::create(DType dtype, std::span<const std::int64_t> shape, Device d
     n *= static_cast<std::size_t>(d);
   }
   Tensor t;
-  TANDEM_TRY(Buffer::allocate(n * dtype_size(dtype), device.is_cuda() ? MemKind::device : MemKind::host,
-                              t.buffer_, device.index));
+  TANDEM_TRY(Buffer::allocate(n * dtype_size(dtype), device.is_cpu() ? MemKind::host : MemKind::device,
+                              t.buffer_, device));
   t.view_ = View::array(t.buffer_.data(), dtype, shape, device);
   out = std::move(t);
   return {};
@@ -153,18 +150,15 @@ Status copy(const View& src, const View& dst, void* stream) {
       std::memcpy(static_cast<char*>(dst.data) + r * dp, static_cast<const char*>(src.data) + r * sp, row_bytes);
     return {};
   }
-#if TANDEM_WITH_CUDA
-  if (!stream) return {Errc::invalid_argument, "copy: a CUDA stream is required for copies involving the GPU"};
-  // Packed on both sides (or one row): one linear copy. A 1-D array would
-  // otherwise go as n rows of one element, and cudaMemcpy2D refuses pitches
-  // above cudaDevAttrMaxPitch (2^31 - 1 bytes: rows longer than 2 GiB) and
-  // pitches below the row width (a one-row view's unused stride).
-  if (rows <= 1 || (sp == row_bytes && dp == row_bytes))
-    return cuda::memcpy_1d(dst.data, src.data, row_bytes * std::size_t(rows), stream);
-  return cuda::memcpy_2d(dst.data, dp, src.data, sp, row_bytes, std::size_t(rows), stream);
-#else
-  return {Errc::unsupported, "copy: " + cuda_status()};
-#endif
+  // The non-CPU side's backend does the copy (both sides on one kind of device).
+  const Device dev = src.device.is_cpu() ? dst.device : src.device;
+  if (!dst.device.is_cpu() && dst.device.kind != dev.kind)
+    return {Errc::unsupported, "copy: from " + src.device.str() + " to " + dst.device.str() + " is not supported"};
+  detail::DeviceBackend* be = detail::backend_for(dev);
+  if (!be) return {Errc::unsupported, "copy: " + cuda_status()};
+  if (dev.is_cuda() && !stream)
+    return {Errc::invalid_argument, "copy: a CUDA stream is required for copies involving the GPU"};
+  return be->memcpy_2d(dst.data, dp, src.data, sp, row_bytes, std::size_t(rows), stream);
 }
 
 }  // namespace tandem

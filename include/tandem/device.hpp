@@ -42,7 +42,7 @@ int cuda_device_count() noexcept;
 ///        or "N CUDA device(s) available".
 std::string cuda_status();
 
-/// @brief An owned CUDA stream (RAII). Empty on the CPU.
+/// @brief An owned device stream (RAII): a CUDA stream, or a sim stream in tests. Empty on the CPU.
 class Stream {
  public:
   Stream() = default;
@@ -54,15 +54,20 @@ class Stream {
 
   /// @brief Creates a non-blocking stream on CUDA device `ordinal`.
   static Status create(int ordinal, Stream& out);
-  /// @brief The cudaStream_t, as an opaque pointer.
+  /// @brief Creates a stream on `device` (CUDA or sim; the CPU has no streams).
+  static Status create(Device device, Stream& out);
+  /// @brief The cudaStream_t (or sim stream), as an opaque pointer.
   [[nodiscard]] void* handle() const noexcept { return handle_; }
-  [[nodiscard]] int device() const noexcept { return device_; }
+  /// @brief The device ordinal, -1 when empty.
+  [[nodiscard]] int device() const noexcept { return handle_ ? device_.index : -1; }
+  /// @brief The device the stream belongs to (Device::cpu() when empty).
+  [[nodiscard]] Device location() const noexcept { return handle_ ? device_ : Device::cpu(); }
   /// @brief Waits for all work queued on the stream; reports asynchronous errors.
   Status synchronize() const;
 
  private:
   void* handle_ = nullptr;
-  int device_ = -1;
+  Device device_ = Device::cpu();
 };
 
 /// @brief Execution context passed to every op.
@@ -74,11 +79,13 @@ class Stream {
 /// before reading results on the host.
 struct Exec {
   Device device = Device::cpu();
-  void* stream = nullptr;  ///< cudaStream_t for Device::Kind::cuda
+  void* stream = nullptr;  ///< cudaStream_t for Device::Kind::cuda, the sim stream for Device::Kind::sim
   int threads = 0;
 
   static Exec cpu(int threads = 0) noexcept { return {Device::cpu(), nullptr, threads}; }
   static Exec cuda(const Stream& s) noexcept { return {Device::cuda(s.device()), s.handle(), 0}; }
+  /// @brief Work queued on `s`, on whichever device it belongs to (CUDA or sim).
+  static Exec on(const Stream& s) noexcept { return {s.location(), s.handle(), 0}; }
 };
 
 }  // namespace tandem

@@ -75,7 +75,7 @@ enum class MemKind : unsigned char {
   host,    ///< pageable host memory, 64-byte aligned (on `numa_node` when >= 0); large
            ///< blocks are reused (see Buffer::allocate)
   pinned,  ///< page-locked host memory (cudaHostAlloc), for fast H2D/D2H copies
-  device,  ///< CUDA device memory
+  device,  ///< device memory (CUDA, or the sim device of the tests)
 };
 
 /// @brief An owning, move-only block of memory (RAII).
@@ -96,18 +96,24 @@ class Buffer {
   ///        so a result buffer does not page-fault all its memory afresh.
   static Status allocate(std::size_t bytes, MemKind kind, Buffer& out, int device = 0,
                          int numa_node = -1);
+  /// @brief The same, with the device named: pinned and device memory come from
+  ///        `device`'s backend (CUDA or sim); host memory ignores it.
+  static Status allocate(std::size_t bytes, MemKind kind, Buffer& out, Device device, int numa_node = -1);
 
   [[nodiscard]] void* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] MemKind kind() const noexcept { return kind_; }
-  [[nodiscard]] int device() const noexcept { return device_; }
+  /// @brief The device ordinal of pinned and device memory.
+  [[nodiscard]] int device() const noexcept { return device_.index; }
+  /// @brief The device whose backend the memory came from (Device::cpu() for host memory).
+  [[nodiscard]] Device location() const noexcept { return device_; }
   void reset() noexcept;
 
  private:
   void* data_ = nullptr;
   std::size_t size_ = 0;
   MemKind kind_ = MemKind::host;
-  int device_ = 0;
+  Device device_ = Device::cpu();
   void* stream_ = nullptr;  ///< device memory allocated stream-ordered is freed on this stream
   bool reusable_ = false;   ///< a large unbound host block: goes back to the block cache
 };
@@ -116,15 +122,19 @@ class Buffer {
 ///        cudaMallocAsync on `stream` and cudaFreeAsync on the same stream when
 ///        released, so per-item allocations never synchronize the device (a plain
 ///        cudaFree would). The GPU workers of the pipeline hold one per stream.
+///        Only allocations on the stream's kind of device use it.
 class StreamAllocScope {
  public:
+  /// @brief `stream` is a cudaStream_t.
   explicit StreamAllocScope(void* stream) noexcept;
+  explicit StreamAllocScope(const Stream& stream) noexcept;
   ~StreamAllocScope();
   StreamAllocScope(const StreamAllocScope&) = delete;
   StreamAllocScope& operator=(const StreamAllocScope&) = delete;
 
  private:
   void* previous_;
+  Device::Kind previous_kind_;
 };
 
 /// @brief An owning buffer with a contiguous view of it.
@@ -155,7 +165,8 @@ class Tensor {
 };
 
 /// @brief Copies between views of equal dtype and shape on any devices
-///        (host<->device via `stream` when one side is CUDA; synchronous on the host).
+///        (host<->device queued on `stream`, which belongs to the non-CPU side;
+///        synchronous on the host, and for a sim device without a stream).
 Status copy(const View& src, const View& dst, void* stream = nullptr);
 
 }  // namespace tandem
