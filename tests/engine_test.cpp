@@ -20,58 +20,14 @@
 #include "tandem/engine.hpp"
 #include "tandem/io/codec.hpp"
 #include "tandem/io/npy.hpp"
+#include "tests/support/engine_support.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    static int n = 0;
-    path_ = fs::temp_directory_path() / ("tandem-engine-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-  std::string str(const std::string& rel = "") const { return (path_ / rel).string(); }
-
- private:
-  fs::path path_;
-};
-
-Pipeline parse(const std::string& text) {
-  Pipeline p;
-  ParseError e;
-  const Status s = Pipeline::parse(text, p, &e);
-  if (!s.ok()) throw Error(s);
-  return p;
-}
-
-RunOptions cpu_options(const std::string& out) {
-  RunOptions o;
-  o.output_dir = out;
-  o.device = DeviceChoice::cpu;
-  o.model_cache = "-";
-  return o;
-}
-
-// Applies `pipeline` directly (no engine) on the CPU.
-Tensor direct(const Pipeline& p, const View& in) {
-  Tensor out;
-  throw_if_error(p.apply(in, out, Exec::cpu()));
-  return out;
-}
-
-::testing::AssertionResult same(const View& a, const View& b) {
-  if (!a.same_layout(b)) return ::testing::AssertionFailure() << a.describe() << " vs " << b.describe();
-  std::vector<double> want(static_cast<std::size_t>(b.numel()));
-  for (std::size_t i = 0; i < want.size(); ++i) want[i] = test::at(b, static_cast<std::int64_t>(i));
-  return test::all_near(a, want, 0);
-}
+using namespace test::engine;
 
 std::size_t count_temporaries(const fs::path& dir) {
   std::size_t n = 0;
@@ -346,25 +302,6 @@ TEST(Engine, StreamsAnArrayLargerThanTheBudget) {
   Tensor h;
   ASSERT_TRUE(io::read_npy(out3.str("big.npy"), h).ok());
   EXPECT_TRUE(same(h.view(), direct(parse("histogram bins=64"), src.view()).view()));
-}
-
-// run_tensors on `device`: each result arrives once and equals the pipeline applied directly on the CPU.
-RunSummary run_tensors_checked(const Pipeline& p, const std::vector<View>& views, DeviceChoice device) {
-  RunOptions o;
-  o.device = device;
-  o.model_cache = "-";
-  std::vector<int> seen(views.size(), 0);
-  RunSummary sum;
-  const Status st = run_tensors(p, views, o,
-                                [&](std::size_t i, const Status& s, Tensor& r) {
-                                  ASSERT_TRUE(s.ok()) << s.message();
-                                  ++seen[i];
-                                  EXPECT_TRUE(same(r.view(), direct(p, views[i]).view())) << "input " << i << " " << views[i].describe();
-                                },
-                                sum);
-  EXPECT_TRUE(st.ok()) << st.message();
-  for (int n : seen) EXPECT_EQ(n, 1);
-  return sum;
 }
 
 TEST(Engine, InMemoryTensorsWithACallbackPerResult) {

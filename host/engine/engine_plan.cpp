@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "host/core/sim_device.hpp"
 #include "tandem/placement.hpp"
 #include "tandem/topology.hpp"
 
@@ -36,6 +37,19 @@ Status make_engine_plan(const RunOptions& o, EnginePlan& out, std::vector<std::s
   static Status loaded = Topology::load_this_machine(topo);
   TANDEM_TRY(loaded);
   if (o.device == DeviceChoice::cpu) return make_engine_plan(o, topo, {}, "not asked for (device = cpu)", out, notices);
+  // Simulated devices exist only when a test configured them; they then
+  // stand in for the machine's GPUs (placed like GPUs of unknown locality).
+  if (const int sims = detail::sim_device_count(); sims > 0) {
+    std::vector<GpuInfo> gpus(static_cast<std::size_t>(sims));
+    for (int i = 0; i < sims; ++i) {
+      gpus[std::size_t(i)].index = i;
+      gpus[std::size_t(i)].name = "simulated device";
+      gpus[std::size_t(i)].source = "sim";
+    }
+    TANDEM_TRY(make_engine_plan(o, topo, gpus, std::to_string(sims) + " sim devices", out, notices));
+    for (auto& g : out.gpus) g.device = Device::sim(g.ordinal);
+    return {};
+  }
   GpuScan scan = find_gpus(topo);
   return make_engine_plan(o, topo, scan.gpus, scan.status, out, notices);
 }
@@ -104,6 +118,7 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
   for (const auto& w : plan.gpu_workers) {
     EngineGpu g;
     g.ordinal = w.gpu;  // make_plan names GPUs by GpuInfo::index, i.e. the CUDA ordinal
+    g.device = Device::cuda(w.gpu);
     g.pus = w.pus;
     g.numa_node = w.numa_node;
     ep.gpus.push_back(std::move(g));

@@ -18,6 +18,7 @@ struct EngineTeam {
 
 struct EngineGpu {
   int ordinal = 0;
+  Device device = Device::cuda(0);  ///< Device::cuda(ordinal), or a sim device in tests
   std::vector<int> pus;  ///< OS PUs of the GPU-local core its feeder thread binds to
   int numa_node = -1;
 };

@@ -4,11 +4,8 @@
 #include <algorithm>
 #include <string>
 
+#include "host/core/device_backend.hpp"
 #include "host/engine/cpu_team.hpp"
-#include "tandem/config.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
 
 namespace tandem::engine {
 
@@ -33,7 +30,7 @@ struct GpuTimes {
   Trace* trace;
   double t[4];
 };
-[[maybe_unused]] void stamp(void* p) {
+void stamp(void* p) {
   auto* slot = static_cast<std::pair<GpuTimes*, int>*>(p);
   slot->first->t[slot->second] = slot->first->trace->now_us();
 }
@@ -42,8 +39,7 @@ struct GpuTimes {
 class Feeder {
  public:
   Feeder(Context& ctx, WorkQueue<Item>& work, const ItemSink& on_done, const EngineGpu& gpu)
-      : ctx_(ctx), work_(work), on_done_(on_done), gpu_(gpu), device_("cuda:" + std::to_string(gpu.ordinal)),
-        dev_(Device::cuda(gpu.ordinal)) {}
+      : ctx_(ctx), work_(work), on_done_(on_done), gpu_(gpu), device_(gpu.device.str()), dev_(gpu.device) {}
 
   void run();
 
@@ -67,6 +63,7 @@ class Feeder {
   void fail_or_retry(ItemPtr item, const Status& s);
   void launch(Slot& slot, std::vector<ItemPtr>& batch);
   void complete(Slot& slot);
+  void retire(const Status& why);
 
   Context& ctx_;
   WorkQueue<Item>& work_;
@@ -76,11 +73,12 @@ class Feeder {
   const Device dev_;
   Slot slots_[2];
   int host_track_ = 0;
+  bool lost_ = false;  // a sticky error: the device takes no more work
 };
 
 Status Feeder::open() {
   for (int i = 0; i < 2; ++i) {
-    TANDEM_TRY(Stream::create(gpu_.ordinal, slots_[i].stream));
+    TANDEM_TRY(Stream::create(dev_, slots_[i].stream));
     slots_[i].times.trace = &ctx_.trace;
     for (int k = 0; k < 4; ++k) slots_[i].marks[k] = {&slots_[i].times, k};
     slots_[i].track = ctx_.trace.track(device_ + " stream " + std::to_string(i));
@@ -89,23 +87,35 @@ Status Feeder::open() {
   return {};
 }
 
+// Pinned buffers grow by half again at least (rounded to 1 MiB): every
+// allocation and free of pinned memory synchronises the device, so a batch a
+// little larger than the last must not cost one.
 Status Feeder::grow(Buffer& b, std::size_t bytes) const {
   if (b.size() >= bytes) return {};
+  constexpr std::size_t kMiB = 1u << 20;
+  const std::size_t want = (std::max(bytes, b.size() + b.size() / 2) + kMiB - 1) / kMiB * kMiB;
   b.reset();
-  return Buffer::allocate(bytes, MemKind::pinned, b, gpu_.ordinal);
+  return Buffer::allocate(want, MemKind::pinned, b, dev_);
 }
 
 Status Feeder::mark(Slot& slot, int k) {
-#if TANDEM_WITH_CUDA
-  if (ctx_.trace.enabled()) return cuda::host_callback(slot.stream.handle(), stamp, &slot.marks[k]);
-#endif
-  return {};
+  if (!ctx_.trace.enabled()) return {};
+  return detail::backend_for(dev_)->host_callback(slot.stream.handle(), stamp, &slot.marks[k]);
+}
+
+// A sticky error leaves the device unusable: this feeder stops taking work
+// (what it holds is retried on the CPU) instead of failing every later batch.
+void Feeder::retire(const Status& why) {
+  if (lost_) return;
+  lost_ = true;
+  ctx_.notice(device_ + " lost (" + why.message() + "); its worker retired and its items went to the CPU");
 }
 
 void Feeder::fail_or_retry(ItemPtr item, const Status& s) {
   item->info.status = s;
   item->info.device = device_;
-  const bool retry = s.code() == Errc::out_of_memory || s.code() == Errc::cuda_error;
+  if (detail::is_sticky(s)) retire(s);
+  const bool retry = s.code() == Errc::out_of_memory || s.code() == Errc::cuda_error || detail::is_sticky(s);
   if (!retry) {
     on_done_(std::move(item));
     return;
@@ -184,9 +194,9 @@ void Feeder::launch(Slot& slot, std::vector<ItemPtr>& batch) {
   std::vector<Tensor> outs(n);
   std::vector<Status> item_status(n);
   if (s.ok()) {
-    StreamAllocScope alloc(slot.stream.handle());
+    StreamAllocScope alloc(slot.stream);
     Buffer dev_in;  // freed stream-ordered at the end of this scope, after the kernels
-    s = Buffer::allocate(std::max<std::size_t>(in_total, 1), MemKind::device, dev_in, gpu_.ordinal);
+    s = Buffer::allocate(std::max<std::size_t>(in_total, 1), MemKind::device, dev_in, dev_);
     if (s.ok()) s = mark(slot, 0);
     if (s.ok()) {
       const std::int64_t bytes = static_cast<std::int64_t>(in_total);
@@ -194,7 +204,7 @@ void Feeder::launch(Slot& slot, std::vector<ItemPtr>& batch) {
                slot.stream.handle());
     }
     if (s.ok()) s = mark(slot, 1);
-    const Exec exec{dev_, slot.stream.handle(), 0};
+    const Exec exec = Exec::on(slot.stream);
     for (std::size_t i = 0; i < n && s.ok(); ++i)
       item_status[i] = ctx_.pipeline.apply(packed(dev_in.data(), in_off[i], batch[i]->input_view(), dev_), outs[i], exec);
     if (s.ok()) s = mark(slot, 2);
@@ -253,10 +263,19 @@ void Feeder::run() {
     }
     Slot& slot = slots_[k++ % 2];
     complete(slot);  // the batch this slot carried two rounds ago
+    if (lost_) break;
     launch(slot, batch);
+    if (lost_) break;
   }
   complete(slots_[0]);
   complete(slots_[1]);
+  // A retired feeder hands back what it took but did not launch; with no CPU
+  // team to take the rest, it computes the remaining items itself on the CPU.
+  for (auto& item : batch) fail_or_retry(std::move(item), {Errc::device_lost, device_ + " was lost"});
+  batch.clear();
+  if (lost_ && ctx_.plan.teams.empty())
+    while (work_.pop_gpu_batch(batch, gpu_.numa_node))
+      for (auto& item : batch) fail_or_retry(std::move(item), {Errc::device_lost, device_ + " was lost"});
 }
 
 }  // namespace

@@ -6,13 +6,10 @@
 #include <cstring>
 #include <thread>
 
+#include "host/core/device_backend.hpp"
 #include "host/engine/queue.hpp"
 #include "host/ops/reduction.hpp"
-#include "tandem/config.hpp"
 #include "tandem/io/npy.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
 
 namespace tandem {
 
@@ -71,19 +68,16 @@ Status compute(const Pipeline& pipeline, const View& in, Tensor& out, const Stre
   if (cfg.exec.device.is_cpu()) return pipeline.apply(in, out, cfg.exec);
   Tensor dev_in, dev_out;
   {
-    StreamAllocScope alloc(cfg.exec.stream);
+    // Stream-ordered device allocations on CUDA (the scope takes a cudaStream_t).
+    StreamAllocScope alloc(cfg.exec.device.is_cuda() ? cfg.exec.stream : nullptr);
     TANDEM_TRY(Tensor::create_like(in, cfg.exec.device, dev_in));
     TANDEM_TRY(copy(in, dev_in.view(), cfg.exec.stream));
     TANDEM_TRY(pipeline.apply(dev_in.view(), dev_out, cfg.exec));
     TANDEM_TRY(Tensor::create_like(dev_out.view(), Device::cpu(), out));
     TANDEM_TRY(copy(dev_out.view(), out.view(), cfg.exec.stream));
   }
-#if TANDEM_WITH_CUDA
   // The host reads `out` next: wait for the download (and surface async errors).
-  return cuda::stream_synchronize(cfg.exec.stream);
-#else
-  return {Errc::unsupported, cuda_status()};
-#endif
+  return detail::backend_for(cfg.exec.device)->stream_synchronize(cfg.exec.stream);
 }
 
 // One pass over the file: reader thread -> compute (this thread) -> consumer thread.
@@ -101,8 +95,8 @@ Status one_pass(const io::NpyReader& reader, const Pipeline& pipeline, const Str
       auto c = std::make_unique<Chunk>();
       c->offset = off;
       const std::int64_t n = std::min(per_chunk, h.numel - off);
-      const MemKind kind = cfg.exec.device.is_cuda() ? MemKind::pinned : MemKind::host;
-      c->status = Buffer::allocate(static_cast<std::size_t>(n) * es, kind, c->buffer, cfg.exec.device.index);
+      const MemKind kind = cfg.exec.device.is_cpu() ? MemKind::host : MemKind::pinned;
+      c->status = Buffer::allocate(static_cast<std::size_t>(n) * es, kind, c->buffer, cfg.exec.device);
       if (c->status.ok()) {
         const std::int64_t shape[] = {n};
         c->view = View::array(c->buffer.data(), h.dtype, shape);

@@ -9,25 +9,46 @@
 
 namespace tandem::engine {
 
+namespace {
+
+Exec all_cpu_threads(const EnginePlan& plan) {
+  int threads = 0;
+  for (const auto& t : plan.teams) threads += static_cast<int>(t.slots.size());
+  return Exec::cpu(threads);
+}
+
+bool device_failure(const Status& s) {
+  return s.code() == Errc::out_of_memory || s.code() == Errc::cuda_error || s.code() == Errc::device_lost;
+}
+
+}  // namespace
+
 void StreamStage::process(ItemPtr item) {
   StreamConfig cfg;
   cfg.trace = &ctx_.trace;
   cfg.trace_track = ctx_.trace.track("stream " + item->input);
   cfg.chunk_bytes = std::max<std::size_t>(1u << 20, ctx_.admission.limit() / 8);
   Stream stream;
-  if (!ctx_.plan.gpus.empty() && Stream::create(ctx_.plan.gpus[0].ordinal, stream).ok()) {
-    cfg.exec = Exec::cuda(stream);
-    item->info.device = "cuda:" + std::to_string(ctx_.plan.gpus[0].ordinal);
+  if (!ctx_.plan.gpus.empty() && Stream::create(ctx_.plan.gpus[0].device, stream).ok()) {
+    cfg.exec = Exec::on(stream);
+    item->info.device = ctx_.plan.gpus[0].device.str();
   } else {
-    int threads = 0;
-    for (const auto& t : ctx_.plan.teams) threads += static_cast<int>(t.slots.size());
-    cfg.exec = Exec::cpu(threads);
+    cfg.exec = all_cpu_threads(ctx_.plan);
     item->info.device = "cpu:all";
   }
   const auto t0 = Clock::now();
   {
     TraceScope scope(ctx_.trace, cfg.trace_track, "stream", "compute", item->input);
     item->info.status = stream_npy(ctx_.pipeline, item->input, item->output, cfg, item->info);
+    // The output is written atomically, so a device failure leaves nothing
+    // behind: the whole array streams again on the CPU.
+    if (!cfg.exec.device.is_cpu() && device_failure(item->info.status)) {
+      item->info.retried_on_cpu = true;
+      item->info.device = "cpu:all (retry of " + item->info.device + ")";
+      cfg.exec = all_cpu_threads(ctx_.plan);
+      item->info.values.clear();
+      item->info.status = stream_npy(ctx_.pipeline, item->input, item->output, cfg, item->info);
+    }
   }
   item->info.seconds = seconds_since(t0);
   if (ctx_.pipeline.result_kind() == OpKind::reduction && item->info.status.ok()) {

@@ -1,0 +1,287 @@
+// The GPU feeder on simulated devices (host/core/sim_device.hpp): the engine's
+// device path, tested on the CPU. Sim device memory is host memory, a stream
+// is an in-order worker thread, copies take a modelled time, a launch runs the
+// op's CPU implementation, and faults are injected; so these tests prove the
+// feeder's overlap, batching, retries, sticky errors, out-of-memory fallback
+// and load balance on any machine, without a GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "host/core/sim_device.hpp"
+#include "tandem/engine.hpp"
+#include "tandem/io/codec.hpp"
+#include "tandem/io/file.hpp"
+#include "tandem/io/npy.hpp"
+#include "tests/support/engine_support.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace tandem {
+namespace {
+
+using namespace test::engine;
+using detail::SimDeviceSpec;
+
+// Each test sets up its own sim devices; none outlive it.
+class EngineSim : public ::testing::Test {
+ protected:
+  void TearDown() override { detail::sim_configure({}); }
+
+  static RunOptions gpu_options(const std::string& out, DeviceChoice d = DeviceChoice::gpu) {
+    RunOptions o = cpu_options(out);
+    o.device = d;
+    return o;
+  }
+};
+
+// Writes `n` random RGB images of about h x w as PPM files into `dir`.
+void write_images(const TempDir& dir, int n, std::int64_t h, std::int64_t w, std::uint64_t seed) {
+  for (int i = 0; i < n; ++i) {
+    const Tensor img = test::random_image(DType::u8, h + i % 7, w + (i * 3) % 11, 3, seed + std::uint64_t(i));
+    std::vector<std::byte> bytes;
+    ASSERT_TRUE(io::encode(img.view(), io::Format::ppm, {}, bytes).ok());
+    ASSERT_TRUE(io::write_file_atomic(dir.str("img" + std::to_string(100 + i) + ".ppm"), bytes).ok());
+  }
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+// Every output of `a` equals the same file of `b`, byte for byte.
+void expect_same_outputs(const RunSummary& sum, const fs::path& a, const fs::path& b) {
+  for (const auto& r : sum.items) {
+    ASSERT_TRUE(r.status.ok()) << r.input << ": " << r.status.message();
+    const fs::path rel = fs::path(r.output).lexically_relative(a);
+    const std::string x = slurp(r.output), y = slurp((b / rel).string());
+    EXPECT_FALSE(x.empty()) << r.output;
+    EXPECT_EQ(x, y) << rel;
+  }
+}
+
+// The same inputs through the CPU only, into `out`.
+RunSummary cpu_run(const Pipeline& p, const TempDir& in, const TempDir& out) {
+  RunOptions c = cpu_options(out.str());
+  c.inputs = {in.str()};
+  RunSummary sum;
+  EXPECT_TRUE(run_batch(p, c, sum).ok());
+  return sum;
+}
+
+std::size_t count_device(const RunSummary& sum, const std::string& prefix) {
+  return std::size_t(std::count_if(sum.items.begin(), sum.items.end(),
+                                   [&](const ItemResult& r) { return r.device.rfind(prefix, 0) == 0; }));
+}
+
+// Files on one sim device equal the CPU's, and the double buffering really
+// overlaps: a copy on one stream runs while the other stream computes.
+TEST_F(EngineSim, FilesEqualTheCpuAndOneStreamCopiesWhileTheOtherComputes) {
+  SimDeviceSpec spec;
+  spec.h2d_gbps = spec.d2h_gbps = 0.2;  // 600 KB images: ~3 ms per copy, as long as the kernels
+  detail::sim_configure({spec});
+  TempDir in, out, ref, tr;
+  write_images(in, 12, 400, 500, 7);
+  const Pipeline p = parse("median size=5 | invert");
+  RunOptions o = gpu_options(out.str());
+  o.inputs = {in.str()};
+  o.trace_path = tr.str("trace.json");
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  EXPECT_EQ(sum.ok, 12u);
+  EXPECT_EQ(count_device(sum, "sim:0"), 12u);
+  cpu_run(p, in, ref);
+  expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+
+  const auto events = detail::sim_events(0);
+  bool overlap = false;
+  for (const auto& c : events) {
+    if (c.op != detail::SimOp::copy_h2d && c.op != detail::SimOp::copy_d2h) continue;
+    for (const auto& l : events)
+      if (l.op == detail::SimOp::launch && l.stream != c.stream && c.start < l.end && l.start < c.end) overlap = true;
+  }
+  EXPECT_TRUE(overlap) << "no copy on one stream overlapped a launch on the other (" << events.size() << " events)";
+  // The run's trace shows the same: H2D spans on one stream track while the other's kernels run.
+  const auto trace = nlohmann::json::parse(slurp(o.trace_path));
+  std::map<int, std::string> names;
+  for (const auto& e : trace["traceEvents"])
+    if (e["ph"] == "M" && e["name"] == "thread_name") names[e["tid"].get<int>()] = e["args"]["name"];
+  int streams = 0;
+  for (const auto& [tid, name] : names)
+    if (name.rfind("sim:0 stream", 0) == 0) ++streams;
+  EXPECT_EQ(streams, 2);
+}
+
+// Many small images: the feeder packs them into shared round trips, and each
+// result equals the CPU's.
+TEST_F(EngineSim, SmallImagesTravelInBatchesAndEqualTheCpu) {
+  detail::sim_configure({SimDeviceSpec{}});
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+  for (int i = 0; i < 48; ++i) {
+    const std::int64_t h = 1 + (i * 37) % 97, w = 1 + (i * 53) % 131, c = i % 3 == 0 ? 3 : 1;
+    owned.push_back(test::random_image(DType::u8, h, w, c, static_cast<std::uint64_t>(100 + i)));
+  }
+  for (auto& t : owned) views.push_back(t.view());
+  const RunSummary sum = run_tensors_checked(parse("median size=3 | invert"), views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, views.size());
+  std::size_t batched = 0;
+  for (const auto& r : sum.items) {
+    EXPECT_EQ(r.device, "sim:0") << r.input;
+    if (r.gpu_batch > 1) ++batched;
+  }
+  EXPECT_GT(batched, 0u) << "no two small images shared a round trip";
+}
+
+// A recoverable launch failure fails only its own item, which is retried
+// alone on the CPU; the rest of its batch and the run go on, and every result
+// is right.
+TEST_F(EngineSim, AFailedLaunchRetriesAloneOnTheCpu) {
+  SimDeviceSpec spec;
+  spec.fail_launch_at = 3;
+  detail::sim_configure({spec});
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+  for (int i = 0; i < 16; ++i) owned.push_back(test::random_image(DType::u8, 33 + i, 41, 1, std::uint64_t(i)));
+  for (auto& t : owned) views.push_back(t.view());
+  const RunSummary sum = run_tensors_checked(parse("invert"), views, DeviceChoice::auto_select);
+  EXPECT_EQ(sum.ok, views.size());
+  EXPECT_EQ(sum.failed, 0u);
+  std::size_t retried = 0;
+  for (const auto& r : sum.items) retried += r.retried_on_cpu;
+  EXPECT_EQ(retried, 1u);
+  EXPECT_FALSE(detail::sim_stats(0).lost);
+}
+
+// A sticky error poisons the device: its worker retires, everything it held
+// is retried on the CPU, the run finishes on the CPU with every item right
+// and no failure, and no more work reaches the lost device.
+TEST_F(EngineSim, AStickyErrorRetiresTheDeviceAndTheRunFinishesOnTheCpu) {
+  for (DeviceChoice d : {DeviceChoice::auto_select, DeviceChoice::gpu}) {
+    SCOPED_TRACE(d == DeviceChoice::gpu ? "device gpu (no CPU team)" : "device auto");
+    SimDeviceSpec spec;
+    spec.fail_launch_at = 2;
+    spec.launch_failure_sticky = true;
+    detail::sim_configure({spec});
+    TempDir in, out, ref;
+    write_images(in, 10, 200, 300, 11);
+    const Pipeline p = parse("gaussian sigma=1.5 | sobel");
+    RunOptions o = gpu_options(out.str(), d);
+    o.inputs = {in.str()};
+    RunSummary sum;
+    ASSERT_TRUE(run_batch(p, o, sum).ok());
+    EXPECT_EQ(sum.ok, 10u);
+    EXPECT_EQ(sum.failed, 0u);
+    cpu_run(p, in, ref);
+    expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+    EXPECT_TRUE(detail::sim_stats(0).lost);
+    EXPECT_LE(count_device(sum, "sim:0"), 1u);  // at most the one item launched before the failure
+    EXPECT_GE(count_device(sum, "cpu"), 9u);
+    const bool noticed = std::any_of(sum.notices.begin(), sum.notices.end(),
+                                     [](const std::string& n) { return n.find("sim:0 lost") != std::string::npos; });
+    EXPECT_TRUE(noticed);
+  }
+}
+
+// Out of memory on the device falls back per item: the batch whose upload
+// buffer could not be allocated goes to the CPU, later ones stay on the device.
+TEST_F(EngineSim, OutOfMemoryOnTheDeviceFallsBackPerItem) {
+  SimDeviceSpec spec;
+  spec.fail_alloc_at = 2;
+  detail::sim_configure({spec});
+  TempDir in, out, ref;
+  write_images(in, 8, 300, 400, 21);
+  const Pipeline p = parse("box size=5");
+  RunOptions o = gpu_options(out.str());
+  o.inputs = {in.str()};
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  EXPECT_EQ(sum.ok, 8u);
+  cpu_run(p, in, ref);
+  expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+  std::size_t retried = 0;
+  for (const auto& r : sum.items) retried += r.retried_on_cpu;
+  EXPECT_GE(retried, 1u);
+  EXPECT_GE(count_device(sum, "sim:0"), 4u);
+  EXPECT_FALSE(detail::sim_stats(0).lost);
+}
+
+// A streamed .npy (larger than the budget allows in memory) that fails on the
+// device streams again on the CPU: the result is right and nothing is lost.
+TEST_F(EngineSim, AStreamedArrayThatFailsOnTheDeviceFallsBackToTheCpu) {
+  SimDeviceSpec spec;
+  spec.fail_launch_at = 2;
+  detail::sim_configure({spec});
+  TempDir in, out;
+  const Tensor a = test::random_tensor(DType::f32, {1024, 1024}, 5);  // 4 MiB
+  ASSERT_TRUE(io::write_npy(in.str("big.npy"), a.view()).ok());
+  const Pipeline p = parse("affine scale=2 offset=-1 | abs");
+  RunOptions o = gpu_options(out.str());
+  o.inputs = {in.str()};
+  o.io_memory = 4u << 20;  // the file is more than a quarter of it: streamed in 1 MiB chunks
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
+  EXPECT_TRUE(sum.items[0].retried_on_cpu);
+  Tensor got;
+  ASSERT_TRUE(io::read_npy(out.str("big.npy"), got).ok());
+  EXPECT_TRUE(same(got.view(), direct(p, a.view()).view()));
+}
+
+// Items larger than the whole budget are admitted one at a time and must
+// still pass through the feeder (its batches in flight hold budget the
+// reader needs): the run ends, on the device.
+TEST_F(EngineSim, ItemsLargerThanTheBudgetDoNotStallTheFeeder) {
+  detail::sim_configure({SimDeviceSpec{}});
+  TempDir in, out, ref;
+  write_images(in, 6, 500, 700, 31);  // ~1 MB each
+  const Pipeline p = parse("threshold value=90 | invert");
+  RunOptions o = gpu_options(out.str());
+  o.inputs = {in.str()};
+  o.io_memory = 256u << 10;  // smaller than one item
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  EXPECT_EQ(sum.ok, 6u);
+  EXPECT_EQ(count_device(sum, "sim:0"), 6u);
+  cpu_run(p, in, ref);
+  expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+}
+
+// Devices of different speeds: every worker pulls when it is free, so the
+// fast device takes more of the batch than the slow one, and all are right.
+// (Items above 1 MiB travel alone, so batching does not blur the count.)
+TEST_F(EngineSim, AFastDeviceTakesMoreItemsThanASlowOne) {
+  SimDeviceSpec fast, slow;
+  slow.compute_slowdown = 8;
+  slow.h2d_gbps = slow.d2h_gbps = 1;
+  detail::sim_configure({fast, slow});
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+  for (int i = 0; i < 40; ++i) owned.push_back(test::random_image(DType::u8, 1100, 1001 + i, 1, std::uint64_t(50 + i)));
+  for (auto& t : owned) views.push_back(t.view());
+  const RunSummary sum = run_tensors_checked(parse("gaussian sigma=2"), views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, views.size());
+  const std::size_t on_fast = count_device(sum, "sim:0"), on_slow = count_device(sum, "sim:1");
+  EXPECT_EQ(on_fast + on_slow, views.size());
+  EXPECT_GT(on_fast, 2 * on_slow) << "fast " << on_fast << ", slow " << on_slow;
+}
+
+// Four devices: every one takes part and every result is right.
+TEST_F(EngineSim, FourDevicesShareTheBatch) {
+  detail::sim_configure({SimDeviceSpec{}, SimDeviceSpec{}, SimDeviceSpec{}, SimDeviceSpec{}});
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+  for (int i = 0; i < 48; ++i) owned.push_back(test::random_image(DType::u16, 800 + i, 701, 1, std::uint64_t(80 + i)));
+  for (auto& t : owned) views.push_back(t.view());
+  const RunSummary sum = run_tensors_checked(parse("box size=3 | invert"), views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, views.size());
+  for (int d = 0; d < 4; ++d) EXPECT_GT(count_device(sum, "sim:" + std::to_string(d)), 0u) << "sim:" << d;
+}
+
+}  // namespace
+}  // namespace tandem

@@ -1,0 +1,86 @@
+// Helpers of the engine tests (engine_test, engine_sim_test): scratch
+// directories, parsing, CPU options, and results checked against the
+// pipeline applied directly on the CPU.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tandem/engine.hpp"
+#include "tandem/pipeline.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace tandem::test::engine {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    static int n = 0;
+    path_ = fs::temp_directory_path() / ("tandem-engine-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+  std::string str(const std::string& rel = "") const { return (path_ / rel).string(); }
+
+ private:
+  fs::path path_;
+};
+
+inline Pipeline parse(const std::string& text) {
+  Pipeline p;
+  ParseError e;
+  const Status s = Pipeline::parse(text, p, &e);
+  if (!s.ok()) throw Error(s);
+  return p;
+}
+
+inline RunOptions cpu_options(const std::string& out) {
+  RunOptions o;
+  o.output_dir = out;
+  o.device = DeviceChoice::cpu;
+  o.model_cache = "-";
+  return o;
+}
+
+// Applies `pipeline` directly (no engine) on the CPU.
+inline Tensor direct(const Pipeline& p, const View& in) {
+  Tensor out;
+  throw_if_error(p.apply(in, out, Exec::cpu()));
+  return out;
+}
+
+inline ::testing::AssertionResult same(const View& a, const View& b) {
+  if (!a.same_layout(b)) return ::testing::AssertionFailure() << a.describe() << " vs " << b.describe();
+  std::vector<double> want(static_cast<std::size_t>(b.numel()));
+  for (std::size_t i = 0; i < want.size(); ++i) want[i] = tandem::test::at(b, static_cast<std::int64_t>(i));
+  return tandem::test::all_near(a, want, 0);
+}
+
+// run_tensors on `device`: each result arrives once and equals the pipeline applied directly on the CPU.
+inline RunSummary run_tensors_checked(const Pipeline& p, const std::vector<View>& views, DeviceChoice device) {
+  RunOptions o;
+  o.device = device;
+  o.model_cache = "-";
+  std::vector<int> seen(views.size(), 0);
+  RunSummary sum;
+  const Status st = run_tensors(p, views, o,
+                                [&](std::size_t i, const Status& s, Tensor& r) {
+                                  ASSERT_TRUE(s.ok()) << s.message();
+                                  ++seen[i];
+                                  EXPECT_TRUE(same(r.view(), direct(p, views[i]).view())) << "input " << i << " " << views[i].describe();
+                                },
+                                sum);
+  EXPECT_TRUE(st.ok()) << st.message();
+  for (int n : seen) EXPECT_EQ(n, 1);
+  return sum;
+}
+
+}  // namespace tandem::test::engine
