@@ -8,6 +8,7 @@
 // staging). Worker counts come from the RunSummary of an untimed first batch
 // run, so they follow the engine if it changes.
 #include "cli/tools/bench_pipeline.hpp"
+#include "cli/tools/format.hpp"
 
 #include <sched.h>
 #include <sys/sysinfo.h>
@@ -40,9 +41,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using tools::Clock;
+using tools::seconds_since;
 
 // User + system CPU time of the whole process (every thread, io_uring's inline work too).
 double process_cpu_seconds() {
