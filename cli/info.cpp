@@ -17,6 +17,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/tools/bench.hpp"
+#include "cli/tools/format.hpp"
 #include "cli/tools/report.hpp"
 #include "tandem/config.hpp"
 
@@ -27,21 +28,7 @@ namespace {
 // ---------------------------------------------------------------------------
 // Shared formatting
 // ---------------------------------------------------------------------------
-std::string human_bytes(std::uint64_t bytes) {
-  static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024.0 && u < 4) {
-    v /= 1024.0;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0 || v >= 100.0 || v == static_cast<double>(static_cast<std::uint64_t>(v)))
-    std::snprintf(buf, sizeof buf, "%.0f %s", v, units[u]);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
+using tools::human_bytes;
 
 std::string plural(long n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
@@ -258,7 +245,7 @@ json positive_or_null(T v) {
   return v > 0 ? json(v) : json(nullptr);
 }
 
-void emit_json(std::ostream& os, const MachineReport& r, const std::string& measured_json) {
+void emit_json(std::ostream& os, const MachineReport& r, const bench::Roof* measured) {
   const Topology& t = r.topology;
   const HostInfo& h = t.host();
   json j;
@@ -374,7 +361,7 @@ void emit_json(std::ostream& os, const MachineReport& r, const std::string& meas
   plan["notes"] = p.notes;
   j["placement"] = std::move(plan);
 
-  if (!measured_json.empty()) j["measured"] = json::parse(measured_json);
+  if (measured) j["measured"] = bench::roof_to_json(*measured);
   os << j.dump(2) << "\n";
 }
 
@@ -441,7 +428,7 @@ int run_info(const InfoOptions& o) {
     }
   }
   if (o.json) {
-    emit_json(std::cout, report, o.measure ? bench::roof_json(roof) : std::string());
+    emit_json(std::cout, report, o.measure ? &roof : nullptr);
   } else {
     emit_text(std::cout, report);
     if (o.measure) {

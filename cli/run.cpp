@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/tools/format.hpp"
 #include "tandem/engine.hpp"
 
 namespace tandem::cli {
@@ -52,17 +53,7 @@ bool parse_bytes(const std::string& text, std::size_t& out) {
   return true;
 }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
+using tools::human_bytes;
 
 std::string clock_text(double s) {
   if (s < 0 || s > 1e7) return "--:--";
@@ -77,6 +68,79 @@ std::string devices_text(const std::map<std::string, std::size_t>& per) {
   std::string s;
   for (const auto& [d, n] : per) s += (s.empty() ? "" : " ") + d + "=" + std::to_string(n);
   return s;
+}
+
+// A stage's busy time as a share of what its threads could have done.
+double busy_percent(const RunSummary& sum, const StageReport& st) {
+  return sum.wall_seconds > 0 ? 100.0 * st.busy_seconds / (sum.wall_seconds * st.threads) : 0.0;
+}
+
+// One emitter per format, both reading the RunSummary: JSON on stdout for
+// programs (--json), text on stderr for people.
+void emit_json(std::ostream& os, const Pipeline& pipeline, const RunSummary& sum) {
+  using nlohmann::json;
+  auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  json j{{"ok", sum.ok},
+         {"failed", sum.failed},
+         {"skipped", sum.skipped},
+         {"not_started", sum.not_started},
+         {"cancelled", sum.cancelled},
+         {"wall_seconds", sum.wall_seconds},
+         {"bytes_in", sum.bytes_in},
+         {"bytes_out", sum.bytes_out},
+         {"io_memory", {{"limit_bytes", sum.io_memory_limit}, {"peak_bytes", sum.io_memory_peak}}},
+         {"pipeline", pipeline.text()},
+         {"stages", json::array()}};
+  for (const auto& st : sum.stages)
+    j["stages"].push_back({{"name", st.name}, {"threads", st.threads}, {"busy_seconds", st.busy_seconds},
+                           {"busy_percent", busy_percent(sum, st)}});
+  j["items_per_device"] = sum.items_per_device;
+  j["notices"] = sum.notices;
+  j["items"] = json::array();
+  for (const auto& r : sum.items) {
+    json it{{"path", r.input},
+            {"status", r.skipped ? "skipped" : r.status.ok() ? "ok" : r.status.code() == Errc::cancelled ? "cancelled" : "failed"},
+            {"error", r.status.ok() ? json(nullptr) : json(r.status.message())},
+            {"device", or_null(r.device)},
+            {"seconds", r.seconds},
+            {"output", or_null(r.output)}};
+    if (r.retried_on_cpu) it["retried_on_cpu"] = true;
+    if (r.gpu_batch > 1) it["gpu_batch"] = r.gpu_batch;
+    if (!r.values.empty()) {
+      json v = json::object();
+      for (const auto& [k, x] : r.values) v[k] = x;
+      it["values"] = v;
+    }
+    j["items"].push_back(std::move(it));
+  }
+  os << j.dump(2) << "\n";
+}
+
+void emit_text(std::ostream& os, const RunSummary& sum) {
+  const double mb = static_cast<double>(sum.bytes_in);
+  char line[256];
+  std::snprintf(line, sizeof line, "tandem run: %zu ok, %zu failed, %zu skipped%s in %.2f s (%.1f items/s, %s/s in)\n",
+                sum.ok, sum.failed, sum.skipped,
+                sum.cancelled ? (", " + std::to_string(sum.not_started) + " not started (interrupted)").c_str() : "",
+                sum.wall_seconds, sum.wall_seconds > 0 ? static_cast<double>(sum.ok + sum.failed) / sum.wall_seconds : 0.0,
+                human_bytes(sum.wall_seconds > 0 ? mb / sum.wall_seconds : 0).c_str());
+  os << line;
+  std::string stages;
+  for (const auto& st : sum.stages) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%s%s %.0f%%", stages.empty() ? "" : ", ", st.name.c_str(), busy_percent(sum, st));
+    stages += buf;
+  }
+  os << "  busy: " << stages << "\n  items per device: "
+     << (sum.items_per_device.empty() ? "none" : devices_text(sum.items_per_device)) << "\n  io memory: peak "
+     << human_bytes(static_cast<double>(sum.io_memory_peak)) << " of "
+     << human_bytes(static_cast<double>(sum.io_memory_limit)) << "\n";
+  for (const auto& r : sum.items) {
+    if (r.values.empty()) continue;
+    os << "  " << r.input << ":";
+    for (const auto& [k, x] : r.values) os << " " << k << "=" << x;
+    os << "\n";
+  }
 }
 
 struct RunArgs {
@@ -193,70 +257,10 @@ int run_command(const RunArgs& a) {
     return s.code() == Errc::invalid_argument ? 2 : 1;
   }
 
-  if (a.json) {
-    nlohmann::json j;
-    j["ok"] = sum.ok;
-    j["failed"] = sum.failed;
-    j["skipped"] = sum.skipped;
-    j["not_started"] = sum.not_started;
-    j["cancelled"] = sum.cancelled;
-    j["wall_seconds"] = sum.wall_seconds;
-    j["bytes_in"] = sum.bytes_in;
-    j["bytes_out"] = sum.bytes_out;
-    j["io_memory"] = {{"limit_bytes", sum.io_memory_limit}, {"peak_bytes", sum.io_memory_peak}};
-    j["pipeline"] = pipeline.text();
-    j["stages"] = nlohmann::json::array();
-    for (const auto& st : sum.stages)
-      j["stages"].push_back({{"name", st.name}, {"threads", st.threads}, {"busy_seconds", st.busy_seconds},
-                             {"busy_percent", sum.wall_seconds > 0 ? 100.0 * st.busy_seconds / (sum.wall_seconds * st.threads) : 0.0}});
-    j["items_per_device"] = sum.items_per_device;
-    j["notices"] = sum.notices;
-    j["items"] = nlohmann::json::array();
-    for (const auto& r : sum.items) {
-      nlohmann::json it{{"path", r.input},
-                        {"status", r.skipped ? "skipped" : r.status.ok() ? "ok" : r.status.code() == Errc::cancelled ? "cancelled" : "failed"},
-                        {"error", r.status.ok() ? nlohmann::json(nullptr) : nlohmann::json(r.status.message())},
-                        {"device", r.device.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.device)},
-                        {"seconds", r.seconds},
-                        {"output", r.output.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.output)}};
-      if (r.retried_on_cpu) it["retried_on_cpu"] = true;
-      if (r.gpu_batch > 1) it["gpu_batch"] = r.gpu_batch;
-      if (!r.values.empty()) {
-        nlohmann::json v = nlohmann::json::object();
-        for (const auto& [k, x] : r.values) v[k] = x;
-        it["values"] = v;
-      }
-      j["items"].push_back(std::move(it));
-    }
-    std::cout << j.dump(2) << "\n";
-  }
+  if (a.json) emit_json(std::cout, pipeline, sum);
   if (!a.quiet) {
     for (const auto& n : sum.notices) std::cerr << "tandem: note: " << n << "\n";
-    if (!a.json) {
-      const double mb = static_cast<double>(sum.bytes_in);
-      std::fprintf(stderr, "tandem run: %zu ok, %zu failed, %zu skipped%s in %.2f s (%.1f items/s, %s/s in)\n", sum.ok,
-                   sum.failed, sum.skipped,
-                   sum.cancelled ? (", " + std::to_string(sum.not_started) + " not started (interrupted)").c_str() : "",
-                   sum.wall_seconds, sum.wall_seconds > 0 ? static_cast<double>(sum.ok + sum.failed) / sum.wall_seconds : 0.0,
-                   human_bytes(sum.wall_seconds > 0 ? mb / sum.wall_seconds : 0).c_str());
-      std::string stages;
-      for (const auto& st : sum.stages) {
-        char buf[96];
-        std::snprintf(buf, sizeof buf, "%s%s %.0f%%", stages.empty() ? "" : ", ", st.name.c_str(),
-                      sum.wall_seconds > 0 ? 100.0 * st.busy_seconds / (sum.wall_seconds * st.threads) : 0.0);
-        stages += buf;
-      }
-      std::cerr << "  busy: " << stages << "\n  items per device: " << (sum.items_per_device.empty() ? "none" : devices_text(sum.items_per_device))
-                << "\n  io memory: peak " << human_bytes(static_cast<double>(sum.io_memory_peak)) << " of "
-                << human_bytes(static_cast<double>(sum.io_memory_limit)) << "\n";
-      for (const auto& r : sum.items) {
-        if (!r.values.empty()) {
-          std::cerr << "  " << r.input << ":";
-          for (const auto& [k, x] : r.values) std::cerr << " " << k << "=" << x;
-          std::cerr << "\n";
-        }
-      }
-    }
+    if (!a.json) emit_text(std::cerr, sum);
   }
   return sum.failed > 0 || sum.cancelled ? 1 : 0;
 }

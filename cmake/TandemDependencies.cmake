@@ -5,20 +5,26 @@ find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(HWLOC REQUIRED IMPORTED_TARGET hwloc>=2.0)
 pkg_check_modules(URING REQUIRED IMPORTED_TARGET liburing)
-find_package(CLI11 CONFIG REQUIRED)
+if(TANDEM_WITH_TOOLS)
+  find_package(CLI11 CONFIG REQUIRED)
+endif()
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 
 # Image codecs: libpng (FindPNG also brings zlib) and libjpeg-turbo's libjpeg API.
 find_package(PNG 1.6 REQUIRED)
 find_package(JPEG REQUIRED)
 
-# OpenBLAS for matmul on the CPU.  Debian ships a CMake config and a .pc file.
+# OpenBLAS for matmul on the CPU.  Debian ships a CMake config (without a
+# target) and a .pc file.  TANDEM_BLAS_FROM tells the package config (a static
+# libtandem links whichever target this was) how to find it again.
 find_package(OpenBLAS CONFIG QUIET)
 if(TARGET OpenBLAS::OpenBLAS)
   add_library(BLAS::openblas ALIAS OpenBLAS::OpenBLAS)
+  set(TANDEM_BLAS_FROM config)
 else()
   pkg_check_modules(OPENBLAS REQUIRED IMPORTED_TARGET openblas)
   add_library(BLAS::openblas ALIAS PkgConfig::OPENBLAS)
+  set(TANDEM_BLAS_FROM pkg-config)
 endif()
 
 if(TANDEM_BUILD_TESTS)

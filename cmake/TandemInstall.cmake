@@ -10,7 +10,9 @@ install(TARGETS tandem EXPORT TandemTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS tandem_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET tandem_cli)
+  install(TARGETS tandem_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(DIRECTORY include/tandem DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(FILES ${PROJECT_BINARY_DIR}/include/tandem/config.hpp
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/tandem)
@@ -18,6 +20,28 @@ install(FILES ${PROJECT_BINARY_DIR}/include/tandem/config.hpp
 install(EXPORT TandemTargets NAMESPACE tandem:: DESTINATION ${TANDEM_CMAKE_DIR})
 export(EXPORT TandemTargets NAMESPACE tandem::
        FILE ${PROJECT_BINARY_DIR}/TandemTargets.cmake)
+
+# A static libtandem brings its dependencies into every link: the CMake
+# package finds them again and tandem.pc names them as private requirements
+# (pkg-config --static); a shared one keeps both light.
+get_target_property(_tandem_type tandem TYPE)
+set(TANDEM_STATIC OFF)
+set(TANDEM_PC_REQUIRES_PRIVATE "")
+set(TANDEM_PC_LIBS_PRIVATE "")
+if(_tandem_type STREQUAL "STATIC_LIBRARY")
+  set(TANDEM_STATIC ON)
+  set(TANDEM_PC_REQUIRES_PRIVATE "hwloc >= 2.0, liburing, openblas, libpng, libjpeg")
+  set(_libs ${OpenMP_CXX_LIB_NAMES})
+  if(TANDEM_WITH_CUDA)
+    string(APPEND TANDEM_PC_LIBS_PRIVATE "-L${CUDAToolkit_LIBRARY_DIR} ")
+    list(APPEND _libs cudart_static rt)
+  endif()
+  list(APPEND _libs ${CMAKE_DL_LIBS})
+  list(REMOVE_DUPLICATES _libs)
+  list(TRANSFORM _libs PREPEND "-l")
+  list(JOIN _libs " " _libs)
+  string(APPEND TANDEM_PC_LIBS_PRIVATE "${_libs}")
+endif()
 
 configure_package_config_file(cmake/TandemConfig.cmake.in
   ${PROJECT_BINARY_DIR}/TandemConfig.cmake

@@ -12,11 +12,32 @@
 
 #include "cli/tools/bench.hpp"
 #include "cli/tools/bench_pipeline.hpp"
+#include "cli/tools/format.hpp"
 #include "tandem/tandem.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem::bench {
 namespace {
+
+// The one byte formatter behind `tandem info`, `tandem run` and `tandem bench`.
+TEST(ToolsFormat, HumanBytesKeepsOneDecimalOnlyWhereItSaysSomething) {
+  using tools::human_bytes;
+  EXPECT_EQ(human_bytes(0), "0 B");
+  EXPECT_EQ(human_bytes(1023), "1023 B");
+  EXPECT_EQ(human_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(human_bytes(64.0 * (1ull << 30)), "64 GiB");
+  EXPECT_EQ(human_bytes(1024.0 * 1024 - 1), "1024 KiB");  // rounds whole, no "1024.0"
+  EXPECT_EQ(human_bytes(123.4 * (1 << 20)), "123 MiB");
+  EXPECT_EQ(human_bytes(2.0 * (1ull << 50)), "2048 TiB");
+  EXPECT_EQ(human_bytes(-1), "-");
+}
+
+TEST(ToolsFormat, SecondsSinceCountsForward) {
+  const auto t0 = tools::Clock::now() - std::chrono::milliseconds(50);
+  const double s = tools::seconds_since(t0);
+  EXPECT_GE(s, 0.05);
+  EXPECT_LT(s, 60.0);
+}
 
 Roof tiny_roof() {
   RoofOptions o;

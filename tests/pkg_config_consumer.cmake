@@ -1,15 +1,43 @@
 # Builds examples/consumer/main.cpp with nothing but `pkg-config --cflags --libs tandem`
-# against the test install prefix, and runs it.
+# against the test install prefix, and runs it. -DSTATIC=ON: a static
+# libtandem, linked with `pkg-config --static` (its private requirements).
 find_program(PKG_CONFIG NAMES pkg-config pkgconf REQUIRED)
 file(GLOB _pc_dirs ${PREFIX}/lib*/pkgconfig ${PREFIX}/lib/*/pkgconfig)
 string(REPLACE ";" ":" _pc_path "${_pc_dirs}")
 set(ENV{PKG_CONFIG_PATH} "${_pc_path}")
-execute_process(COMMAND ${PKG_CONFIG} --cflags --libs tandem
+set(_static "")
+if(STATIC)
+  set(_static --static)
+endif()
+execute_process(COMMAND ${PKG_CONFIG} ${_static} --cflags --libs tandem
   OUTPUT_VARIABLE _flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pkg-config cannot find tandem under ${_pc_path}")
 endif()
 separate_arguments(_flags UNIX_COMMAND "${_flags}")
+if(STATIC)
+  # --static takes every package's Libs.private, down the whole tree: hwloc.pc
+  # names -ludev, which Debian's libhwloc-dev does not install (libhwloc.so
+  # needs no -ludev). Such a library of someone else's static closure, absent
+  # here, is left out; tandem.pc's own (-lgomp, ...) are all present.
+  set(_kept "")
+  foreach(f IN LISTS _flags)
+    if(f MATCHES "^-l(.+)$")
+      set(_name ${CMAKE_MATCH_1})
+      execute_process(COMMAND ${CXX} -print-file-name=lib${_name}.so OUTPUT_VARIABLE _so OUTPUT_STRIP_TRAILING_WHITESPACE)
+      execute_process(COMMAND ${CXX} -print-file-name=lib${_name}.a OUTPUT_VARIABLE _a OUTPUT_STRIP_TRAILING_WHITESPACE)
+      if(NOT IS_ABSOLUTE "${_so}" AND NOT IS_ABSOLUTE "${_a}" AND NOT _name STREQUAL "tandem")
+        message(STATUS "left out ${f}: no lib${_name} on this system")
+        continue()
+      endif()
+    endif()
+    list(APPEND _kept "${f}")
+  endforeach()
+  set(_flags ${_kept})
+  if(NOT _flags MATCHES "-lgomp" OR NOT _flags MATCHES "-lhwloc")
+    message(FATAL_ERROR "pkg-config --static names neither tandem's OpenMP runtime nor hwloc: ${_flags}")
+  endif()
+endif()
 file(MAKE_DIRECTORY ${WORK})
 execute_process(COMMAND ${CXX} ${SOURCE} ${_flags} -o ${WORK}/consumer RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)

@@ -1,6 +1,7 @@
 // `tandem bench` library part: STREAM-style host roof, GPU roof, and timing of
 // ops through the op table (median of repeats, CUDA events on the GPU).
 #include "cli/tools/bench.hpp"
+#include "cli/tools/format.hpp"
 
 #include <omp.h>
 #include <sched.h>
@@ -31,11 +32,8 @@ namespace tandem::bench {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using tools::Clock;
+using tools::seconds_since;
 
 // Binds the calling thread to `pus` (OS PU indices) for the object's lifetime
 // and restores the previous mask afterwards; does nothing for an empty list.
@@ -521,8 +519,7 @@ std::vector<Case> default_cases(const MatrixOptions& o) {
   return out;
 }
 
-namespace {
-nlohmann::json roof_object(const Roof& roof) {
+nlohmann::json roof_to_json(const Roof& roof) {
   using nlohmann::json;
   json host = json::array();
   for (const auto& h : roof.host)
@@ -534,14 +531,11 @@ nlohmann::json roof_object(const Roof& roof) {
                    {"d2h_gbps", g.d2h_gbps}, {"sgemm_gflops", g.sgemm_gflops}, {"note", g.note}});
   return {{"host", host}, {"gpu", gpu}, {"gpu_note", roof.gpu_note}};
 }
-}  // namespace
-
-std::string roof_json(const Roof& roof) { return roof_object(roof).dump(); }
 
 std::string to_json(const Roof& roof, const std::vector<Result>& results) {
   using nlohmann::json;
   json j;
-  j["roof"] = roof_object(roof);
+  j["roof"] = roof_to_json(roof);
   json rows = json::array();
   for (const auto& r : results) {
     json row{{"op", r.op}, {"params", r.params}, {"device", r.device}, {"shape", r.shape},

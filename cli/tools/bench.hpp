@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
 #include "tandem/status.hpp"
@@ -154,7 +156,8 @@ std::string shape_text(const std::vector<std::int64_t>& shape);
 
 /// JSON text of results and roof (an object: {"roof": {...}, "results": [...]}).
 std::string to_json(const Roof& roof, const std::vector<Result>& results);
-/// The roof alone as a JSON object: {"host": [...], "gpu": [...], "gpu_note": ...}.
-std::string roof_json(const Roof& roof);
+/// The roof alone as a JSON object: {"host": [...], "gpu": [...], "gpu_note": ...};
+/// the one emitter of it, for `tandem bench --json` and `tandem info --measure --json`.
+nlohmann::json roof_to_json(const Roof& roof);
 
 }  // namespace tandem::bench

@@ -6,6 +6,7 @@
 // host/engine/) over the batch held in memory: the same code, threads,
 // bindings and worker counts as in a run, not a copy of them.
 #include "cli/tools/bench_pipeline.hpp"
+#include "cli/tools/format.hpp"
 
 #include <sched.h>
 #include <sys/sysinfo.h>
@@ -42,9 +43,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+using tools::Clock;
+using tools::seconds_since;
 
 // User + system CPU time of the whole process (every thread, io_uring's inline work too).
 double process_cpu_seconds() {

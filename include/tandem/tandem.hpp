@@ -1,5 +1,12 @@
 /// @file tandem.hpp
-/// @brief Umbrella header: everything in tandem's public C++ API.
+/// @brief Umbrella header: tandem's public C++ API except the typed op calls.
+///
+/// It brings tensors, views, dtypes, devices and Exec, Status, the topology and
+/// placement plan, the codecs and files (tandem::io), the op table (find_op,
+/// parse_args, run_op: every op by name), pipelines and the batch engine
+/// (run_batch). The typed call of each op (tandem::gaussian, tandem::sobel, ...)
+/// is in its own header, tandem/ops/<op>.hpp, included for the ops a program
+/// calls directly.
 #pragma once
 
 #include "tandem/border.hpp"

@@ -170,9 +170,11 @@ class Topology {
   [[nodiscard]] void* native_handle() const noexcept;
 
  private:
-  struct Impl;
+  // Hidden despite the visibility push above: the implementation and its
+  // helpers are not part of the exported API (tests/check_exports.cmake).
+  struct __attribute__((visibility("hidden"))) Impl;
   /// Takes ownership of a loaded hwloc_topology_t and summarises it.
-  static Status adopt(void* hwloc_topology, TopologySource source, std::string origin, Topology& out);
+  __attribute__((visibility("hidden"))) static Status adopt(void* hwloc_topology, TopologySource source, std::string origin, Topology& out);
   std::shared_ptr<const Impl> impl_;
 };
 
