@@ -1,3 +1,4 @@
+#include "host/ops/op_decl.hpp"
 // cumsum: validation, dispatch, the OpenMP implementation and the op-table entry.
 //
 // CPU algorithm: a two-pass blocked scan. The flattened input is cut into one
@@ -140,22 +141,17 @@ Status cumsum(const View& src, Tensor& dst, const CumsumParams& p, const Exec& e
 
 namespace {
 
-Status run_cumsum(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-  return cumsum(src, dst, CumsumParams{}, exec);
-}
-
-const OpSpec kCumsum{
+const OpSpec kCumsum = detail::make_op<CumsumParams>({
     .name = "cumsum",
     .kind = OpKind::array,
     .doc = "Cumulative sum of the flattened array (1-D result; integer inputs give i64)",
     .semantics = "np.cumsum(a) (axis=None; u8/u16 give i64 where NumPy gives uint64, same values; "
                  "f32 is accumulated in double, more accurate than NumPy's f32 sum; i64 overflow wraps)",
-    .params = {},
-    .dtypes = {DType::u8, DType::u16, DType::i32, DType::i64, DType::f32, DType::f64},
-    .channels = kAnyChannels,
-    .run = &run_cumsum,
-    .outputs = {},
-};
+    .layouts = detail::array_layouts(kAllDTypes),
+    .run = [](const View& src, Tensor& dst, const CumsumParams& p, const Exec& exec) {
+      return cumsum(src, dst, p, exec);
+    },
+});
 const OpSpec* const kCumsumOps[] = {&kCumsum};
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <span>
 
+#include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/invert.cuh"
 #include "tandem/config.hpp"
@@ -33,8 +34,21 @@ void invert_cpu(const View& src, const View& dst, const Exec& exec) {
   }
 }
 
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<InvertParams>({
+      .name = "invert",
+      .kind = OpKind::image,
+      .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
+      .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
+      .params = {},
+      .layouts = detail::layouts_of({DType::u8, DType::u16, DType::f32}, {1, 3, 4}),
+      .run = [](const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) { return invert(src, dst, p, exec); },
+  });
+  return s;
+}
+
 Status check(const View& src, const Exec& exec) {
-  return pointops::check_src(kOp, src, exec, {DType::u8, DType::u16, DType::f32}, {1, 3, 4});
+  return pointops::check_src(spec(), src, exec);
 }
 
 }  // namespace
@@ -64,24 +78,10 @@ Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& e
 }
 
 namespace detail {
-
 std::span<const OpSpec* const> invert_ops() {
-  static const OpSpec spec{
-      .name = "invert",
-      .kind = OpKind::image,
-      .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
-      .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
-      .params = {},
-      .dtypes = {DType::u8, DType::u16, DType::f32},
-      .channels = kChannels134,
-      .run = [](const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-        return invert(src, dst, InvertParams{}, exec);
-      },
-      .outputs = {},
-  };
-  static const OpSpec* const specs[] = {&spec};
-  return specs;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

@@ -18,6 +18,7 @@
 #include "kernels/matmul.cuh"
 #include "tandem/config.hpp"
 #include "tandem/io/npy.hpp"
+#include "host/ops/op_decl.hpp"
 #include "tandem/op_table.hpp"
 #if TANDEM_WITH_CUDA
 #include "kernels/runtime.hpp"
@@ -205,14 +206,20 @@ Status widen_integer_b(Tensor& b) {
   return {};
 }
 
-Status run_matmul(const OpArgs& args, const View& a, Tensor& c, const Exec& exec) {
-  const std::string& path = args.text("with");
+// What a pipeline stage gives matmul: B from a file, and the TF32 switch.
+struct MatmulStage {
+  LoadedFile with;
+  bool tf32 = false;
+};
+
+Status run_matmul(const View& a, Tensor& c, const MatmulStage& stage, const Exec& exec) {
+  const std::string& path = stage.with.path;
   Tensor b;
   if (Status s = io::read_npy(path, b); !s.ok())
     return {s.code(), "matmul: cannot load B from '" + path + "': " + s.message()};
   TANDEM_TRY(widen_integer_b(b));
   MatmulParams p;
-  p.allow_tf32 = args.integer("tf32") != 0;
+  p.allow_tf32 = stage.tf32;
   if (exec.device.is_cpu()) return matmul(a, b.view(), c, p, exec);
 #if TANDEM_WITH_CUDA
   Tensor b_dev;
@@ -227,36 +234,21 @@ Status run_matmul(const OpArgs& args, const View& a, Tensor& c, const Exec& exec
 #endif
 }
 
-const OpSpec kMatmul{
+const OpSpec kMatmul = detail::make_op<MatmulStage>({
     .name = "matmul",
     .kind = OpKind::array,
     .doc = "Matrix product of the 2-D input A with B from a .npy file (A @ B)",
     .semantics = "np.matmul(a, np.load(with)) for 2-D a and B; f32 @ f32 -> f32, any f64 operand -> f64 "
                  "(integer B files are read as f64); CUDA with tf32=1 uses TF32 tensor cores for f32",
-    .params = {
-        ParamSpec{.name = "with",
-                  .type = ParamType::path,
-                  .default_value = "",
-                  .min = -1e300,
-                  .max = 1e300,
-                  .choices = {},
-                  .doc = "B: a .npy file holding a 2-D matrix with as many rows as the input has columns",
-                  .optional = false},
-        ParamSpec{.name = "tf32",
-                  .type = ParamType::integer,
-                  .default_value = "0",
-                  .min = 0,
-                  .max = 1,
-                  .choices = {},
-                  .doc = "1: let cuBLAS use TF32 tensor cores for f32 (faster, ~1e-3 relative error); "
-                         "CUDA only, ignored on the CPU",
-                  .optional = false},
-    },
-    .dtypes = {DType::f32, DType::f64},
-    .channels = kAnyChannels,
-    .run = &run_matmul,
-    .outputs = {},
-};
+    .params = {detail::field(&MatmulStage::with, "with",
+                             "B: a .npy file holding a 2-D matrix with as many rows as the input has columns")
+                   .required(),
+               detail::field(&MatmulStage::tf32, "tf32",
+                             "1: let cuBLAS use TF32 tensor cores for f32 (faster, ~1e-3 relative error); "
+                             "CUDA only, ignored on the CPU")},
+    .layouts = {{DType::f32, 0}, {DType::f64, 0}},
+    .run = run_matmul,
+});
 const OpSpec* const kMatmulOps[] = {&kMatmul};
 
 }  // namespace

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 
 #include "host/ops/array_rows.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/sort.cuh"
 #include "tandem/config.hpp"
@@ -388,21 +389,14 @@ Status sort(const View& src, Tensor& dst, const SortParams& p, const Exec& exec)
 
 namespace {
 
-Status run_sort(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-  return sort(src, dst, SortParams{}, exec);
-}
-
-const OpSpec kSort{
+const OpSpec kSort = detail::make_op<SortParams>({
     .name = "sort",
     .kind = OpKind::array,
     .doc = "Sort ascending along the last axis; NaNs last (any dtype, any rank >= 1)",
     .semantics = "np.sort(a) (axis=-1; NaNs written as the canonical quiet NaN; -0.0 == +0.0)",
-    .params = {},
-    .dtypes = {DType::u8, DType::u16, DType::i32, DType::i64, DType::f32, DType::f64},
-    .channels = kAnyChannels,
-    .run = &run_sort,
-    .outputs = {},
-};
+    .layouts = detail::array_layouts(kAllDTypes),
+    .run = [](const View& src, Tensor& dst, const SortParams& p, const Exec& exec) { return sort(src, dst, p, exec); },
+});
 const OpSpec* const kSortOps[] = {&kSort};
 
 }  // namespace

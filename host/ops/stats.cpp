@@ -1,3 +1,4 @@
+#include "host/ops/op_decl.hpp"
 // stats: validation, device dispatch, the OpenMP implementation and the
 // op-table entry.  The accumulator and its merge are in kernels/stats.cuh.
 #include "tandem/ops/stats.hpp"
@@ -663,19 +664,17 @@ Status stats(const View& src, Stats& out, const Exec& exec) {
 
 namespace {
 
-Status run_stats(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) { return stats(src, dst, exec); }
-
-const OpSpec kStats{
-    "stats", OpKind::reduction,
-    "count, sum, min, max, mean, std (ddof=0) of all elements, as an f64 [6] tensor; stable shifted sums "
-    "merged with Chan's formula, in f64 (CPU f32 input: f32 block partials, within 1e-5 relative); NaN propagates",
-    "a.size, a.sum(), a.min(), a.max(), a.mean(), a.std() of a.astype(np.float64)",
-    {},
-    std::vector<DType>(std::begin(kAllDTypes), std::end(kAllDTypes)),
-    kAnyChannels,
-    run_stats,
-    {"count", "sum", "min", "max", "mean", "std"}};
-
+const OpSpec kStats = detail::make_op<detail::NoParams>({
+    .name = "stats",
+    .kind = OpKind::reduction,
+    .doc = "count, sum, min, max, mean, std (ddof=0) of all elements, as an f64 [6] tensor; stable shifted sums "
+           "merged with Chan's formula, in f64 (CPU f32 input: f32 block partials, within 1e-5 relative); NaN "
+           "propagates",
+    .semantics = "a.size, a.sum(), a.min(), a.max(), a.mean(), a.std() of a.astype(np.float64)",
+    .layouts = detail::array_layouts(kAllDTypes),
+    .run = [](const View& src, Tensor& dst, const detail::NoParams&, const Exec& exec) { return stats(src, dst, exec); },
+    .outputs = {"count", "sum", "min", "max", "mean", "std"},
+});
 const OpSpec* const kOps[] = {&kStats};
 
 }  // namespace
