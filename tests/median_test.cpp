@@ -43,7 +43,8 @@ struct Case {
   double top;  // values in [0, top]; small tops make many ties
 };
 const Case kCases[] = {{DType::u8, 1, 255},     {DType::u8, 3, 255},  {DType::u8, 4, 255}, {DType::u8, 1, 3},
-                       {DType::u16, 1, 65535}, {DType::u16, 3, 65535}, {DType::f32, 1, 1.0}};
+                       {DType::u16, 1, 65535}, {DType::u16, 3, 65535}, {DType::f32, 1, 1.0},
+                       {DType::u16, 4, 65535}, {DType::f32, 3, 1.0},   {DType::f32, 4, 1.0}};
 const int kSizes[][2] = {{1, 1}, {1, 17}, {19, 1}, {2, 2}, {4, 3}, {37, 53}, {33, 70}, {9, 64}};
 
 std::vector<int> windows_for(DType t) {
@@ -194,7 +195,7 @@ TEST(MedianErrors, RejectsBadWindowSizes) {
 
 TEST(MedianErrors, RejectsUnsupportedInputsAndBadOutputs) {
   Tensor out;
-  for (auto [dtype, c] : {std::pair{DType::i32, 1}, {DType::u16, 4}, {DType::f32, 3}, {DType::u8, 2}}) {
+  for (auto [dtype, c] : {std::pair{DType::i32, 1}, {DType::u16, 2}, {DType::f32, 5}, {DType::u8, 2}}) {
     const Tensor img = test::random_image_upto(dtype, 4, 4, c, 1, 1);
     const Status s = median(img.view(), out, MedianParams{}, Exec::cpu());
     EXPECT_EQ(s.code(), Errc::unsupported) << s.message();

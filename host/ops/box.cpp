@@ -175,12 +175,9 @@ Status box_cpu(const View& src, const View& dst, int k, kern::BorderMode mode, T
   const auto tile = [&](int t, A* cs) {
     const int x0 = (t % plan.ntx) * plan.tw, y0 = (t / plan.ntx) * plan.th;
     const int x1 = std::min(width, x0 + plan.tw), y1 = std::min(height, y0 + plan.th);
-    // Only the channel counts the dtype allows are instantiated (u8: 1, 3, 4; u16: 1, 3; f32: 1).
     if (ch == 1) return box_tile<T, A, 1>(job, x0, x1, y0, y1, cs, cs + cs_len);
-    if constexpr (!std::is_floating_point_v<T>) {
-      if (ch == 3) return box_tile<T, A, 3>(job, x0, x1, y0, y1, cs, cs + cs_len);
-    }
-    if constexpr (std::is_same_v<T, std::uint8_t>) return box_tile<T, A, 4>(job, x0, x1, y0, y1, cs, cs + cs_len);
+    if (ch == 3) return box_tile<T, A, 3>(job, x0, x1, y0, y1, cs, cs + cs_len);
+    return box_tile<T, A, 4>(job, x0, x1, y0, y1, cs, cs + cs_len);
   };
 
 #pragma omp parallel num_threads(nt)

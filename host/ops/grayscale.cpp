@@ -132,7 +132,7 @@ const OpSpec& spec() {
       .semantics = "cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) (COLOR_RGBA2GRAY for 4 channels); "
                    "Y = (9798 R + 19235 G + 3735 B + 2^14) >> 15 for u8/u16",
       .params = {},
-      .layouts = detail::layouts_of({DType::u8, DType::u16, DType::f32}, {1, 3, 4}),
+      .layouts = detail::standard_image_layouts(),
       .run = [](const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec) { return grayscale(src, dst, p, exec); },
   });
   return s;

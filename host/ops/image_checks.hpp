@@ -16,12 +16,6 @@
 
 namespace tandem::detail {
 
-/// The layouts the neighbourhood filters accept: u8 with 1, 3 or 4 channels,
-/// u16 with 1 or 3, f32 with 1.
-inline std::vector<Layout> standard_image_layouts() {
-  return {{DType::u8, 1}, {DType::u8, 3}, {DType::u8, 4}, {DType::u16, 1}, {DType::u16, 3}, {DType::f32, 1}};
-}
-
 inline Status op_error(std::string_view op, Errc code, const std::string& why) {
   return {code, std::string(op) + ": " + why};
 }

@@ -41,7 +41,7 @@ const OpSpec& spec() {
       .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
       .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
       .params = {},
-      .layouts = detail::layouts_of({DType::u8, DType::u16, DType::f32}, {1, 3, 4}),
+      .layouts = detail::standard_image_layouts(),
       .run = [](const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) { return invert(src, dst, p, exec); },
   });
   return s;

@@ -326,9 +326,12 @@ Status median_cpu(const View& src, const View& dst, int K, const Exec& exec) {
       return median_cpu_typed<std::uint8_t, 4>(src, dst, K, exec);
     case DType::u16:
       if (c == 1) return median_cpu_typed<std::uint16_t, 1>(src, dst, K, exec);
-      return median_cpu_typed<std::uint16_t, 3>(src, dst, K, exec);
+      if (c == 3) return median_cpu_typed<std::uint16_t, 3>(src, dst, K, exec);
+      return median_cpu_typed<std::uint16_t, 4>(src, dst, K, exec);
     default:
-      return median_cpu_typed<float, 1>(src, dst, K, exec);
+      if (c == 1) return median_cpu_typed<float, 1>(src, dst, K, exec);
+      if (c == 3) return median_cpu_typed<float, 3>(src, dst, K, exec);
+      return median_cpu_typed<float, 4>(src, dst, K, exec);
   }
 }
 

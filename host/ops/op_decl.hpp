@@ -36,6 +36,10 @@ Status check_fields(std::string_view op, std::span<const ParamSpec> params, cons
 
 /// Every pair of `dtypes` and image `channels`.
 std::vector<Layout> layouts_of(std::initializer_list<DType> dtypes, std::initializer_list<int> channels);
+/// The layouts of the image ops: u8, u16 and f32 with 1, 3 or 4 channels (gray, RGB, RGBA).
+inline std::vector<Layout> standard_image_layouts() {
+  return layouts_of({DType::u8, DType::u16, DType::f32}, {1, 3, 4});
+}
 /// Arrays of any shape of `dtypes`.
 std::vector<Layout> array_layouts(std::span<const DType> dtypes);
 

@@ -382,7 +382,7 @@ const OpSpec& spec() {
                  detail::field(&ResizeParams::height, "height", "output height in pixels")
                      .in(1, double(kResizeMaxSide))
                      .required()},
-      .layouts = detail::layouts_of({DType::u8, DType::u16, DType::f32}, {1, 3, 4}),
+      .layouts = detail::standard_image_layouts(),
       .run = [](const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {
         return resize(src, dst, p, exec);
       },

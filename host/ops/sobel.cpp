@@ -123,9 +123,12 @@ Status sobel_cpu_dispatch(const View& src, const View& dst, const SobelParams& p
       return sobel_cpu<std::uint8_t, 4>(src, dst, p, exec);
     case DType::u16:
       if (c == 1) return sobel_cpu<std::uint16_t, 1>(src, dst, p, exec);
-      return sobel_cpu<std::uint16_t, 3>(src, dst, p, exec);
+      if (c == 3) return sobel_cpu<std::uint16_t, 3>(src, dst, p, exec);
+      return sobel_cpu<std::uint16_t, 4>(src, dst, p, exec);
     default:
-      return sobel_cpu<float, 1>(src, dst, p, exec);
+      if (c == 1) return sobel_cpu<float, 1>(src, dst, p, exec);
+      if (c == 3) return sobel_cpu<float, 3>(src, dst, p, exec);
+      return sobel_cpu<float, 4>(src, dst, p, exec);
   }
 }
 

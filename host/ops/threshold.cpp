@@ -55,7 +55,7 @@ const OpSpec& spec() {
                                "Integer images use floor(T) (127.5 acts as 127); T < 0 gives all max, "
                                "T >= max all 0. f32 images (range [0, 1]) use T rounded to float")
                      .required()},
-      .layouts = detail::layouts_of({DType::u8, DType::u16, DType::f32}, {1, 3, 4}),
+      .layouts = detail::standard_image_layouts(),
       .run = [](const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) { return threshold(src, dst, p, exec); },
   });
   return s;
