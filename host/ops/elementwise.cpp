@@ -87,7 +87,8 @@ Status check_bounds(const ClampParams& p) {
   if (std::isnan(p.min) || std::isnan(p.max)) return fail(EwKind::clamp, Errc::invalid_argument, "bounds must not be NaN");
   if (p.min > p.max)
     return fail(EwKind::clamp, Errc::invalid_argument,
-                "min (" + detail::format_number(p.min) + ") is greater than max (" + detail::format_number(p.max) + ")");
+                "parameter 'min' (" + detail::format_number(p.min) + ") is greater than max (" +
+                    detail::format_number(p.max) + ")");
   return {};
 }
 

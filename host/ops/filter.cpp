@@ -106,17 +106,18 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
 Status check_kernel(const FilterParams& p) {
   const Matrix& k = p.kernel;
   if (k.rows < 1 || k.cols < 1 || k.rows % 2 == 0 || k.cols % 2 == 0)
-    return {Errc::invalid_argument, "filter: the kernel must have an odd number of rows and of columns; got " +
+    return {Errc::invalid_argument, "filter: parameter 'kernel' must have an odd number of rows and of columns; got " +
                                         std::to_string(k.rows) + " x " + std::to_string(k.cols)};
   if (std::int64_t(k.rows) * k.cols > kFilterMaxTaps)
-    return {Errc::invalid_argument, "filter: the kernel has " + std::to_string(std::int64_t(k.rows) * k.cols) +
+    return {Errc::invalid_argument, "filter: parameter 'kernel' has " + std::to_string(std::int64_t(k.rows) * k.cols) +
                                         " elements, more than the maximum " + std::to_string(kFilterMaxTaps)};
   if (k.values.size() != std::size_t(k.rows) * std::size_t(k.cols))
     return {Errc::invalid_argument, "filter: the kernel has " + std::to_string(k.values.size()) + " values for " +
                                         std::to_string(k.rows) + " x " + std::to_string(k.cols)};
   for (double v : k.values)
     if (!(std::abs(v) <= kFilterMaxWeight))
-      return {Errc::invalid_argument, "filter: kernel weights must be finite with magnitude at most 1e30"};
+      return {Errc::invalid_argument, "filter: parameter 'kernel' has a weight " + detail::format_number(v) +
+                                          "; weights must be finite with magnitude at most 1e30"};
   return {};
 }
 

@@ -113,7 +113,8 @@ Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, ker
 // Beyond the declared ranges: sigma = 0 takes its value from the radius.
 Status check_gaussian(const GaussianParams& p) {
   if (p.radius == 0 && p.sigma == 0)
-    return {Errc::invalid_argument, "gaussian: sigma = 0 needs an explicit radius (sigma is then derived from it)"};
+    return {Errc::invalid_argument,
+            "gaussian: parameter 'sigma' = 0 needs an explicit radius (sigma is then derived from it)"};
   return {};
 }
 

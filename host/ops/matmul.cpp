@@ -212,19 +212,26 @@ struct MatmulStage {
   bool tf32 = false;
 };
 
+// Reads B (integers widened to f64), once per pipeline: parse_args calls it.
+Status open_b(LoadedFile& f) {
+  auto b = std::make_shared<Tensor>();
+  if (Status s = io::read_npy(f.path, *b); !s.ok()) return {s.code(), "cannot load B from '" + f.path + "': " + s.message()};
+  TANDEM_TRY(widen_integer_b(*b));
+  f.tensor = std::move(b);
+  return {};
+}
+
 Status run_matmul(const View& a, Tensor& c, const MatmulStage& stage, const Exec& exec) {
-  const std::string& path = stage.with.path;
-  Tensor b;
-  if (Status s = io::read_npy(path, b); !s.ok())
-    return {s.code(), "matmul: cannot load B from '" + path + "': " + s.message()};
-  TANDEM_TRY(widen_integer_b(b));
+  LoadedFile with = stage.with;
+  if (!with.tensor) TANDEM_TRY(open_b(with).with_context("matmul"));  // arguments made in C++, not parsed
+  const View& b = with.tensor->view();
   MatmulParams p;
   p.allow_tf32 = stage.tf32;
-  if (exec.device.is_cpu()) return matmul(a, b.view(), c, p, exec);
+  if (exec.device.is_cpu()) return matmul(a, b, c, p, exec);
 #if TANDEM_WITH_CUDA
   Tensor b_dev;
-  TANDEM_TRY(Tensor::create_like(b.view(), exec.device, b_dev));
-  TANDEM_TRY(copy(b.view(), b_dev.view(), exec.stream));
+  TANDEM_TRY(Tensor::create_like(b, exec.device, b_dev));
+  TANDEM_TRY(copy(b, b_dev.view(), exec.stream));
   const Status s = matmul(a, b_dev.view(), c, p, exec);
   // b_dev is freed on return: let the queued product finish reading it first.
   const Status synced = cuda::stream_synchronize(exec.stream);
@@ -241,8 +248,10 @@ const OpSpec kMatmul = detail::make_op<MatmulStage>({
     .semantics = "np.matmul(a, np.load(with)) for 2-D a and B; f32 @ f32 -> f32, any f64 operand -> f64 "
                  "(integer B files are read as f64); CUDA with tf32=1 uses TF32 tensor cores for f32",
     .params = {detail::field(&MatmulStage::with, "with",
-                             "B: a .npy file holding a 2-D matrix with as many rows as the input has columns")
-                   .required(),
+                             "B: a .npy file holding a 2-D matrix with as many rows as the input has columns; "
+                             "read once, when the pipeline is parsed")
+                   .required()
+                   .opened_with(open_b),
                detail::field(&MatmulStage::tf32, "tf32",
                              "1: let cuBLAS use TF32 tensor cores for f32 (faster, ~1e-3 relative error); "
                              "CUDA only, ignored on the CPU")},

@@ -338,7 +338,9 @@ Status median_cpu(const View& src, const View& dst, int K, const Exec& exec) {
 // An even window has no centre pixel, whatever the image.
 Status check_odd(const MedianParams& p) {
   if (p.size % 2 == 0)
-    return detail::op_error(kOp, Errc::invalid_argument, "window size " + std::to_string(p.size) + " must be odd");
+    return detail::op_error(kOp, Errc::invalid_argument,
+                            "parameter 'size' must be odd (the window needs a centre pixel); got " +
+                                std::to_string(p.size));
   return {};
 }
 

@@ -73,7 +73,11 @@ class FieldDecl {
     spec_.store = [member](void* params, const ParamValue& v) {
       F& f = static_cast<P*>(params)->*member;
       if constexpr (std::is_same_v<F, Border>) f = parse_border(std::get<std::string>(v)).value_or(Border::reflect101);
-      else if constexpr (std::is_same_v<F, Matrix> || std::is_same_v<F, LoadedFile>) f = std::get<F>(v);
+      else if constexpr (std::is_same_v<F, LoadedFile>) {
+        // A path set from C++ as text is read when the op first runs.
+        if (const auto* text = std::get_if<std::string>(&v)) f = LoadedFile{*text, nullptr};
+        else f = std::get<LoadedFile>(v);
+      } else if constexpr (std::is_same_v<F, Matrix>) f = std::get<F>(v);
       else if constexpr (std::is_same_v<F, double> || std::is_same_v<F, std::optional<double>>)
         f = std::holds_alternative<double>(v) ? std::get<double>(v) : double(std::get<std::int64_t>(v));
       else f = static_cast<F>(std::get<std::int64_t>(v));
@@ -106,6 +110,11 @@ class FieldDecl {
   FieldDecl& required() {
     spec_.default_value.clear();
     spec_.optional = false;
+    return *this;
+  }
+  /// For a file parameter: how to read it, once, when the pipeline is parsed.
+  FieldDecl& opened_with(Status (*open)(LoadedFile&)) {
+    spec_.open = open;
     return *this;
   }
   /// May be absent; the field then keeps its value in P{} (e.g. clamp's infinite bounds).

@@ -107,10 +107,16 @@ Status parse_one(const OpSpec& spec, const ParamSpec& p, std::string_view text, 
     case ParamType::choice:
       out = std::string(text);
       return detail::check_value(spec.name, p, out, text);
-    case ParamType::path:
+    case ParamType::path: {
       if (text.empty()) return bad(spec, p, "is empty");
-      out = LoadedFile{std::string(text), nullptr};
+      LoadedFile f{std::string(text), nullptr};
+      if (p.open) {
+        if (Status s = p.open(f); !s.ok())
+          return {s.code(), std::string(spec.name) + ": parameter '" + std::string(p.name) + "': " + s.message()};
+      }
+      out = std::move(f);
       return {};
+    }
     case ParamType::matrix: {
       Matrix m;
       std::size_t row_start = 0;

@@ -70,6 +70,9 @@ struct ParamSpec {
   /// Reads the field back, so a Params struct given in C++ is checked against the
   /// same range; nullopt when an optional field is unset.
   std::function<std::optional<ParamValue>(const void* params)> load;
+  /// For ParamType::path: reads the file into `file.tensor` once, when the
+  /// pipeline is parsed (so a missing file is a parse error and items share it).
+  std::function<Status(LoadedFile& file)> open;
 };
 
 /// @brief Parsed, validated parameter values of one op instance.
