@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "host/core/device_backend.hpp"
 #include "tandem/io/npy.hpp"
+#include "tandem/ops/gaussian.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -224,6 +226,35 @@ TEST(OpLayouts, AnUndeclaredLayoutIsRefusedNamingTheAcceptedOnes) {
                           Exec::cpu());
   EXPECT_EQ(s.message(), "gaussian does not accept 2-channel f32 images (accepts u8 x1/3/4, u16 x1/3/4, f32 x1/3/4); "
                          "got f32 4x4x2 on cpu");
+}
+
+// On the simulated device an op queues its CPU code on the device's stream
+// (host/ops/dispatch.hpp). Without a sim backend in the build, it says so.
+TEST(OpLayouts, OnASimDeviceAnOpRunsItsCpuCodeOnTheDeviceStream) {
+  const Tensor img = test::random_image(DType::u16, kH, kW, 4, 7);
+  Tensor want, got_host;
+  ASSERT_TRUE(gaussian(img.view(), want, GaussianParams{1.5, 0, Border::replicate, 0}, Exec::cpu()).ok());
+  ASSERT_TRUE(Tensor::create_like(img.view(), Device::cpu(), got_host).ok());
+  // Views on a sim device hold host-addressable memory.
+  const auto on_sim = [](const View& v) {
+    View s = v;
+    s.device = Device::sim();
+    return s;
+  };
+  detail::DeviceBackend* backend = detail::backend_for(Device::sim());
+  Exec exec{Device::sim(), nullptr, 0};
+  if (backend) ASSERT_TRUE(backend->stream_create(0, &exec.stream).ok());
+  const Status s = gaussian(on_sim(img.view()), on_sim(got_host.view()), GaussianParams{1.5, 0, Border::replicate, 0},
+                            exec);
+  if (!backend) {
+    EXPECT_EQ(s.code(), Errc::no_device) << s.message();
+    EXPECT_EQ(s.message(), "gaussian: no backend for sim:0 in this tandem");
+    return;
+  }
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_TRUE(backend->stream_synchronize(exec.stream).ok());
+  backend->stream_destroy(exec.stream);
+  EXPECT_TRUE(test::all_near(got_host.view(), values(want.view()), 0));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <span>
 
 #include "host/ops/neighbourhood.hpp"
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/box.cuh"
@@ -189,6 +190,27 @@ Status box_cpu(const View& src, const View& dst, int k, kern::BorderMode mode, T
   return {};
 }
 
+// After the checks: the op itself, on the host.
+Status box_on_cpu(const View& src, const View& dst, const BoxParams& p, const Exec& exec) {
+  const kern::BorderMode mode = nbh::to_mode(p.border);
+  const int threads = cpu_threads(exec);
+  const int k = p.size;
+  switch (src.dtype) {
+    case DType::u8:
+      // Odd K <= 15: K*K*255 < 2^16 (twice the lanes), and no mean is a tie (see store_mean).
+      if (k % 2 == 1 && k <= 15)
+        return box_cpu<std::uint8_t, std::uint16_t>(src, dst, k, mode, kern::saturate<std::uint8_t>(p.value), threads);
+      // K*K*255 < 2^31 for every K up to kBoxMaxSize.
+      return box_cpu<std::uint8_t, std::int32_t>(src, dst, k, mode, kern::saturate<std::uint8_t>(p.value), threads);
+    case DType::u16:
+      if (std::int64_t(k) * k * 65535 < (std::int64_t(1) << 31))
+        return box_cpu<std::uint16_t, std::int32_t>(src, dst, k, mode, kern::saturate<std::uint16_t>(p.value), threads);
+      return box_cpu<std::uint16_t, std::int64_t>(src, dst, k, mode, kern::saturate<std::uint16_t>(p.value), threads);
+    default:
+      return box_cpu<float, double>(src, dst, k, mode, kern::saturate<float>(p.value), threads);
+  }
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<BoxParams>({
       .name = "box",
@@ -211,30 +233,8 @@ const OpSpec& spec() {
 Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exec) {
   TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
   TANDEM_TRY(detail::check_params(spec(), p));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::box(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, "box: this tandem was built without CUDA (" + cuda_status() + ")"};
-#endif
-  }
-  const kern::BorderMode mode = nbh::to_mode(p.border);
-  const int threads = cpu_threads(exec);
-  const int k = p.size;
-  switch (src.dtype) {
-    case DType::u8:
-      // Odd K <= 15: K*K*255 < 2^16 (twice the lanes), and no mean is a tie (see store_mean).
-      if (k % 2 == 1 && k <= 15)
-        return box_cpu<std::uint8_t, std::uint16_t>(src, dst, k, mode, kern::saturate<std::uint8_t>(p.value), threads);
-      // K*K*255 < 2^31 for every K up to kBoxMaxSize.
-      return box_cpu<std::uint8_t, std::int32_t>(src, dst, k, mode, kern::saturate<std::uint8_t>(p.value), threads);
-    case DType::u16:
-      if (std::int64_t(k) * k * 65535 < (std::int64_t(1) << 31))
-        return box_cpu<std::uint16_t, std::int32_t>(src, dst, k, mode, kern::saturate<std::uint16_t>(p.value), threads);
-      return box_cpu<std::uint16_t, std::int64_t>(src, dst, k, mode, kern::saturate<std::uint16_t>(p.value), threads);
-    default:
-      return box_cpu<float, double>(src, dst, k, mode, kern::saturate<float>(p.value), threads);
-  }
+  return detail::on_device("box", src, dst, p, exec, box_on_cpu,
+                           [&](auto stream) { return cuda::box(src, dst, p, stream); });
 }
 
 Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) {

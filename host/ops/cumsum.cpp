@@ -1,3 +1,4 @@
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 // cumsum: validation, dispatch, the OpenMP implementation and the op-table entry.
 //
@@ -107,7 +108,15 @@ Status cumsum_cpu(const View& src, const View& dst, int threads) {
 
 }  // namespace
 
-Status cumsum(const View& src, const View& dst, const CumsumParams&, const Exec& exec) {
+namespace {
+
+Status cumsum_on_cpu(const View& src, const View& dst, const CumsumParams&, const Exec& exec) {
+  return visit_dtype(src.dtype, [&](auto tag) { return cumsum_cpu<decltype(tag)>(src, dst, cpu_threads(exec)); });
+}
+
+}  // namespace
+
+Status cumsum(const View& src, const View& dst, const CumsumParams& p, const Exec& exec) {
   const DType out_type = cumsum_dtype(src.dtype);
   const std::int64_t n = src.numel();
   if (dst.dtype != out_type || dst.ndim != 1 || dst.shape[0] != n || !dst.is_contiguous())
@@ -122,13 +131,9 @@ Status cumsum(const View& src, const View& dst, const CumsumParams&, const Exec&
   if (exec.device.is_cuda()) {
     if (!exec.stream)
       return {Errc::invalid_argument, "cumsum: a CUDA stream is required to run on " + exec.device.str()};
-#if TANDEM_WITH_CUDA
-    return cuda::cumsum(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, "cumsum: " + cuda_status()};
-#endif
   }
-  return visit_dtype(src.dtype, [&](auto tag) { return cumsum_cpu<decltype(tag)>(src, dst, cpu_threads(exec)); });
+  return detail::on_device("cumsum", src, dst, p, exec, cumsum_on_cpu,
+                           [&](auto stream) { return cuda::cumsum(src, dst, stream); });
 }
 
 Status cumsum(const View& src, Tensor& dst, const CumsumParams& p, const Exec& exec) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <type_traits>
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/minmax.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
@@ -203,12 +204,9 @@ Status run_cpu(const View& src, const View& dst, const EwArgs& a, const Exec& ex
 Status dispatch(const View& src, const View& dst, const EwArgs& a, const Exec& exec) {
   TANDEM_TRY(check(a.kind, src, dst, exec));
   if (src.numel() == 0) return {};
-  if (exec.device.is_cpu()) return run_cpu(src, dst, a, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::elementwise(src, dst, a, exec.stream).with_context(kind_name(a.kind));
-#else
-  return fail(a.kind, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kind_name(a.kind), src, dst, a, exec, run_cpu, [&](auto stream) {
+    return cuda::elementwise(src, dst, a, stream).with_context(kind_name(a.kind));
+  });
 }
 
 Status allocate(EwKind k, const View& src, Tensor& dst, const Exec& exec) {

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 
@@ -173,6 +174,12 @@ void equalize_cpu(const View& src, const View& dst, const Exec& exec) {
   });
 }
 
+// After the checks: the op itself, on the host.
+Status equalize_on_cpu(const View& src, const View& dst, const EqualizeParams&, const Exec& exec) {
+  equalize_cpu(src, dst, exec);
+  return {};
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<EqualizeParams>({
       .name = "equalize",
@@ -201,18 +208,11 @@ Status check(const View& src, const Exec& exec) {
 
 }  // namespace
 
-Status equalize(const View& src, const View& dst, const EqualizeParams&, const Exec& exec) {
+Status equalize(const View& src, const View& dst, const EqualizeParams& p, const Exec& exec) {
   TANDEM_TRY(check(src, exec));
   TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::equalize(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("equalize on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
-  equalize_cpu(src, dst, exec);
-  return {};
+  return detail::on_device("equalize", src, dst, p, exec, equalize_on_cpu,
+                           [&](auto stream) { return cuda::equalize(src, dst, stream); });
 }
 
 Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) {

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "host/ops/neighbourhood.hpp"
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/filter.cuh"
@@ -121,6 +122,20 @@ Status check_kernel(const FilterParams& p) {
   return {};
 }
 
+// After the checks: the op itself, on the host.
+Status filter_on_cpu(const View& src, const View& dst, const FilterParams& p, const Exec& exec) {
+  const kern::BorderMode mode = nbh::to_mode(p.border);
+  const int threads = cpu_threads(exec);
+  switch (src.dtype) {
+    case DType::u8:
+      return filter_cpu<std::uint8_t>(src, dst, p.kernel, mode, kern::saturate<std::uint8_t>(p.value), threads);
+    case DType::u16:
+      return filter_cpu<std::uint16_t>(src, dst, p.kernel, mode, kern::saturate<std::uint16_t>(p.value), threads);
+    default:
+      return filter_cpu<float>(src, dst, p.kernel, mode, kern::saturate<float>(p.value), threads);
+  }
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<FilterParams>({
       .name = "filter",
@@ -147,23 +162,8 @@ const OpSpec& spec() {
 Status filter(const View& src, const View& dst, const FilterParams& p, const Exec& exec) {
   TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
   TANDEM_TRY(detail::check_params(spec(), p, check_kernel));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::filter(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, "filter: this tandem was built without CUDA (" + cuda_status() + ")"};
-#endif
-  }
-  const kern::BorderMode mode = nbh::to_mode(p.border);
-  const int threads = cpu_threads(exec);
-  switch (src.dtype) {
-    case DType::u8:
-      return filter_cpu<std::uint8_t>(src, dst, p.kernel, mode, kern::saturate<std::uint8_t>(p.value), threads);
-    case DType::u16:
-      return filter_cpu<std::uint16_t>(src, dst, p.kernel, mode, kern::saturate<std::uint16_t>(p.value), threads);
-    default:
-      return filter_cpu<float>(src, dst, p.kernel, mode, kern::saturate<float>(p.value), threads);
-  }
+  return detail::on_device("filter", src, dst, p, exec, filter_on_cpu,
+                           [&](auto stream) { return cuda::filter(src, dst, p, stream); });
 }
 
 Status filter(const View& src, Tensor& dst, const FilterParams& p, const Exec& exec) {

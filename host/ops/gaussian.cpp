@@ -7,6 +7,7 @@
 #include <span>
 
 #include "host/ops/neighbourhood.hpp"
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/gaussian.cuh"
@@ -128,6 +129,23 @@ Status check_radius(const GaussianParams& p, DType t) {
   return {};
 }
 
+// After the checks: the blur itself, on the host.
+Status gaussian_on_cpu(const View& src, const View& dst, const GaussianParams& p, const Exec& exec) {
+  const int r = kern::gaussian_radius(p, src.dtype);
+  std::array<float, 2 * kGaussianMaxRadius + 1> w;
+  kern::gaussian_weights(2 * r + 1, p.sigma, w.data());
+  const kern::BorderMode mode = nbh::to_mode(p.border);
+  const int threads = cpu_threads(exec);
+  switch (src.dtype) {
+    case DType::u8:
+      return gaussian_cpu<std::uint8_t>(src, dst, w.data(), r, mode, kern::saturate<std::uint8_t>(p.value), threads);
+    case DType::u16:
+      return gaussian_cpu<std::uint16_t>(src, dst, w.data(), r, mode, kern::saturate<std::uint16_t>(p.value), threads);
+    default:
+      return gaussian_cpu<float>(src, dst, w.data(), r, mode, kern::saturate<float>(p.value), threads);
+  }
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<GaussianParams>({
       .name = "gaussian",
@@ -158,26 +176,8 @@ Status gaussian(const View& src, const View& dst, const GaussianParams& p, const
   TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
   TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
   TANDEM_TRY(check_radius(p, src.dtype));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::gaussian(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, "gaussian: this tandem was built without CUDA (" + cuda_status() + ")"};
-#endif
-  }
-  const int r = kern::gaussian_radius(p, src.dtype);
-  std::array<float, 2 * kGaussianMaxRadius + 1> w;
-  kern::gaussian_weights(2 * r + 1, p.sigma, w.data());
-  const kern::BorderMode mode = nbh::to_mode(p.border);
-  const int threads = cpu_threads(exec);
-  switch (src.dtype) {
-    case DType::u8:
-      return gaussian_cpu<std::uint8_t>(src, dst, w.data(), r, mode, kern::saturate<std::uint8_t>(p.value), threads);
-    case DType::u16:
-      return gaussian_cpu<std::uint16_t>(src, dst, w.data(), r, mode, kern::saturate<std::uint16_t>(p.value), threads);
-    default:
-      return gaussian_cpu<float>(src, dst, w.data(), r, mode, kern::saturate<float>(p.value), threads);
-  }
+  return detail::on_device("gaussian", src, dst, p, exec, gaussian_on_cpu,
+                           [&](auto stream) { return cuda::gaussian(src, dst, p, stream); });
 }
 
 Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec) {

@@ -11,6 +11,7 @@
 #define TANDEM_GRAY_AVX2 1
 #endif
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/grayscale.cuh"
@@ -123,6 +124,16 @@ void gray_cpu(const View& src, const View& dst, const Exec& exec) {
                           });
 }
 
+// After the checks: the op itself, on the host.
+Status grayscale_on_cpu(const View& src, const View& dst, const GrayscaleParams&, const Exec& exec) {
+  switch (src.dtype) {
+    case DType::u8: gray_cpu<std::uint8_t>(src, dst, exec); break;
+    case DType::u16: gray_cpu<std::uint16_t>(src, dst, exec); break;
+    default: gray_cpu<float>(src, dst, exec); break;
+  }
+  return {};
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<GrayscaleParams>({
       .name = "grayscale",
@@ -144,24 +155,13 @@ Status check(const View& src, const Exec& exec) {
 
 }  // namespace
 
-Status grayscale(const View& src, const View& dst, const GrayscaleParams&, const Exec& exec) {
+Status grayscale(const View& src, const View& dst, const GrayscaleParams& p, const Exec& exec) {
   TANDEM_TRY(check(src, exec));
   TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
-  if (exec.device.is_cuda()) {
+  return detail::on_device("grayscale", src, dst, p, exec, grayscale_on_cpu, [&](auto stream) {
     // A 1-channel image is a plain (possibly re-strided) copy.
-    if (src.channels() == 1) return copy(src, dst, exec.stream).with_context("grayscale");
-#if TANDEM_WITH_CUDA
-    return cuda::grayscale(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("grayscale on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
-  switch (src.dtype) {
-    case DType::u8: gray_cpu<std::uint8_t>(src, dst, exec); break;
-    case DType::u16: gray_cpu<std::uint16_t>(src, dst, exec); break;
-    default: gray_cpu<float>(src, dst, exec); break;
-  }
-  return {};
+    return src.channels() == 1 ? copy(src, dst, stream).with_context("grayscale") : cuda::grayscale(src, dst, stream);
+  });
 }
 
 Status grayscale(const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec) {

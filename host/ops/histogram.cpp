@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/minmax.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/histogram.cuh"
@@ -62,15 +63,9 @@ Status check_src(const View& src, const Exec& exec) {
 }
 
 
-/// Min/max of the data on its device, as f64 and (integers) exactly.
-Status data_minmax(const View& src, const Exec& exec, cuda::DataMinMax& out) {
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::data_minmax(src, out, exec.stream).with_context("histogram");
-#else
-    return fail(Errc::unsupported, cuda_status());
-#endif
-  }
+// Min/max of host data, as f64 and (integers) exactly.
+Status minmax_on_cpu(const View& src, const View&, cuda::DataMinMax* const& result, const Exec& exec) {
+  cuda::DataMinMax& out = *result;
   visit_dtype(src.dtype, [&](auto tag) {
     using T = decltype(tag);
     const kern::MinMax<T> mm = cpu_minmax(src.ptr<const T>(), src.numel(), cpu_threads(exec));
@@ -82,6 +77,18 @@ Status data_minmax(const View& src, const Exec& exec, cuda::DataMinMax& out) {
     }
   });
   return {};
+}
+
+/// Min/max of the data on its device, as f64 and (integers) exactly.
+Status data_minmax(const View& src, const Exec& exec, cuda::DataMinMax& out) {
+  // The range is needed now, on the host: on a sim device, once the queued work is done.
+  if (exec.device.is_sim()) {
+    TANDEM_TRY(detail::wait_for("histogram", exec));
+    return minmax_on_cpu(src, src, &out, Exec::cpu(1));
+  }
+  return detail::on_device("histogram", src, src, &out, exec, minmax_on_cpu, [&](auto stream) {
+    return cuda::data_minmax(src, out, stream).with_context("histogram");
+  });
 }
 
 /// NumPy's _get_outer_edges + _get_bin_edges + histogram's `norm`.
@@ -228,6 +235,15 @@ void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::in
   cpu_count(in, n, b.n, counts, threads, [bins](T v) { return bins.bin(v); });
 }
 
+Status histogram_on_cpu(const View& src, const View& dst, const kern::HistBins& b, const Exec& exec) {
+  visit_dtype(src.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    cpu_histogram(src.ptr<const T>(), src.numel(), b, dst.ptr<std::int64_t>(), cpu_threads(exec));
+  });
+  return {};
+}
+
+
 }  // namespace
 
 Status histogram(const View& src, const View& dst, const HistogramParams& p, const Exec& exec) {
@@ -240,18 +256,9 @@ Status histogram(const View& src, const View& dst, const HistogramParams& p, con
                                             "]; got " + dst.describe());
   kern::HistBins b;
   TANDEM_TRY(resolve_bins(src, p, exec, b));
-  if (exec.device.is_cpu()) {
-    visit_dtype(src.dtype, [&](auto tag) {
-      using T = decltype(tag);
-      cpu_histogram(src.ptr<const T>(), src.numel(), b, dst.ptr<std::int64_t>(), cpu_threads(exec));
-    });
-    return {};
-  }
-#if TANDEM_WITH_CUDA
-  return cuda::histogram(src, dst, b, exec.stream).with_context("histogram");
-#else
-  return fail(Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device("histogram", src, dst, b, exec, histogram_on_cpu, [&](auto stream) {
+    return cuda::histogram(src, dst, b, stream).with_context("histogram");
+  });
 }
 
 Status histogram(const View& src, Tensor& dst, const HistogramParams& p, const Exec& exec) {

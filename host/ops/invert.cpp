@@ -4,6 +4,7 @@
 
 #include <span>
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/invert.cuh"
@@ -34,6 +35,16 @@ void invert_cpu(const View& src, const View& dst, const Exec& exec) {
   }
 }
 
+// After the checks: the op itself, on the host.
+Status invert_on_cpu(const View& src, const View& dst, const InvertParams&, const Exec& exec) {
+  switch (src.dtype) {
+    case DType::u8: invert_cpu<std::uint8_t>(src, dst, exec); break;
+    case DType::u16: invert_cpu<std::uint16_t>(src, dst, exec); break;
+    default: invert_cpu<float>(src, dst, exec); break;
+  }
+  return {};
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<InvertParams>({
       .name = "invert",
@@ -53,22 +64,11 @@ Status check(const View& src, const Exec& exec) {
 
 }  // namespace
 
-Status invert(const View& src, const View& dst, const InvertParams&, const Exec& exec) {
+Status invert(const View& src, const View& dst, const InvertParams& p, const Exec& exec) {
   TANDEM_TRY(check(src, exec));
   TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::invert(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("invert on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
-  switch (src.dtype) {
-    case DType::u8: invert_cpu<std::uint8_t>(src, dst, exec); break;
-    case DType::u16: invert_cpu<std::uint16_t>(src, dst, exec); break;
-    default: invert_cpu<float>(src, dst, exec); break;
-  }
-  return {};
+  return detail::on_device("invert", src, dst, p, exec, invert_on_cpu,
+                           [&](auto stream) { return cuda::invert(src, dst, stream); });
 }
 
 Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) {

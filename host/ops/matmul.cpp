@@ -18,11 +18,9 @@
 #include "kernels/matmul.cuh"
 #include "tandem/config.hpp"
 #include "tandem/io/npy.hpp"
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "tandem/op_table.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
 
 namespace tandem {
 namespace {
@@ -136,6 +134,9 @@ Status matmul_cpu(const View& a, const View& b, const View& c, const Exec& exec)
   return {};
 }
 
+// The dispatch signature: (src, dst, parameter) = (A, C, B).
+Status matmul_on_cpu(const View& a, const View& c, const View& b, const Exec& exec) { return matmul_cpu(a, b, c, exec); }
+
 }  // namespace
 
 Status matmul(const View& a, const View& b, const View& c, const MatmulParams& p, const Exec& exec) {
@@ -167,13 +168,10 @@ Status matmul(const View& a, const View& b, const View& c, const MatmulParams& p
   if (exec.device.is_cuda()) {
     if (!exec.stream)
       return {Errc::invalid_argument, "matmul: a CUDA stream is required to run on " + exec.device.str()};
-#if TANDEM_WITH_CUDA
-    return cuda::matmul(a, b, c, p.allow_tf32, exec.stream);
-#else
-    return {Errc::unsupported, "matmul: " + cuda_status()};
-#endif
   }
-  return matmul_cpu(a, b, c, exec);
+  // B rides along as the op's parameter, so a sim launch holds a copy of its view.
+  return detail::on_device("matmul", a, c, b, exec, matmul_on_cpu,
+                           [&](auto stream) { return cuda::matmul(a, b, c, p.allow_tf32, stream); });
 }
 
 Status matmul(const View& a, const View& b, Tensor& c, const MatmulParams& p, const Exec& exec) {
@@ -228,17 +226,13 @@ Status run_matmul(const View& a, Tensor& c, const MatmulStage& stage, const Exec
   MatmulParams p;
   p.allow_tf32 = stage.tf32;
   if (exec.device.is_cpu()) return matmul(a, b, c, p, exec);
-#if TANDEM_WITH_CUDA
   Tensor b_dev;
   TANDEM_TRY(Tensor::create_like(b, exec.device, b_dev));
   TANDEM_TRY(copy(b, b_dev.view(), exec.stream));
   const Status s = matmul(a, b_dev.view(), c, p, exec);
   // b_dev is freed on return: let the queued product finish reading it first.
-  const Status synced = cuda::stream_synchronize(exec.stream);
+  const Status synced = detail::wait_for("matmul", exec);
   return s.ok() ? synced : s;
-#else
-  return {Errc::unsupported, "matmul: " + cuda_status()};
-#endif
 }
 
 const OpSpec kMatmul = detail::make_op<MatmulStage>({

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/median.cuh"
@@ -317,7 +318,8 @@ Status median_cpu_typed(const View& src, const View& dst, int K, const Exec& exe
     return median_select<T, C>(src, dst, K, exec);
 }
 
-Status median_cpu(const View& src, const View& dst, int K, const Exec& exec) {
+Status median_cpu(const View& src, const View& dst, const MedianParams& p, const Exec& exec) {
+  const int K = p.size;
   const auto c = src.channels();
   switch (src.dtype) {
     case DType::u8:
@@ -382,12 +384,8 @@ Status median(const View& src, const View& dst, const MedianParams& p, const Exe
   TANDEM_TRY(check_size_for(src, p));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
   if (p.size == 1) return copy(src, dst, exec.stream);
-  if (exec.device.is_cpu()) return median_cpu(src, dst, p.size, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::median(src, dst, p, exec.stream);
-#else
-  return detail::op_error(kOp, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kOp, src, dst, p, exec, median_cpu,
+                           [&](auto stream) { return cuda::median(src, dst, p, stream); });
 }
 
 Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& exec) {

@@ -24,6 +24,7 @@
 #endif
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "host/ops/parallel_pieces.hpp"
@@ -346,7 +347,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   return {};
 }
 
-Status resize_cpu_dispatch(const View& src, const View& dst, const Exec& exec) {
+Status resize_cpu_dispatch(const View& src, const View& dst, const ResizeParams&, const Exec& exec) {
   const auto c = src.channels();
   auto by_channels = [&](auto tag) -> Status {
     using T = decltype(tag);
@@ -399,12 +400,8 @@ Status resize(const View& src, const View& dst, const ResizeParams& p, const Exe
   const std::int64_t h = p.height ? p.height : dst.height();
   TANDEM_TRY(check_size(w, h));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, h, w, exec));
-  if (exec.device.is_cpu()) return resize_cpu_dispatch(src, dst, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::resize(src, dst, exec.stream);
-#else
-  return detail::op_error(kOp, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kOp, src, dst, p, exec, resize_cpu_dispatch,
+                           [&](auto stream) { return cuda::resize(src, dst, stream); });
 }
 
 Status resize(const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {

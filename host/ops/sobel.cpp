@@ -9,6 +9,7 @@
 #include <span>
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/sobel.cuh"
@@ -156,12 +157,8 @@ Status sobel(const View& src, const View& dst, const SobelParams& p, const Exec&
   TANDEM_TRY(detail::check_image_input(spec(), src, exec));
   TANDEM_TRY(detail::check_params(spec(), p));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
-  if (exec.device.is_cpu()) return sobel_cpu_dispatch(src, dst, p, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::sobel(src, dst, p, exec.stream);
-#else
-  return detail::op_error(kOp, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kOp, src, dst, p, exec, sobel_cpu_dispatch,
+                           [&](auto stream) { return cuda::sobel(src, dst, p, stream); });
 }
 
 Status sobel(const View& src, Tensor& dst, const SobelParams& p, const Exec& exec) {

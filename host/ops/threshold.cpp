@@ -6,6 +6,7 @@
 #include <cmath>
 #include <span>
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/threshold.cuh"
@@ -43,6 +44,16 @@ void threshold_cpu(const View& src, const View& dst, double value, const Exec& e
   pointops::map_rows<T>(src, dst, exec, [fill](const T*, T* d, std::int64_t n) { std::fill(d, d + n, fill); });
 }
 
+// After the checks: the op itself, on the host.
+Status threshold_on_cpu(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
+  switch (src.dtype) {
+    case DType::u8: threshold_cpu<std::uint8_t>(src, dst, p.value, exec); break;
+    case DType::u16: threshold_cpu<std::uint16_t>(src, dst, p.value, exec); break;
+    default: threshold_cpu<float>(src, dst, p.value, exec); break;
+  }
+  return {};
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<ThresholdParams>({
       .name = "threshold",
@@ -71,19 +82,8 @@ Status check(const View& src, const ThresholdParams& p, const Exec& exec) {
 Status threshold(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
   TANDEM_TRY(check(src, p, exec));
   TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::threshold(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("threshold on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
-  switch (src.dtype) {
-    case DType::u8: threshold_cpu<std::uint8_t>(src, dst, p.value, exec); break;
-    case DType::u16: threshold_cpu<std::uint16_t>(src, dst, p.value, exec); break;
-    default: threshold_cpu<float>(src, dst, p.value, exec); break;
-  }
-  return {};
+  return detail::on_device("threshold", src, dst, p, exec, threshold_on_cpu,
+                           [&](auto stream) { return cuda::threshold(src, dst, p, stream); });
 }
 
 Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) {
