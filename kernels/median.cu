@@ -145,9 +145,12 @@ Status median(const View& src, const View& dst, const MedianParams& p, void* str
       return launch<std::uint8_t, 4>(src, dst, p.size, s);
     case DType::u16:
       if (c == 1) return launch<std::uint16_t, 1>(src, dst, p.size, s);
-      return launch<std::uint16_t, 3>(src, dst, p.size, s);
+      if (c == 3) return launch<std::uint16_t, 3>(src, dst, p.size, s);
+      return launch<std::uint16_t, 4>(src, dst, p.size, s);
     default:
-      return launch<float, 1>(src, dst, p.size, s);
+      if (c == 1) return launch<float, 1>(src, dst, p.size, s);
+      if (c == 3) return launch<float, 3>(src, dst, p.size, s);
+      return launch<float, 4>(src, dst, p.size, s);
   }
 }
 

@@ -228,22 +228,23 @@ Status run_separable(const Op& op, const Image& im, cudaStream_t stream, const c
   return s.ok() ? f : s;
 }
 
-/// Calls f(T{}, std::integral_constant<int, C>{}) for the dtype/channel
-/// combinations the neighbourhood ops accept (and instantiates only those).
+/// Calls f(T{}, std::integral_constant<int, C>{}) for the layouts the
+/// neighbourhood ops declare: u8, u16 and f32 with 1, 3 or 4 channels.
+template <class F>
+Status dispatch_channels(int channels, F&& f) {
+  using std::integral_constant;
+  if (channels == 1) return f(integral_constant<int, 1>{});
+  if (channels == 3) return f(integral_constant<int, 3>{});
+  if (channels == 4) return f(integral_constant<int, 4>{});
+  return {Errc::internal, "unsupported channel count reached the CUDA launcher"};
+}
+
 template <class F>
 Status dispatch(DType t, int channels, F&& f) {
-  using std::integral_constant;
-  if (t == DType::u8) {
-    if (channels == 1) return f(std::uint8_t{}, integral_constant<int, 1>{});
-    if (channels == 3) return f(std::uint8_t{}, integral_constant<int, 3>{});
-    if (channels == 4) return f(std::uint8_t{}, integral_constant<int, 4>{});
-  } else if (t == DType::u16) {
-    if (channels == 1) return f(std::uint16_t{}, integral_constant<int, 1>{});
-    if (channels == 3) return f(std::uint16_t{}, integral_constant<int, 3>{});
-  } else if (t == DType::f32 && channels == 1) {
-    return f(float{}, integral_constant<int, 1>{});
-  }
-  return {Errc::internal, "unsupported dtype/channels reached the CUDA launcher"};
+  if (t == DType::u8) return dispatch_channels(channels, [&](auto c) { return f(std::uint8_t{}, c); });
+  if (t == DType::u16) return dispatch_channels(channels, [&](auto c) { return f(std::uint16_t{}, c); });
+  if (t == DType::f32) return dispatch_channels(channels, [&](auto c) { return f(float{}, c); });
+  return {Errc::internal, "unsupported dtype reached the CUDA launcher"};
 }
 
 }  // namespace tandem::cuda::nbh

@@ -83,9 +83,12 @@ Status sobel(const View& src, const View& dst, const SobelParams& p, void* strea
       return launch<std::uint8_t, 4>(src, dst, p, s);
     case DType::u16:
       if (c == 1) return launch<std::uint16_t, 1>(src, dst, p, s);
-      return launch<std::uint16_t, 3>(src, dst, p, s);
+      if (c == 3) return launch<std::uint16_t, 3>(src, dst, p, s);
+      return launch<std::uint16_t, 4>(src, dst, p, s);
     default:
-      return launch<float, 1>(src, dst, p, s);
+      if (c == 1) return launch<float, 1>(src, dst, p, s);
+      if (c == 3) return launch<float, 3>(src, dst, p, s);
+      return launch<float, 4>(src, dst, p, s);
   }
 }
 

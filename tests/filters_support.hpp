@@ -27,8 +27,9 @@ struct Combo {
 };
 /// Every dtype x channel combination the three ops accept.
 inline const std::vector<Combo>& combos() {
-  static const std::vector<Combo> c{{DType::u8, 1}, {DType::u8, 3}, {DType::u8, 4},
-                                    {DType::u16, 1}, {DType::u16, 3}, {DType::f32, 1}};
+  static const std::vector<Combo> c{{DType::u8, 1},  {DType::u8, 3},  {DType::u8, 4},
+                                    {DType::u16, 1}, {DType::u16, 3}, {DType::u16, 4},
+                                    {DType::f32, 1}, {DType::f32, 3}, {DType::f32, 4}};
   return c;
 }
 inline std::string combo_name(const Combo& c) { return std::string(dtype_name(c.dtype)) + "x" + std::to_string(c.channels); }

@@ -242,7 +242,7 @@ TEST_P(HistogramTest, Errors) {
   Tensor x = r.upload(ta::make_tensor(DType::f32, {1, 2, 3}).view());
   Tensor out;
   auto msg = [&](const HistogramParams& p) { return histogram(x.view(), out, p, r.exec()).message(); };
-  EXPECT_NE(msg({0, {}, {}}).find("bins must be in [1,"), std::string::npos);
+  EXPECT_NE(msg({0, {}, {}}).find("parameter 'bins' is out of range: 0; expected bins (integer in [1, 100000000]"), std::string::npos);
   EXPECT_NE(msg({4, 1.0, {}}).find("give both min and max"), std::string::npos);
   EXPECT_NE(msg({4, 3.0, 1.0}).find("max must be larger than min"), std::string::npos);
   EXPECT_NE(msg({4, -kInf, 1.0}).find("supplied range of [-inf, 1] is not finite"), std::string::npos);

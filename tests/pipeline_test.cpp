@@ -1,6 +1,11 @@
 // Pipeline parsing (errors with a caret at the fault) and chained application.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tandem/io/npy.hpp"
 #include "tandem/pipeline.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -84,6 +89,58 @@ TEST(PipelineParse, StructuralErrors) {
   EXPECT_NE(e.message.find("needs parameter p"), std::string::npos) << e.message;
 }
 
+// Checks that need no data run when the pipeline is parsed, so a bad pipeline
+// fails before any input is read, with the caret on the parameter at fault.
+TEST(PipelineParse, DataIndependentChecksFailAtParseTime) {
+  struct Case {
+    std::string text, key, message;
+  };
+  const Case cases[] = {
+      {"invert | median size=4", "size", "median: parameter 'size' must be odd (the window needs a centre pixel); got 4"},
+      {"filter kernel=1,2,3,4", "kernel",
+       "filter: parameter 'kernel' must have an odd number of rows and of columns; got 1 x 4"},
+      {"clamp min=5 max=1", "min", "clamp: parameter 'min' (5) is greater than max (1)"},
+      {"gaussian sigma=0", "sigma",
+       "gaussian: parameter 'sigma' = 0 needs an explicit radius (sigma is then derived from it)"},
+      // Integer ranges print as integers, as the user writes them.
+      {"box size=5000", "size",
+       "box: parameter 'size' is out of range: 5000; expected size (integer in [1, 2047], default 3)"},
+      {"gaussian sigma=1e5", "sigma",
+       "gaussian: parameter 'sigma' is out of range: 1e5; expected sigma (number in [0, 10000], default 1)"},
+  };
+  for (const Case& c : cases) {
+    Pipeline p;
+    ParseError e;
+    EXPECT_FALSE(parse(c.text, p, e).ok()) << c.text;
+    EXPECT_EQ(e.message, c.message) << c.text;
+    EXPECT_EQ(e.column, c.text.find(c.key + "=")) << c.text;
+  }
+}
+
+TEST(PipelineParse, AFileParameterIsReadOnceWhenParsed) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string missing = (dir / "tandem-pipeline-test-no-such-b.npy").string();
+  Pipeline p;
+  ParseError e;
+  const std::string text = "matmul with=" + missing;
+  ASSERT_FALSE(parse(text, p, e).ok());
+  EXPECT_EQ(e.column, text.find("with="));
+  EXPECT_EQ(e.message.rfind("matmul: parameter 'with': cannot load B from '" + missing + "'", 0), 0u) << e.message;
+
+  // Once parsed, the stage holds B: removing the file does not affect the runs.
+  const std::string path = (dir / ("tandem-pipeline-test-b-" + std::to_string(::getpid()) + ".npy")).string();
+  const Tensor b = test::host_tensor<double>({1, 2, 3, 4, 5, 6}, {3, 2});
+  ASSERT_TRUE(io::write_npy(path, b.view()).ok());
+  ASSERT_TRUE(parse("matmul with=" + path, p, e).ok()) << e.message;
+  std::filesystem::remove(path);
+  const Tensor a = test::host_tensor<double>({1, 0, 2, 0, 1, 1}, {2, 3});
+  for (int item = 0; item < 2; ++item) {
+    Tensor c;
+    ASSERT_TRUE(p.apply(a.view(), c, Exec::cpu()).ok());
+    EXPECT_TRUE(test::all_near(c.view(), {1 + 10, 2 + 12, 3 + 5, 4 + 6}, 0));  // A @ B by hand
+  }
+}
+
 TEST(PipelineParse, Streamable) {
   Pipeline p;
   ParseError e;
@@ -129,6 +186,12 @@ TEST_P(PipelineApply, ErrorsNameTheStage) {
   const Status s = p.apply(in.view(), out, runner.exec());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message().rfind("equalize", 0), 0u) << s.message();
+  // The stage is named once: the op's own prefix is not repeated.
+  EXPECT_EQ(s.message().find("equalize: equalize"), std::string::npos) << s.message();
+  ASSERT_TRUE(Pipeline::parse("median size=101", p).ok());  // odd, and within u8's bound
+  const Status wide = p.apply(runner.upload(test::random_image(DType::f32, 4, 4, 1, 1).view()).view(), out,
+                              runner.exec());
+  EXPECT_EQ(wide.message(), "median size=101: window size 101 must be at most 99 for f32 images") << wide.message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, PipelineApply, ::testing::ValuesIn(test::test_devices()), test::device_name);

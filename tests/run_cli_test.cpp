@@ -113,6 +113,27 @@ TEST_F(RunCli, UsageErrorsExit2WithAHint) {
   EXPECT_NE(r.err.find("not a size"), std::string::npos);
 }
 
+// Parameter checks that need no image fail before any input is read: exit 2
+// with the caret on the parameter, nothing written.
+TEST_F(RunCli, BadParametersExit2WithACaretBeforeReadingInputs) {
+  make_images(1, 9);
+  const std::pair<std::string, std::string> cases[] = {
+      {"median size=4", "^ median: parameter 'size' must be odd"},
+      {"filter kernel=1,2,3,4", "^ filter: parameter 'kernel' must have an odd number"},
+      {"clamp min=5 max=1", "^ clamp: parameter 'min' (5) is greater than max (1)"},
+      {"matmul with=/no/such/B.npy", "^ matmul: parameter 'with': cannot load B from '/no/such/B.npy'"},
+  };
+  for (const auto& [pipeline, message] : cases) {
+    const Result r = run({"run", "-p", pipeline, "-o", out(), in()});
+    EXPECT_EQ(r.code, 2) << pipeline << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    const auto key = pipeline.find(' ') + 1;  // the first parameter
+    const auto caret_at = r.err.find('^') - (r.err.rfind('\n', r.err.find('^')) + 1);
+    EXPECT_EQ(caret_at, std::string("pipeline: ").size() + key) << r.err;
+    EXPECT_FALSE(fs::exists(out()));
+  }
+}
+
 TEST_F(RunCli, PipelineErrorShowsACaret) {
   const Result r = run({"run", "-p", "gaussian sigma=2 | sobl", "-o", out(), in()});
   EXPECT_EQ(r.code, 2);

@@ -71,7 +71,8 @@ struct Case {
   double top;  // input values in [0, top]
 };
 const Case kCases[] = {{DType::u8, 1, 255},     {DType::u8, 3, 255},  {DType::u8, 4, 255},
-                       {DType::u16, 1, 65535}, {DType::u16, 3, 3000}, {DType::f32, 1, 1.0}};
+                       {DType::u16, 1, 65535}, {DType::u16, 3, 3000}, {DType::f32, 1, 1.0},
+                       {DType::u16, 4, 3000},  {DType::f32, 3, 1.0},  {DType::f32, 4, 1.0}};
 const Border kBorders[] = {Border::reflect101, Border::replicate, Border::constant};
 // 1x1, single rows and columns, primes, sizes off the GPU's 32 x 8 tile.
 const int kSizes[][2] = {{1, 1}, {1, 17}, {19, 1}, {2, 2}, {3, 5}, {37, 53}, {33, 70}, {9, 64}};
@@ -176,7 +177,7 @@ bool mentions(const Status& s, const std::string& what) { return s.message().fin
 TEST(SobelErrors, RejectsUnsupportedDtypesAndChannels) {
   Tensor out;
   const Exec cpu = Exec::cpu();
-  for (auto [dtype, c] : {std::pair{DType::i32, 1}, {DType::f64, 1}, {DType::u16, 4}, {DType::f32, 3}, {DType::u8, 2}}) {
+  for (auto [dtype, c] : {std::pair{DType::i32, 1}, {DType::f64, 1}, {DType::u16, 2}, {DType::f32, 5}, {DType::u8, 2}}) {
     const Tensor img = test::random_image_upto(dtype, 4, 4, c, 1, 1);
     const Status s = sobel(img.view(), out, SobelParams{}, cpu);
     EXPECT_EQ(s.code(), Errc::unsupported) << s.message();

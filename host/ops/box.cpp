@@ -8,6 +8,8 @@
 #include <span>
 
 #include "host/ops/neighbourhood.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/box.cuh"
 #include "tandem/config.hpp"
@@ -174,12 +176,9 @@ Status box_cpu(const View& src, const View& dst, int k, kern::BorderMode mode, T
   const auto tile = [&](int t, A* cs) {
     const int x0 = (t % plan.ntx) * plan.tw, y0 = (t / plan.ntx) * plan.th;
     const int x1 = std::min(width, x0 + plan.tw), y1 = std::min(height, y0 + plan.th);
-    // Only the channel counts the dtype allows are instantiated (u8: 1, 3, 4; u16: 1, 3; f32: 1).
     if (ch == 1) return box_tile<T, A, 1>(job, x0, x1, y0, y1, cs, cs + cs_len);
-    if constexpr (!std::is_floating_point_v<T>) {
-      if (ch == 3) return box_tile<T, A, 3>(job, x0, x1, y0, y1, cs, cs + cs_len);
-    }
-    if constexpr (std::is_same_v<T, std::uint8_t>) return box_tile<T, A, 4>(job, x0, x1, y0, y1, cs, cs + cs_len);
+    if (ch == 3) return box_tile<T, A, 3>(job, x0, x1, y0, y1, cs, cs + cs_len);
+    return box_tile<T, A, 4>(job, x0, x1, y0, y1, cs, cs + cs_len);
   };
 
 #pragma omp parallel num_threads(nt)
@@ -191,27 +190,8 @@ Status box_cpu(const View& src, const View& dst, int k, kern::BorderMode mode, T
   return {};
 }
 
-Status check_params(const BoxParams& p) {
-  if (p.size < 1 || p.size > kBoxMaxSize)
-    return {Errc::invalid_argument,
-            "box: size must be in [1, " + std::to_string(kBoxMaxSize) + "]; got " + std::to_string(p.size)};
-  if (static_cast<int>(p.border) < 0 || static_cast<int>(p.border) > 2)
-    return {Errc::invalid_argument, "box: unknown border mode"};
-  return nbh::check_value("box", p.value);
-}
-
-}  // namespace
-
-Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_io("box", src, dst, exec));
-  TANDEM_TRY(check_params(p));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::box(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, "box: this tandem was built without CUDA (" + cuda_status() + ")"};
-#endif
-  }
+// After the checks: the op itself, on the host.
+Status box_on_cpu(const View& src, const View& dst, const BoxParams& p, const Exec& exec) {
   const kern::BorderMode mode = nbh::to_mode(p.border);
   const int threads = cpu_threads(exec);
   const int k = p.size;
@@ -231,9 +211,35 @@ Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exe
   }
 }
 
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<BoxParams>({
+      .name = "box",
+      .kind = OpKind::image,
+      .doc = "normalised box filter: the mean of each K x K window (every channel independently)",
+      .semantics = "cv2.blur(img, (K,K), borderType=border): anchor K/2 (also for even K); integer results exact "
+                   "(window sum / K^2 rounded half to even)",
+      .params = {detail::field(&BoxParams::size, "size",
+                               "K, the window side; the window of pixel x spans x - K/2 .. x - K/2 + K - 1")
+                     .in(1, kBoxMaxSize),
+                 detail::border_field(&BoxParams::border), detail::value_field(&BoxParams::value)},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) { return box(src, dst, p, exec); },
+  });
+  return s;
+}
+
+}  // namespace
+
+Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exec) {
+  TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
+  TANDEM_TRY(detail::check_params(spec(), p));
+  return detail::on_device("box", src, dst, p, exec, box_on_cpu,
+                           [&](auto stream) { return cuda::box(src, dst, p, stream); });
+}
+
 Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src("box", src, exec));
-  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(nbh::check_src(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p));
   Tensor out;
   TANDEM_TRY(Tensor::create_like(src, exec.device, out));
   TANDEM_TRY(box(src, out.view(), p, exec));
@@ -241,35 +247,11 @@ Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) {
   return {};
 }
 
-}  // namespace tandem
-
-// ---------------------------------------------------------------------------
-// Op table.
-
-namespace tandem::detail {
-namespace {
-
-Status run_box(const OpArgs& a, const View& src, Tensor& dst, const Exec& exec) {
-  return nbh::guarded("box", [&]() -> Status {
-    BoxParams p;
-    p.size = static_cast<int>(a.integer("size"));
-    TANDEM_TRY(nbh::read_border("box", a, p.border, p.value));
-    return box(src, dst, p, exec);
-  });
+namespace detail {
+std::span<const OpSpec* const> box_ops() {
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
+}  // namespace detail
 
-const OpSpec kBox = nbh::image_op(
-    "box", "normalised box filter: the mean of each K x K window (every channel independently)",
-    "cv2.blur(img, (K,K), borderType=border): anchor K/2 (also for even K); integer results exact "
-    "(window sum / K^2 rounded half to even)",
-    {nbh::param("size", ParamType::integer, "3",
-                "K, the window side; the window of pixel x spans x - K/2 .. x - K/2 + K - 1", 1, kBoxMaxSize)},
-    run_box);
-
-const OpSpec* const kOps[] = {&kBox};
-
-}  // namespace
-
-std::span<const OpSpec* const> box_ops() { return kOps; }
-
-}  // namespace tandem::detail
+}  // namespace tandem

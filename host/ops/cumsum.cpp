@@ -1,3 +1,5 @@
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 // cumsum: validation, dispatch, the OpenMP implementation and the op-table entry.
 //
 // CPU algorithm: a two-pass blocked scan. The flattened input is cut into one
@@ -106,7 +108,15 @@ Status cumsum_cpu(const View& src, const View& dst, int threads) {
 
 }  // namespace
 
-Status cumsum(const View& src, const View& dst, const CumsumParams&, const Exec& exec) {
+namespace {
+
+Status cumsum_on_cpu(const View& src, const View& dst, const CumsumParams&, const Exec& exec) {
+  return visit_dtype(src.dtype, [&](auto tag) { return cumsum_cpu<decltype(tag)>(src, dst, cpu_threads(exec)); });
+}
+
+}  // namespace
+
+Status cumsum(const View& src, const View& dst, const CumsumParams& p, const Exec& exec) {
   const DType out_type = cumsum_dtype(src.dtype);
   const std::int64_t n = src.numel();
   if (dst.dtype != out_type || dst.ndim != 1 || dst.shape[0] != n || !dst.is_contiguous())
@@ -121,13 +131,9 @@ Status cumsum(const View& src, const View& dst, const CumsumParams&, const Exec&
   if (exec.device.is_cuda()) {
     if (!exec.stream)
       return {Errc::invalid_argument, "cumsum: a CUDA stream is required to run on " + exec.device.str()};
-#if TANDEM_WITH_CUDA
-    return cuda::cumsum(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, "cumsum: " + cuda_status()};
-#endif
   }
-  return visit_dtype(src.dtype, [&](auto tag) { return cumsum_cpu<decltype(tag)>(src, dst, cpu_threads(exec)); });
+  return detail::on_device("cumsum", src, dst, p, exec, cumsum_on_cpu,
+                           [&](auto stream) { return cuda::cumsum(src, dst, stream); });
 }
 
 Status cumsum(const View& src, Tensor& dst, const CumsumParams& p, const Exec& exec) {
@@ -140,22 +146,17 @@ Status cumsum(const View& src, Tensor& dst, const CumsumParams& p, const Exec& e
 
 namespace {
 
-Status run_cumsum(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-  return cumsum(src, dst, CumsumParams{}, exec);
-}
-
-const OpSpec kCumsum{
+const OpSpec kCumsum = detail::make_op<CumsumParams>({
     .name = "cumsum",
     .kind = OpKind::array,
     .doc = "Cumulative sum of the flattened array (1-D result; integer inputs give i64)",
     .semantics = "np.cumsum(a) (axis=None; u8/u16 give i64 where NumPy gives uint64, same values; "
                  "f32 is accumulated in double, more accurate than NumPy's f32 sum; i64 overflow wraps)",
-    .params = {},
-    .dtypes = {DType::u8, DType::u16, DType::i32, DType::i64, DType::f32, DType::f64},
-    .channels = kAnyChannels,
-    .run = &run_cumsum,
-    .outputs = {},
-};
+    .layouts = detail::array_layouts(kAllDTypes),
+    .run = [](const View& src, Tensor& dst, const CumsumParams& p, const Exec& exec) {
+      return cumsum(src, dst, p, exec);
+    },
+});
 const OpSpec* const kCumsumOps[] = {&kCumsum};
 
 }  // namespace

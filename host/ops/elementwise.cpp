@@ -10,7 +10,9 @@
 #include <string>
 #include <type_traits>
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/minmax.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/elementwise.cuh"
 #include "tandem/config.hpp"
@@ -81,11 +83,18 @@ T saturated_bound(double v) {
   return static_cast<T>(v);
 }
 
-Status clamp_args(const View& src, const ClampParams& p, EwArgs& a) {
+// Beyond the declared fields: the bounds must make an interval (checked when parsed).
+Status check_bounds(const ClampParams& p) {
   if (std::isnan(p.min) || std::isnan(p.max)) return fail(EwKind::clamp, Errc::invalid_argument, "bounds must not be NaN");
   if (p.min > p.max)
     return fail(EwKind::clamp, Errc::invalid_argument,
-                "min (" + std::to_string(p.min) + ") is greater than max (" + std::to_string(p.max) + ")");
+                "parameter 'min' (" + detail::format_number(p.min) + ") is greater than max (" +
+                    detail::format_number(p.max) + ")");
+  return {};
+}
+
+Status clamp_args(const View& src, const ClampParams& p, EwArgs& a) {
+  TANDEM_TRY(check_bounds(p));
   a.kind = EwKind::clamp;
   a.a = p.min;
   a.b = p.max;
@@ -97,8 +106,8 @@ Status clamp_args(const View& src, const ClampParams& p, EwArgs& a) {
       if (lo > hi || std::ceil(p.min) > double(std::numeric_limits<T>::max()) ||
           std::floor(p.max) < double(std::numeric_limits<T>::lowest()))
         return fail(EwKind::clamp, Errc::invalid_argument,
-                    std::string("no ") + dtype_name(src.dtype) + " value lies in [" + std::to_string(p.min) + ", " +
-                        std::to_string(p.max) + "]");
+                    std::string("no ") + dtype_name(src.dtype) + " value lies in [" + detail::format_number(p.min) +
+                        ", " + detail::format_number(p.max) + "]");
       a.ilo = lo;
       a.ihi = hi;
     }
@@ -195,12 +204,9 @@ Status run_cpu(const View& src, const View& dst, const EwArgs& a, const Exec& ex
 Status dispatch(const View& src, const View& dst, const EwArgs& a, const Exec& exec) {
   TANDEM_TRY(check(a.kind, src, dst, exec));
   if (src.numel() == 0) return {};
-  if (exec.device.is_cpu()) return run_cpu(src, dst, a, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::elementwise(src, dst, a, exec.stream).with_context(kind_name(a.kind));
-#else
-  return fail(a.kind, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kind_name(a.kind), src, dst, a, exec, run_cpu, [&](auto stream) {
+    return cuda::elementwise(src, dst, a, stream).with_context(kind_name(a.kind));
+  });
 }
 
 Status allocate(EwKind k, const View& src, Tensor& dst, const Exec& exec) {
@@ -290,71 +296,74 @@ Status normalize(const View& src, Tensor& dst, const NormalizeParams& p, const E
 
 namespace {
 
-const std::vector<DType> kAll(std::begin(kAllDTypes), std::end(kAllDTypes));
+std::vector<Layout> all_dtypes() { return detail::array_layouts(kAllDTypes); }
 
-Status run_affine(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-  return affine(src, dst, AffineParams{args.number("scale"), args.number("offset")}, exec);
-}
-Status run_clamp(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-  ClampParams p;
-  if (args.has("min")) p.min = args.number("min");
-  if (args.has("max")) p.max = args.number("max");
-  return clamp(src, dst, p, exec);
-}
 template <UnaryFn F>
-Status run_unary(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
+Status run_unary(const View& src, Tensor& dst, const UnaryParams&, const Exec& exec) {
   return unary(src, dst, UnaryParams{F}, exec);
-}
-Status run_pow(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-  return power(src, dst, PowerParams{args.number("p")}, exec);
-}
-Status run_normalize(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-  return normalize(src, dst, NormalizeParams{}, exec);
 }
 
 #define TANDEM_FLOAT_RULE "f32 -> f32, f64 -> f64, integers -> f64"
 
-const OpSpec kAffine{
-    "affine", OpKind::array,
-    "x * scale + offset elementwise (" TANDEM_FLOAT_RULE "; f32 computed in f32)",
+// An elementwise op: any dtype, any shape, streamable unless `whole_array`.
+template <class P>
+OpSpec array_op(std::string_view name, std::string_view doc, std::string_view semantics, std::vector<ParamSpec> params,
+                Status (*run)(const View&, Tensor&, const P&, const Exec&), Status (*check)(const P&) = nullptr,
+                bool whole_array = false) {
+  return detail::make_op<P>({.name = name,
+                             .kind = OpKind::array,
+                             .doc = doc,
+                             .semantics = semantics,
+                             .params = std::move(params),
+                             .layouts = all_dtypes(),
+                             .run = run,
+                             .check = check,
+                             .elementwise = !whole_array});
+}
+
+const OpSpec kAffine = array_op<AffineParams>(
+    "affine", "x * scale + offset elementwise (" TANDEM_FLOAT_RULE "; f32 computed in f32)",
     "a * scale + offset in NumPy (rounded after * and after +)",
-    {{"scale", ParamType::number, "1", -1e300, 1e300, {}, "multiplier"},
-     {"offset", ParamType::number, "0", -1e300, 1e300, {}, "added after scaling"}},
-    kAll, kAnyChannels, run_affine, {}, /*elementwise=*/true};
+    {detail::field(&AffineParams::scale, "scale", "multiplier"),
+     detail::field(&AffineParams::offset, "offset", "added after scaling")},
+    [](const View& src, Tensor& dst, const AffineParams& p, const Exec& exec) { return affine(src, dst, p, exec); });
 
-const OpSpec kClamp{
-    "clamp", OpKind::array,
-    "clip values to [min, max], keeping the dtype (integer bounds rounded inward and saturated)",
+const OpSpec kClamp = array_op<ClampParams>(
+    "clamp", "clip values to [min, max], keeping the dtype (integer bounds rounded inward and saturated)",
     "np.clip(a, min, max) (NaN passes through)",
-    {{"min", ParamType::number, "", -1e300, 1e300, {}, "lower bound; none if absent", true},
-     {"max", ParamType::number, "", -1e300, 1e300, {}, "upper bound (>= min); none if absent", true}},
-    kAll, kAnyChannels, run_clamp, {}, /*elementwise=*/true};
+    {detail::field(&ClampParams::min, "min", "lower bound; none if absent").optional(),
+     detail::field(&ClampParams::max, "max", "upper bound (>= min); none if absent").optional()},
+    [](const View& src, Tensor& dst, const ClampParams& p, const Exec& exec) { return clamp(src, dst, p, exec); },
+    check_bounds);
 
-const OpSpec kAbs{"abs", OpKind::array, "absolute value, keeping the dtype (abs(INT_MIN) wraps as in NumPy)",
-                  "np.abs(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::abs>, {}, /*elementwise=*/true};
+const OpSpec kAbs = array_op<UnaryParams>("abs", "absolute value, keeping the dtype (abs(INT_MIN) wraps as in NumPy)",
+                                          "np.abs(a)", {}, run_unary<UnaryFn::abs>);
 
-const OpSpec kSqrt{"sqrt", OpKind::array,
-                   "square root (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16); sqrt(x<0) = nan",
-                   "np.sqrt(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::sqrt>, {}, /*elementwise=*/true};
+const OpSpec kSqrt = array_op<UnaryParams>(
+    "sqrt", "square root (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16); sqrt(x<0) = nan", "np.sqrt(a)", {},
+    run_unary<UnaryFn::sqrt>);
 
-const OpSpec kExp{"exp", OpKind::array, "e^x (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16)",
-                  "np.exp(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::exp>, {}, /*elementwise=*/true};
+const OpSpec kExp = array_op<UnaryParams>("exp", "e^x (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16)",
+                                          "np.exp(a)", {}, run_unary<UnaryFn::exp>);
 
-const OpSpec kLog{"log", OpKind::array,
-                  "natural log (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16); log(0) = -inf, log(x<0) = nan",
-                  "np.log(a)", {}, kAll, kAnyChannels, run_unary<UnaryFn::log>, {}, /*elementwise=*/true};
+const OpSpec kLog = array_op<UnaryParams>(
+    "log", "natural log (" TANDEM_FLOAT_RULE "; NumPy gives f16/f32 for u8/u16); log(0) = -inf, log(x<0) = nan",
+    "np.log(a)", {}, run_unary<UnaryFn::log>);
 
-const OpSpec kPow{"pow", OpKind::array, "x ** p with a float exponent (" TANDEM_FLOAT_RULE ")",
-                  "np.power(a, float(p))",
-                  {{"p", ParamType::number, "", -1e300, 1e300, {}, "exponent"}},
-                  kAll, kAnyChannels, run_pow, {}, /*elementwise=*/true};
+const OpSpec kPow = array_op<PowerParams>(
+    "pow", "x ** p with a float exponent (" TANDEM_FLOAT_RULE ")", "np.power(a, float(p))",
+    {detail::field(&PowerParams::p, "p", "exponent").required()},
+    [](const View& src, Tensor& dst, const PowerParams& p, const Exec& exec) { return power(src, dst, p, exec); });
 
-const OpSpec kNormalize{
-    "normalize", OpKind::array,
+const OpSpec kNormalize = array_op<NormalizeParams>(
+    "normalize",
     "(x - min) / (max - min) over the whole array (" TANDEM_FLOAT_RULE
     "); a constant array gives zeros (NumPy: nan); NaN anywhere gives all NaN",
-    "(a - a.min()) / (a.max() - a.min()) in NumPy; integers computed in f64",
-    {}, kAll, kAnyChannels, run_normalize, {}};
+    "(a - a.min()) / (a.max() - a.min()) in NumPy; integers computed in f64", {},
+    [](const View& src, Tensor& dst, const NormalizeParams& p, const Exec& exec) {
+      return normalize(src, dst, p, exec);
+    },
+    nullptr, /*whole_array=*/true);
 
 #undef TANDEM_FLOAT_RULE
 

@@ -7,6 +7,8 @@
 #include <span>
 #include <vector>
 
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -172,12 +174,33 @@ void equalize_cpu(const View& src, const View& dst, const Exec& exec) {
   });
 }
 
+// After the checks: the op itself, on the host.
+Status equalize_on_cpu(const View& src, const View& dst, const EqualizeParams&, const Exec& exec) {
+  equalize_cpu(src, dst, exec);
+  return {};
+}
+
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<EqualizeParams>({
+      .name = "equalize",
+      .kind = OpKind::image,
+      .doc = "histogram equalisation of an 8-bit gray image, bit-exact with OpenCV (a constant image is "
+             "returned unchanged)",
+      .semantics = "cv2.equalizeHist(img): lut[i] = rint(float(cdf(i) - hist[first]) * (255.f / float(N - "
+                   "hist[first]))), float arithmetic, round half to even",
+      .params = {},
+      .layouts = {{DType::u8, 1}},
+      .run = [](const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) { return equalize(src, dst, p, exec); },
+  });
+  return s;
+}
+
 Status check(const View& src, const Exec& exec) {
   if (src.is_image() && src.dtype == DType::u8 && src.channels() != 1)
     return {Errc::unsupported, pointops::cat("equalize needs a 1-channel (gray) u8 image; got ",
                                              std::to_string(src.channels()), " channels (", src.describe(),
                                              "). Convert with grayscale first, or equalize each channel separately")};
-  TANDEM_TRY(pointops::check_src(kOp, src, exec, {DType::u8}, {1}));
+  TANDEM_TRY(pointops::check_src(spec(), src, exec));
   if (src.height() * src.width() > std::int64_t(0x7fffffff))
     return pointops::invalid(kOp, pointops::cat("images of 2^31 or more pixels are not supported (", src.describe(), ")"));
   return {};
@@ -185,18 +208,11 @@ Status check(const View& src, const Exec& exec) {
 
 }  // namespace
 
-Status equalize(const View& src, const View& dst, const EqualizeParams&, const Exec& exec) {
+Status equalize(const View& src, const View& dst, const EqualizeParams& p, const Exec& exec) {
   TANDEM_TRY(check(src, exec));
   TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::equalize(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("equalize on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
-  equalize_cpu(src, dst, exec);
-  return {};
+  return detail::on_device("equalize", src, dst, p, exec, equalize_on_cpu,
+                           [&](auto stream) { return cuda::equalize(src, dst, stream); });
 }
 
 Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) {
@@ -206,26 +222,10 @@ Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exe
 }
 
 namespace detail {
-
 std::span<const OpSpec* const> equalize_ops() {
-  static const OpSpec spec{
-      .name = "equalize",
-      .kind = OpKind::image,
-      .doc = "histogram equalisation of an 8-bit gray image, bit-exact with OpenCV (a constant image is "
-             "returned unchanged)",
-      .semantics = "cv2.equalizeHist(img): lut[i] = rint(float(cdf(i) - hist[first]) * (255.f / float(N - "
-                   "hist[first]))), float arithmetic, round half to even",
-      .params = {},
-      .dtypes = {DType::u8},
-      .channels = kChannels1,
-      .run = [](const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-        return equalize(src, dst, EqualizeParams{}, exec);
-      },
-      .outputs = {},
-  };
-  static const OpSpec* const specs[] = {&spec};
-  return specs;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

@@ -6,6 +6,8 @@
 #include <span>
 
 #include "host/ops/neighbourhood.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/filter.cuh"
 #include "tandem/config.hpp"
@@ -101,37 +103,27 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
   return {};
 }
 
-Status check_params(const FilterParams& p) {
+// The kernel's shape and weights do not depend on the image: checked when parsed.
+Status check_kernel(const FilterParams& p) {
   const Matrix& k = p.kernel;
   if (k.rows < 1 || k.cols < 1 || k.rows % 2 == 0 || k.cols % 2 == 0)
-    return {Errc::invalid_argument, "filter: the kernel must have an odd number of rows and of columns; got " +
+    return {Errc::invalid_argument, "filter: parameter 'kernel' must have an odd number of rows and of columns; got " +
                                         std::to_string(k.rows) + " x " + std::to_string(k.cols)};
   if (std::int64_t(k.rows) * k.cols > kFilterMaxTaps)
-    return {Errc::invalid_argument, "filter: the kernel has " + std::to_string(std::int64_t(k.rows) * k.cols) +
+    return {Errc::invalid_argument, "filter: parameter 'kernel' has " + std::to_string(std::int64_t(k.rows) * k.cols) +
                                         " elements, more than the maximum " + std::to_string(kFilterMaxTaps)};
   if (k.values.size() != std::size_t(k.rows) * std::size_t(k.cols))
     return {Errc::invalid_argument, "filter: the kernel has " + std::to_string(k.values.size()) + " values for " +
                                         std::to_string(k.rows) + " x " + std::to_string(k.cols)};
   for (double v : k.values)
     if (!(std::abs(v) <= kFilterMaxWeight))
-      return {Errc::invalid_argument, "filter: kernel weights must be finite with magnitude at most 1e30"};
-  if (static_cast<int>(p.border) < 0 || static_cast<int>(p.border) > 2)
-    return {Errc::invalid_argument, "filter: unknown border mode"};
-  return nbh::check_value("filter", p.value);
+      return {Errc::invalid_argument, "filter: parameter 'kernel' has a weight " + detail::format_number(v) +
+                                          "; weights must be finite with magnitude at most 1e30"};
+  return {};
 }
 
-}  // namespace
-
-Status filter(const View& src, const View& dst, const FilterParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_io("filter", src, dst, exec));
-  TANDEM_TRY(check_params(p));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::filter(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, "filter: this tandem was built without CUDA (" + cuda_status() + ")"};
-#endif
-  }
+// After the checks: the op itself, on the host.
+Status filter_on_cpu(const View& src, const View& dst, const FilterParams& p, const Exec& exec) {
   const kern::BorderMode mode = nbh::to_mode(p.border);
   const int threads = cpu_threads(exec);
   switch (src.dtype) {
@@ -144,9 +136,39 @@ Status filter(const View& src, const View& dst, const FilterParams& p, const Exe
   }
 }
 
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<FilterParams>({
+      .name = "filter",
+      .kind = OpKind::image,
+      .doc = "2-D correlation with an odd-sized kernel (every channel independently)",
+      .semantics = "cv2.filter2D(img, -1, kernel, anchor=(-1,-1), delta=0, borderType=border): not flipped, anchor "
+                   "at the centre, float accumulation, zero weights skipped, rounded half to even and saturated",
+      .params = {detail::field(&FilterParams::kernel, "kernel",
+                               "the weights, rows separated by ';' (e.g. 0,-1,0;-1,5,-1;0,-1,0); odd numbers of rows "
+                               "and columns, at most 4096 elements, |w| <= 1e30")
+                     .required(),
+                 detail::border_field(&FilterParams::border), detail::value_field(&FilterParams::value)},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const FilterParams& p, const Exec& exec) {
+        return filter(src, dst, p, exec);
+      },
+      .check = check_kernel,
+  });
+  return s;
+}
+
+}  // namespace
+
+Status filter(const View& src, const View& dst, const FilterParams& p, const Exec& exec) {
+  TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_kernel));
+  return detail::on_device("filter", src, dst, p, exec, filter_on_cpu,
+                           [&](auto stream) { return cuda::filter(src, dst, p, stream); });
+}
+
 Status filter(const View& src, Tensor& dst, const FilterParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src("filter", src, exec));
-  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(nbh::check_src(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_kernel));
   Tensor out;
   TANDEM_TRY(Tensor::create_like(src, exec.device, out));
   TANDEM_TRY(filter(src, out.view(), p, exec));
@@ -154,36 +176,11 @@ Status filter(const View& src, Tensor& dst, const FilterParams& p, const Exec& e
   return {};
 }
 
-}  // namespace tandem
-
-// ---------------------------------------------------------------------------
-// Op table.
-
-namespace tandem::detail {
-namespace {
-
-Status run_filter(const OpArgs& a, const View& src, Tensor& dst, const Exec& exec) {
-  return nbh::guarded("filter", [&]() -> Status {
-    FilterParams p;
-    p.kernel = a.matrix("kernel");
-    TANDEM_TRY(nbh::read_border("filter", a, p.border, p.value));
-    return filter(src, dst, p, exec);
-  });
+namespace detail {
+std::span<const OpSpec* const> filter_ops() {
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
+}  // namespace detail
 
-const OpSpec kFilter = nbh::image_op(
-    "filter", "2-D correlation with an odd-sized kernel (every channel independently)",
-    "cv2.filter2D(img, -1, kernel, anchor=(-1,-1), delta=0, borderType=border): not flipped, anchor at the "
-    "centre, float accumulation, zero weights skipped, rounded half to even and saturated",
-    {nbh::param("kernel", ParamType::matrix, "",
-                "the weights, rows separated by ';' (e.g. 0,-1,0;-1,5,-1;0,-1,0); odd numbers of rows and columns, "
-                "at most 4096 elements, |w| <= 1e30")},
-    run_filter);
-
-const OpSpec* const kOps[] = {&kFilter};
-
-}  // namespace
-
-std::span<const OpSpec* const> filter_ops() { return kOps; }
-
-}  // namespace tandem::detail
+}  // namespace tandem

@@ -7,6 +7,8 @@
 #include <span>
 
 #include "host/ops/neighbourhood.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/gaussian.cuh"
 #include "tandem/config.hpp"
@@ -109,36 +111,26 @@ Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, ker
   return {};
 }
 
-Status check_params(const GaussianParams& p, DType t) {
-  if (!(p.sigma >= 0) || p.sigma > 1e4)
-    return {Errc::invalid_argument, "gaussian: sigma must be in [0, 10000]; got " + std::to_string(p.sigma)};
-  if (p.radius < 0 || p.radius > kGaussianMaxRadius)
-    return {Errc::invalid_argument, "gaussian: radius must be in [0, " + std::to_string(kGaussianMaxRadius) +
-                                        "] (0 = from sigma); got " + std::to_string(p.radius)};
+// Beyond the declared ranges: sigma = 0 takes its value from the radius.
+Status check_gaussian(const GaussianParams& p) {
   if (p.radius == 0 && p.sigma == 0)
-    return {Errc::invalid_argument, "gaussian: sigma = 0 needs an explicit radius (sigma is then derived from it)"};
-  const int r = kern::gaussian_radius(p, t);
-  if (r > kGaussianMaxRadius)
-    return {Errc::invalid_argument, "gaussian: sigma " + std::to_string(p.sigma) + " needs radius " + std::to_string(r) +
-                                        " for " + dtype_name(t) + ", more than the maximum " +
-                                        std::to_string(kGaussianMaxRadius) + "; pass a smaller radius"};
-  if (static_cast<int>(p.border) < 0 || static_cast<int>(p.border) > 2)
-    return {Errc::invalid_argument, "gaussian: unknown border mode"};
-  return nbh::check_value("gaussian", p.value);
+    return {Errc::invalid_argument,
+            "gaussian: parameter 'sigma' = 0 needs an explicit radius (sigma is then derived from it)"};
+  return {};
 }
 
-}  // namespace
+// The automatic radius depends on the dtype, so this one waits for the input.
+Status check_radius(const GaussianParams& p, DType t) {
+  const int r = kern::gaussian_radius(p, t);
+  if (r > kGaussianMaxRadius)
+    return {Errc::invalid_argument, "gaussian: sigma " + detail::format_number(p.sigma) + " needs radius " +
+                                        std::to_string(r) + " for " + dtype_name(t) + ", more than the maximum " +
+                                        std::to_string(kGaussianMaxRadius) + "; pass a smaller radius"};
+  return {};
+}
 
-Status gaussian(const View& src, const View& dst, const GaussianParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_io("gaussian", src, dst, exec));
-  TANDEM_TRY(check_params(p, src.dtype));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::gaussian(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, "gaussian: this tandem was built without CUDA (" + cuda_status() + ")"};
-#endif
-  }
+// After the checks: the blur itself, on the host.
+Status gaussian_on_cpu(const View& src, const View& dst, const GaussianParams& p, const Exec& exec) {
   const int r = kern::gaussian_radius(p, src.dtype);
   std::array<float, 2 * kGaussianMaxRadius + 1> w;
   kern::gaussian_weights(2 * r + 1, p.sigma, w.data());
@@ -154,9 +146,44 @@ Status gaussian(const View& src, const View& dst, const GaussianParams& p, const
   }
 }
 
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<GaussianParams>({
+      .name = "gaussian",
+      .kind = OpKind::image,
+      .doc = "Gaussian blur (separable, every channel independently)",
+      .semantics = "cv2.GaussianBlur(img, (0,0), sigma, borderType=border); with radius R: ksize (2R+1, 2R+1); "
+                   "float accumulation, rounded half to even (OpenCV's u8/u16 fixed point may differ by 1-2)",
+      .params = {detail::field(&GaussianParams::sigma, "sigma",
+                               "standard deviation in pixels; 0 derives it from radius as cv::getGaussianKernel does")
+                     .in(0, 1e4),
+                 detail::field(&GaussianParams::radius, "radius",
+                               "half aperture (ksize 2R+1); 0 = OpenCV's automatic ksize = "
+                               "cvRound(sigma*(u8 ? 3 : 4)*2 + 1) | 1")
+                     .in(0, kGaussianMaxRadius),
+                 detail::border_field(&GaussianParams::border), detail::value_field(&GaussianParams::value)},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec) {
+        return gaussian(src, dst, p, exec);
+      },
+      .check = check_gaussian,
+  });
+  return s;
+}
+
+}  // namespace
+
+Status gaussian(const View& src, const View& dst, const GaussianParams& p, const Exec& exec) {
+  TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
+  TANDEM_TRY(check_radius(p, src.dtype));
+  return detail::on_device("gaussian", src, dst, p, exec, gaussian_on_cpu,
+                           [&](auto stream) { return cuda::gaussian(src, dst, p, stream); });
+}
+
 Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src("gaussian", src, exec));
-  TANDEM_TRY(check_params(p, src.dtype));
+  TANDEM_TRY(nbh::check_src(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
+  TANDEM_TRY(check_radius(p, src.dtype));
   Tensor out;
   TANDEM_TRY(Tensor::create_like(src, exec.device, out));
   TANDEM_TRY(gaussian(src, out.view(), p, exec));
@@ -164,40 +191,11 @@ Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exe
   return {};
 }
 
-}  // namespace tandem
-
-// ---------------------------------------------------------------------------
-// Op table.
-
-namespace tandem::detail {
-namespace {
-
-Status run_gaussian(const OpArgs& a, const View& src, Tensor& dst, const Exec& exec) {
-  return nbh::guarded("gaussian", [&]() -> Status {
-    GaussianParams p;
-    p.sigma = a.number("sigma");
-    p.radius = static_cast<int>(a.integer("radius"));
-    TANDEM_TRY(nbh::read_border("gaussian", a, p.border, p.value));
-    return gaussian(src, dst, p, exec);
-  });
+namespace detail {
+std::span<const OpSpec* const> gaussian_ops() {
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
+}  // namespace detail
 
-const OpSpec kGaussian = nbh::image_op(
-    "gaussian", "Gaussian blur (separable, every channel independently)",
-    "cv2.GaussianBlur(img, (0,0), sigma, borderType=border); with radius R: ksize (2R+1, 2R+1); float "
-    "accumulation, rounded half to even (OpenCV's u8/u16 fixed point may differ by 1-2)",
-    {nbh::param("sigma", ParamType::number, "1",
-                "standard deviation in pixels; 0 derives it from radius as cv::getGaussianKernel does", 0, 1e4),
-     nbh::param("radius", ParamType::integer, "0",
-                "half aperture (ksize 2R+1); 0 = OpenCV's automatic ksize = cvRound(sigma*(u8 ? 3 : 4)*2 + 1) | 1; "
-                "at most 512",
-                0, kGaussianMaxRadius)},
-    run_gaussian);
-
-const OpSpec* const kOps[] = {&kGaussian};
-
-}  // namespace
-
-std::span<const OpSpec* const> gaussian_ops() { return kOps; }
-
-}  // namespace tandem::detail
+}  // namespace tandem

@@ -11,6 +11,8 @@
 #define TANDEM_GRAY_AVX2 1
 #endif
 
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/grayscale.cuh"
 #include "tandem/config.hpp"
@@ -122,30 +124,44 @@ void gray_cpu(const View& src, const View& dst, const Exec& exec) {
                           });
 }
 
-Status check(const View& src, const Exec& exec) {
-  return pointops::check_src(kOp, src, exec, {DType::u8, DType::u16, DType::f32}, {1, 3, 4});
-}
-
-}  // namespace
-
-Status grayscale(const View& src, const View& dst, const GrayscaleParams&, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
-  if (exec.device.is_cuda()) {
-    // A 1-channel image is a plain (possibly re-strided) copy.
-    if (src.channels() == 1) return copy(src, dst, exec.stream).with_context("grayscale");
-#if TANDEM_WITH_CUDA
-    return cuda::grayscale(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("grayscale on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
+// After the checks: the op itself, on the host.
+Status grayscale_on_cpu(const View& src, const View& dst, const GrayscaleParams&, const Exec& exec) {
   switch (src.dtype) {
     case DType::u8: gray_cpu<std::uint8_t>(src, dst, exec); break;
     case DType::u16: gray_cpu<std::uint16_t>(src, dst, exec); break;
     default: gray_cpu<float>(src, dst, exec); break;
   }
   return {};
+}
+
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<GrayscaleParams>({
+      .name = "grayscale",
+      .kind = OpKind::image,
+      .doc = "BT.601 luma of an RGB/RGBA image (alpha ignored) -> H x W; u8/u16 in OpenCV 4's 15-bit "
+             "fixed point (exact), f32 in float; a 1-channel image is copied",
+      .semantics = "cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) (COLOR_RGBA2GRAY for 4 channels); "
+                   "Y = (9798 R + 19235 G + 3735 B + 2^14) >> 15 for u8/u16",
+      .params = {},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec) { return grayscale(src, dst, p, exec); },
+  });
+  return s;
+}
+
+Status check(const View& src, const Exec& exec) {
+  return pointops::check_src(spec(), src, exec);
+}
+
+}  // namespace
+
+Status grayscale(const View& src, const View& dst, const GrayscaleParams& p, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
+  return detail::on_device("grayscale", src, dst, p, exec, grayscale_on_cpu, [&](auto stream) {
+    // A 1-channel image is a plain (possibly re-strided) copy.
+    return src.channels() == 1 ? copy(src, dst, stream).with_context("grayscale") : cuda::grayscale(src, dst, stream);
+  });
 }
 
 Status grayscale(const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec) {
@@ -155,26 +171,10 @@ Status grayscale(const View& src, Tensor& dst, const GrayscaleParams& p, const E
 }
 
 namespace detail {
-
 std::span<const OpSpec* const> grayscale_ops() {
-  static const OpSpec spec{
-      .name = "grayscale",
-      .kind = OpKind::image,
-      .doc = "BT.601 luma of an RGB/RGBA image (alpha ignored) -> H x W; u8/u16 in OpenCV 4's 15-bit "
-             "fixed point (exact), f32 in float; a 1-channel image is copied",
-      .semantics = "cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) (COLOR_RGBA2GRAY for 4 channels); "
-                   "Y = (9798 R + 19235 G + 3735 B + 2^14) >> 15 for u8/u16",
-      .params = {},
-      .dtypes = {DType::u8, DType::u16, DType::f32},
-      .channels = kChannels134,
-      .run = [](const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-        return grayscale(src, dst, GrayscaleParams{}, exec);
-      },
-      .outputs = {},
-  };
-  static const OpSpec* const specs[] = {&spec};
-  return specs;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

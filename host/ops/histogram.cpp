@@ -1,3 +1,4 @@
+#include "host/ops/op_decl.hpp"
 // histogram: range resolution (NumPy's _get_outer_edges), validation, device
 // dispatch, the OpenMP implementation and the op-table entry.  The bin
 // function is in kernels/histogram.cuh.
@@ -12,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "host/ops/dispatch.hpp"
 #include "host/ops/minmax.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/histogram.cuh"
@@ -28,15 +30,17 @@ constexpr std::int64_t kPrivateBins = std::int64_t(1) << 16;
 
 Status fail(Errc code, const std::string& why) { return {code, "histogram: " + why}; }
 
+const OpSpec& spec();
+
 std::string num(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 
-Status check_params(const HistogramParams& p) {
-  if (p.bins < 1 || p.bins > kMaxBins)
-    return fail(Errc::invalid_argument, "bins must be in [1, " + std::to_string(kMaxBins) + "]; got " + std::to_string(p.bins));
+// Beyond the declared fields: a range needs both ends, finite and in order
+// (checked when a pipeline is parsed).
+Status check_range(const HistogramParams& p) {
   if (p.min.has_value() != p.max.has_value())
     return fail(Errc::invalid_argument, "give both min and max (the range), or neither");
   if (p.min) {
@@ -59,15 +63,9 @@ Status check_src(const View& src, const Exec& exec) {
 }
 
 
-/// Min/max of the data on its device, as f64 and (integers) exactly.
-Status data_minmax(const View& src, const Exec& exec, cuda::DataMinMax& out) {
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::data_minmax(src, out, exec.stream).with_context("histogram");
-#else
-    return fail(Errc::unsupported, cuda_status());
-#endif
-  }
+// Min/max of host data, as f64 and (integers) exactly.
+Status minmax_on_cpu(const View& src, const View&, cuda::DataMinMax* const& result, const Exec& exec) {
+  cuda::DataMinMax& out = *result;
   visit_dtype(src.dtype, [&](auto tag) {
     using T = decltype(tag);
     const kern::MinMax<T> mm = cpu_minmax(src.ptr<const T>(), src.numel(), cpu_threads(exec));
@@ -81,9 +79,21 @@ Status data_minmax(const View& src, const Exec& exec, cuda::DataMinMax& out) {
   return {};
 }
 
+/// Min/max of the data on its device, as f64 and (integers) exactly.
+Status data_minmax(const View& src, const Exec& exec, cuda::DataMinMax& out) {
+  // The range is needed now, on the host: on a sim device, once the queued work is done.
+  if (exec.device.is_sim()) {
+    TANDEM_TRY(detail::wait_for("histogram", exec));
+    return minmax_on_cpu(src, src, &out, Exec::cpu(1));
+  }
+  return detail::on_device("histogram", src, src, &out, exec, minmax_on_cpu, [&](auto stream) {
+    return cuda::data_minmax(src, out, stream).with_context("histogram");
+  });
+}
+
 /// NumPy's _get_outer_edges + _get_bin_edges + histogram's `norm`.
 Status resolve_bins(const View& src, const HistogramParams& p, const Exec& exec, kern::HistBins& b) {
-  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(detail::check_params(spec(), p, check_range));
   TANDEM_TRY(check_src(src, exec));
   double first = 0, last = 1, denom = 1;
   if (p.min) {
@@ -225,10 +235,19 @@ void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::in
   cpu_count(in, n, b.n, counts, threads, [bins](T v) { return bins.bin(v); });
 }
 
+Status histogram_on_cpu(const View& src, const View& dst, const kern::HistBins& b, const Exec& exec) {
+  visit_dtype(src.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    cpu_histogram(src.ptr<const T>(), src.numel(), b, dst.ptr<std::int64_t>(), cpu_threads(exec));
+  });
+  return {};
+}
+
+
 }  // namespace
 
 Status histogram(const View& src, const View& dst, const HistogramParams& p, const Exec& exec) {
-  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(detail::check_params(spec(), p, check_range));
   TANDEM_TRY(check_src(src, exec));
   if (!(dst.device == exec.device))
     return fail(Errc::invalid_argument, "output is on " + dst.device.str() + " but the op runs on " + exec.device.str());
@@ -237,22 +256,13 @@ Status histogram(const View& src, const View& dst, const HistogramParams& p, con
                                             "]; got " + dst.describe());
   kern::HistBins b;
   TANDEM_TRY(resolve_bins(src, p, exec, b));
-  if (exec.device.is_cpu()) {
-    visit_dtype(src.dtype, [&](auto tag) {
-      using T = decltype(tag);
-      cpu_histogram(src.ptr<const T>(), src.numel(), b, dst.ptr<std::int64_t>(), cpu_threads(exec));
-    });
-    return {};
-  }
-#if TANDEM_WITH_CUDA
-  return cuda::histogram(src, dst, b, exec.stream).with_context("histogram");
-#else
-  return fail(Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device("histogram", src, dst, b, exec, histogram_on_cpu, [&](auto stream) {
+    return cuda::histogram(src, dst, b, stream).with_context("histogram");
+  });
 }
 
 Status histogram(const View& src, Tensor& dst, const HistogramParams& p, const Exec& exec) {
-  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(detail::check_params(spec(), p, check_range));
   TANDEM_TRY(check_src(src, exec));
   TANDEM_TRY(Tensor::create(DType::i64, {p.bins}, exec.device, dst).with_context("histogram"));
   return histogram(src, dst.view(), p, exec);
@@ -274,33 +284,33 @@ Status histogram_edges(const View& src, const HistogramParams& p, std::vector<do
 
 namespace {
 
-Status run_histogram(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-  HistogramParams p;
-  p.bins = args.integer("bins");
-  if (args.has("min")) p.min = args.number("min");
-  if (args.has("max")) p.max = args.number("max");
-  return histogram(src, dst, p, exec);
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<HistogramParams>({
+    .name = "histogram",
+    .kind = OpKind::histogram,
+    .doc = "counts in `bins` equal-width bins over [min, max] (default: the data's min and max; last bin closed; "
+           "values outside and NaN ignored), i64 [bins]; f32 input binned against f32-rounded edges as NumPy",
+    .semantics = "np.histogram(a, bins=bins, range=(min, max))[0]",
+    .params = {detail::field(&HistogramParams::bins, "bins", "number of equal-width bins").in(1, double(kMaxBins)),
+               detail::field(&HistogramParams::min, "min", "lower end of the range (with max); default a.min()"),
+               detail::field(&HistogramParams::max, "max",
+                             "upper end of the range (with min, >= min); default a.max()")},
+    .layouts = detail::array_layouts(kAllDTypes),
+    .run = [](const View& src, Tensor& dst, const HistogramParams& p, const Exec& exec) {
+      return histogram(src, dst, p, exec);
+    },
+    .check = check_range,
+  });
+  return s;
 }
-
-const OpSpec kHistogram{
-    "histogram", OpKind::histogram,
-    "counts in `bins` equal-width bins over [min, max] (default: the data's min and max; last bin closed; "
-    "values outside and NaN ignored), i64 [bins]; f32 input binned against f32-rounded edges as NumPy",
-    "np.histogram(a, bins=bins, range=(min, max))[0]",
-    {{"bins", ParamType::integer, "10", 1, double(kMaxBins), {}, "number of equal-width bins"},
-     {"min", ParamType::number, "", -1e300, 1e300, {}, "lower end of the range (with max); default a.min()", true},
-     {"max", ParamType::number, "", -1e300, 1e300, {}, "upper end of the range (with min, >= min); default a.max()", true}},
-    std::vector<DType>(std::begin(kAllDTypes), std::end(kAllDTypes)),
-    kAnyChannels,
-    run_histogram,
-    {}};
-
-const OpSpec* const kOps[] = {&kHistogram};
 
 }  // namespace
 
 namespace detail {
-std::span<const OpSpec* const> histogram_ops() { return kOps; }
+std::span<const OpSpec* const> histogram_ops() {
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
+}
 }  // namespace detail
 
 }  // namespace tandem

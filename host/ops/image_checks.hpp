@@ -6,25 +6,15 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
+#include "tandem/op_table.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
 namespace tandem::detail {
-
-/// The image layouts of the data model, accepted by the neighbourhood
-/// filters: u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1.
-inline constexpr std::string_view kStandardImageLayouts = "u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1";
-inline bool standard_image_layout(DType t, int c) {
-  switch (t) {
-    case DType::u8: return c == 1 || c == 3 || c == 4;
-    case DType::u16: return c == 1 || c == 3;
-    case DType::f32: return c == 1;
-    default: return false;
-  }
-}
 
 inline Status op_error(std::string_view op, Errc code, const std::string& why) {
   return {code, std::string(op) + ": " + why};
@@ -53,22 +43,15 @@ inline bool rows_aligned(const View& v) {
 }
 
 /// Checks what every image op needs of its input: an image (packed pixels,
-/// rows maybe padded), not empty, sides that fit in int, on exec.device, and a
-/// stream for CUDA. `supported(dtype, channels)` says which inputs the op takes;
-/// `accepted` lists them for the message ("u8 x1/3/4, u16 x1/3, f32 x1").
-template <class Supported>
-Status check_image_input(std::string_view op, const View& src, const Exec& exec, Supported supported,
-                         std::string_view accepted) {
-  if (!src.is_image())
-    return op_error(op, Errc::invalid_argument,
-                    "needs an image (H x W or H x W x C with packed pixels); got " + src.describe());
-  if (src.numel() == 0 || !src.data) return op_error(op, Errc::invalid_argument, "input is empty (" + src.describe() + ")");
+/// rows maybe padded) in one of `spec`'s layouts, not empty, sides that fit in
+/// int, on exec.device, and a stream for CUDA.
+inline Status check_image_input(const OpSpec& spec, const View& src, const Exec& exec) {
+  const std::string_view op = spec.name;
+  TANDEM_TRY(check_input(spec, src));
+  if (!src.data) return op_error(op, Errc::invalid_argument, "input is empty (" + src.describe() + ")");
   if (!rows_aligned(src)) return op_error(op, Errc::invalid_argument, "input rows must start on element boundaries");
   if (src.height() > INT_MAX || src.width() > INT_MAX || src.width() * src.channels() > INT_MAX)
     return op_error(op, Errc::invalid_argument, "image too large (" + src.describe() + ")");
-  if (!supported(src.dtype, static_cast<int>(src.channels())))
-    return op_error(op, Errc::unsupported,
-                    "does not accept " + src.describe() + " (accepts " + std::string(accepted) + ")");
   if (!(src.device == exec.device))
     return op_error(op, Errc::invalid_argument, "input is on " + src.device.str() + " but the op runs on " + exec.device.str());
   if (exec.device.is_cuda() && !exec.stream)

@@ -4,6 +4,8 @@
 
 #include <span>
 
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/invert.cuh"
 #include "tandem/config.hpp"
@@ -33,28 +35,40 @@ void invert_cpu(const View& src, const View& dst, const Exec& exec) {
   }
 }
 
-Status check(const View& src, const Exec& exec) {
-  return pointops::check_src(kOp, src, exec, {DType::u8, DType::u16, DType::f32}, {1, 3, 4});
-}
-
-}  // namespace
-
-Status invert(const View& src, const View& dst, const InvertParams&, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::invert(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("invert on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
+// After the checks: the op itself, on the host.
+Status invert_on_cpu(const View& src, const View& dst, const InvertParams&, const Exec& exec) {
   switch (src.dtype) {
     case DType::u8: invert_cpu<std::uint8_t>(src, dst, exec); break;
     case DType::u16: invert_cpu<std::uint16_t>(src, dst, exec); break;
     default: invert_cpu<float>(src, dst, exec); break;
   }
   return {};
+}
+
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<InvertParams>({
+      .name = "invert",
+      .kind = OpKind::image,
+      .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
+      .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
+      .params = {},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) { return invert(src, dst, p, exec); },
+  });
+  return s;
+}
+
+Status check(const View& src, const Exec& exec) {
+  return pointops::check_src(spec(), src, exec);
+}
+
+}  // namespace
+
+Status invert(const View& src, const View& dst, const InvertParams& p, const Exec& exec) {
+  TANDEM_TRY(check(src, exec));
+  TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
+  return detail::on_device("invert", src, dst, p, exec, invert_on_cpu,
+                           [&](auto stream) { return cuda::invert(src, dst, stream); });
 }
 
 Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) {
@@ -64,24 +78,10 @@ Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& e
 }
 
 namespace detail {
-
 std::span<const OpSpec* const> invert_ops() {
-  static const OpSpec spec{
-      .name = "invert",
-      .kind = OpKind::image,
-      .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
-      .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
-      .params = {},
-      .dtypes = {DType::u8, DType::u16, DType::f32},
-      .channels = kChannels134,
-      .run = [](const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-        return invert(src, dst, InvertParams{}, exec);
-      },
-      .outputs = {},
-  };
-  static const OpSpec* const specs[] = {&spec};
-  return specs;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

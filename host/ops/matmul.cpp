@@ -18,10 +18,9 @@
 #include "kernels/matmul.cuh"
 #include "tandem/config.hpp"
 #include "tandem/io/npy.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "tandem/op_table.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
 
 namespace tandem {
 namespace {
@@ -135,6 +134,9 @@ Status matmul_cpu(const View& a, const View& b, const View& c, const Exec& exec)
   return {};
 }
 
+// The dispatch signature: (src, dst, parameter) = (A, C, B).
+Status matmul_on_cpu(const View& a, const View& c, const View& b, const Exec& exec) { return matmul_cpu(a, b, c, exec); }
+
 }  // namespace
 
 Status matmul(const View& a, const View& b, const View& c, const MatmulParams& p, const Exec& exec) {
@@ -166,13 +168,10 @@ Status matmul(const View& a, const View& b, const View& c, const MatmulParams& p
   if (exec.device.is_cuda()) {
     if (!exec.stream)
       return {Errc::invalid_argument, "matmul: a CUDA stream is required to run on " + exec.device.str()};
-#if TANDEM_WITH_CUDA
-    return cuda::matmul(a, b, c, p.allow_tf32, exec.stream);
-#else
-    return {Errc::unsupported, "matmul: " + cuda_status()};
-#endif
   }
-  return matmul_cpu(a, b, c, exec);
+  // B rides along as the op's parameter, so a sim launch holds a copy of its view.
+  return detail::on_device("matmul", a, c, b, exec, matmul_on_cpu,
+                           [&](auto stream) { return cuda::matmul(a, b, c, p.allow_tf32, stream); });
 }
 
 Status matmul(const View& a, const View& b, Tensor& c, const MatmulParams& p, const Exec& exec) {
@@ -205,58 +204,54 @@ Status widen_integer_b(Tensor& b) {
   return {};
 }
 
-Status run_matmul(const OpArgs& args, const View& a, Tensor& c, const Exec& exec) {
-  const std::string& path = args.text("with");
-  Tensor b;
-  if (Status s = io::read_npy(path, b); !s.ok())
-    return {s.code(), "matmul: cannot load B from '" + path + "': " + s.message()};
-  TANDEM_TRY(widen_integer_b(b));
-  MatmulParams p;
-  p.allow_tf32 = args.integer("tf32") != 0;
-  if (exec.device.is_cpu()) return matmul(a, b.view(), c, p, exec);
-#if TANDEM_WITH_CUDA
-  Tensor b_dev;
-  TANDEM_TRY(Tensor::create_like(b.view(), exec.device, b_dev));
-  TANDEM_TRY(copy(b.view(), b_dev.view(), exec.stream));
-  const Status s = matmul(a, b_dev.view(), c, p, exec);
-  // b_dev is freed on return: let the queued product finish reading it first.
-  const Status synced = cuda::stream_synchronize(exec.stream);
-  return s.ok() ? synced : s;
-#else
-  return {Errc::unsupported, "matmul: " + cuda_status()};
-#endif
+// What a pipeline stage gives matmul: B from a file, and the TF32 switch.
+struct MatmulStage {
+  LoadedFile with;
+  bool tf32 = false;
+};
+
+// Reads B (integers widened to f64), once per pipeline: parse_args calls it.
+Status open_b(LoadedFile& f) {
+  auto b = std::make_shared<Tensor>();
+  if (Status s = io::read_npy(f.path, *b); !s.ok()) return {s.code(), "cannot load B from '" + f.path + "': " + s.message()};
+  TANDEM_TRY(widen_integer_b(*b));
+  f.tensor = std::move(b);
+  return {};
 }
 
-const OpSpec kMatmul{
+Status run_matmul(const View& a, Tensor& c, const MatmulStage& stage, const Exec& exec) {
+  LoadedFile with = stage.with;
+  if (!with.tensor) TANDEM_TRY(open_b(with).with_context("matmul"));  // arguments made in C++, not parsed
+  const View& b = with.tensor->view();
+  MatmulParams p;
+  p.allow_tf32 = stage.tf32;
+  if (exec.device.is_cpu()) return matmul(a, b, c, p, exec);
+  Tensor b_dev;
+  TANDEM_TRY(Tensor::create_like(b, exec.device, b_dev));
+  TANDEM_TRY(copy(b, b_dev.view(), exec.stream));
+  const Status s = matmul(a, b_dev.view(), c, p, exec);
+  // b_dev is freed on return: let the queued product finish reading it first.
+  const Status synced = detail::wait_for("matmul", exec);
+  return s.ok() ? synced : s;
+}
+
+const OpSpec kMatmul = detail::make_op<MatmulStage>({
     .name = "matmul",
     .kind = OpKind::array,
     .doc = "Matrix product of the 2-D input A with B from a .npy file (A @ B)",
     .semantics = "np.matmul(a, np.load(with)) for 2-D a and B; f32 @ f32 -> f32, any f64 operand -> f64 "
                  "(integer B files are read as f64); CUDA with tf32=1 uses TF32 tensor cores for f32",
-    .params = {
-        ParamSpec{.name = "with",
-                  .type = ParamType::path,
-                  .default_value = "",
-                  .min = -1e300,
-                  .max = 1e300,
-                  .choices = {},
-                  .doc = "B: a .npy file holding a 2-D matrix with as many rows as the input has columns",
-                  .optional = false},
-        ParamSpec{.name = "tf32",
-                  .type = ParamType::integer,
-                  .default_value = "0",
-                  .min = 0,
-                  .max = 1,
-                  .choices = {},
-                  .doc = "1: let cuBLAS use TF32 tensor cores for f32 (faster, ~1e-3 relative error); "
-                         "CUDA only, ignored on the CPU",
-                  .optional = false},
-    },
-    .dtypes = {DType::f32, DType::f64},
-    .channels = kAnyChannels,
-    .run = &run_matmul,
-    .outputs = {},
-};
+    .params = {detail::field(&MatmulStage::with, "with",
+                             "B: a .npy file holding a 2-D matrix with as many rows as the input has columns; "
+                             "read once, when the pipeline is parsed")
+                   .required()
+                   .opened_with(open_b),
+               detail::field(&MatmulStage::tf32, "tf32",
+                             "1: let cuBLAS use TF32 tensor cores for f32 (faster, ~1e-3 relative error); "
+                             "CUDA only, ignored on the CPU")},
+    .layouts = {{DType::f32, 0}, {DType::f64, 0}},
+    .run = run_matmul,
+});
 const OpSpec* const kMatmulOps[] = {&kMatmul};
 
 }  // namespace

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/median.cuh"
 #include "tandem/config.hpp"
@@ -30,8 +32,6 @@ namespace tandem {
 namespace {
 
 constexpr std::string_view kOp = "median";
-constexpr std::string_view kAccepted = detail::kStandardImageLayouts;
-constexpr auto supported = detail::standard_image_layout;
 
 int max_size(DType t) { return t == DType::u8 ? kMedianMaxSizeU8 : kMedianMaxSizeWide; }
 
@@ -318,7 +318,8 @@ Status median_cpu_typed(const View& src, const View& dst, int K, const Exec& exe
     return median_select<T, C>(src, dst, K, exec);
 }
 
-Status median_cpu(const View& src, const View& dst, int K, const Exec& exec) {
+Status median_cpu(const View& src, const View& dst, const MedianParams& p, const Exec& exec) {
+  const int K = p.size;
   const auto c = src.channels();
   switch (src.dtype) {
     case DType::u8:
@@ -327,39 +328,70 @@ Status median_cpu(const View& src, const View& dst, int K, const Exec& exec) {
       return median_cpu_typed<std::uint8_t, 4>(src, dst, K, exec);
     case DType::u16:
       if (c == 1) return median_cpu_typed<std::uint16_t, 1>(src, dst, K, exec);
-      return median_cpu_typed<std::uint16_t, 3>(src, dst, K, exec);
+      if (c == 3) return median_cpu_typed<std::uint16_t, 3>(src, dst, K, exec);
+      return median_cpu_typed<std::uint16_t, 4>(src, dst, K, exec);
     default:
-      return median_cpu_typed<float, 1>(src, dst, K, exec);
+      if (c == 1) return median_cpu_typed<float, 1>(src, dst, K, exec);
+      if (c == 3) return median_cpu_typed<float, 3>(src, dst, K, exec);
+      return median_cpu_typed<float, 4>(src, dst, K, exec);
   }
 }
 
-Status check_params(const View& src, const MedianParams& p) {
-  const int top = max_size(src.dtype);
-  if (p.size < 1 || p.size % 2 == 0 || p.size > top)
+// An even window has no centre pixel, whatever the image.
+Status check_odd(const MedianParams& p) {
+  if (p.size % 2 == 0)
     return detail::op_error(kOp, Errc::invalid_argument,
-                            "window size " + std::to_string(p.size) + " must be odd and in [1, " +
-                                std::to_string(top) + "] for " + dtype_name(src.dtype) + " images");
+                            "parameter 'size' must be odd (the window needs a centre pixel); got " +
+                                std::to_string(p.size));
   return {};
+}
+
+// u16 and f32 select among K^2 keys per pixel, so they stop at a smaller K.
+Status check_size_for(const View& src, const MedianParams& p) {
+  const int top = max_size(src.dtype);
+  if (p.size > top)
+    return detail::op_error(kOp, Errc::invalid_argument,
+                            "window size " + std::to_string(p.size) + " must be at most " + std::to_string(top) +
+                                " for " + dtype_name(src.dtype) + " images");
+  return {};
+}
+
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<MedianParams>({
+      .name = "median",
+      .kind = OpKind::image,
+      .doc = "Median of the K x K window per channel, edge pixels replicated (exact)",
+      .semantics = "cv2.medianBlur(img, K) (OpenCV takes u16 / f32 only for K = 3, 5; tandem computes the "
+                   "same exact median for any odd K up to 99 for them, up to 255 for u8)",
+      .params = {detail::field(&MedianParams::size, "size",
+                               "window side K, odd; at most 255 for u8 and 99 for u16 / f32; 1 copies")
+                     .in(1, kMedianMaxSizeU8)
+                     .required()},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const MedianParams& p, const Exec& exec) {
+        return median(src, dst, p, exec);
+      },
+      .check = check_odd,
+  });
+  return s;
 }
 
 }  // namespace
 
 Status median(const View& src, const View& dst, const MedianParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
-  TANDEM_TRY(check_params(src, p));
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_odd));
+  TANDEM_TRY(check_size_for(src, p));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
   if (p.size == 1) return copy(src, dst, exec.stream);
-  if (exec.device.is_cpu()) return median_cpu(src, dst, p.size, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::median(src, dst, p, exec.stream);
-#else
-  return detail::op_error(kOp, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kOp, src, dst, p, exec, median_cpu,
+                           [&](auto stream) { return cuda::median(src, dst, p, stream); });
 }
 
 Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
-  TANDEM_TRY(check_params(src, p));
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_odd));
+  TANDEM_TRY(check_size_for(src, p));
   Tensor out;
   TANDEM_TRY(Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, out));
   TANDEM_TRY(median(src, out.view(), p, exec));
@@ -368,31 +400,10 @@ Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& e
 }
 
 namespace detail {
-
-namespace {
-Status run_median(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-  MedianParams p;
-  p.size = static_cast<int>(args.integer("size"));
-  return median(src, dst, p, exec);
-}
-}  // namespace
-
 std::span<const OpSpec* const> median_ops() {
-  static const OpSpec spec{
-      "median",
-      OpKind::image,
-      "Median of the K x K window per channel, edge pixels replicated (exact)",
-      "cv2.medianBlur(img, K) (OpenCV takes u16 / f32 only for K = 3, 5; tandem computes the "
-      "same exact median for any odd K up to 99 for them, up to 255 for u8)",
-      {ParamSpec{"size", ParamType::integer, "", 1, kMedianMaxSizeU8, {},
-                 "window side K, odd; at most 255 for u8 and 99 for u16 / f32; 1 copies", false}},
-      {DType::u8, DType::u16, DType::f32},
-      kChannels134,
-      &run_median,
-      {}};
-  static const OpSpec* const list[] = {&spec};
-  return list;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <string>
 #include <string_view>
 #include <limits>
@@ -39,16 +38,18 @@ inline kern::BorderMode to_mode(Border b) noexcept { return static_cast<kern::Bo
 
 /// The input and exec checks every neighbourhood op makes, with messages naming
 /// `op`: the shared image checks, plus sides small enough for the tile arithmetic.
-inline Status check_src(std::string_view op, const View& src, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(op, src, exec, detail::standard_image_layout, detail::kStandardImageLayouts));
+inline Status check_src(const OpSpec& spec, const View& src, const Exec& exec) {
+  const std::string_view op = spec.name;
+  TANDEM_TRY(detail::check_image_input(spec, src, exec));
   if (src.height() > INT_MAX / 4 || src.width() * src.channels() > INT_MAX / 4)
     return {Errc::invalid_argument, std::string(op) + ": the input is too large (" + src.describe() + ")"};
   return {};
 }
 
 /// check_src, and the output: an image like the input, on the same device, not overlapping it.
-inline Status check_io(std::string_view op, const View& src, const View& dst, const Exec& exec) {
-  TANDEM_TRY(check_src(op, src, exec));
+inline Status check_io(const OpSpec& spec, const View& src, const View& dst, const Exec& exec) {
+  const std::string_view op = spec.name;
+  TANDEM_TRY(check_src(spec, src, exec));
   const auto fail = [&](Errc c, const std::string& why) { return Status(c, std::string(op) + ": " + why); };
   if (!dst.is_image() || !dst.same_layout(src) || !dst.data)
     return fail(Errc::invalid_argument, "the output must be an image like the input (" + src.describe() + "); got " +
@@ -61,14 +62,6 @@ inline Status check_io(std::string_view op, const View& src, const View& dst, co
   const auto [sb, se] = span(src);
   const auto [db, de] = span(dst);
   if (sb < de && db < se) return fail(Errc::invalid_argument, "the input and output overlap (in-place filtering is not supported)");
-  return {};
-}
-
-/// Checks the border value: finite and at most 1e30 in magnitude, so that it
-/// is a finite float too (it is saturated to integer dtypes when used).
-inline Status check_value(std::string_view op, double value) {
-  if (!(std::abs(value) <= 1e30))
-    return {Errc::invalid_argument, std::string(op) + ": the border value must be finite, |value| <= 1e30"};
   return {};
 }
 
@@ -325,77 +318,6 @@ TANDEM_CPU_INLINE void store_mean(T* __restrict out, const A* __restrict sum, in
     }
   } else {
     for (int i = 0; i < n; ++i) out[i] = static_cast<T>(std::bit_cast<std::uint64_t>(double(sum[i]) / area + 0x1p52));
-  }
-}
-
-// ---------------------------------------------------------------------------
-// Op-table helpers.
-
-/// A parameter spec (built field by field: designated initialisers that skip
-/// members trip -Wmissing-field-initializers).
-inline ParamSpec param(std::string_view name, ParamType type, std::string_view default_value, std::string_view doc,
-                       double min = -1e300, double max = 1e300) {
-  ParamSpec s;
-  s.name = name;
-  s.type = type;
-  s.default_value = default_value;
-  s.doc = doc;
-  s.min = min;
-  s.max = max;
-  return s;
-}
-
-/// The `border` parameter every neighbourhood op takes.
-inline ParamSpec border_param() {
-  ParamSpec s = param("border", ParamType::choice, "reflect101",
-                      "pixels outside the image: reflect101 = gfedcb|abcdefgh|gfedcba (OpenCV BORDER_REFLECT_101), "
-                      "replicate = aaa|abc..h|hhh, constant = `value`");
-  s.choices = {"reflect101", "replicate", "constant"};
-  return s;
-}
-
-/// The `value` parameter (the outside value for border=constant).
-inline ParamSpec value_param() {
-  return param("value", ParamType::number, "0",
-               "the outside pixel value for border=constant, rounded half to even and saturated to the dtype");
-}
-
-/// An image op spec of the neighbourhood family (u8 x1/3/4, u16 x1/3, f32 x1).
-inline OpSpec image_op(std::string_view name, std::string_view doc, std::string_view semantics,
-                       std::vector<ParamSpec> params, OpRunFn run) {
-  OpSpec s;
-  s.name = name;
-  s.kind = OpKind::image;
-  s.doc = doc;
-  s.semantics = semantics;
-  s.params = std::move(params);
-  s.params.push_back(border_param());
-  s.params.push_back(value_param());
-  s.dtypes = {DType::u8, DType::u16, DType::f32};
-  s.channels = kChannels134;
-  s.run = run;
-  return s;
-}
-
-/// Reads the border and value parameters into `b` and `v`.
-inline Status read_border(std::string_view op, const OpArgs& a, Border& b, double& v) {
-  const auto parsed = parse_border(a.text("border"));
-  if (!parsed) return {Errc::invalid_argument, std::string(op) + ": unknown border '" + a.text("border") + "'"};
-  b = *parsed;
-  v = a.number("value");
-  return {};
-}
-
-/// Runs `f` (which reads OpArgs, and may throw on a missing parameter) and
-/// turns any exception into a Status naming `op`.
-template <class F>
-Status guarded(std::string_view op, F&& f) noexcept {
-  try {
-    return f();
-  } catch (const Error& e) {
-    return {e.code(), std::string(op) + ": " + e.what()};
-  } catch (const std::exception& e) {
-    return {Errc::invalid_argument, std::string(op) + ": bad parameters (" + e.what() + ")"};
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "host/ops/op_decl.hpp"
 #include "tandem/op_table.hpp"
 
 namespace tandem {
@@ -39,6 +40,7 @@ double OpArgs::number(std::string_view name) const {
 const std::string& OpArgs::text(std::string_view name) const {
   const auto it = values_.find(name);
   if (it == values_.end()) throw Error({Errc::internal, "missing parameter " + std::string(name)});
+  if (const auto* f = std::get_if<LoadedFile>(&it->second)) return f->path;
   return std::get<std::string>(it->second);
 }
 
@@ -57,8 +59,8 @@ std::string describe_param(const ParamSpec& p) {
     os << ": ";
     for (std::size_t i = 0; i < p.choices.size(); ++i) os << (i ? "|" : "") << p.choices[i];
   } else if ((p.type == ParamType::integer || p.type == ParamType::number) && (p.min > -1e299 || p.max < 1e299)) {
-    os << " in [" << (p.min > -1e299 ? std::to_string(p.min) : "-inf") << ", "
-       << (p.max < 1e299 ? std::to_string(p.max) : "inf") << "]";
+    os << " in [" << (p.min > -1e299 ? detail::format_number(p.min) : "-inf") << ", "
+       << (p.max < 1e299 ? detail::format_number(p.max) : "inf") << "]";
   }
   if (!p.default_value.empty()) os << ", default " << p.default_value;
   else if (!p.optional) os << ", required";
@@ -93,29 +95,28 @@ Status parse_one(const OpSpec& spec, const ParamSpec& p, std::string_view text, 
     case ParamType::integer: {
       std::int64_t v = 0;
       if (!parse_int(text, v)) return bad(spec, p, "is not an integer: '" + std::string(text) + "'");
-      if (double(v) < p.min || double(v) > p.max)
-        return bad(spec, p, "is out of range: " + std::string(text));
       out = v;
-      return {};
+      return detail::check_value(spec.name, p, out, text);
     }
     case ParamType::number: {
       double v = 0;
       if (!parse_double(text, v)) return bad(spec, p, "is not a number: '" + std::string(text) + "'");
-      if (v < p.min || v > p.max) return bad(spec, p, "is out of range: " + std::string(text));
       out = v;
-      return {};
+      return detail::check_value(spec.name, p, out, text);
     }
     case ParamType::choice:
-      for (auto c : p.choices)
-        if (c == text) {
-          out = std::string(text);
-          return {};
-        }
-      return bad(spec, p, "has no choice '" + std::string(text) + "'");
-    case ParamType::path:
-      if (text.empty()) return bad(spec, p, "is empty");
       out = std::string(text);
+      return detail::check_value(spec.name, p, out, text);
+    case ParamType::path: {
+      if (text.empty()) return bad(spec, p, "is empty");
+      LoadedFile f{std::string(text), nullptr};
+      if (p.open) {
+        if (Status s = p.open(f); !s.ok())
+          return {s.code(), std::string(spec.name) + ": parameter '" + std::string(p.name) + "': " + s.message()};
+      }
+      out = std::move(f);
       return {};
+    }
     case ParamType::matrix: {
       Matrix m;
       std::size_t row_start = 0;
@@ -179,29 +180,100 @@ Status parse_args(const OpSpec& spec, const std::map<std::string, std::string, s
       return {Errc::invalid_argument, std::string(spec.name) + " needs parameter " + describe_param(p)};
     }
   }
+  if (spec.check) TANDEM_TRY(spec.check(args));
   out = std::move(args);
   return {};
 }
 
 Status check_input(const OpSpec& spec, const View& src) {
-  bool dtype_ok = false;
-  for (DType t : spec.dtypes) dtype_ok = dtype_ok || t == src.dtype;
-  if (!dtype_ok) {
-    std::string list;
-    for (DType t : spec.dtypes) list += (list.empty() ? "" : ", ") + std::string(dtype_name(t));
-    return {Errc::unsupported, std::string(spec.name) + " does not accept " + dtype_name(src.dtype) +
-                                   " input (accepts " + list + ")"};
-  }
-  if (spec.kind == OpKind::image) {
-    if (!src.is_image())
-      return {Errc::invalid_argument, std::string(spec.name) + " needs an image (H x W or H x W x C, packed pixels); got " + src.describe()};
-    const auto c = src.channels();
-    if (c < 1 || c > 31 || !(spec.channels & (1u << c)))
-      return {Errc::unsupported, std::string(spec.name) + " does not accept " + std::to_string(c) + "-channel images"};
+  if (spec.kind == OpKind::image && !src.is_image())
+    return {Errc::invalid_argument, std::string(spec.name) + " needs an image (H x W or H x W x C, packed pixels); got " + src.describe()};
+  const int c = spec.kind == OpKind::image ? static_cast<int>(src.channels()) : 0;
+  bool ok = false;
+  for (const Layout& l : spec.layouts) ok = ok || (l.dtype == src.dtype && (l.channels == 0 || l.channels == c));
+  if (!ok) {
+    std::string what = spec.kind == OpKind::image ? std::to_string(c) + "-channel " + dtype_name(src.dtype) + " images"
+                                                  : std::string(dtype_name(src.dtype)) + " input";
+    return {Errc::unsupported, std::string(spec.name) + " does not accept " + what + " (accepts " +
+                                   layouts_text(spec.layouts) + "); got " + src.describe()};
   }
   if (src.numel() == 0) return {Errc::invalid_argument, std::string(spec.name) + ": input is empty (" + src.describe() + ")"};
   return {};
 }
+
+std::string layouts_text(std::span<const Layout> layouts) {
+  std::string out;
+  std::vector<bool> done(layouts.size());
+  for (std::size_t i = 0; i < layouts.size(); ++i) {
+    if (done[i]) continue;
+    out += (out.empty() ? "" : ", ") + std::string(dtype_name(layouts[i].dtype));
+    std::string chans;
+    for (std::size_t j = i; j < layouts.size(); ++j)
+      if (layouts[j].dtype == layouts[i].dtype) {
+        done[j] = true;
+        if (layouts[j].channels > 0) chans += (chans.empty() ? " x" : "/") + std::to_string(layouts[j].channels);
+      }
+    out += chans;
+  }
+  return out;
+}
+
+namespace detail {
+
+std::string format_number(double v) {
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (std::nearbyint(v) == v && std::abs(v) < 1e15) return std::to_string(static_cast<std::int64_t>(v));
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+Status check_value(std::string_view op, const ParamSpec& p, const ParamValue& v, std::string_view as_written) {
+  const auto fail = [&](const std::string& why) {
+    return Status(Errc::invalid_argument, std::string(op) + ": parameter '" + std::string(p.name) + "' " + why +
+                                              "; expected " + describe_param(p));
+  };
+  if (p.type == ParamType::choice) {
+    const auto* text = std::get_if<std::string>(&v);
+    for (auto c : p.choices)
+      if (text && c == *text) return {};
+    return fail("has no choice '" + std::string(as_written) + "'");
+  }
+  if (p.type != ParamType::integer && p.type != ParamType::number) return {};
+  const double x = std::holds_alternative<double>(v) ? std::get<double>(v) : double(std::get<std::int64_t>(v));
+  if (std::isnan(x)) return fail("is NaN, not a finite number");
+  if (!(x >= p.min && x <= p.max)) return fail("is out of range: " + std::string(as_written));
+  return {};
+}
+
+Status check_fields(std::string_view op, std::span<const ParamSpec> params, const void* params_object) {
+  for (const ParamSpec& p : params) {
+    if (!p.load) continue;
+    const std::optional<ParamValue> v = p.load(params_object);
+    if (!v) continue;
+    std::string shown;
+    if (const auto* d = std::get_if<double>(&*v)) shown = format_number(*d);
+    else if (const auto* i = std::get_if<std::int64_t>(&*v)) shown = std::to_string(*i);
+    else if (const auto* t = std::get_if<std::string>(&*v)) shown = *t;
+    TANDEM_TRY(check_value(op, p, *v, shown));
+  }
+  return {};
+}
+
+std::vector<Layout> layouts_of(std::initializer_list<DType> dtypes, std::initializer_list<int> channels) {
+  std::vector<Layout> out;
+  for (DType t : dtypes)
+    for (int c : channels) out.push_back({t, c});
+  return out;
+}
+
+std::vector<Layout> array_layouts(std::span<const DType> dtypes) {
+  std::vector<Layout> out;
+  for (DType t : dtypes) out.push_back({t, 0});
+  return out;
+}
+
+}  // namespace detail
 
 Status run_op(const OpSpec& spec, const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
   TANDEM_TRY(check_input(spec, src));

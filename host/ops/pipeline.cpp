@@ -61,6 +61,18 @@ bool tokenize(std::string_view text, std::size_t begin, std::size_t end, std::ve
   return true;
 }
 
+// Names the stage in an op's error. The op's messages start with its name
+// ("sobel: ...", "gaussian does not accept ..."): that name becomes the stage
+// as written, rather than a second prefix ("sobel: sobel: ...").
+Status in_stage(const PipelineStage& stage, const Status& s) {
+  if (s.ok()) return s;
+  const std::string_view op = stage.op->name;
+  const std::string& m = s.message();
+  if (m.compare(0, op.size(), op) == 0 && (m.size() == op.size() || m[op.size()] == ':' || m[op.size()] == ' '))
+    return {s.code(), stage.text + m.substr(op.size())};
+  return s.with_context(stage.text);
+}
+
 }  // namespace
 
 std::string ParseError::format(std::string_view text) const {
@@ -185,7 +197,7 @@ Status Pipeline::apply(const View& src, Tensor& out, const Exec& exec) const {
   const View* in = &src;
   for (const auto& stage : stages_) {
     Tensor next;
-    TANDEM_TRY(run_op(*stage.op, stage.args, *in, next, exec).with_context(stage.text));
+    TANDEM_TRY(in_stage(stage, run_op(*stage.op, stage.args, *in, next, exec)));
     current = std::move(next);
     in = &current.view();
   }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -12,6 +11,7 @@
 #include "host/ops/parallel_pieces.hpp"
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
+#include "tandem/op_table.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
@@ -40,29 +40,11 @@ inline Status invalid(std::string_view op, std::string_view why) {
   return {Errc::invalid_argument, cat(op, ": ", why)};
 }
 
-inline std::string dtype_list(std::initializer_list<DType> dtypes) {
-  std::string s;
-  for (DType t : dtypes) s.append(s.empty() ? "" : ", ").append(dtype_name(t));
-  return s;
-}
-
-/// Checks src (an image of an accepted dtype and channel count, non-empty), the device
+/// Checks src (an image in one of `spec`'s layouts, non-empty), the device
 /// (src on exec.device, a stream for CUDA) — everything but dst.
-inline Status check_src(std::string_view op, const View& src, const Exec& exec,
-                        std::initializer_list<DType> dtypes, std::initializer_list<int> channels) {
-  if (!src.is_image())
-    return invalid(op, cat("needs an image (H x W or H x W x C with packed pixels); got ", src.describe()));
-  if (std::find(dtypes.begin(), dtypes.end(), src.dtype) == dtypes.end())
-    return {Errc::unsupported,
-            cat(op, " does not accept ", dtype_name(src.dtype), " images (accepts ", dtype_list(dtypes), ")")};
-  const auto c = src.channels();
-  if (std::find(channels.begin(), channels.end(), int(c)) == channels.end()) {
-    std::string list;
-    for (int k : channels) list.append(list.empty() ? "" : ", ").append(std::to_string(k));
-    return {Errc::unsupported, cat(op, " does not accept ", std::to_string(c), "-channel images (accepts ", list,
-                                   " channels); got ", src.describe())};
-  }
-  if (src.numel() == 0) return invalid(op, cat("input is empty (", src.describe(), ")"));
+inline Status check_src(const OpSpec& spec, const View& src, const Exec& exec) {
+  const std::string_view op = spec.name;
+  TANDEM_TRY(check_input(spec, src));
   if (!src.data) return invalid(op, "src has no data pointer");
   if (!(src.device == exec.device))
     return invalid(op, cat("input is on ", src.device.str(), " but the op runs on ", exec.device.str()));

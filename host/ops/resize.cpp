@@ -24,6 +24,8 @@
 #endif
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "host/ops/parallel_pieces.hpp"
 #include "kernels/resize.cuh"
@@ -34,11 +36,6 @@ namespace tandem {
 namespace {
 
 constexpr std::string_view kOp = "resize";
-constexpr std::string_view kAccepted = "u8, u16 or f32 with 1, 3 or 4 channels";
-
-bool supported(DType t, int c) {
-  return (t == DType::u8 || t == DType::u16 || t == DType::f32) && (c == 1 || c == 3 || c == 4);
-}
 
 // u8 interpolates in 11-bit fixed point (int), u16 and f32 in float.
 template <class T>
@@ -350,7 +347,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   return {};
 }
 
-Status resize_cpu_dispatch(const View& src, const View& dst, const Exec& exec) {
+Status resize_cpu_dispatch(const View& src, const View& dst, const ResizeParams&, const Exec& exec) {
   const auto c = src.channels();
   auto by_channels = [&](auto tag) -> Status {
     using T = decltype(tag);
@@ -373,25 +370,43 @@ Status check_size(std::int64_t w, std::int64_t h) {
   return {};
 }
 
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<ResizeParams>({
+      .name = "resize",
+      .kind = OpKind::image,
+      .doc = "Bilinear resize to width x height (half-pixel centres, edge pixels replicated, no "
+             "antialiasing); u8 within 1 of OpenCV (11-bit fixed-point weights)",
+      .semantics = "cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)",
+      .params = {detail::field(&ResizeParams::width, "width", "output width in pixels")
+                     .in(1, double(kResizeMaxSide))
+                     .required(),
+                 detail::field(&ResizeParams::height, "height", "output height in pixels")
+                     .in(1, double(kResizeMaxSide))
+                     .required()},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {
+        return resize(src, dst, p, exec);
+      },
+  });
+  return s;
+}
+
 }  // namespace
 
 Status resize(const View& src, const View& dst, const ResizeParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  // 0 takes the side from dst, so the declared range applies to the resolved sides.
   const std::int64_t w = p.width ? p.width : dst.width();
   const std::int64_t h = p.height ? p.height : dst.height();
   TANDEM_TRY(check_size(w, h));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, h, w, exec));
-  if (exec.device.is_cpu()) return resize_cpu_dispatch(src, dst, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::resize(src, dst, exec.stream);
-#else
-  return detail::op_error(kOp, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kOp, src, dst, p, exec, resize_cpu_dispatch,
+                           [&](auto stream) { return cuda::resize(src, dst, stream); });
 }
 
 Status resize(const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
-  TANDEM_TRY(check_size(p.width, p.height));
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p));
   Tensor out;
   TANDEM_TRY(Tensor::create_image(src.dtype, p.height, p.width, src.channels(), exec.device, out));
   TANDEM_TRY(resize(src, out.view(), p, exec));
@@ -400,32 +415,10 @@ Status resize(const View& src, Tensor& dst, const ResizeParams& p, const Exec& e
 }
 
 namespace detail {
-
-namespace {
-Status run_resize(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-  ResizeParams p;
-  p.width = args.integer("width");
-  p.height = args.integer("height");
-  return resize(src, dst, p, exec);
-}
-}  // namespace
-
 std::span<const OpSpec* const> resize_ops() {
-  static const OpSpec spec{
-      "resize",
-      OpKind::image,
-      "Bilinear resize to width x height (half-pixel centres, edge pixels replicated, no "
-      "antialiasing); u8 within 1 of OpenCV (11-bit fixed-point weights)",
-      "cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)",
-      {ParamSpec{"width", ParamType::integer, "", 1, double(kResizeMaxSide), {}, "output width in pixels", false},
-       ParamSpec{"height", ParamType::integer, "", 1, double(kResizeMaxSide), {}, "output height in pixels", false}},
-      {DType::u8, DType::u16, DType::f32},
-      kChannels134,
-      &run_resize,
-      {}};
-  static const OpSpec* const list[] = {&spec};
-  return list;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

@@ -9,6 +9,8 @@
 #include <span>
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/sobel.cuh"
 #include "tandem/config.hpp"
@@ -18,8 +20,6 @@ namespace tandem {
 namespace {
 
 constexpr std::string_view kOp = "sobel";
-constexpr std::string_view kAccepted = detail::kStandardImageLayouts;
-constexpr auto supported = detail::standard_image_layout;
 
 // Vertical pass over n = W * C interleaved elements: [1 2 1] sums and differences.
 template <class T>
@@ -124,36 +124,46 @@ Status sobel_cpu_dispatch(const View& src, const View& dst, const SobelParams& p
       return sobel_cpu<std::uint8_t, 4>(src, dst, p, exec);
     case DType::u16:
       if (c == 1) return sobel_cpu<std::uint16_t, 1>(src, dst, p, exec);
-      return sobel_cpu<std::uint16_t, 3>(src, dst, p, exec);
+      if (c == 3) return sobel_cpu<std::uint16_t, 3>(src, dst, p, exec);
+      return sobel_cpu<std::uint16_t, 4>(src, dst, p, exec);
     default:
-      return sobel_cpu<float, 1>(src, dst, p, exec);
+      if (c == 1) return sobel_cpu<float, 1>(src, dst, p, exec);
+      if (c == 3) return sobel_cpu<float, 3>(src, dst, p, exec);
+      return sobel_cpu<float, 4>(src, dst, p, exec);
   }
 }
 
-Status check_params(const SobelParams& p) {
-  const int b = static_cast<int>(p.border);
-  if (b < 0 || b > 2) return detail::op_error(kOp, Errc::invalid_argument, "unknown border mode " + std::to_string(b));
-  if (!std::isfinite(p.value)) return detail::op_error(kOp, Errc::invalid_argument, "border value must be finite");
-  return {};
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<SobelParams>({
+      .name = "sobel",
+      .kind = OpKind::image,
+      .doc = "Sobel gradient magnitude per channel: sqrt(gx^2 + gy^2) of the 3x3 Sobel derivatives, "
+             "rounded half to even and saturated to the input dtype",
+      .semantics = "m = cv2.magnitude(cv2.Sobel(img, CV_32F, 1, 0, ksize=3, borderType=B), "
+                   "cv2.Sobel(img, CV_32F, 0, 1, ksize=3, borderType=B)); np.rint(m) saturated to the dtype "
+                   "(f32: m itself)",
+      .params = {detail::border_field(&SobelParams::border), detail::value_field(&SobelParams::value)},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const SobelParams& p, const Exec& exec) {
+        return sobel(src, dst, p, exec);
+      },
+  });
+  return s;
 }
 
 }  // namespace
 
 Status sobel(const View& src, const View& dst, const SobelParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
-  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
-  if (exec.device.is_cpu()) return sobel_cpu_dispatch(src, dst, p, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::sobel(src, dst, p, exec.stream);
-#else
-  return detail::op_error(kOp, Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device(kOp, src, dst, p, exec, sobel_cpu_dispatch,
+                           [&](auto stream) { return cuda::sobel(src, dst, p, stream); });
 }
 
 Status sobel(const View& src, Tensor& dst, const SobelParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(kOp, src, exec, supported, kAccepted));
-  TANDEM_TRY(check_params(p));
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p));
   Tensor out;
   TANDEM_TRY(Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, out));
   TANDEM_TRY(sobel(src, out.view(), p, exec));
@@ -162,41 +172,10 @@ Status sobel(const View& src, Tensor& dst, const SobelParams& p, const Exec& exe
 }
 
 namespace detail {
-
-namespace {
-Status run_sobel(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-  SobelParams p;
-  const auto border = parse_border(args.text("border"));
-  if (!border) return op_error(kOp, Errc::invalid_argument, "unknown border '" + args.text("border") + "'");
-  p.border = *border;
-  p.value = args.number("value");
-  return sobel(src, dst, p, exec);
-}
-}  // namespace
-
 std::span<const OpSpec* const> sobel_ops() {
-  static const OpSpec spec{
-      "sobel",
-      OpKind::image,
-      "Sobel gradient magnitude per channel: sqrt(gx^2 + gy^2) of the 3x3 Sobel derivatives, "
-      "rounded half to even and saturated to the input dtype",
-      "m = cv2.magnitude(cv2.Sobel(img, CV_32F, 1, 0, ksize=3, borderType=B), "
-      "cv2.Sobel(img, CV_32F, 0, 1, ksize=3, borderType=B)); np.rint(m) saturated to the dtype "
-      "(f32: m itself)",
-      {ParamSpec{"border", ParamType::choice, "reflect101", -1e300, 1e300,
-                 {"reflect101", "replicate", "constant"},
-                 "outside pixels: reflect101 gfedcb|abcd (OpenCV default), replicate aaa|abcd, "
-                 "constant vvv|abcd",
-                 false},
-       ParamSpec{"value", ParamType::number, "0", -1e300, 1e300, {},
-                 "the outside value v for border=constant, rounded and saturated to the dtype", false}},
-      {DType::u8, DType::u16, DType::f32},
-      kChannels134,
-      &run_sobel,
-      {}};
-  static const OpSpec* const list[] = {&spec};
-  return list;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

@@ -26,6 +26,8 @@
 #include <sys/mman.h>
 
 #include "host/ops/array_rows.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/sort.cuh"
 #include "tandem/config.hpp"
@@ -353,7 +355,15 @@ Status check_device(const View& v, const char* which, const Exec& exec) {
 
 }  // namespace
 
-Status sort(const View& src, const View& dst, const SortParams&, const Exec& exec) {
+namespace {
+
+Status sort_on_cpu(const View& src, const View& dst, const SortParams&, const Exec& exec) {
+  return visit_dtype(src.dtype, [&](auto tag) { return sort_cpu<decltype(tag)>(src, dst, cpu_threads(exec)); });
+}
+
+}  // namespace
+
+Status sort(const View& src, const View& dst, const SortParams& p, const Exec& exec) {
   if (src.ndim < 1)
     return {Errc::invalid_argument, "sort: needs an array of rank >= 1 (it sorts along the last axis); got " +
                                         src.describe()};
@@ -369,13 +379,9 @@ Status sort(const View& src, const View& dst, const SortParams&, const Exec& exe
       return {Errc::invalid_argument, "sort: a CUDA stream is required to run on " + exec.device.str()};
     if (!dst.is_contiguous())
       return {Errc::unsupported, "sort: on CUDA dst must be contiguous; got strides of " + dst.describe()};
-#if TANDEM_WITH_CUDA
-    return cuda::sort(src, dst, exec.stream);
-#else
-    return {Errc::unsupported, "sort: " + cuda_status()};
-#endif
   }
-  return visit_dtype(src.dtype, [&](auto tag) { return sort_cpu<decltype(tag)>(src, dst, cpu_threads(exec)); });
+  return detail::on_device("sort", src, dst, p, exec, sort_on_cpu,
+                           [&](auto stream) { return cuda::sort(src, dst, stream); });
 }
 
 Status sort(const View& src, Tensor& dst, const SortParams& p, const Exec& exec) {
@@ -388,21 +394,14 @@ Status sort(const View& src, Tensor& dst, const SortParams& p, const Exec& exec)
 
 namespace {
 
-Status run_sort(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) {
-  return sort(src, dst, SortParams{}, exec);
-}
-
-const OpSpec kSort{
+const OpSpec kSort = detail::make_op<SortParams>({
     .name = "sort",
     .kind = OpKind::array,
     .doc = "Sort ascending along the last axis; NaNs last (any dtype, any rank >= 1)",
     .semantics = "np.sort(a) (axis=-1; NaNs written as the canonical quiet NaN; -0.0 == +0.0)",
-    .params = {},
-    .dtypes = {DType::u8, DType::u16, DType::i32, DType::i64, DType::f32, DType::f64},
-    .channels = kAnyChannels,
-    .run = &run_sort,
-    .outputs = {},
-};
+    .layouts = detail::array_layouts(kAllDTypes),
+    .run = [](const View& src, Tensor& dst, const SortParams& p, const Exec& exec) { return sort(src, dst, p, exec); },
+});
 const OpSpec* const kSortOps[] = {&kSort};
 
 }  // namespace

@@ -12,12 +12,11 @@
 #include <vector>
 
 #include "host/core/parallel.hpp"
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "kernels/stats.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
 
 namespace tandem {
 namespace {
@@ -621,14 +620,16 @@ Status run_cpu(const View& src, const View& dst, const Exec& exec) {
 
 }  // namespace
 
+namespace {
+Status stats_on_cpu(const View& src, const View& dst, const detail::NoParams&, const Exec& exec) {
+  return run_cpu(src, dst, exec);
+}
+}  // namespace
+
 Status stats(const View& src, const View& dst, const Exec& exec) {
   TANDEM_TRY(check(src, dst, exec));
-  if (exec.device.is_cpu()) return run_cpu(src, dst, exec);
-#if TANDEM_WITH_CUDA
-  return cuda::stats(src, dst, exec.stream).with_context("stats");
-#else
-  return fail(Errc::unsupported, cuda_status());
-#endif
+  return detail::on_device("stats", src, dst, detail::NoParams{}, exec, stats_on_cpu,
+                           [&](auto stream) { return cuda::stats(src, dst, stream).with_context("stats"); });
 }
 
 Status stats(const View& src, Tensor& dst, const Exec& exec) {
@@ -645,9 +646,7 @@ Status stats(const View& src, Stats& out, const Exec& exec) {
   double v[6];
   const View host = View::array(v, DType::f64, {6});
   TANDEM_TRY(copy(t.view(), host, exec.stream).with_context("stats"));
-#if TANDEM_WITH_CUDA
-  if (exec.device.is_cuda()) TANDEM_TRY(cuda::stream_synchronize(exec.stream).with_context("stats"));
-#endif
+  TANDEM_TRY(detail::wait_for("stats", exec));
   out.count = static_cast<std::int64_t>(v[0]);
   out.sum = v[1];
   out.min = v[2];
@@ -663,19 +662,17 @@ Status stats(const View& src, Stats& out, const Exec& exec) {
 
 namespace {
 
-Status run_stats(const OpArgs&, const View& src, Tensor& dst, const Exec& exec) { return stats(src, dst, exec); }
-
-const OpSpec kStats{
-    "stats", OpKind::reduction,
-    "count, sum, min, max, mean, std (ddof=0) of all elements, as an f64 [6] tensor; stable shifted sums "
-    "merged with Chan's formula, in f64 (CPU f32 input: f32 block partials, within 1e-5 relative); NaN propagates",
-    "a.size, a.sum(), a.min(), a.max(), a.mean(), a.std() of a.astype(np.float64)",
-    {},
-    std::vector<DType>(std::begin(kAllDTypes), std::end(kAllDTypes)),
-    kAnyChannels,
-    run_stats,
-    {"count", "sum", "min", "max", "mean", "std"}};
-
+const OpSpec kStats = detail::make_op<detail::NoParams>({
+    .name = "stats",
+    .kind = OpKind::reduction,
+    .doc = "count, sum, min, max, mean, std (ddof=0) of all elements, as an f64 [6] tensor; stable shifted sums "
+           "merged with Chan's formula, in f64 (CPU f32 input: f32 block partials, within 1e-5 relative); NaN "
+           "propagates",
+    .semantics = "a.size, a.sum(), a.min(), a.max(), a.mean(), a.std() of a.astype(np.float64)",
+    .layouts = detail::array_layouts(kAllDTypes),
+    .run = [](const View& src, Tensor& dst, const detail::NoParams&, const Exec& exec) { return stats(src, dst, exec); },
+    .outputs = {"count", "sum", "min", "max", "mean", "std"},
+});
 const OpSpec* const kOps[] = {&kStats};
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <span>
 
+#include "host/ops/dispatch.hpp"
+#include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/threshold.cuh"
 #include "tandem/config.hpp"
@@ -42,10 +44,37 @@ void threshold_cpu(const View& src, const View& dst, double value, const Exec& e
   pointops::map_rows<T>(src, dst, exec, [fill](const T*, T* d, std::int64_t n) { std::fill(d, d + n, fill); });
 }
 
-Status check(const View& src, const ThresholdParams& p, const Exec& exec) {
-  TANDEM_TRY(pointops::check_src(kOp, src, exec, {DType::u8, DType::u16, DType::f32}, {1, 3, 4}));
-  if (std::isnan(p.value)) return pointops::invalid(kOp, "value (the threshold T) is NaN");
+// After the checks: the op itself, on the host.
+Status threshold_on_cpu(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
+  switch (src.dtype) {
+    case DType::u8: threshold_cpu<std::uint8_t>(src, dst, p.value, exec); break;
+    case DType::u16: threshold_cpu<std::uint16_t>(src, dst, p.value, exec); break;
+    default: threshold_cpu<float>(src, dst, p.value, exec); break;
+  }
   return {};
+}
+
+const OpSpec& spec() {
+  static const OpSpec s = detail::make_op<ThresholdParams>({
+      .name = "threshold",
+      .kind = OpKind::image,
+      .doc = "binary threshold: src > T ? max : 0 per channel, max = 255 (u8), 65535 (u16), 1.0 (f32)",
+      .semantics = "cv2.threshold(img, T, maxval, cv2.THRESH_BINARY)[1] with maxval = 255 / 65535 / 1.0; "
+                   "integer types compare with floor(T), f32 with float(T)",
+      .params = {detail::field(&ThresholdParams::value, "value",
+                               "threshold T; pixels strictly above it become the type maximum, the rest 0. "
+                               "Integer images use floor(T) (127.5 acts as 127); T < 0 gives all max, "
+                               "T >= max all 0. f32 images (range [0, 1]) use T rounded to float")
+                     .required()},
+      .layouts = detail::standard_image_layouts(),
+      .run = [](const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) { return threshold(src, dst, p, exec); },
+  });
+  return s;
+}
+
+Status check(const View& src, const ThresholdParams& p, const Exec& exec) {
+  TANDEM_TRY(pointops::check_src(spec(), src, exec));
+  return detail::check_params(spec(), p);
 }
 
 }  // namespace
@@ -53,19 +82,8 @@ Status check(const View& src, const ThresholdParams& p, const Exec& exec) {
 Status threshold(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
   TANDEM_TRY(check(src, p, exec));
   TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
-  if (exec.device.is_cuda()) {
-#if TANDEM_WITH_CUDA
-    return cuda::threshold(src, dst, p, exec.stream);
-#else
-    return {Errc::unsupported, pointops::cat("threshold on ", exec.device.str(), ": ", cuda_status())};
-#endif
-  }
-  switch (src.dtype) {
-    case DType::u8: threshold_cpu<std::uint8_t>(src, dst, p.value, exec); break;
-    case DType::u16: threshold_cpu<std::uint16_t>(src, dst, p.value, exec); break;
-    default: threshold_cpu<float>(src, dst, p.value, exec); break;
-  }
-  return {};
+  return detail::on_device("threshold", src, dst, p, exec, threshold_on_cpu,
+                           [&](auto stream) { return cuda::threshold(src, dst, p, stream); });
 }
 
 Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) {
@@ -75,33 +93,10 @@ Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const E
 }
 
 namespace detail {
-
 std::span<const OpSpec* const> threshold_ops() {
-  static const OpSpec spec{
-      .name = "threshold",
-      .kind = OpKind::image,
-      .doc = "binary threshold: src > T ? max : 0 per channel, max = 255 (u8), 65535 (u16), 1.0 (f32)",
-      .semantics = "cv2.threshold(img, T, maxval, cv2.THRESH_BINARY)[1] with maxval = 255 / 65535 / 1.0; "
-                   "integer types compare with floor(T), f32 with float(T)",
-      .params = {ParamSpec{
-          .name = "value",
-          .type = ParamType::number,
-          .default_value = "",
-          .choices = {},
-          .doc = "threshold T; pixels strictly above it become the type maximum, the rest 0. "
-                 "Integer images use floor(T) (127.5 acts as 127); T < 0 gives all max, "
-                 "T >= max all 0. f32 images (range [0, 1]) use T rounded to float",
-      }},
-      .dtypes = {DType::u8, DType::u16, DType::f32},
-      .channels = kChannels134,
-      .run = [](const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
-        return threshold(src, dst, ThresholdParams{args.number("value")}, exec);
-      },
-      .outputs = {},
-  };
-  static const OpSpec* const specs[] = {&spec};
-  return specs;
+  static const OpSpec* const ops[] = {&spec()};
+  return ops;
 }
-
 }  // namespace detail
+
 }  // namespace tandem

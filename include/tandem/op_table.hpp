@@ -5,7 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,18 +35,6 @@ enum class ParamType : unsigned char {
 
 const char* param_type_name(ParamType t) noexcept;
 
-/// @brief One parameter of an op.
-struct ParamSpec {
-  std::string_view name;
-  ParamType type = ParamType::number;
-  std::string_view default_value;  ///< as text; empty = required (unless `optional`)
-  double min = -1e300;             ///< inclusive bounds for integer / number
-  double max = 1e300;
-  std::vector<std::string_view> choices;  ///< for ParamType::choice
-  std::string_view doc;
-  bool optional = false;  ///< may be absent even with no default (e.g. histogram min/max)
-};
-
 /// @brief A small dense matrix of doubles (filter kernels).
 struct Matrix {
   int rows = 0;
@@ -52,7 +43,37 @@ struct Matrix {
   friend bool operator==(const Matrix&, const Matrix&) = default;
 };
 
-using ParamValue = std::variant<std::int64_t, double, std::string, Matrix>;
+/// @brief A path parameter's file, read once when the pipeline is parsed.
+struct LoadedFile {
+  std::string path;                      ///< as written
+  std::shared_ptr<const Tensor> tensor;  ///< its contents, on the host
+};
+
+using ParamValue = std::variant<std::int64_t, double, std::string, Matrix, LoadedFile>;
+
+/// @brief One parameter of an op, bound to a field of the op's Params struct
+///        (host/ops/op_decl.hpp builds these from member pointers). Name, type,
+///        range, doc and the default (read from a default-constructed Params)
+///        come from that one declaration.
+struct ParamSpec {
+  std::string_view name;
+  ParamType type = ParamType::number;
+  std::string default_value;  ///< as text; empty = required (unless `optional`)
+  double min = -1e300;        ///< inclusive bounds for integer / number
+  double max = 1e300;
+  std::vector<std::string_view> choices;  ///< for ParamType::choice
+  std::string_view doc;
+  bool optional = false;  ///< may be absent even with no default (e.g. histogram min/max)
+  /// Writes a parsed value into its field of a Params struct (type-erased: `params`
+  /// points to the op's Params).
+  std::function<void(void* params, const ParamValue& value)> store;
+  /// Reads the field back, so a Params struct given in C++ is checked against the
+  /// same range; nullopt when an optional field is unset.
+  std::function<std::optional<ParamValue>(const void* params)> load;
+  /// For ParamType::path: reads the file into `file.tensor` once, when the
+  /// pipeline is parsed (so a missing file is a parse error and items share it).
+  std::function<Status(LoadedFile& file)> open;
+};
 
 /// @brief Parsed, validated parameter values of one op instance.
 class OpArgs {
@@ -77,6 +98,17 @@ enum class OpKind : unsigned char {
   histogram,  ///< array/image in, 1-d i64 counts out (+ bin edges)
 };
 
+/// @brief One input layout an op accepts: a dtype and, for image ops, a channel
+///        count (0 = any shape, for array ops).
+struct Layout {
+  DType dtype = DType::u8;
+  int channels = 0;
+  friend bool operator==(const Layout&, const Layout&) = default;
+};
+
+/// @brief "u8 x1/3/4, u16 x1/3, f32 x1" (image layouts) or "u8, u16, f64" (arrays).
+std::string layouts_text(std::span<const Layout> layouts);
+
 /// @brief Which channel counts an image op accepts (bit c set = c channels).
 using ChannelMask = unsigned;
 inline constexpr ChannelMask kChannels1 = 1u << 1;
@@ -86,7 +118,13 @@ inline constexpr ChannelMask kAnyChannels = ~0u;
 
 /// @brief Runs the op on `src`, allocating `dst` on the same device. CUDA ops
 ///        queue work on exec.stream and return without synchronizing.
-using OpRunFn = Status (*)(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec);
+using OpRunFn = std::function<Status(const OpArgs& args, const View& src, Tensor& dst, const Exec& exec)>;
+
+/// @brief Folds the result of one chunk of a streamed input into the running
+///        result (`acc` is empty for the first chunk). Both are on the host.
+using OpCombineFn = std::function<Status(Tensor& acc, const View& chunk_result)>;
+/// @brief Turns the folded chunk results into the op's result.
+using OpFinishFn = std::function<Status(Tensor& acc)>;
 
 /// @brief The declaration of one op.
 struct OpSpec {
@@ -95,9 +133,15 @@ struct OpSpec {
   std::string_view doc;                ///< one line
   std::string_view semantics;          ///< the reference it equals, e.g. "cv2.blur(img, (K,K))"
   std::vector<ParamSpec> params;
-  std::vector<DType> dtypes;           ///< accepted input dtypes
-  ChannelMask channels = kAnyChannels; ///< for image ops
-  OpRunFn run = nullptr;
+  /// The exact input layouts the op accepts: check_input, `tandem ops` and
+  /// docs/ops.md all read this list.
+  std::vector<Layout> layouts;
+  std::vector<DType> dtypes;           ///< the dtypes of `layouts` (derived, for filtering)
+  ChannelMask channels = kAnyChannels; ///< the channel counts of `layouts` (derived)
+  OpRunFn run;
+  /// The data-independent checks of parsed arguments (ranges, and relations
+  /// between parameters); run when a pipeline is parsed.
+  std::function<Status(const OpArgs& args)> check;
   /// Names of the values a reduction produces, in order (e.g. count sum min max mean std).
   std::vector<std::string_view> outputs;
   /// True when each output element depends only on the same input element

@@ -24,9 +24,9 @@ struct BoxParams {
 /// Largest window side box() accepts.
 inline constexpr int kBoxMaxSize = 2047;
 
-/// @brief Mean of every K x K window of an image (u8 with 1, 3 or 4 channels,
-///        u16 with 1 or 3, f32 with 1) into a preallocated dst of the same dtype
-///        and shape on the same device.
+/// @brief Mean of every K x K window of an image (u8, u16 or f32 with 1, 3 or
+///        4 channels) into a preallocated dst of the same dtype and shape on the
+///        same device.
 Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exec);
 /// @brief Same, allocating dst on exec.device.
 Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec);

@@ -28,8 +28,8 @@ inline constexpr int kFilterMaxTaps = 4096;
 /// Largest kernel weight magnitude filter() accepts (weights are used as float).
 inline constexpr double kFilterMaxWeight = 1e30;
 
-/// @brief Correlates an image (u8 with 1, 3 or 4 channels, u16 with 1 or 3,
-///        f32 with 1) with `p.kernel` into a preallocated dst of the same dtype
+/// @brief Correlates an image (u8, u16 or f32 with 1, 3 or 4 channels)
+///        with `p.kernel` into a preallocated dst of the same dtype
 ///        and shape on the same device. Every channel is filtered independently.
 Status filter(const View& src, const View& dst, const FilterParams& p, const Exec& exec);
 /// @brief Same, allocating dst on exec.device.

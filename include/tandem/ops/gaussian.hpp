@@ -28,9 +28,8 @@ struct GaussianParams {
 /// Largest half aperture gaussian() accepts (explicit or automatic).
 inline constexpr int kGaussianMaxRadius = 512;
 
-/// @brief Gaussian blur of an image (u8 with 1, 3 or 4 channels, u16 with 1 or 3,
-///        f32 with 1) into a preallocated dst of the same dtype and shape on the
-///        same device. Every channel is filtered independently.
+/// @brief Gaussian blur of an image (u8, u16 or f32 with 1, 3 or 4 channels)
+///        into a preallocated dst of the same dtype and shape on the same device. Every channel is filtered independently.
 Status gaussian(const View& src, const View& dst, const GaussianParams& p, const Exec& exec);
 /// @brief Same, allocating dst on exec.device.
 Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec);

@@ -24,8 +24,8 @@ inline constexpr int kMedianMaxSizeWide = 99;
 ///        pixels outside the image replicating the nearest edge pixel
 ///        (= cv2.medianBlur(img, K) wherever OpenCV supports the input).
 ///
-/// Accepts u8 with 1, 3 or 4 channels (K odd, 1..255), u16 with 1 or 3 and f32
-/// with 1 (K odd, 1..99; OpenCV stops at 5 for these). The median of an f32
+/// Accepts u8 (K odd, 1..255), u16 and f32 (K odd, 1..99; OpenCV stops at 5
+/// for these), each with 1, 3 or 4 channels. The median of an f32
 /// window holding NaN is unspecified (it is always one of the window's values
 /// or NaN); -0 and +0 compare equal. `dst` must have src's dtype and shape, live
 /// on exec.device and not overlap src.

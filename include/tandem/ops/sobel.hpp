@@ -21,7 +21,7 @@ struct SobelParams {
 ///        (cv2.Sobel(img, CV_32F, 1, 0, ksize=3) and (0, 1)), computed in float,
 ///        rounded half to even and saturated to the input dtype.
 ///
-/// Accepts u8 with 1, 3 or 4 channels, u16 with 1 or 3, f32 with 1. `dst` must
+/// Accepts u8, u16 and f32 with 1, 3 or 4 channels. `dst` must
 /// have src's dtype and shape, live on exec.device and not overlap src; rows of
 /// either may be padded. On CUDA the work is queued on exec.stream.
 Status sobel(const View& src, const View& dst, const SobelParams& p, const Exec& exec);
