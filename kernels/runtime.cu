@@ -147,8 +147,8 @@ class CudaBackend final : public detail::DeviceBackend {
 }  // namespace
 
 detail::DeviceBackend* backend() noexcept {
-  static CudaBackend b;
-  return &b;
+  static auto* b = new CudaBackend;  // never destroyed: static Streams and Buffers outlive it otherwise
+  return b;
 }
 
 }  // namespace tandem::cuda

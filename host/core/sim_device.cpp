@@ -402,8 +402,8 @@ std::vector<SimEvent> sim_events(int device) {
 int sim_stream_id(void* stream) noexcept { return stream ? as_stream(stream)->id : 0; }
 
 DeviceBackend* sim_backend() noexcept {
-  static SimBackend backend;
-  return &backend;
+  static auto* backend = new SimBackend;  // never destroyed: static Streams and Buffers outlive it otherwise
+  return backend;
 }
 
 }  // namespace tandem::detail
