@@ -48,6 +48,10 @@ StreamAllocScope::StreamAllocScope(const Stream& stream) noexcept
   t_alloc_stream = stream.handle();
   t_alloc_kind = stream.location().kind;
 }
+StreamAllocScope::StreamAllocScope(const Exec& exec) noexcept : previous_(t_alloc_stream), previous_kind_(t_alloc_kind) {
+  t_alloc_stream = exec.device.is_cpu() ? nullptr : exec.stream;
+  t_alloc_kind = exec.device.kind;
+}
 StreamAllocScope::~StreamAllocScope() {
   t_alloc_stream = previous_;
   t_alloc_kind = previous_kind_;

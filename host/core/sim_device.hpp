@@ -5,7 +5,11 @@
 // Model: device memory is 64-byte aligned host memory; a stream is one worker
 // thread running its queue in order; a copy is a memcpy on the worker that
 // lasts latency + bytes / bandwidth; a launch runs its work on the worker and
-// then sleeps (compute_slowdown - 1) x the time the work took.
+// then sleeps (compute_slowdown - 1) x the time the work took. Unlike
+// cudaFree, a free outside a StreamAllocScope does not wait for the device:
+// code that frees device memory its queued work still uses must hold one
+// (the engine's feeder and streaming paths do), so sim also catches a missing
+// scope that a real GPU would hide behind cudaFree's synchronisation.
 #pragma once
 
 #include <chrono>

@@ -115,7 +115,8 @@ void Feeder::fail_or_retry(ItemPtr item, const Status& s) {
   item->info.status = s;
   item->info.device = device_;
   if (detail::is_sticky(s)) retire(s);
-  const bool retry = s.code() == Errc::out_of_memory || s.code() == Errc::cuda_error || detail::is_sticky(s);
+  // On the CPU: what the device could not do (or may do later) the CPU can.
+  const bool retry = detail::is_retryable(s) || detail::is_sticky(s);
   if (!retry) {
     on_done_(std::move(item));
     return;

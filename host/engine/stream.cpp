@@ -68,8 +68,8 @@ Status compute(const Pipeline& pipeline, const View& in, Tensor& out, const Stre
   if (cfg.exec.device.is_cpu()) return pipeline.apply(in, out, cfg.exec);
   Tensor dev_in, dev_out;
   {
-    // Stream-ordered device allocations on CUDA (the scope takes a cudaStream_t).
-    StreamAllocScope alloc(cfg.exec.device.is_cuda() ? cfg.exec.stream : nullptr);
+    // Stream-ordered: the pipeline's intermediates are freed behind its work.
+    StreamAllocScope alloc(cfg.exec);
     TANDEM_TRY(Tensor::create_like(in, cfg.exec.device, dev_in));
     TANDEM_TRY(copy(in, dev_in.view(), cfg.exec.stream));
     TANDEM_TRY(pipeline.apply(dev_in.view(), dev_out, cfg.exec));

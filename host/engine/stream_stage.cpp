@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "host/core/device_backend.hpp"
 #include "host/engine/stream.hpp"
 #include "host/ops/reduction.hpp"
 #include "tandem/io/file.hpp"
@@ -17,9 +18,7 @@ Exec all_cpu_threads(const EnginePlan& plan) {
   return Exec::cpu(threads);
 }
 
-bool device_failure(const Status& s) {
-  return s.code() == Errc::out_of_memory || s.code() == Errc::cuda_error || s.code() == Errc::device_lost;
-}
+bool device_failure(const Status& s) { return detail::is_retryable(s) || detail::is_sticky(s); }
 
 }  // namespace
 

@@ -128,6 +128,8 @@ class StreamAllocScope {
   /// @brief `stream` is a cudaStream_t.
   explicit StreamAllocScope(void* stream) noexcept;
   explicit StreamAllocScope(const Stream& stream) noexcept;
+  /// @brief Stream-ordered on exec.stream of exec.device (CUDA or sim); no effect for the CPU.
+  explicit StreamAllocScope(const Exec& exec) noexcept;
   ~StreamAllocScope();
   StreamAllocScope(const StreamAllocScope&) = delete;
   StreamAllocScope& operator=(const StreamAllocScope&) = delete;
