@@ -14,6 +14,7 @@
 #include "host/core/parallel.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
+#include "host/ops/reduction.hpp"
 #include "kernels/stats.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -662,53 +663,6 @@ Status stats(const View& src, Stats& out, const Exec& exec) {
 
 namespace {
 
-// Streaming: chunk results [count, sum, min, max, mean, std] fold into
-// [count, sum, min, max, mean, M2], merged with Chan et al.'s pairwise update
-// of the second moment; NaN in either min or max propagates.
-Status start_stats(Tensor& acc) {
-  if (acc.view().data) return {};
-  TANDEM_TRY(Tensor::create(DType::f64, {6}, Device::cpu(), acc));
-  double* a = acc.view().ptr<double>();
-  std::fill(a, a + 6, 0.0);
-  a[2] = a[3] = NAN;
-  return {};
-}
-
-Status combine_stats(Tensor& acc, const View& chunk) {
-  TANDEM_TRY(start_stats(acc));
-  double* a = acc.view().ptr<double>();
-  const double* s = chunk.ptr<const double>();
-  const double n = s[0];
-  if (n <= 0) return {};
-  const double m2b = s[5] * s[5] * n;
-  if (a[0] == 0) {
-    std::copy(s, s + 5, a);
-    a[5] = m2b;
-    return {};
-  }
-  const double total = a[0] + n;
-  const double delta = s[4] - a[4];
-  a[4] += delta * n / total;
-  a[5] += m2b + delta * delta * a[0] * n / total;
-  a[0] = total;
-  a[1] += s[1];
-  a[2] = (std::isnan(a[2]) || std::isnan(s[2])) ? NAN : std::min(a[2], s[2]);
-  a[3] = (std::isnan(a[3]) || std::isnan(s[3])) ? NAN : std::max(a[3], s[3]);
-  return {};
-}
-
-// M2 back to the population std; an empty input gives count 0, sum 0, the rest NaN.
-Status finish_stats(Tensor& acc) {
-  TANDEM_TRY(start_stats(acc));
-  double* a = acc.view().ptr<double>();
-  if (a[0] > 0) {
-    a[5] = std::sqrt(a[5] / a[0]);
-  } else {
-    a[4] = a[5] = NAN;
-  }
-  return {};
-}
-
 const OpSpec kStats = detail::make_op<detail::NoParams>({
     .name = "stats",
     .kind = OpKind::reduction,
@@ -719,8 +673,8 @@ const OpSpec kStats = detail::make_op<detail::NoParams>({
     .layouts = detail::array_layouts(kAllDTypes),
     .run = [](const View& src, Tensor& dst, const detail::NoParams&, const Exec& exec) { return stats(src, dst, exec); },
     .outputs = {"count", "sum", "min", "max", "mean", "std"},
-    .combine = combine_stats,
-    .finish = finish_stats,
+    .combine = detail::combine_stats,
+    .finish = detail::finish_stats,
 });
 const OpSpec* const kOps[] = {&kStats};
 
