@@ -25,31 +25,6 @@ struct Chunk {
   Status status;
 };
 
-// count, sum, min, max, mean, std of a chunk merged into a running total
-// (Chan et al.'s pairwise update of the second moment).
-struct Moments {
-  double count = 0, sum = 0, min = NAN, max = NAN, mean = 0, m2 = 0;
-  bool any = false;
-  void merge(const double* s) {
-    const double n = s[0];
-    if (n <= 0) return;
-    const double m2b = s[5] * s[5] * n;
-    if (!any) {
-      count = n, sum = s[1], min = s[2], max = s[3], mean = s[4], m2 = m2b;
-      any = true;
-      return;
-    }
-    const double total = count + n;
-    const double delta = s[4] - mean;
-    mean += delta * n / total;
-    m2 += m2b + delta * delta * count * n / total;
-    count = total;
-    sum += s[1];
-    min = (std::isnan(min) || std::isnan(s[2])) ? NAN : std::min(min, s[2]);
-    max = (std::isnan(max) || std::isnan(s[3])) ? NAN : std::max(max, s[3]);
-  }
-};
-
 Status make_prefix(const Pipeline& p, std::size_t n, Pipeline& out) {
   std::vector<PipelineStage> stages(p.stages().begin(), p.stages().begin() + static_cast<std::ptrdiff_t>(n));
   if (stages.empty()) {
@@ -159,7 +134,7 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
   info.bytes_in = h.data_bytes();
 
   const OpKind kind = pipeline.result_kind();
-  const bool reduces = kind == OpKind::reduction || kind == OpKind::histogram;
+  const bool reduces = static_cast<bool>(pipeline.stages().back().op->combine);
   Pipeline prefix;
   TANDEM_TRY(make_prefix(pipeline, pipeline.stages().size() - (reduces ? 1 : 0), prefix));
 
@@ -182,63 +157,31 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
     return writer.finish();
   }
 
+  // The last op folds the chunk results with its combine/finish hooks; one
+  // whose arguments depend on the whole input gets them from a first pass.
   const PipelineStage& last = pipeline.stages().back();
-  const OpSpec* stats = find_op("stats");
-  if (!stats) return {Errc::internal, "no stats op in the op table"};
-  OpArgs stats_args;
-  TANDEM_TRY(parse_args(*stats, {}, stats_args));
-  Pipeline with_stats;
-  {
+  const auto reduce = [&](const OpSpec& op, const OpArgs& args, Tensor& result) -> Status {
+    Pipeline with_op;
     std::vector<PipelineStage> st(prefix.stages());
-    st.push_back({stats, stats_args, "stats"});
-    TANDEM_TRY(Pipeline::from_stages(std::move(st), with_stats));
+    st.push_back({&op, args, op.name == last.op->name ? last.text : std::string(op.name)});
+    TANDEM_TRY(Pipeline::from_stages(std::move(st), with_op));
+    TANDEM_TRY(one_pass(reader, with_op, cfg, [&](Chunk& c) { return op.combine(result, c.result.view()); }));
+    return op.finish(result).with_context(input);
+  };
+  OpArgs args = last.args;
+  if (const OpSpec* first = last.op->first_pass ? last.op->first_pass(args) : nullptr) {
+    Tensor r;
+    TANDEM_TRY(reduce(*first, {}, r));
+    last.op->complete(args, r.view());
   }
-
+  Tensor result;
+  TANDEM_TRY(reduce(*last.op, args, result));
   if (kind == OpKind::reduction) {
-    Moments m;
-    TANDEM_TRY(one_pass(reader, with_stats, cfg, [&](Chunk& c) -> Status {
-      m.merge(c.result.view().ptr<double>());
-      return {};
-    }));
-    const double std = m.count > 0 ? std::sqrt(m.m2 / m.count) : NAN;
-    const double mean = m.count > 0 ? m.mean : NAN;
-    double values[] = {m.count, m.sum, m.min, m.max, mean, std};
-    info.values = detail::reduction_values(pipeline, View::array(values, DType::f64, {6}));
+    info.values = detail::reduction_values(pipeline, result.view());
     return {};
   }
-
-  // Histogram: the default range is the data's min/max, so a first pass finds it.
-  OpArgs hargs = last.args;
-  if (!hargs.has("min") || !hargs.has("max")) {
-    Moments m;
-    TANDEM_TRY(one_pass(reader, with_stats, cfg, [&](Chunk& c) -> Status {
-      m.merge(c.result.view().ptr<double>());
-      return {};
-    }));
-    if (!hargs.has("min")) hargs.set("min", m.min);
-    if (!hargs.has("max")) hargs.set("max", m.max);
-  }
-  Pipeline with_hist;
-  {
-    std::vector<PipelineStage> st(prefix.stages());
-    st.push_back({last.op, hargs, last.text});
-    TANDEM_TRY(Pipeline::from_stages(std::move(st), with_hist));
-  }
-  Tensor counts;
-  TANDEM_TRY(one_pass(reader, with_hist, cfg, [&](Chunk& c) -> Status {
-    const View& r = c.result.view();
-    if (counts.view().data == nullptr) {
-      TANDEM_TRY(Tensor::create_like(r, Device::cpu(), counts));
-      std::memset(counts.view().data, 0, counts.view().nbytes());
-    }
-    auto* acc = counts.view().ptr<std::int64_t>();
-    const auto* add = r.ptr<std::int64_t>();
-    for (std::int64_t i = 0; i < r.numel(); ++i) acc[i] += add[i];
-    return {};
-  }));
-  if (counts.view().data == nullptr) return {Errc::invalid_argument, input + ": empty array"};
-  TANDEM_TRY(io::write_npy(output, counts.view()));
-  info.bytes_out = counts.view().nbytes();
+  TANDEM_TRY(io::write_npy(output, result.view()));
+  info.bytes_out = result.view().nbytes();
   return {};
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <limits>
 #include <span>
@@ -284,6 +285,33 @@ Status histogram_edges(const View& src, const HistogramParams& p, std::vector<do
 
 namespace {
 
+// Streaming: chunk counts add up (every chunk is binned over the same range).
+Status combine_counts(Tensor& acc, const View& chunk) {
+  if (!acc.view().data) {
+    TANDEM_TRY(Tensor::create_like(chunk, Device::cpu(), acc));
+    std::memset(acc.view().data, 0, acc.view().nbytes());
+  }
+  auto* a = acc.view().ptr<std::int64_t>();
+  const auto* add = chunk.ptr<const std::int64_t>();
+  for (std::int64_t i = 0; i < chunk.numel(); ++i) a[i] += add[i];
+  return {};
+}
+
+Status finish_counts(Tensor& acc) {
+  if (!acc.view().data) return {Errc::invalid_argument, "empty array"};
+  return {};
+}
+
+// Streaming without a range: chunks can only be added up over one range, the
+// whole input's min and max, which a first streamed pass of stats finds.
+const OpSpec* range_pass(const OpArgs& args) {
+  return args.has("min") && args.has("max") ? nullptr : find_op("stats");
+}
+void set_range(OpArgs& args, const View& stats) {
+  if (!args.has("min")) args.set("min", stats.ptr<const double>()[2]);
+  if (!args.has("max")) args.set("max", stats.ptr<const double>()[3]);
+}
+
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<HistogramParams>({
     .name = "histogram",
@@ -300,6 +328,10 @@ const OpSpec& spec() {
       return histogram(src, dst, p, exec);
     },
     .check = check_range,
+    .combine = combine_counts,
+    .finish = finish_counts,
+    .first_pass = range_pass,
+    .complete = set_range,
   });
   return s;
 }

@@ -167,6 +167,10 @@ struct OpDecl {
   Status (*check)(const P& p) = nullptr;
   std::vector<std::string_view> outputs{};
   bool elementwise = false;
+  OpCombineFn combine{};  ///< see OpSpec: streaming a reduction in chunks
+  OpFinishFn finish{};
+  std::function<const OpSpec*(const OpArgs&)> first_pass{};
+  std::function<void(OpArgs&, const View&)> complete{};
 };
 
 /// Fills a P from parsed arguments through the declared binders.
@@ -199,6 +203,10 @@ OpSpec make_op(OpDecl<P> d) {
   }
   s.outputs = std::move(d.outputs);
   s.elementwise = d.elementwise;
+  s.combine = std::move(d.combine);
+  s.finish = std::move(d.finish);
+  s.first_pass = std::move(d.first_pass);
+  s.complete = std::move(d.complete);
   s.run = [run = d.run, params = s.params](const OpArgs& args, const View& src, Tensor& dst, const Exec& exec) {
     return run(src, dst, params_from<P>(params, args), exec);
   };

@@ -184,9 +184,11 @@ OpKind Pipeline::result_kind() const noexcept {
 
 bool Pipeline::streamable() const noexcept {
   if (stages_.empty()) return false;
-  for (const auto& s : stages_) {
-    const bool elementwise = s.op->kind == OpKind::array && s.op->elementwise;
-    if (!elementwise && s.op->kind != OpKind::reduction && s.op->kind != OpKind::histogram) return false;
+  for (std::size_t i = 0; i < stages_.size(); ++i) {
+    const OpSpec& op = *stages_[i].op;
+    const bool elementwise = op.kind == OpKind::array && op.elementwise;
+    const bool folds = i + 1 == stages_.size() && op.combine && op.finish;  // chunk results combine
+    if (!elementwise && !folds) return false;
   }
   return true;
 }

@@ -14,6 +14,7 @@
 #include "host/core/parallel.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
+#include "host/ops/reduction.hpp"
 #include "kernels/stats.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -672,6 +673,8 @@ const OpSpec kStats = detail::make_op<detail::NoParams>({
     .layouts = detail::array_layouts(kAllDTypes),
     .run = [](const View& src, Tensor& dst, const detail::NoParams&, const Exec& exec) { return stats(src, dst, exec); },
     .outputs = {"count", "sum", "min", "max", "mean", "std"},
+    .combine = detail::combine_stats,
+    .finish = detail::finish_stats,
 });
 const OpSpec* const kOps[] = {&kStats};
 

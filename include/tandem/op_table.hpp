@@ -147,6 +147,16 @@ struct OpSpec {
   /// True when each output element depends only on the same input element
   /// (affine, abs, ...): such ops can stream a file through in chunks.
   bool elementwise = false;
+  /// Streaming (a file cut into chunks): folds each chunk's result into one,
+  /// then `finish` makes the op's result of the whole input. Set by the ops
+  /// that may end a streamed pipeline (stats, histogram).
+  OpCombineFn combine;
+  OpFinishFn finish;
+  /// Streaming: when the op's arguments depend on the whole input (histogram's
+  /// default range), the op whose streamed result completes them (else nullptr),
+  /// and how it completes them.
+  std::function<const OpSpec*(const OpArgs& args)> first_pass;
+  std::function<void(OpArgs& args, const View& first_pass_result)> complete;
 };
 
 /// @brief Every op, in the order `tandem ops` lists them.

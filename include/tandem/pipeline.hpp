@@ -44,7 +44,8 @@ class Pipeline {
   /// @brief The kind of the final result (image, array, reduction, histogram).
   [[nodiscard]] OpKind result_kind() const noexcept;
   /// @brief True when every stage is elementwise on arrays (so a file can be
-  ///        processed in independent chunks), optionally ending in a reduction.
+  ///        processed in independent chunks), optionally ending in an op whose
+  ///        chunk results combine (OpSpec::combine: stats, histogram).
   [[nodiscard]] bool streamable() const noexcept;
 
   /// @brief Runs every stage on `src` (on exec.device), leaving the last result in `out`.
