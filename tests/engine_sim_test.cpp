@@ -274,6 +274,29 @@ TEST_F(EngineSim, AFastDeviceTakesMoreItemsThanASlowOne) {
   EXPECT_GT(on_fast, on_slow + on_slow / 2) << "fast " << on_fast << ", slow " << on_slow;
 }
 
+// matmul's B (a path parameter) is read once when the pipeline is parsed and
+// uploaded once per device, not once per item.
+TEST_F(EngineSim, MatmulUploadsBOncePerDevice) {
+  detail::sim_configure({SimDeviceSpec{}, SimDeviceSpec{}});
+  TempDir dir;
+  const Tensor b = test::random_tensor(DType::f32, {64, 48}, 3);
+  ASSERT_TRUE(io::write_npy(dir.str("b.npy"), b.view()).ok());
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+  for (int i = 0; i < 24; ++i) owned.push_back(test::random_tensor(DType::f32, {512 + i, 64}, std::uint64_t(i)));
+  for (auto& t : owned) views.push_back(t.view());
+  const RunSummary sum = run_tensors_checked(parse("matmul with=" + dir.str("b.npy")), views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, views.size());
+  const std::size_t b_bytes = std::size_t(b.view().nbytes());
+  for (int d = 0; d < 2; ++d) {
+    int uploads_of_b = 0;
+    for (const auto& e : detail::sim_events(d))
+      if (e.op == detail::SimOp::copy_h2d && e.bytes == b_bytes) ++uploads_of_b;
+    const std::size_t items = count_device(sum, "sim:" + std::to_string(d));
+    EXPECT_EQ(uploads_of_b, items > 0 ? 1 : 0) << "sim:" << d << " ran " << items << " items";
+  }
+}
+
 // Four devices: every one takes part and every result is right.
 TEST_F(EngineSim, FourDevicesShareTheBatch) {
   detail::sim_configure({SimDeviceSpec{}, SimDeviceSpec{}, SimDeviceSpec{}, SimDeviceSpec{}});

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "host/core/device_backend.hpp"
+#include "host/core/sim_device.hpp"
 #include "tandem/io/npy.hpp"
 #include "tandem/ops/gaussian.hpp"
 #include "tests/support/test_support.hpp"
@@ -230,31 +231,31 @@ TEST(OpLayouts, AnUndeclaredLayoutIsRefusedNamingTheAcceptedOnes) {
 
 // On the simulated device an op queues its CPU code on the device's stream
 // (host/ops/dispatch.hpp). Without a sim backend in the build, it says so.
+// On a sim device an op is queued on the device's stream (its CPU code over
+// device memory) and gives the CPU's result once the stream is synchronised.
 TEST(OpLayouts, OnASimDeviceAnOpRunsItsCpuCodeOnTheDeviceStream) {
+  detail::sim_configure({detail::SimDeviceSpec{}});
   const Tensor img = test::random_image(DType::u16, kH, kW, 4, 7);
-  Tensor want, got_host;
-  ASSERT_TRUE(gaussian(img.view(), want, GaussianParams{1.5, 0, Border::replicate, 0}, Exec::cpu()).ok());
-  ASSERT_TRUE(Tensor::create_like(img.view(), Device::cpu(), got_host).ok());
-  // Views on a sim device hold host-addressable memory.
-  const auto on_sim = [](const View& v) {
-    View s = v;
-    s.device = Device::sim();
-    return s;
-  };
-  detail::DeviceBackend* backend = detail::backend_for(Device::sim());
-  Exec exec{Device::sim(), nullptr, 0};
-  if (backend) ASSERT_TRUE(backend->stream_create(0, &exec.stream).ok());
-  const Status s = gaussian(on_sim(img.view()), on_sim(got_host.view()), GaussianParams{1.5, 0, Border::replicate, 0},
-                            exec);
-  if (!backend) {
-    EXPECT_EQ(s.code(), Errc::no_device) << s.message();
-    EXPECT_EQ(s.message(), "gaussian: no backend for sim:0 in this tandem");
-    return;
+  const GaussianParams p{1.5, 0, Border::replicate, 0};
+  Tensor want;
+  ASSERT_TRUE(gaussian(img.view(), want, p, Exec::cpu()).ok());
+  Stream stream;
+  ASSERT_TRUE(Stream::create(Device::sim(0), stream).ok());
+  Tensor got_host;
+  {
+    StreamAllocScope scope(stream);
+    Tensor dev_in, dev_out;
+    ASSERT_TRUE(Tensor::create_like(img.view(), Device::sim(0), dev_in).ok());
+    ASSERT_TRUE(copy(img.view(), dev_in.view(), stream.handle()).ok());
+    ASSERT_TRUE(gaussian(dev_in.view(), dev_out, p, Exec::on(stream)).ok());
+    EXPECT_EQ(dev_out.view().device, Device::sim(0));
+    ASSERT_TRUE(Tensor::create_like(dev_out.view(), Device::cpu(), got_host).ok());
+    ASSERT_TRUE(copy(dev_out.view(), got_host.view(), stream.handle()).ok());
   }
-  ASSERT_TRUE(s.ok()) << s.message();
-  ASSERT_TRUE(backend->stream_synchronize(exec.stream).ok());
-  backend->stream_destroy(exec.stream);
+  ASSERT_TRUE(stream.synchronize().ok());
+  EXPECT_GE(detail::sim_stats(0).launches, 1);
   EXPECT_TRUE(test::all_near(got_host.view(), values(want.view()), 0));
+  detail::sim_configure({});
 }
 
 }  // namespace

@@ -15,9 +15,6 @@
 #include "tandem/device.hpp"
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
-#if TANDEM_WITH_CUDA
-#include "kernels/runtime.hpp"
-#endif
 
 namespace tandem::detail {
 
@@ -58,22 +55,10 @@ Status on_device(std::string_view op, const View& src, const View& dst, const P&
 /// Waits for the work queued on exec.stream (a no-op on the CPU), for the
 /// few ops that read a device result back on the host.
 inline Status wait_for(std::string_view op, const Exec& exec) {
-  switch (exec.device.kind) {
-    case Device::Kind::cpu:
-      return {};
-    case Device::Kind::cuda:
-#if TANDEM_WITH_CUDA
-      return cuda::stream_synchronize(exec.stream).with_context(op);
-#else
-      return no_cuda(op, exec);
-#endif
-    case Device::Kind::sim: {
-      Status why;
-      DeviceBackend* b = sim_backend(op, exec, why);
-      return b ? b->stream_synchronize(exec.stream).with_context(op) : why;
-    }
-  }
-  return {Errc::internal, std::string(op) + ": unknown device kind"};
+  if (exec.device.is_cpu()) return {};
+  DeviceBackend* b = backend_for(exec.device);
+  if (!b) return exec.device.is_cuda() ? no_cuda(op, exec) : Status{Errc::no_device, std::string(op) + ": no backend for " + exec.device.str()};
+  return b->stream_synchronize(exec.stream).with_context(op);
 }
 
 }  // namespace tandem::detail

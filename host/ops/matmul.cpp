@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "host/core/parallel.hpp"
 #include "kernels/matmul.cuh"
@@ -219,20 +220,61 @@ Status open_b(LoadedFile& f) {
   return {};
 }
 
+// B on each device it is used on, uploaded once per device and kept while
+// its host copy (the parsed pipeline's) lives: items then share it instead of
+// each uploading B again and waiting for that copy.
+class DeviceB {
+ public:
+  Status get(const std::shared_ptr<const Tensor>& host, const Exec& exec, std::shared_ptr<const Tensor>& out) {
+    std::lock_guard lock(mu_);
+    std::erase_if(copies_, [](const Copy& c) { return c.host.expired(); });
+    for (const Copy& c : copies_)
+      if (c.host.lock() == host && c.device == exec.device) {
+        out = c.on_device;
+        return {};
+      }
+    auto dev = std::make_shared<Tensor>();
+    {
+      // A plain allocation, not ordered on this item's stream: B outlives it.
+      StreamAllocScope plain(Exec::cpu());
+      TANDEM_TRY(Tensor::create_like(host->view(), exec.device, *dev));
+    }
+    // On a stream of its own, waited for (once per device): other streams read
+    // B next, and the item's stream keeps only its own work's errors.
+    Stream upload;
+    TANDEM_TRY(Stream::create(exec.device, upload));
+    TANDEM_TRY(copy(host->view(), dev->view(), upload.handle()));
+    TANDEM_TRY(upload.synchronize());
+    copies_.push_back({host, exec.device, dev});
+    out = std::move(dev);
+    return {};
+  }
+
+ private:
+  struct Copy {
+    std::weak_ptr<const Tensor> host;
+    Device device;
+    std::shared_ptr<const Tensor> on_device;
+  };
+  std::mutex mu_;
+  std::vector<Copy> copies_;
+};
+
+// Never destroyed: device memory must not be freed after the runtime is gone.
+DeviceB& device_b() {
+  static auto* cache = new DeviceB;
+  return *cache;
+}
+
 Status run_matmul(const View& a, Tensor& c, const MatmulStage& stage, const Exec& exec) {
   LoadedFile with = stage.with;
   if (!with.tensor) TANDEM_TRY(open_b(with).with_context("matmul"));  // arguments made in C++, not parsed
-  const View& b = with.tensor->view();
   MatmulParams p;
   p.allow_tf32 = stage.tf32;
-  if (exec.device.is_cpu()) return matmul(a, b, c, p, exec);
-  Tensor b_dev;
-  TANDEM_TRY(Tensor::create_like(b, exec.device, b_dev));
-  TANDEM_TRY(copy(b, b_dev.view(), exec.stream));
-  const Status s = matmul(a, b_dev.view(), c, p, exec);
-  // b_dev is freed on return: let the queued product finish reading it first.
-  const Status synced = detail::wait_for("matmul", exec);
-  return s.ok() ? synced : s;
+  if (exec.device.is_cpu()) return matmul(a, with.tensor->view(), c, p, exec);
+  std::shared_ptr<const Tensor> b_dev;
+  TANDEM_TRY(device_b().get(with.tensor, exec, b_dev));
+  return matmul(a, b_dev->view(), c, p, exec);
 }
 
 const OpSpec kMatmul = detail::make_op<MatmulStage>({
