@@ -120,7 +120,7 @@ void print_pipeline(const bench::PipelineBenchResult& r) {
   std::printf("\nMB/s: bytes each stage takes in (read, decode: files; compute: decoded images; encode+write:\n"
               "results); batch: files. CPU s: process CPU time of the pass. busy s: summed per-item time over\n"
               "the stage's workers (read: latency of the reads in flight), alone and inside the median batch run.\n");
-  for (const auto& n : r.notes) std::printf("note: %s\n", n.c_str());
+  for (const auto& n : r.notes) std::printf("note: %s\n", in_cli_terms(n).c_str());
 }
 
 int run_pipeline_bench(const BenchOpts& o) {
@@ -151,7 +151,7 @@ int run_pipeline_bench(const BenchOpts& o) {
                  po.repeats);
   bench::PipelineBenchResult r;
   if (const Status s = bench::run_pipeline_bench(pipeline, po, r); !s.ok()) {
-    std::string msg = s.message();
+    std::string msg = in_cli_terms(s.message());
     if (msg.starts_with("bench: ")) msg.erase(0, 7);
     std::cerr << "tandem bench: " << msg << "\n";
     return s.code() == Errc::invalid_argument ? 2 : 1;

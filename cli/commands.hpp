@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -26,6 +27,11 @@ void add_info_command(CLI::App& app, Commands& commands);
 void add_ops_command(CLI::App& app, Commands& commands);
 void add_run_command(CLI::App& app, Commands& commands);
 void add_bench_command(CLI::App& app, Commands& commands);
+
+/// A library message in the command line's terms: the library names options
+/// by their RunOptions field ("the glob patterns", "device = gpu"); the user
+/// typed flags (--glob, --device gpu).
+std::string in_cli_terms(std::string message);
 
 /// The measured roof as a table on stdout (`tandem bench --roof`, `tandem info --measure`).
 void print_roof(const bench::Roof& roof);

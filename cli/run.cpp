@@ -253,10 +253,11 @@ int run_command(const RunArgs& a) {
     clear_bar();
   }
   if (!s.ok()) {
-    std::cerr << "tandem run: " << s.message() << "\n";
+    std::cerr << "tandem run: " << in_cli_terms(s.message()) << "\n";
     return s.code() == Errc::invalid_argument ? 2 : 1;
   }
 
+  for (auto& n : sum.notices) n = in_cli_terms(std::move(n));
   if (a.json) emit_json(std::cout, pipeline, sum);
   if (!a.quiet) {
     for (const auto& n : sum.notices) std::cerr << "tandem: note: " << n << "\n";

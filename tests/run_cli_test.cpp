@@ -134,6 +134,21 @@ TEST_F(RunCli, BadParametersExit2WithACaretBeforeReadingInputs) {
   }
 }
 
+// The library names options by field; the command line speaks of its flags.
+TEST_F(RunCli, MessagesNameTheFlagsTheUserTyped) {
+  make_images(2, 16);
+  Result r = run({"run", "-p", "invert", "-o", out(), "--glob", "*.tiff", in()});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("(check the input paths and --glob)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("glob patterns"), std::string::npos) << r.err;
+  if (cuda_device_count() == 0) {
+    r = run({"run", "-p", "invert", "-o", out(), "--device", "gpu", in()});
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("--device gpu: "), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("device = gpu"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(RunCli, PipelineErrorShowsACaret) {
   const Result r = run({"run", "-p", "gaussian sigma=2 | sobl", "-o", out(), in()});
   EXPECT_EQ(r.code, 2);
