@@ -240,18 +240,11 @@ Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exe
 Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) {
   TANDEM_TRY(nbh::check_src(spec(), src, exec));
   TANDEM_TRY(detail::check_params(spec(), p));
-  Tensor out;
-  TANDEM_TRY(Tensor::create_like(src, exec.device, out));
-  TANDEM_TRY(box(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create_like(src, exec.device, t); },
+      [&](const View& out) { return box(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> box_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(box, &spec())
 
 }  // namespace tandem

@@ -137,11 +137,9 @@ Status cumsum(const View& src, const View& dst, const CumsumParams& p, const Exe
 }
 
 Status cumsum(const View& src, Tensor& dst, const CumsumParams& p, const Exec& exec) {
-  Tensor out;
-  TANDEM_TRY(Tensor::create(cumsum_dtype(src.dtype), {src.numel()}, exec.device, out));
-  TANDEM_TRY(cumsum(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create(cumsum_dtype(src.dtype), {src.numel()}, exec.device, t); },
+      [&](const View& out) { return cumsum(src, out, p, exec); });
 }
 
 namespace {
@@ -157,12 +155,8 @@ const OpSpec kCumsum = detail::make_op<CumsumParams>({
       return cumsum(src, dst, p, exec);
     },
 });
-const OpSpec* const kCumsumOps[] = {&kCumsum};
-
 }  // namespace
 
-namespace detail {
-std::span<const OpSpec* const> cumsum_ops() { return kCumsumOps; }
-}  // namespace detail
+TANDEM_OP_SPECS(cumsum, &kCumsum)
 
 }  // namespace tandem

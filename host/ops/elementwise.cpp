@@ -367,12 +367,8 @@ const OpSpec kNormalize = array_op<NormalizeParams>(
 
 #undef TANDEM_FLOAT_RULE
 
-const OpSpec* const kOps[] = {&kAffine, &kClamp, &kAbs, &kSqrt, &kExp, &kLog, &kPow, &kNormalize};
-
 }  // namespace
 
-namespace detail {
-std::span<const OpSpec* const> elementwise_ops() { return kOps; }
-}  // namespace detail
+TANDEM_OP_SPECS(elementwise, &kAffine, &kClamp, &kAbs, &kSqrt, &kExp, &kLog, &kPow, &kNormalize)
 
 }  // namespace tandem

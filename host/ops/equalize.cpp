@@ -221,11 +221,6 @@ Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exe
                                     [&](const View& out) { return equalize(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> equalize_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(equalize, &spec())
 
 }  // namespace tandem

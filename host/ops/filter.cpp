@@ -169,18 +169,11 @@ Status filter(const View& src, const View& dst, const FilterParams& p, const Exe
 Status filter(const View& src, Tensor& dst, const FilterParams& p, const Exec& exec) {
   TANDEM_TRY(nbh::check_src(spec(), src, exec));
   TANDEM_TRY(detail::check_params(spec(), p, check_kernel));
-  Tensor out;
-  TANDEM_TRY(Tensor::create_like(src, exec.device, out));
-  TANDEM_TRY(filter(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create_like(src, exec.device, t); },
+      [&](const View& out) { return filter(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> filter_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(filter, &spec())
 
 }  // namespace tandem

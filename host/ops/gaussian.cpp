@@ -184,18 +184,11 @@ Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exe
   TANDEM_TRY(nbh::check_src(spec(), src, exec));
   TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
   TANDEM_TRY(check_radius(p, src.dtype));
-  Tensor out;
-  TANDEM_TRY(Tensor::create_like(src, exec.device, out));
-  TANDEM_TRY(gaussian(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create_like(src, exec.device, t); },
+      [&](const View& out) { return gaussian(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> gaussian_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(gaussian, &spec())
 
 }  // namespace tandem

@@ -170,11 +170,6 @@ Status grayscale(const View& src, Tensor& dst, const GrayscaleParams& p, const E
                                     [&](const View& out) { return grayscale(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> grayscale_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(grayscale, &spec())
 
 }  // namespace tandem

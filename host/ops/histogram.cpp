@@ -338,11 +338,6 @@ const OpSpec& spec() {
 
 }  // namespace
 
-namespace detail {
-std::span<const OpSpec* const> histogram_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(histogram, &spec())
 
 }  // namespace tandem

@@ -77,11 +77,6 @@ Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& e
                                     [&](const View& out) { return invert(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> invert_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(invert, &spec())
 
 }  // namespace tandem

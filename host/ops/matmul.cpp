@@ -294,12 +294,8 @@ const OpSpec kMatmul = detail::make_op<MatmulStage>({
     .layouts = {{DType::f32, 0}, {DType::f64, 0}},
     .run = run_matmul,
 });
-const OpSpec* const kMatmulOps[] = {&kMatmul};
-
 }  // namespace
 
-namespace detail {
-std::span<const OpSpec* const> matmul_ops() { return kMatmulOps; }
-}  // namespace detail
+TANDEM_OP_SPECS(matmul, &kMatmul)
 
 }  // namespace tandem

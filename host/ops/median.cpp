@@ -392,18 +392,11 @@ Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& e
   TANDEM_TRY(detail::check_image_input(spec(), src, exec));
   TANDEM_TRY(detail::check_params(spec(), p, check_odd));
   TANDEM_TRY(check_size_for(src, p));
-  Tensor out;
-  TANDEM_TRY(Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, out));
-  TANDEM_TRY(median(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, t); },
+      [&](const View& out) { return median(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> median_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(median, &spec())
 
 }  // namespace tandem

@@ -223,4 +223,26 @@ Status check_params(const OpSpec& spec, const P& p, Status (*check)(const P&) = 
   return check ? check(p) : Status{};
 }
 
+/// The allocating form of an op (`op(src, Tensor& dst, params, exec)`):
+/// `make` allocates the result on the op's device once the caller's checks
+/// passed, `into` fills it, and `dst` is replaced only when both succeed.
+template <class Make, class Into>
+Status into_new(Tensor& dst, Make&& make, Into&& into) {
+  Tensor out;
+  TANDEM_TRY(make(out));
+  TANDEM_TRY(into(out.view()));
+  dst = std::move(out);
+  return {};
+}
+
 }  // namespace tandem::detail
+
+/// The one registry line of an op file: defines detail::<stem>_ops(), which
+/// host/ops/op_table.cpp lists for every stem of cmake/TandemOps.cmake.
+#define TANDEM_OP_SPECS(stem, ...)                                  \
+  namespace detail {                                               \
+  std::span<const OpSpec* const> stem##_ops() {                   \
+    static const OpSpec* const ops[] = {__VA_ARGS__};              \
+    return ops;                                                    \
+  }                                                                \
+  }

@@ -407,18 +407,11 @@ Status resize(const View& src, const View& dst, const ResizeParams& p, const Exe
 Status resize(const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {
   TANDEM_TRY(detail::check_image_input(spec(), src, exec));
   TANDEM_TRY(detail::check_params(spec(), p));
-  Tensor out;
-  TANDEM_TRY(Tensor::create_image(src.dtype, p.height, p.width, src.channels(), exec.device, out));
-  TANDEM_TRY(resize(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create_image(src.dtype, p.height, p.width, src.channels(), exec.device, t); },
+      [&](const View& out) { return resize(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> resize_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(resize, &spec())
 
 }  // namespace tandem

@@ -164,18 +164,11 @@ Status sobel(const View& src, const View& dst, const SobelParams& p, const Exec&
 Status sobel(const View& src, Tensor& dst, const SobelParams& p, const Exec& exec) {
   TANDEM_TRY(detail::check_image_input(spec(), src, exec));
   TANDEM_TRY(detail::check_params(spec(), p));
-  Tensor out;
-  TANDEM_TRY(Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, out));
-  TANDEM_TRY(sobel(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, t); },
+      [&](const View& out) { return sobel(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> sobel_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(sobel, &spec())
 
 }  // namespace tandem

@@ -385,11 +385,9 @@ Status sort(const View& src, const View& dst, const SortParams& p, const Exec& e
 }
 
 Status sort(const View& src, Tensor& dst, const SortParams& p, const Exec& exec) {
-  Tensor out;
-  TANDEM_TRY(Tensor::create_like(src, exec.device, out));
-  TANDEM_TRY(sort(src, out.view(), p, exec));
-  dst = std::move(out);
-  return {};
+  return detail::into_new(
+      dst, [&](Tensor& t) { return Tensor::create_like(src, exec.device, t); },
+      [&](const View& out) { return sort(src, out, p, exec); });
 }
 
 namespace {
@@ -402,12 +400,8 @@ const OpSpec kSort = detail::make_op<SortParams>({
     .layouts = detail::array_layouts(kAllDTypes),
     .run = [](const View& src, Tensor& dst, const SortParams& p, const Exec& exec) { return sort(src, dst, p, exec); },
 });
-const OpSpec* const kSortOps[] = {&kSort};
-
 }  // namespace
 
-namespace detail {
-std::span<const OpSpec* const> sort_ops() { return kSortOps; }
-}  // namespace detail
+TANDEM_OP_SPECS(sort, &kSort)
 
 }  // namespace tandem

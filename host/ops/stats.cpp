@@ -676,12 +676,8 @@ const OpSpec kStats = detail::make_op<detail::NoParams>({
     .combine = detail::combine_stats,
     .finish = detail::finish_stats,
 });
-const OpSpec* const kOps[] = {&kStats};
-
 }  // namespace
 
-namespace detail {
-std::span<const OpSpec* const> stats_ops() { return kOps; }
-}  // namespace detail
+TANDEM_OP_SPECS(stats, &kStats)
 
 }  // namespace tandem

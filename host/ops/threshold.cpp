@@ -92,11 +92,6 @@ Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const E
                                     [&](const View& out) { return threshold(src, out, p, exec); });
 }
 
-namespace detail {
-std::span<const OpSpec* const> threshold_ops() {
-  static const OpSpec* const ops[] = {&spec()};
-  return ops;
-}
-}  // namespace detail
+TANDEM_OP_SPECS(threshold, &spec())
 
 }  // namespace tandem
