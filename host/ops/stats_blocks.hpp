@@ -1,0 +1,77 @@
+// What stats.cpp (the op, the u8 and f64-lane paths) and stats_f32.cpp (the
+// f32-lane path) share: the task and block sizes, the L2 prefetch, the exact
+// two-pass statistics of a block, and a block's shifted sums.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+
+#include "host/core/parallel.hpp"
+#include "kernels/stats.cuh"
+
+namespace tandem::stats_detail {
+
+constexpr std::int64_t kTask = std::int64_t(1) << 16;
+constexpr std::int64_t kBlock = 2048;
+constexpr int kLanes = 16;
+constexpr std::int64_t kF32Block = 1024;
+constexpr int kF32TaskBlocks = int(kTask / kF32Block);
+constexpr std::int64_t kPrefetchBytes = 8192;
+
+/// Prefetches into L2 the `bytes` (a multiple of 64 or less) at p + kPrefetchBytes.
+template <std::size_t Bytes>
+[[gnu::always_inline]] inline void prefetch_ahead(const void* p) {
+  const char* c = static_cast<const char*>(p) + kPrefetchBytes;
+  for (std::size_t b = 0; b < Bytes; b += 64) __builtin_prefetch(c + b, 0, 2);
+}
+
+/// Exact two-pass statistics of m values (NaN-aware): the fallback of every path.
+template <class T>
+inline kern::StatsAcc block_stats(const T* p, std::int64_t m) {
+  double sum = 0;
+  double mn = std::numeric_limits<double>::infinity();
+  double mx = -mn;
+  int nan = 0;
+#pragma omp simd reduction(+ : sum) reduction(min : mn) reduction(max : mx) reduction(| : nan)
+  for (std::int64_t i = 0; i < m; ++i) {
+    const double v = static_cast<double>(p[i]);
+    sum += v;
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+    nan |= (v != v);
+  }
+  const double mean = sum / double(m);
+  double m2 = 0;
+#pragma omp simd reduction(+ : m2)
+  for (std::int64_t i = 0; i < m; ++i) {
+    const double d = static_cast<double>(p[i]) - mean;
+    m2 += d * d;
+  }
+  if (nan) mn = mx = std::numeric_limits<double>::quiet_NaN();
+  return {double(m), mean, m2, mn, mx, sum};
+}
+
+/// Sums of a block of m elements shifted by k: s1 = sum(x - k), s2 = sum((x - k)^2),
+/// and its min/max (meaningful only when s1 and s2 are finite).
+template <class T>
+struct Shifted {
+  double s1, s2;
+  T lo, hi;
+};
+
+/// A task's (or the array's) sum is recomputed in f64 when its error bound is
+/// above this fraction of it: the sum of an array whose mean is small next to
+/// its spread (|mean| < ~0.5 sigma) cancels, and f32 partials cannot give it
+/// to 1e-5 relative.
+constexpr double kSumTol = 5e-6;
+
+/// The sum of m f32 values in f64 (when the f32 lane sums' bound is too wide).
+double f64_sum(const float* p, std::int64_t m);
+
+/// The statistics of one f32 task of m <= kTask values; err: a bound on the
+/// error of their sum (stats_f32.cpp).
+kern::StatsAcc f32_task_stats(const float* p, std::int64_t m, double& err);
+
+}  // namespace tandem::stats_detail
