@@ -4,9 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <thread>
+#include <vector>
 
-#include "host/core/device_backend.hpp"
 #include "host/engine/queue.hpp"
 #include "host/ops/reduction.hpp"
 #include "tandem/io/npy.hpp"
@@ -19,10 +20,43 @@ using Clock = std::chrono::steady_clock;
 
 struct Chunk {
   std::int64_t offset = 0;  // first element
-  Buffer buffer;            // host (pinned for the GPU) memory
+  Buffer buffer;            // host (pinned for a device) memory holding the chunk
   View view;                // 1-D view of the chunk's elements
-  Tensor result;            // host result of the elementwise prefix (or a reduction)
+  Tensor result;            // host result on the CPU path
+  Buffer out_buffer;        // pinned memory the device path downloads the result into
+  View out;                 // the result, in `result` or in `out_buffer`
   Status status;
+};
+
+// Pinned buffers reused from chunk to chunk (allocating pinned memory
+// synchronises the device): a buffer large enough is taken from the free
+// list, else one is allocated; given back when its chunk is done.
+class BufferPool {
+ public:
+  BufferPool(MemKind kind, Device device) : kind_(kind), device_(device) {}
+  Status take(std::size_t bytes, Buffer& out) {
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = free_.begin(); it != free_.end(); ++it)
+        if (it->size() >= bytes) {
+          out = std::move(*it);
+          free_.erase(it);
+          return {};
+        }
+    }
+    return Buffer::allocate(std::max<std::size_t>(bytes, 1), kind_, out, device_);
+  }
+  void give(Buffer b) {
+    if (!b.data()) return;
+    std::lock_guard lock(mu_);
+    free_.push_back(std::move(b));
+  }
+
+ private:
+  const MemKind kind_;
+  const Device device_;
+  std::mutex mu_;
+  std::vector<Buffer> free_;
 };
 
 Status make_prefix(const Pipeline& p, std::size_t n, Pipeline& out) {
@@ -34,25 +68,32 @@ Status make_prefix(const Pipeline& p, std::size_t n, Pipeline& out) {
   return Pipeline::from_stages(std::move(stages), out);
 }
 
-// Applies `pipeline` to a host chunk on the configured device; `out` is a host tensor.
-Status compute(const Pipeline& pipeline, const View& in, Tensor& out, const StreamConfig& cfg) {
+// Applies `pipeline` to a host chunk on the CPU (or copies it through when
+// the pipeline is empty); the result is ch.result.
+Status compute_on_host(const Pipeline& pipeline, Chunk& ch, const StreamConfig& cfg) {
   if (pipeline.stages().empty()) {
-    TANDEM_TRY(Tensor::create_like(in, Device::cpu(), out));
-    return copy(in, out.view());
+    TANDEM_TRY(Tensor::create_like(ch.view, Device::cpu(), ch.result));
+    TANDEM_TRY(copy(ch.view, ch.result.view()));
+  } else {
+    TANDEM_TRY(pipeline.apply(ch.view, ch.result, cfg.exec));
   }
-  if (cfg.exec.device.is_cpu()) return pipeline.apply(in, out, cfg.exec);
+  ch.out = ch.result.view();
+  return {};
+}
+
+// Queues `pipeline` on a chunk on `exec`'s device: upload, the ops, and the
+// download into a pinned buffer from `pool` (ch.out); done once the stream is synchronised.
+Status launch_on_device(const Pipeline& pipeline, Chunk& ch, const Exec& exec, BufferPool& pool) {
+  // Stream-ordered: the device tensors are freed behind the work that uses them.
+  StreamAllocScope alloc(exec);
   Tensor dev_in, dev_out;
-  {
-    // Stream-ordered: the pipeline's intermediates are freed behind its work.
-    StreamAllocScope alloc(cfg.exec);
-    TANDEM_TRY(Tensor::create_like(in, cfg.exec.device, dev_in));
-    TANDEM_TRY(copy(in, dev_in.view(), cfg.exec.stream));
-    TANDEM_TRY(pipeline.apply(dev_in.view(), dev_out, cfg.exec));
-    TANDEM_TRY(Tensor::create_like(dev_out.view(), Device::cpu(), out));
-    TANDEM_TRY(copy(dev_out.view(), out.view(), cfg.exec.stream));
-  }
-  // The host reads `out` next: wait for the download (and surface async errors).
-  return detail::backend_for(cfg.exec.device)->stream_synchronize(cfg.exec.stream);
+  TANDEM_TRY(Tensor::create_like(ch.view, exec.device, dev_in));
+  TANDEM_TRY(copy(ch.view, dev_in.view(), exec.stream));
+  TANDEM_TRY(pipeline.apply(dev_in.view(), dev_out, exec));
+  const View& r = dev_out.view();
+  TANDEM_TRY(pool.take(static_cast<std::size_t>(r.nbytes()), ch.out_buffer));
+  ch.out = View::array(ch.out_buffer.data(), r.dtype, std::span<const std::int64_t>(r.shape.data(), std::size_t(r.ndim)));
+  return copy(r, ch.out, exec.stream);
 }
 
 // One pass over the file: reader thread -> compute (this thread) -> consumer thread.
@@ -64,14 +105,16 @@ Status one_pass(const io::NpyReader& reader, const Pipeline& pipeline, const Str
   const std::int64_t per_chunk = std::max<std::int64_t>(1, static_cast<std::int64_t>(cfg.chunk_bytes / es));
   BoundedQueue<std::unique_ptr<Chunk>> read_q(2), done_q(2);
   std::atomic<bool> stop{false};
+  const bool on_device = !cfg.exec.device.is_cpu() && !pipeline.stages().empty();
+  BufferPool in_pool(on_device ? MemKind::pinned : MemKind::host, cfg.exec.device);
+  BufferPool out_pool(MemKind::pinned, cfg.exec.device);
 
   std::thread rd([&] {
     for (std::int64_t off = 0; off < h.numel && !stop.load(); off += per_chunk) {
       auto c = std::make_unique<Chunk>();
       c->offset = off;
       const std::int64_t n = std::min(per_chunk, h.numel - off);
-      const MemKind kind = cfg.exec.device.is_cpu() ? MemKind::host : MemKind::pinned;
-      c->status = Buffer::allocate(static_cast<std::size_t>(n) * es, kind, c->buffer, cfg.exec.device);
+      c->status = in_pool.take(static_cast<std::size_t>(n) * es, c->buffer);
       if (c->status.ok()) {
         const std::int64_t shape[] = {n};
         c->view = View::array(c->buffer.data(), h.dtype, shape);
@@ -91,11 +134,31 @@ Status one_pass(const io::NpyReader& reader, const Pipeline& pipeline, const Str
         consumer_status = consume(**c);
         if (!consumer_status.ok()) stop = true;
       }
+      out_pool.give(std::move((*c)->out_buffer));
       c->reset();
     }
   });
 
+  // On a device, two streams take turns: chunk i+1 uploads and computes
+  // while chunk i downloads; a chunk is handed on once its stream is synchronised.
   Status status;
+  Stream streams[2];
+  std::unique_ptr<Chunk> in_flight[2];
+  for (int i = 0; on_device && i < 2 && status.ok(); ++i) status = Stream::create(cfg.exec.device, streams[i]);
+  const auto land = [&](int k) {
+    if (!in_flight[k]) return;
+    std::unique_ptr<Chunk> c = std::move(in_flight[k]);
+    const Status s = streams[k].synchronize();
+    in_pool.give(std::move(c->buffer));  // the upload is over
+    if (!s.ok()) {
+      if (status.ok()) status = s;
+      stop = true;
+      out_pool.give(std::move(c->out_buffer));
+      return;
+    }
+    done_q.push(std::move(c));
+  };
+  std::size_t n = 0;
   while (auto c = read_q.pop()) {
     if (!status.ok() || stop.load()) continue;  // drain
     Chunk& ch = **c;
@@ -104,14 +167,26 @@ Status one_pass(const io::NpyReader& reader, const Pipeline& pipeline, const Str
       stop = true;
       continue;
     }
-    status = compute(pipeline, ch.view, ch.result, cfg);
+    if (!on_device) {
+      status = compute_on_host(pipeline, ch, cfg);
+      in_pool.give(std::move(ch.buffer));  // the input is no longer needed
+      if (!status.ok()) stop = true;
+      else done_q.push(std::move(*c));
+      continue;
+    }
+    const int k = static_cast<int>(n++ % 2);
+    land(k);  // the chunk this stream carried before
+    if (!status.ok()) continue;
+    status = launch_on_device(pipeline, ch, Exec::on(streams[k]), out_pool);
     if (!status.ok()) {
+      (void)streams[k].synchronize();
       stop = true;
       continue;
     }
-    ch.buffer.reset();  // the input is no longer needed
-    done_q.push(std::move(*c));
+    in_flight[k] = std::move(*c);
   }
+  land(static_cast<int>(n % 2));  // the older one first: chunks reach the consumer in order
+  land(static_cast<int>((n + 1) % 2));
   done_q.close();
   rd.join();
   wr.join();
@@ -142,7 +217,7 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
     io::NpyWriter writer;
     bool opened = false;
     TANDEM_TRY(one_pass(reader, prefix, cfg, [&](Chunk& c) -> Status {
-      const View& r = c.result.view();
+      const View& r = c.out;
       if (!opened) {
         TANDEM_TRY(writer.open(output, r.dtype, h.shape));
         opened = true;
@@ -165,7 +240,7 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
     std::vector<PipelineStage> st(prefix.stages());
     st.push_back({&op, args, op.name == last.op->name ? last.text : std::string(op.name)});
     TANDEM_TRY(Pipeline::from_stages(std::move(st), with_op));
-    TANDEM_TRY(one_pass(reader, with_op, cfg, [&](Chunk& c) { return op.combine(result, c.result.view()); }));
+    TANDEM_TRY(one_pass(reader, with_op, cfg, [&](Chunk& c) { return op.combine(result, c.out); }));
     return op.finish(result).with_context(input);
   };
   OpArgs args = last.args;

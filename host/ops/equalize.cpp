@@ -25,7 +25,9 @@ namespace {
 
 constexpr std::string_view kOp = "equalize";
 constexpr int kBins = kern::kEqualizeBins;
-using Hist = std::array<std::uint32_t, kBins>;
+// 64-bit totals: an image may hold more than 4 Gi pixels (a piece's own
+// counts, at most 65536 pixels, stay 32-bit).
+using Hist = std::array<std::uint64_t, kBins>;
 
 // Four sub-histograms so consecutive equal pixels do not serialise on one counter; bytes
 // are read eight at a time (one load, then shifts) to halve the loads per pixel.
@@ -149,7 +151,7 @@ Hist histogram(const View& src, const Exec& exec) {
     const std::int64_t x0 = (p % per_row) * chunk;
     count_row(pointops::row_ptr<std::uint8_t>(src, l.src_stride, y) + x0, std::min(l.cols, x0 + chunk) - x0, h);
     Hist& mine = partial[std::size_t(slot)];
-    for (int b = 0; b < kBins; ++b) mine[b] += h[0][b] + h[1][b] + h[2][b] + h[3][b];
+    for (int b = 0; b < kBins; ++b) mine[b] += std::uint64_t(h[0][b]) + h[1][b] + h[2][b] + h[3][b];
   });
   Hist hist{};
   for (const Hist& part : partial)
@@ -159,12 +161,12 @@ Hist histogram(const View& src, const Exec& exec) {
 
 void equalize_cpu(const View& src, const View& dst, const Exec& exec) {
   const Hist hist = histogram(src, exec);
-  const auto total = static_cast<std::uint32_t>(src.height() * src.width());
+  const auto total = static_cast<std::uint64_t>(src.height() * src.width());
   int first = 0;
   while (hist[first] == 0) ++first;  // total > 0, so some bin is non-empty
   const kern::EqualizeLutInfo info = kern::equalize_info(first, hist[first], total);
   std::array<std::uint8_t, kBins> lut{};
-  std::uint32_t cdf = 0;
+  std::uint64_t cdf = 0;
   for (int b = 0; b < kBins; ++b) {
     cdf += hist[b];
     lut[b] = kern::equalize_lut_entry(b, cdf, info);
