@@ -26,24 +26,18 @@ class BoxTest : public ::testing::TestWithParam<Device> {};
 // Integer results are exact on both devices (integer or double sums, one division).
 void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int64_t w, int k,
            const std::string& border, std::uint64_t seed) {
-  const Tensor img = test::random_image(c.dtype, h, w, c.channels, seed);
-  std::map<std::string, std::string, std::less<>> params{{"size", std::to_string(k)}, {"border", border}};
-  if (border == "constant") params["value"] = test_value(c.dtype);
-  const Tensor got = runner.run("box", params, img.view());
-  const double value = border == "constant" ? std::stod(test_value(c.dtype)) : 0;
-  EXPECT_TRUE(matches(got.view(), ref_box(img.view(), k, border, value), 0))
-      << combo_name(c) << " " << h << "x" << w << " K " << k << " " << border;
+  check_against_ref(
+      runner, "box", {{"size", std::to_string(k)}}, c, h, w, border, seed, 0,
+      [&](const View& img, const std::string& b, double value) { return ref_box(img, k, b, value); },
+      "K " + std::to_string(k));
 }
 
 TEST_P(BoxTest, MatchesReferenceOnAwkwardSizes) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  const std::pair<std::int64_t, std::int64_t> sizes[] = {{1, 1}, {1, 17}, {13, 1}, {4, 6}, {37, 53}};
-  std::uint64_t seed = 1;
-  for (const Combo& c : combos())
-    for (const auto& border : borders())
-      for (auto [h, w] : sizes)
-        for (int k : {1, 2, 3, 6, 9}) check(runner, c, h, w, k, border, seed++);
+  for_each_awkward_case(std::vector<int>{1, 2, 3, 6, 9},
+                        [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w, int k,
+                            std::uint64_t seed) { check(runner, c, h, w, k, border, seed); });
 }
 
 TEST_P(BoxTest, HugeWindows) {
@@ -67,16 +61,12 @@ TEST_P(BoxTest, LargeImages) {
 
 TEST_P(BoxTest, PaddedRowStrides) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  for (const Combo& c : combos()) {
-    const Tensor img = test::random_image(c.dtype, 23, 37, c.channels, 60);
-    BoxParams p;
-    p.size = 4;
-    p.border = Border::reflect101;
-    const Tensor got = run_padded(GetParam(), img.view(), [&](const View& s, const View& d, const Exec& e) {
-      return box(s, d, p, e);
-    });
-    EXPECT_TRUE(matches(got.view(), ref_box(img.view(), 4, "reflect101", 0), 0)) << combo_name(c);
-  }
+  BoxParams p;
+  p.size = 4;
+  p.border = Border::reflect101;
+  check_padded_strides(
+      GetParam(), 60, 0, [&](const View& s, const View& d, const Exec& e) { return box(s, d, p, e); },
+      [](const View& img) { return ref_box(img, 4, "reflect101", 0); });
 }
 
 TEST_P(BoxTest, ThreadCountsAndColumnBlocks) {
@@ -84,17 +74,11 @@ TEST_P(BoxTest, ThreadCountsAndColumnBlocks) {
   const Tensor img = test::random_image(DType::u16, 61, 4200, 3, 70);
   const auto ref = ref_box(img.view(), 7, "replicate", 0);
   test::DeviceRunner runner(GetParam());
-  for (int threads : {1, 3, 8}) {
-    Exec exec = runner.exec();
-    exec.threads = threads;
-    Tensor in = runner.upload(img.view());
-    Tensor out;
-    BoxParams p;
-    p.size = 7;
-    p.border = Border::replicate;
-    ASSERT_TRUE(box(in.view(), out, p, exec).ok());
-    EXPECT_TRUE(matches(runner.download(out.view()).view(), ref, 0)) << threads << " threads";
-  }
+  BoxParams p;
+  p.size = 7;
+  p.border = Border::replicate;
+  check_thread_counts(runner, img.view(), ref, 0,
+                      [&](const View& in, Tensor& out, const Exec& exec) { return box(in, out, p, exec); });
 }
 
 TEST_P(BoxTest, MatchesOpenCV) {
@@ -111,11 +95,7 @@ TEST_P(BoxTest, RejectsBadInputsAndParameters) {
     Tensor out;
     return box(in.view(), out, p, exec);
   };
-  const auto expect = [](const Status& s, Errc code, const char* needle) {
-    EXPECT_EQ(s.code(), code) << s.message();
-    EXPECT_NE(s.message().find("box"), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
-  };
+  const auto expect = [](const Status& s, Errc code, const char* needle) { expect_refusal(s, code, "box", needle); };
   const Tensor u8 = test::random_image(DType::u8, 8, 9, 1, 3);
   BoxParams ok;
   expect(status(test::random_image(DType::f64, 8, 9, 1, 3), ok), Errc::unsupported, "f64");

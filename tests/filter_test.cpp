@@ -47,27 +47,20 @@ class FilterTest : public ::testing::TestWithParam<Device> {};
 
 void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int64_t w, const Matrix& k,
            const std::string& border, std::uint64_t seed) {
-  const Tensor img = test::random_image(c.dtype, h, w, c.channels, seed);
-  std::map<std::string, std::string, std::less<>> params{{"kernel", matrix_text(k)}, {"border", border}};
-  if (border == "constant") params["value"] = test_value(c.dtype);
-  const Tensor got = runner.run("filter", params, img.view());
-  const double value = border == "constant" ? std::stod(test_value(c.dtype)) : 0;
-  EXPECT_TRUE(matches(got.view(), ref_filter(img.view(), k, border, value), 1))
-      << combo_name(c) << " " << h << "x" << w << " kernel " << k.rows << "x" << k.cols << " " << border;
+  check_against_ref(
+      runner, "filter", {{"kernel", matrix_text(k)}}, c, h, w, border, seed, 1,
+      [&](const View& img, const std::string& b, double value) { return ref_filter(img, k, b, value); },
+      "kernel " + std::to_string(k.rows) + "x" + std::to_string(k.cols));
 }
 
 TEST_P(FilterTest, MatchesReferenceOnAwkwardSizes) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  const std::pair<std::int64_t, std::int64_t> sizes[] = {{1, 1}, {1, 17}, {13, 1}, {4, 6}, {37, 53}};
   // Signed weights (results saturate), one smoothing kernel (they stay in range).
   const Matrix kernels[] = {random_kernel(1, 1, 1), random_kernel(3, 3, 2), random_kernel(1, 5, 3),
                             random_kernel(7, 3, 4), random_kernel(5, 9, 5, 0, 0.05)};
-  std::uint64_t seed = 1;
-  for (const Combo& c : combos())
-    for (const auto& border : borders())
-      for (auto [h, w] : sizes)
-        for (const Matrix& k : kernels) check(runner, c, h, w, k, border, seed++);
+  for_each_awkward_case(kernels, [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w,
+                                     const Matrix& k, std::uint64_t seed) { check(runner, c, h, w, k, border, seed); });
 }
 
 TEST_P(FilterTest, LargeKernels) {
@@ -111,17 +104,13 @@ TEST_P(FilterTest, ZeroTapsAreSkipped) {
 TEST_P(FilterTest, PaddedRowStrides) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   const Matrix k = random_kernel(3, 5, 50);
-  for (const Combo& c : combos()) {
-    const Tensor img = test::random_image(c.dtype, 23, 37, c.channels, 51);
-    FilterParams p;
-    p.kernel = k;
-    p.border = Border::constant;
-    p.value = 3;
-    const Tensor got = run_padded(GetParam(), img.view(), [&](const View& s, const View& d, const Exec& e) {
-      return filter(s, d, p, e);
-    });
-    EXPECT_TRUE(matches(got.view(), ref_filter(img.view(), k, "constant", 3), 1)) << combo_name(c);
-  }
+  FilterParams p;
+  p.kernel = k;
+  p.border = Border::constant;
+  p.value = 3;
+  check_padded_strides(
+      GetParam(), 51, 1, [&](const View& s, const View& d, const Exec& e) { return filter(s, d, p, e); },
+      [&](const View& img) { return ref_filter(img, k, "constant", 3); });
 }
 
 TEST_P(FilterTest, ThreadCountsAndColumnBlocks) {
@@ -130,16 +119,10 @@ TEST_P(FilterTest, ThreadCountsAndColumnBlocks) {
   const Matrix k = random_kernel(5, 3, 61);
   const auto ref = ref_filter(img.view(), k, "reflect101", 0);
   test::DeviceRunner runner(GetParam());
-  for (int threads : {1, 3, 8}) {
-    Exec exec = runner.exec();
-    exec.threads = threads;
-    Tensor in = runner.upload(img.view());
-    Tensor out;
-    FilterParams p;
-    p.kernel = k;
-    ASSERT_TRUE(filter(in.view(), out, p, exec).ok());
-    EXPECT_TRUE(matches(runner.download(out.view()).view(), ref, 1)) << threads << " threads";
-  }
+  FilterParams p;
+  p.kernel = k;
+  check_thread_counts(runner, img.view(), ref, 1,
+                      [&](const View& in, Tensor& out, const Exec& exec) { return filter(in, out, p, exec); });
 }
 
 TEST_P(FilterTest, MatchesOpenCV) {
@@ -159,11 +142,7 @@ TEST_P(FilterTest, RejectsBadInputsAndParameters) {
     Tensor out;
     return filter(in.view(), out, p, exec);
   };
-  const auto expect = [](const Status& s, Errc code, const char* needle) {
-    EXPECT_EQ(s.code(), code) << s.message();
-    EXPECT_NE(s.message().find("filter"), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
-  };
+  const auto expect = [](const Status& s, Errc code, const char* needle) { expect_refusal(s, code, "filter", needle); };
   expect(run(Matrix{2, 3, std::vector<double>(6, 1.0)}), Errc::invalid_argument, "odd");
   expect(run(Matrix{3, 4, std::vector<double>(12, 1.0)}), Errc::invalid_argument, "odd");
   expect(run(Matrix{0, 0, {}}), Errc::invalid_argument, "odd");

@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/test_support.hpp"
@@ -222,6 +223,74 @@ Tensor run_padded(Device device, const View& host_src, F&& fn) {
 /// for integers (so rounding half to even is exercised), in range for f32.
 inline std::string test_value(DType t) {
   return t == DType::u8 ? "201.5" : t == DType::u16 ? "40000.5" : "0.25";
+}
+
+/// The image sizes of the awkward-size tests: one pixel, one row, one
+/// column, tiny and even, odd and larger than most kernels.
+inline const std::vector<std::pair<std::int64_t, std::int64_t>>& awkward_sizes() {
+  static const std::vector<std::pair<std::int64_t, std::int64_t>> s{{1, 1}, {1, 17}, {13, 1}, {4, 6}, {37, 53}};
+  return s;
+}
+
+/// Calls `f(combo, border, h, w, case, seed)` for every combo x border x
+/// awkward size x case, with seeds 1, 2, 3, ... in that order.
+template <class Cases, class F>
+void for_each_awkward_case(const Cases& cases, F&& f) {
+  std::uint64_t seed = 1;
+  for (const Combo& c : combos())
+    for (const auto& border : borders())
+      for (auto [h, w] : awkward_sizes())
+        for (const auto& cs : cases) f(c, border, h, w, cs, seed++);
+}
+
+/// Runs `op` with `params` and `border` (and test_value for constant
+/// borders) on a random h x w image of `c`, and checks the result against
+/// `ref(img, border, value)` within `int_tol`; `what` names the case.
+template <class Ref>
+void check_against_ref(DeviceRunner& runner, const std::string& op,
+                       std::map<std::string, std::string, std::less<>> params, const Combo& c, std::int64_t h,
+                       std::int64_t w, const std::string& border, std::uint64_t seed, int int_tol, Ref&& ref,
+                       const std::string& what) {
+  const Tensor img = random_image(c.dtype, h, w, c.channels, seed);
+  params["border"] = border;
+  if (border == "constant") params["value"] = test_value(c.dtype);
+  const Tensor got = runner.run(op, params, img.view());
+  const double value = border == "constant" ? std::stod(test_value(c.dtype)) : 0;
+  EXPECT_TRUE(matches(got.view(), ref(img.view(), border, value), int_tol))
+      << combo_name(c) << " " << h << "x" << w << " " << what << " " << border;
+}
+
+/// For every combo: a random 23x37 image (of `seed`) run by `op(src, dst,
+/// exec)` with padded rows on `device` must match `ref(img)` within `int_tol`.
+template <class Op, class Ref>
+void check_padded_strides(Device device, std::uint64_t seed, int int_tol, Op&& op, Ref&& ref) {
+  for (const Combo& c : combos()) {
+    const Tensor img = random_image(c.dtype, 23, 37, c.channels, seed);
+    const Tensor got = run_padded(device, img.view(), op);
+    EXPECT_TRUE(matches(got.view(), ref(img.view()), int_tol)) << combo_name(c);
+  }
+}
+
+/// `op(in, out, exec)` on `img` with 1, 3 and 8 threads must match `ref`
+/// within `int_tol` each time.
+template <class Op>
+void check_thread_counts(DeviceRunner& runner, const View& img, const std::vector<double>& ref, int int_tol,
+                         Op&& op) {
+  for (int threads : {1, 3, 8}) {
+    Exec exec = runner.exec();
+    exec.threads = threads;
+    Tensor in = runner.upload(img);
+    Tensor out;
+    ASSERT_TRUE(op(in.view(), out, exec).ok());
+    EXPECT_TRUE(matches(runner.download(out.view()).view(), ref, int_tol)) << threads << " threads";
+  }
+}
+
+/// A refusal of `op`: the code, and a message that names the op and `needle`.
+inline void expect_refusal(const Status& s, Errc code, const char* op, const char* needle) {
+  EXPECT_EQ(s.code(), code) << s.message();
+  EXPECT_NE(s.message().find(op), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
 }
 
 }  // namespace tandem::test::filters

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "tests/filters_support.hpp"
 #include "tests/support/test_support.hpp"
@@ -54,26 +55,24 @@ struct Case {
 
 void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int64_t w, const Case& cs,
            const std::string& border, std::uint64_t seed) {
-  const Tensor img = test::random_image(c.dtype, h, w, c.channels, seed);
-  std::map<std::string, std::string, std::less<>> params{{"sigma", std::to_string(cs.sigma)}, {"border", border}};
+  std::map<std::string, std::string, std::less<>> params{{"sigma", std::to_string(cs.sigma)}};
   if (cs.radius) params["radius"] = std::to_string(cs.radius);
-  if (border == "constant") params["value"] = test_value(c.dtype);
-  const Tensor got = runner.run("gaussian", params, img.view());
-  const double value = border == "constant" ? std::stod(test_value(c.dtype)) : 0;
-  EXPECT_TRUE(matches(got.view(), ref_gaussian(img.view(), cs.sigma, cs.radius, border, value), 1))
-      << combo_name(c) << " " << h << "x" << w << " sigma " << cs.sigma << " radius " << cs.radius << " " << border;
+  std::ostringstream what;
+  what << "sigma " << cs.sigma << " radius " << cs.radius;
+  check_against_ref(
+      runner, "gaussian", params, c, h, w, border, seed, 1,
+      [&](const View& img, const std::string& b, double value) {
+        return ref_gaussian(img, cs.sigma, cs.radius, b, value);
+      },
+      what.str());
 }
 
 TEST_P(GaussianTest, MatchesReferenceOnAwkwardSizes) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  const std::pair<std::int64_t, std::int64_t> sizes[] = {{1, 1}, {1, 17}, {13, 1}, {4, 6}, {37, 53}};
   const Case cases[] = {{1.3, 0}, {0.8, 4}};  // automatic aperture; one wider than the small images
-  std::uint64_t seed = 1;
-  for (const Combo& c : combos())
-    for (const auto& border : borders())
-      for (auto [h, w] : sizes)
-        for (const Case& cs : cases) check(runner, c, h, w, cs, border, seed++);
+  for_each_awkward_case(cases, [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w,
+                                   const Case& cs, std::uint64_t seed) { check(runner, c, h, w, cs, border, seed); });
 }
 
 TEST_P(GaussianTest, SigmaZeroUsesOpenCVsApertureRule) {
@@ -101,16 +100,12 @@ TEST_P(GaussianTest, LargeImages) {
 
 TEST_P(GaussianTest, PaddedRowStrides) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  for (const Combo& c : combos()) {
-    const Tensor img = test::random_image(c.dtype, 23, 37, c.channels, 80);
-    GaussianParams p;
-    p.sigma = 1.7;
-    p.border = Border::replicate;
-    const Tensor got = run_padded(GetParam(), img.view(), [&](const View& s, const View& d, const Exec& e) {
-      return gaussian(s, d, p, e);
-    });
-    EXPECT_TRUE(matches(got.view(), ref_gaussian(img.view(), 1.7, 0, "replicate", 0), 1)) << combo_name(c);
-  }
+  GaussianParams p;
+  p.sigma = 1.7;
+  p.border = Border::replicate;
+  check_padded_strides(
+      GetParam(), 80, 1, [&](const View& s, const View& d, const Exec& e) { return gaussian(s, d, p, e); },
+      [](const View& img) { return ref_gaussian(img, 1.7, 0, "replicate", 0); });
 }
 
 TEST_P(GaussianTest, ThreadCountsAndColumnBlocks) {
@@ -119,16 +114,10 @@ TEST_P(GaussianTest, ThreadCountsAndColumnBlocks) {
   const Tensor img = test::random_image(DType::u8, 61, 2600, 3, 90);
   const auto ref = ref_gaussian(img.view(), 1.5, 0, "reflect101", 0);
   test::DeviceRunner runner(GetParam());
-  for (int threads : {1, 3, 8}) {
-    Exec exec = runner.exec();
-    exec.threads = threads;
-    Tensor in = runner.upload(img.view());
-    Tensor out;
-    GaussianParams p;
-    p.sigma = 1.5;
-    ASSERT_TRUE(gaussian(in.view(), out, p, exec).ok());
-    EXPECT_TRUE(matches(runner.download(out.view()).view(), ref, 1)) << threads << " threads";
-  }
+  GaussianParams p;
+  p.sigma = 1.5;
+  check_thread_counts(runner, img.view(), ref, 1,
+                      [&](const View& in, Tensor& out, const Exec& exec) { return gaussian(in, out, p, exec); });
 }
 
 TEST_P(GaussianTest, MatchesOpenCV) {
@@ -146,9 +135,7 @@ TEST_P(GaussianTest, RejectsBadInputsAndParameters) {
     return gaussian(in.view(), out, p, exec);
   };
   const auto expect = [](const Status& s, Errc code, const char* needle) {
-    EXPECT_EQ(s.code(), code) << s.message();
-    EXPECT_NE(s.message().find("gaussian"), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find(needle), std::string::npos) << s.message();
+    expect_refusal(s, code, "gaussian", needle);
   };
   const Tensor u8 = test::random_image(DType::u8, 8, 9, 1, 3);
   GaussianParams ok;

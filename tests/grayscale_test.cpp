@@ -40,21 +40,17 @@ double tolerance(DType t) { return t == DType::f32 ? 3e-7 : 0.0; }
 TEST_P(GrayscaleTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  std::uint64_t seed = 1;
-  for (DType t : {DType::u8, DType::u16, DType::f32})
-    for (int c : {1, 3, 4})
-      for (const auto& sz : pt::sizes()) {
-        SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
-        Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
-        Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
-          return grayscale(s, d, GrayscaleParams{}, e);
-        });
-        ASSERT_EQ(out.view().ndim, 2);
-        EXPECT_EQ(out.view().dtype, t);
-        EXPECT_EQ(out.view().height(), sz.h);
-        EXPECT_EQ(out.view().width(), sz.w);
-        EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
-      }
+  pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
+    SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
+    Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+      return grayscale(s, d, GrayscaleParams{}, e);
+    });
+    ASSERT_EQ(out.view().ndim, 2);
+    EXPECT_EQ(out.view().dtype, t);
+    EXPECT_EQ(out.view().height(), sz.h);
+    EXPECT_EQ(out.view().width(), sz.w);
+    EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
+  });
 }
 
 // The fixed-point weights really are BT.601: within rounding of the real-valued sum.

@@ -27,18 +27,14 @@ double tolerance(DType t) { return t == DType::f32 ? 0x1p-24 : 0.0; }
 TEST_P(InvertTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  std::uint64_t seed = 1;
-  for (DType t : {DType::u8, DType::u16, DType::f32})
-    for (int c : {1, 3, 4})
-      for (const auto& sz : pt::sizes()) {
-        SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
-        Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
-        Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
-          return invert(s, d, InvertParams{}, e);
-        });
-        ASSERT_EQ(out.view().ndim, img.view().ndim);
-        EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
-      }
+  pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
+    SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
+    Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+      return invert(s, d, InvertParams{}, e);
+    });
+    ASSERT_EQ(out.view().ndim, img.view().ndim);
+    EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
+  });
 }
 
 TEST_P(InvertTest, ExtremesAndTableEntry) {
@@ -68,20 +64,11 @@ TEST_P(InvertTest, PaddedStridesAndInPlace) {
     for (int c : {1, 3, 4})
       for (bool aligned : {false, true}) {
         SCOPED_TRACE(pt::label(t, 41, 29, c) + (aligned ? " aligned" : ""));
-        const std::int64_t es = std::int64_t(dtype_size(t));
-        const std::int64_t row = 29 * c * es;
         Tensor img = test::random_image(t, 41, 29, c, seed++);
-        pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), pt::pad_bytes(row, es, aligned)));
-        pt::Padded dst = pt::pad_blank(runner, dev, t, 41, 29, c, pt::pad_bytes(row, 3 * es, aligned));
-        ASSERT_TRUE(invert(src.view, dst.view, InvertParams{}, runner.exec()).ok());
-        bool intact = false;
-        pt::Padded got = pt::download(runner, dst, intact);
-        EXPECT_TRUE(intact) << "invert wrote into the row padding";
-        EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
-        ASSERT_TRUE(invert(src.view, src.view, InvertParams{}, runner.exec()).ok());
-        got = pt::download(runner, src, intact);
-        EXPECT_TRUE(intact);
-        EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
+        pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "invert", reference(img.view()), tolerance(t),
+                                      [&](const View& s, const View& d) {
+                                        return invert(s, d, InvertParams{}, runner.exec());
+                                      });
       }
 }
 

@@ -14,6 +14,15 @@ namespace {
 
 Status parse(const std::string& text, Pipeline& p, ParseError& e) { return Pipeline::parse(text, p, &e); }
 
+/// Parses `text`, which must fail with the error's column at the first `at`; returns the error.
+ParseError parse_error_at(const std::string& text, const std::string& at) {
+  Pipeline p;
+  ParseError e;
+  EXPECT_FALSE(parse(text, p, e).ok()) << text;
+  EXPECT_EQ(e.column, text.find(at)) << text;
+  return e;
+}
+
 TEST(PipelineParse, StagesAndDefaults) {
   Pipeline p;
   ParseError e;
@@ -52,21 +61,13 @@ TEST(PipelineParse, UnknownOpPointsAtIt) {
 }
 
 TEST(PipelineParse, BadValuePointsAtTheParameterAndListsValidOnes) {
-  Pipeline p;
-  ParseError e;
-  const std::string text = "box size=3 | gaussian sigma=abc";
-  ASSERT_FALSE(parse(text, p, e).ok());
-  EXPECT_EQ(e.column, text.find("sigma"));
+  const ParseError e = parse_error_at("box size=3 | gaussian sigma=abc", "sigma");
   EXPECT_NE(e.message.find("not a number"), std::string::npos);
   EXPECT_NE(e.hint.find("radius"), std::string::npos);
 }
 
 TEST(PipelineParse, UnknownParameter) {
-  Pipeline p;
-  ParseError e;
-  const std::string text = "box sise=3";
-  ASSERT_FALSE(parse(text, p, e).ok());
-  EXPECT_EQ(e.column, text.find("sise"));
+  const ParseError e = parse_error_at("box sise=3", "sise");
   EXPECT_NE(e.message.find("no parameter 'sise'"), std::string::npos);
 }
 
@@ -109,11 +110,8 @@ TEST(PipelineParse, DataIndependentChecksFailAtParseTime) {
        "gaussian: parameter 'sigma' is out of range: 1e5; expected sigma (number in [0, 10000], default 1)"},
   };
   for (const Case& c : cases) {
-    Pipeline p;
-    ParseError e;
-    EXPECT_FALSE(parse(c.text, p, e).ok()) << c.text;
+    const ParseError e = parse_error_at(c.text, c.key + "=");
     EXPECT_EQ(e.message, c.message) << c.text;
-    EXPECT_EQ(e.column, c.text.find(c.key + "=")) << c.text;
   }
 }
 

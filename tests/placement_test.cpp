@@ -11,29 +11,14 @@
 #include <vector>
 
 #include "tests/support/test_support.hpp"
+#include "tests/support/topology_helpers.hpp"
 
 namespace tandem {
 namespace {
 
-Topology load_xml(const std::string& name) {
-  Topology t;
-  const Status s = Topology::load_xml(test::data_dir() + "/topologies/" + name, t);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return t;
-}
-
-Topology synthetic(const std::string& desc) {
-  Topology t;
-  const Status s = Topology::load_synthetic(desc, t);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return t;
-}
-
-std::vector<int> range(int lo, int hi) {  // [lo, hi]
-  std::vector<int> v;
-  for (int i = lo; i <= hi; ++i) v.push_back(i);
-  return v;
-}
+using test::topo::load_xml;
+using test::topo::range;
+Topology synthetic(const std::string& desc) { return test::topo::load_synthetic(desc); }
 
 GpuInfo fake_gpu(int index, int numa_node) {
   GpuInfo g;

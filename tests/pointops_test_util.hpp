@@ -157,4 +157,42 @@ inline std::string label(DType t, std::int64_t h, std::int64_t w, std::int64_t c
   return std::string(dtype_name(t)) + " " + std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c);
 }
 
+/// Calls `f(dtype, channels, size, img)` for every u8/u16/f32 x 1/3/4 channels x sizes(),
+/// with `img` a random image of seeds 1, 2, 3, ... in that order.
+template <class F>
+void for_each_image(F&& f) {
+  std::uint64_t seed = 1;
+  for (DType t : {DType::u8, DType::u16, DType::f32})
+    for (int c : {1, 3, 4})
+      for (const auto& sz : sizes()) {
+        const Tensor img = random_image(t, sz.h, sz.w, c, seed);
+        f(t, c, sz, img);
+        ++seed;
+      }
+}
+
+/// An in-place-capable op `run(src, dst)` (returning a Status) on `img` with padded rows
+/// (`aligned` or odd padding) on `device`: out of place into a padded destination, then in
+/// place on the padded source; both must equal `ref` within `tol` and leave the row padding
+/// alone. `op` names the op in the failure message.
+template <class Run>
+void check_padded_and_in_place(DeviceRunner& runner, Device device, const View& img, bool aligned, const char* op,
+                               const std::vector<double>& ref, double tol, Run&& run) {
+  const std::int64_t es = std::int64_t(dtype_size(img.dtype));
+  const std::int64_t row = img.width() * img.channels() * es;
+  Padded src = to_device(runner, device, pad_host(img, pad_bytes(row, es, aligned)));
+  Padded dst = pad_blank(runner, device, img.dtype, img.height(), img.width(), img.channels(),
+                         pad_bytes(row, 3 * es, aligned));
+  ASSERT_TRUE(run(src.view, dst.view).ok());
+  bool intact = false;
+  Padded got = download(runner, dst, intact);
+  EXPECT_TRUE(intact) << op << " wrote into the row padding";
+  EXPECT_TRUE(all_near(got.view, ref, tol));
+  // In place on the padded source.
+  ASSERT_TRUE(run(src.view, src.view).ok());
+  got = download(runner, src, intact);
+  EXPECT_TRUE(intact);
+  EXPECT_TRUE(all_near(got.view, ref, tol));
+}
+
 }  // namespace tandem::test::pointops

@@ -45,19 +45,15 @@ Tensor run_threshold(test::DeviceRunner& runner, const View& img, double t) {
 TEST_P(ThresholdTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  std::uint64_t seed = 1;
-  for (DType t : {DType::u8, DType::u16, DType::f32})
-    for (int c : {1, 3, 4})
-      for (const auto& sz : pt::sizes()) {
-        Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
-        for (double T : {thresholds(t)[0], thresholds(t)[1]}) {
-          SCOPED_TRACE(pt::label(t, sz.h, sz.w, c) + " T=" + std::to_string(T));
-          Tensor out = run_threshold(runner, img.view(), T);
-          ASSERT_EQ(out.view().ndim, img.view().ndim);
-          EXPECT_EQ(out.view().channels(), c);
-          EXPECT_TRUE(test::all_near(out.view(), reference(img.view(), T), 0.0));
-        }
-      }
+  pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
+    for (double T : {thresholds(t)[0], thresholds(t)[1]}) {
+      SCOPED_TRACE(pt::label(t, sz.h, sz.w, c) + " T=" + std::to_string(T));
+      Tensor out = run_threshold(runner, img.view(), T);
+      ASSERT_EQ(out.view().ndim, img.view().ndim);
+      EXPECT_EQ(out.view().channels(), c);
+      EXPECT_TRUE(test::all_near(out.view(), reference(img.view(), T), 0.0));
+    }
+  });
 }
 
 TEST_P(ThresholdTest, FractionalAndOutOfRangeThresholds) {
@@ -105,21 +101,11 @@ TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
       for (double T : {thresholds(t)[0], -1.0, 1e6})
       for (bool aligned : {false, true}) {
         SCOPED_TRACE(pt::label(t, 37, 53, c) + " T=" + std::to_string(T) + (aligned ? " aligned" : ""));
-        const std::int64_t es = std::int64_t(dtype_size(t));
-        const std::int64_t row = 53 * c * es;
         Tensor img = test::random_image(t, 37, 53, c, seed++);
-        pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), pt::pad_bytes(row, es, aligned)));
-        pt::Padded dst = pt::pad_blank(runner, dev, t, 37, 53, c, pt::pad_bytes(row, 3 * es, aligned));
-        ASSERT_TRUE(threshold(src.view, dst.view, ThresholdParams{T}, runner.exec()).ok());
-        bool intact = false;
-        pt::Padded got = pt::download(runner, dst, intact);
-        EXPECT_TRUE(intact) << "threshold wrote into the row padding";
-        EXPECT_TRUE(test::all_near(got.view, reference(img.view(), T), 0.0));
-        // In place on the padded source.
-        ASSERT_TRUE(threshold(src.view, src.view, ThresholdParams{T}, runner.exec()).ok());
-        got = pt::download(runner, src, intact);
-        EXPECT_TRUE(intact);
-        EXPECT_TRUE(test::all_near(got.view, reference(img.view(), T), 0.0));
+        pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "threshold", reference(img.view(), T), 0.0,
+                                      [&](const View& s, const View& d) {
+                                        return threshold(s, d, ThresholdParams{T}, runner.exec());
+                                      });
       }
 }
 

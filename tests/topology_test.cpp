@@ -12,31 +12,16 @@
 #include <vector>
 
 #include "tests/support/test_support.hpp"
+#include "tests/support/topology_helpers.hpp"
 
 namespace tandem {
 namespace {
 
 std::string topo_file(const std::string& name) { return test::data_dir() + "/topologies/" + name; }
 
-Topology load_xml(const std::string& name) {
-  Topology t;
-  const Status s = Topology::load_xml(topo_file(name), t);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return t;
-}
-
-Topology load_synthetic(const std::string& desc) {
-  Topology t;
-  const Status s = Topology::load_synthetic(desc, t);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return t;
-}
-
-std::vector<int> range(int lo, int hi) {  // [lo, hi]
-  std::vector<int> v;
-  for (int i = lo; i <= hi; ++i) v.push_back(i);
-  return v;
-}
+using test::topo::load_synthetic;
+using test::topo::load_xml;
+using test::topo::range;
 
 std::vector<int> concat(std::vector<int> a, const std::vector<int>& b) {
   a.insert(a.end(), b.begin(), b.end());
