@@ -3,17 +3,15 @@
 // `tandem bench` say the same thing the same way.
 #pragma once
 
-#include <chrono>
 #include <string>
+
+#include "host/engine/context.hpp"
 
 namespace tandem::tools {
 
-using Clock = std::chrono::steady_clock;
-
-/// Seconds from `t0` to now on the steady clock.
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+// The engine's clock and elapsed time, so the tools time as the engine does.
+using engine::Clock;
+using engine::seconds_since;
 
 /// Binary units, one decimal only where it says something: "512 B",
 /// "1.5 KiB", "64 GiB" (whole), "123 MiB" (three digits are enough).

@@ -27,18 +27,13 @@ std::optional<DType> parse_dtype(std::string_view n) noexcept {
 }
 
 const char* border_name(Border b) noexcept {
-  switch (b) {
-    case Border::reflect101: return "reflect101";
-    case Border::replicate: return "replicate";
-    case Border::constant: return "constant";
-  }
-  return "?";
+  const auto i = static_cast<std::size_t>(b);
+  return i < std::size(kBorderNames) ? kBorderNames[i].data() : "?";
 }
 
 std::optional<Border> parse_border(std::string_view n) noexcept {
-  if (n == "reflect101") return Border::reflect101;
-  if (n == "replicate") return Border::replicate;
-  if (n == "constant") return Border::constant;
+  for (std::size_t i = 0; i < std::size(kBorderNames); ++i)
+    if (n == kBorderNames[i]) return static_cast<Border>(i);
   return std::nullopt;
 }
 

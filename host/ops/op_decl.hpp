@@ -68,7 +68,7 @@ class FieldDecl {
     spec_.min = -std::numeric_limits<double>::infinity();
     spec_.max = std::numeric_limits<double>::infinity();
     if constexpr (std::is_same_v<F, bool>) spec_.min = 0, spec_.max = 1;
-    if constexpr (std::is_same_v<F, Border>) spec_.choices = {"reflect101", "replicate", "constant"};
+    if constexpr (std::is_same_v<F, Border>) spec_.choices.assign(std::begin(kBorderNames), std::end(kBorderNames));
     if constexpr (std::is_same_v<F, std::optional<double>>) spec_.optional = true;
     spec_.store = [member](void* params, const ParamValue& v) {
       F& f = static_cast<P*>(params)->*member;

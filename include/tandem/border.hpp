@@ -16,6 +16,10 @@ enum class Border : int {
   constant = 2,    ///< vvvvvv|abcdefgh|vvvvvvv with v the op's `value` parameter
 };
 
+/// @brief The name of each border mode, indexed by its value: what pipelines
+///        write (`border=replicate`) and what `tandem ops` lists.
+inline constexpr std::string_view kBorderNames[] = {"reflect101", "replicate", "constant"};
+
 const char* border_name(Border b) noexcept;
 std::optional<Border> parse_border(std::string_view name) noexcept;
 
