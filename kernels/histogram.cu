@@ -91,12 +91,14 @@ Status minmax_to_host(const View& src, DataMinMax& out, cudaStream_t s) {
 }  // namespace
 
 Status data_minmax(const View& src, DataMinMax& out, void* stream) {
+  TANDEM_TRY(check_aligned(src, "input", "histogram"));  // a misaligned access would lose the device
   TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   const cudaStream_t s = as_stream(stream);
   return visit_dtype(src.dtype, [&](auto tag) { return minmax_to_host<decltype(tag)>(src, out, s); });
 }
 
 Status histogram(const View& src, const View& dst, const kern::HistBins& bins, void* stream) {
+  TANDEM_TRY(check_aligned(src, dst, "histogram"));  // a misaligned access would lose the device
   TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   const cudaStream_t s = as_stream(stream);
   return visit_dtype(src.dtype, [&](auto tag) { return run<decltype(tag)>(src, dst, bins, s); });

@@ -115,6 +115,11 @@ Status matmul(const View& a, const View& b, const View& c, bool allow_tf32, void
   const cudaStream_t stream = as_stream(stream_ptr);
   const std::int64_t m = a.shape[0], k = a.shape[1], n = b.shape[1];
   if (m == 0 || n == 0) return {};
+  // cuBLAS reads A and B and writes C through element pointers: a misaligned
+  // one would be a sticky misaligned-address fault.
+  TANDEM_TRY(check_aligned(a, "input A", "matmul"));
+  TANDEM_TRY(check_aligned(b, "input B", "matmul"));
+  TANDEM_TRY(check_aligned(c, "output", "matmul"));
   TANDEM_TRY(use_device(c));
   const std::int64_t ldc = leading_dim(c);
   if (k == 0)  // an empty sum: zeros (cuBLAS would reject lda = 0)

@@ -84,6 +84,7 @@ Status run(const View& src, const View& dst, cudaStream_t s) {
 }  // namespace
 
 Status stats(const View& src, const View& dst, void* stream) {
+  TANDEM_TRY(check_aligned(src, dst, "stats"));  // a misaligned access would lose the device
   TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
   const cudaStream_t s = as_stream(stream);
   return visit_dtype(src.dtype, [&](auto tag) { return run<decltype(tag)>(src, dst, s); });
