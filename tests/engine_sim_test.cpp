@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/core/memory.hpp"
 #include "host/core/sim_device.hpp"
 #include "tandem/engine.hpp"
 #include "tandem/io/codec.hpp"
@@ -116,6 +117,35 @@ TEST_F(EngineSim, FilesEqualTheCpuAndOneStreamCopiesWhileTheOtherComputes) {
   for (const auto& [tid, name] : names)
     if (name.rfind("sim:0 stream", 0) == 0) ++streams;
   EXPECT_EQ(streams, 2);
+}
+
+// Images travelling alone are decoded straight into pinned memory and their
+// results downloaded straight into pinned memory: no staging copies, and the
+// pinned blocks are reused from item to item rather than allocated for each.
+TEST_F(EngineSim, LoneItemsUseReusedPinnedMemoryBothWays) {
+  detail::sim_configure({SimDeviceSpec{}});
+  TempDir in, out, ref;
+  for (int i = 0; i < 20; ++i) {
+    const Tensor img = test::random_image(DType::u8, 640, 600, 3, std::uint64_t(200 + i));  // 1.15 MB
+    std::vector<std::byte> bytes;
+    ASSERT_TRUE(io::encode(img.view(), io::Format::ppm, {}, bytes).ok());
+    ASSERT_TRUE(io::write_file_atomic(in.str("p" + std::to_string(10 + i) + ".ppm"), bytes).ok());
+  }
+  const Pipeline p = parse("box size=3 | invert");
+  RunOptions o = gpu_options(out.str());
+  o.inputs = {in.str()};
+  o.io_memory = 12u << 20;  // a few items in flight at a time, as in a long batch
+  const std::size_t before = detail::pinned_allocations();
+  RunSummary sum;
+  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const std::size_t allocated = detail::pinned_allocations() - before;
+  EXPECT_EQ(sum.ok, 20u);
+  EXPECT_EQ(count_device(sum, "sim:0"), 20u);
+  cpu_run(p, in, ref);
+  expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+  // 40 pinned blocks used (an input and a result per item); only about as
+  // many as are in flight at once are ever allocated.
+  EXPECT_LE(allocated, 12u);
 }
 
 // Many small images: the feeder packs them into shared round trips, and each

@@ -4,6 +4,7 @@
 
 #include <hwloc.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -88,17 +89,19 @@ namespace {
 // all its pages again: 1024 faults, ~2 ms, for a 4 MiB result here, more than
 // many kernels take. Blocks are matched by exact size and by the NUMA node of
 // the calling CPU (their pages live where they were first touched).
-class HostBlockCache {
+// A small cache of freed blocks for reuse, matched by exact size and a key
+// (the NUMA node of the calling CPU for host blocks: their pages live where
+// they were first touched; the device for pinned blocks), oldest evicted first.
+class BlockCache {
  public:
-  static constexpr std::size_t kMinBytes = std::size_t(1) << 20;
-  static constexpr std::size_t kMaxBlocks = 8;
-  static constexpr std::size_t kMaxBytes = std::size_t(128) << 20;
+  using Release = void (*)(void* p, int key) noexcept;
+  BlockCache(std::size_t max_blocks, std::size_t max_bytes, Release release)
+      : max_blocks_(max_blocks), max_bytes_(max_bytes), release_(release) {}
 
-  void* take(std::size_t bytes) {
-    const int node = current_node();
+  void* take(std::size_t bytes, int key) {
     std::lock_guard lock(mu_);
     for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it)
-      if (it->bytes == bytes && it->node == node) {
+      if (it->bytes == bytes && it->key == key) {
         void* p = it->p;
         total_ -= bytes;
         blocks_.erase(std::next(it).base());
@@ -106,51 +109,71 @@ class HostBlockCache {
       }
     return nullptr;
   }
-  void give(void* p, std::size_t bytes) {
-    if (bytes > kMaxBytes) {
-      std::free(p);
+  void give(void* p, std::size_t bytes, int key) {
+    if (bytes > max_bytes_) {
+      release_(p, key);
       return;
     }
-    const int node = current_node();
-    std::vector<void*> evicted;
+    std::vector<Block> evicted;
     {
       std::lock_guard lock(mu_);
-      blocks_.push_back({p, bytes, node});
+      blocks_.push_back({p, bytes, key});
       total_ += bytes;
-      while (blocks_.size() > kMaxBlocks || total_ > kMaxBytes) {
-        evicted.push_back(blocks_.front().p);
+      while (blocks_.size() > max_blocks_ || total_ > max_bytes_) {
+        evicted.push_back(blocks_.front());
         total_ -= blocks_.front().bytes;
         blocks_.erase(blocks_.begin());
       }
     }
-    for (void* e : evicted) std::free(e);
+    for (const Block& e : evicted) release_(e.p, e.key);
   }
 
  private:
-  static int current_node() {
-    unsigned cpu = 0, node = 0;
-    return ::getcpu(&cpu, &node) == 0 ? static_cast<int>(node) : -1;
-  }
   struct Block {
     void* p;
     std::size_t bytes;
-    int node;
+    int key;
   };
+  const std::size_t max_blocks_, max_bytes_;
+  const Release release_;
   std::mutex mu_;
   std::vector<Block> blocks_;  // oldest first
   std::size_t total_ = 0;
 };
 
-// Never destroyed: Buffers in other static objects may be freed after it would be.
-HostBlockCache& host_blocks() {
-  static auto* cache = new HostBlockCache;
-  return *cache;
+int current_node() {
+  unsigned cpu = 0, node = 0;
+  return ::getcpu(&cpu, &node) == 0 ? static_cast<int>(node) : -1;
+}
+
+// Host blocks of 1 MiB or more: at most 8 blocks, 128 MiB.
+constexpr std::size_t kHostCacheMinBytes = std::size_t(1) << 20;
+
+// Pinned blocks (staging for device copies): allocating or freeing pinned
+// memory synchronises the device, so the feeder's and the decoders' pinned
+// buffers are reused: at most 16 blocks, 256 MiB, sizes rounded to 64 KiB so
+// images of similar sizes share blocks.
+constexpr std::size_t kPinnedRound = std::size_t(64) << 10;
+int pinned_key(Device d) { return static_cast<int>(d.kind) * 4096 + d.index; }
+Device pinned_device(int key) { return {static_cast<Device::Kind>(key / 4096), key % 4096}; }
+std::atomic<std::size_t> g_pinned_allocations{0};
+
+// Never destroyed: Buffers in other static objects may be freed after they would be.
+BlockCache& host_blocks() {
+  static auto* c = new BlockCache(8, std::size_t(128) << 20, [](void* p, int) noexcept { std::free(p); });
+  return *c;
+}
+BlockCache& pinned_blocks() {
+  static auto* c = new BlockCache(16, std::size_t(256) << 20, [](void* p, int key) noexcept {
+    if (detail::DeviceBackend* be = detail::backend_for(pinned_device(key))) be->pinned_free(p);
+  });
+  return *c;
 }
 
 // What aligned_alloc is asked for: 64-byte multiples; large blocks in whole 4 KiB pages.
 std::size_t host_block_bytes(std::size_t bytes) {
   const std::size_t b = bytes == 0 ? 1 : bytes;
-  if (b >= HostBlockCache::kMinBytes) return (b + 4095) / 4096 * 4096;
+  if (b >= kHostCacheMinBytes) return (b + 4095) / 4096 * 4096;
   return (b + 63) / 64 * 64;
 }
 
@@ -159,10 +182,10 @@ std::size_t host_block_bytes(std::size_t bytes) {
 void Buffer::reset() noexcept {
   if (!data_) return;
   if (kind_ == MemKind::host) {
-    if (reusable_) host_blocks().give(data_, host_block_bytes(size_));
+    if (reusable_) host_blocks().give(data_, host_block_bytes(size_), current_node());
     else std::free(data_);
   } else if (detail::DeviceBackend* be = detail::backend_for(device_)) {
-    if (kind_ == MemKind::pinned) be->pinned_free(data_);
+    if (kind_ == MemKind::pinned) pinned_blocks().give(data_, (size_ + kPinnedRound - 1) / kPinnedRound * kPinnedRound, pinned_key(device_));
     else be->device_free(data_, stream_);
   }
   data_ = nullptr;
@@ -181,8 +204,8 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device dev
   if (kind == MemKind::host) {
     // 64-byte alignment for full-width vector loads; aligned_alloc needs a multiple.
     const std::size_t rounded = host_block_bytes(bytes);
-    b.reusable_ = numa_node < 0 && rounded >= HostBlockCache::kMinBytes;
-    if (b.reusable_) b.data_ = host_blocks().take(rounded);
+    b.reusable_ = numa_node < 0 && rounded >= kHostCacheMinBytes;
+    if (b.reusable_) b.data_ = host_blocks().take(rounded, current_node());
     if (!b.data_) b.data_ = std::aligned_alloc(64, rounded);
     if (!b.data_)
       return {Errc::out_of_memory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory"};
@@ -199,7 +222,12 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device dev
   }
   b.device_ = device;
   if (kind == MemKind::pinned) {
-    TANDEM_TRY(be->pinned_malloc(bytes, device.index, &b.data_));
+    const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kPinnedRound - 1) / kPinnedRound * kPinnedRound;
+    b.data_ = pinned_blocks().take(rounded, pinned_key(device));
+    if (!b.data_) {
+      TANDEM_TRY(be->pinned_malloc(rounded, device.index, &b.data_));
+      g_pinned_allocations.fetch_add(1);
+    }
   } else {
     // The thread's stream-ordered scope applies only to its own kind of device.
     void* stream = t_alloc_kind == device.kind ? t_alloc_stream : nullptr;
@@ -209,5 +237,7 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device dev
   out = std::move(b);
   return {};
 }
+
+std::size_t detail::pinned_allocations() noexcept { return g_pinned_allocations.load(); }
 
 }  // namespace tandem

@@ -16,4 +16,8 @@ void* this_machine_hwloc();
 /// mbind keeps first-touch, which is not an error).
 Status bind_memory_to_numa(void* ptr, std::size_t bytes, int os_index);
 
+/// Pinned blocks this process has allocated from a backend (reused ones not
+/// counted): what tests read to see that staging memory is reused.
+std::size_t pinned_allocations() noexcept;
+
 }  // namespace tandem::detail

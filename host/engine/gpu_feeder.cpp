@@ -50,6 +50,7 @@ class Feeder {
     std::vector<ItemPtr> items;
     std::vector<Tensor> dev_results;
     std::vector<std::size_t> out_offsets;
+    Tensor direct_result;  // a lone item's result, downloaded straight into pinned memory
     std::size_t batch_bytes = 0;
     Clock::time_point t0;
     GpuTimes times{};
@@ -146,7 +147,9 @@ void Feeder::complete(Slot& slot) {
   for (std::size_t i = 0; i < slot.items.size(); ++i) {
     ItemPtr item = std::move(slot.items[i]);
     Status si = s;
-    if (si.ok()) {
+    if (si.ok() && slot.direct_result.buffer().data()) {
+      item->result = std::move(slot.direct_result);  // already in host memory
+    } else if (si.ok()) {
       Tensor host;
       si = Tensor::create_like(slot.dev_results[i].view(), Device::cpu(), host);
       if (si.ok()) {
@@ -172,10 +175,19 @@ void Feeder::complete(Slot& slot) {
   slot.items.clear();
   slot.dev_results.clear();
   slot.out_offsets.clear();
+  slot.direct_result = Tensor();
+}
+
+// A lone item decoded into pinned memory (DecodeStage) uploads from there,
+// and its result downloads straight into a pinned tensor that the writers
+// encode from: no staging copies on this thread.
+bool travels_direct(const std::vector<ItemPtr>& batch) {
+  return batch.size() == 1 && !batch[0]->borrowed && batch[0]->host.buffer().kind() == MemKind::pinned &&
+         batch[0]->host.view().is_contiguous();
 }
 
 // Packs `batch` into the slot's pinned buffer (pageable -> pinned, on this
-// GPU-local core), uploads it, queues the pipeline on each item and the
+// GPU-local core; a lone pinned item is used as it is), uploads it, queues the pipeline on each item and the
 // download of their results.
 void Feeder::launch(Slot& slot, std::vector<ItemPtr>& batch) {
   TraceScope scope(ctx_.trace, host_track_, "stage+launch", "gpu", batch_label(batch));
@@ -189,8 +201,14 @@ void Feeder::launch(Slot& slot, std::vector<ItemPtr>& batch) {
     in_total = align_up(in_total + batch[i]->input_view().nbytes());
     slot.batch_bytes += batch[i]->input_bytes;
   }
-  Status s = grow(slot.pin_in, std::max<std::size_t>(in_total, 1));
-  for (std::size_t i = 0; i < n && s.ok(); ++i)
+  const bool direct = travels_direct(batch);
+  void* staged_in = direct ? batch[0]->host.view().data : nullptr;
+  Status s;
+  if (!direct) {
+    s = grow(slot.pin_in, std::max<std::size_t>(in_total, 1));
+    staged_in = slot.pin_in.data();
+  }
+  for (std::size_t i = 0; i < n && s.ok() && !direct; ++i)
     s = copy(batch[i]->input_view(), packed(slot.pin_in.data(), in_off[i], batch[i]->input_view(), Device::cpu()));
   std::vector<Tensor> outs(n);
   std::vector<Status> item_status(n);
@@ -201,7 +219,7 @@ void Feeder::launch(Slot& slot, std::vector<ItemPtr>& batch) {
     if (s.ok()) s = mark(slot, 0);
     if (s.ok()) {
       const std::int64_t bytes = static_cast<std::int64_t>(in_total);
-      s = copy(View::array(slot.pin_in.data(), DType::u8, {bytes}), View::array(dev_in.data(), DType::u8, {bytes}, dev_),
+      s = copy(View::array(staged_in, DType::u8, {bytes}), View::array(dev_in.data(), DType::u8, {bytes}, dev_),
                slot.stream.handle());
     }
     if (s.ok()) s = mark(slot, 1);
@@ -215,18 +233,31 @@ void Feeder::launch(Slot& slot, std::vector<ItemPtr>& batch) {
         out_off[i] = out_total;
         out_total = align_up(out_total + outs[i].view().nbytes());
       }
-    if (s.ok()) s = grow(slot.pin_out, std::max<std::size_t>(out_total, 1));
-    for (std::size_t i = 0; i < n && s.ok(); ++i)
-      if (item_status[i].ok())
-        s = copy(outs[i].view(), packed(slot.pin_out.data(), out_off[i], outs[i].view(), Device::cpu()), slot.stream.handle());
+    if (s.ok() && direct && item_status[0].ok()) {
+      const View& r = outs[0].view();
+      s = Buffer::allocate(std::max<std::size_t>(r.nbytes(), 1), MemKind::pinned, slot.direct_result.buffer(), dev_);
+      if (s.ok()) {
+        slot.direct_result.view() = packed(slot.direct_result.buffer().data(), 0, r, Device::cpu());
+        s = copy(r, slot.direct_result.view(), slot.stream.handle());
+      }
+    } else if (s.ok() && !direct) {
+      s = grow(slot.pin_out, std::max<std::size_t>(out_total, 1));
+      for (std::size_t i = 0; i < n && s.ok(); ++i)
+        if (item_status[i].ok())
+          s = copy(outs[i].view(), packed(slot.pin_out.data(), out_off[i], outs[i].view(), Device::cpu()),
+                   slot.stream.handle());
+    }
     if (s.ok()) s = mark(slot, 3);
   }
   if (!s.ok()) {
     (void)slot.stream.synchronize();
+    slot.direct_result = Tensor();
     for (auto& item : batch) fail_or_retry(std::move(item), s);
     batch.clear();
     return;
   }
+  // A failed lone item may free its pinned input next: its upload must be over.
+  if (direct && !item_status[0].ok()) (void)slot.stream.synchronize();
   // An item whose pipeline failed on its own (e.g. no memory for its result)
   // fails or retries alone; the rest of the batch goes on.
   for (std::size_t i = 0; i < n; ++i) {
