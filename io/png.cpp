@@ -36,12 +36,16 @@ struct ReadCtx {
   std::size_t rowbytes;
 };
 
-extern "C" void on_error(png_structp png, png_const_charp msg) {
-  auto* ctx = static_cast<ReadCtx*>(png_get_error_ptr(png));
+// libpng's message into `error`, in words that say what was checked.
+void keep_error(char (&error)[256], png_const_charp msg) {
   const char* m = msg ? msg : "unknown libpng error";
-  // zlib's words for a failed Adler-32 check; say what was checked.
+  // zlib's words for a failed Adler-32 check.
   const bool adler = std::strstr(m, "incorrect data check") != nullptr;
-  std::snprintf(ctx->error, sizeof ctx->error, "%s%s", m, adler ? ": the pixel data's Adler-32 checksum does not match" : "");
+  std::snprintf(error, sizeof error, "%s%s", m, adler ? ": the pixel data's Adler-32 checksum does not match" : "");
+}
+
+extern "C" void on_error(png_structp png, png_const_charp msg) {
+  keep_error(static_cast<ReadCtx*>(png_get_error_ptr(png))->error, msg);
   png_longjmp(png, 1);
 }
 
@@ -100,11 +104,7 @@ struct WriteCtx {
 };
 
 extern "C" void on_write_error(png_structp png, png_const_charp msg) {
-  auto* ctx = static_cast<WriteCtx*>(png_get_error_ptr(png));
-  const char* m = msg ? msg : "unknown libpng error";
-  // zlib's words for a failed Adler-32 check; say what was checked.
-  const bool adler = std::strstr(m, "incorrect data check") != nullptr;
-  std::snprintf(ctx->error, sizeof ctx->error, "%s%s", m, adler ? ": the pixel data's Adler-32 checksum does not match" : "");
+  keep_error(static_cast<WriteCtx*>(png_get_error_ptr(png))->error, msg);
   png_longjmp(png, 1);
 }
 
