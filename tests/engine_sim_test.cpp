@@ -197,7 +197,7 @@ TEST_F(EngineSim, AStickyErrorRetiresTheDeviceAndTheRunFinishesOnTheCpu) {
   for (DeviceChoice d : {DeviceChoice::auto_select, DeviceChoice::gpu}) {
     SCOPED_TRACE(d == DeviceChoice::gpu ? "device gpu (no CPU team)" : "device auto");
     SimDeviceSpec spec;
-    spec.fail_launch_at = 2;
+    spec.fail_launch_at = 1;  // the device's first kernel: whatever share the scheduler gives it
     spec.launch_failure_sticky = true;
     detail::sim_configure({spec});
     TempDir in, out, ref;
@@ -211,9 +211,12 @@ TEST_F(EngineSim, AStickyErrorRetiresTheDeviceAndTheRunFinishesOnTheCpu) {
     EXPECT_EQ(sum.failed, 0u);
     cpu_run(p, in, ref);
     expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+    EXPECT_EQ(count_device(sum, "sim:0"), 0u);  // nothing finished on the lost device
+    EXPECT_EQ(count_device(sum, "cpu"), 10u);
+    // With CPU teams the scheduler may, on a loaded machine, leave the device
+    // nothing at all; whenever it launched, it was lost and retired.
+    if (d == DeviceChoice::auto_select && detail::sim_stats(0).launches == 0) continue;
     EXPECT_TRUE(detail::sim_stats(0).lost);
-    EXPECT_LE(count_device(sum, "sim:0"), 1u);  // at most the one item launched before the failure
-    EXPECT_GE(count_device(sum, "cpu"), 9u);
     const bool noticed = std::any_of(sum.notices.begin(), sum.notices.end(),
                                      [](const std::string& n) { return n.find("sim:0 lost") != std::string::npos; });
     EXPECT_TRUE(noticed);
@@ -336,9 +339,10 @@ TEST_F(EngineSim, AFastDeviceTakesMoreItemsThanASlowOne) {
   EXPECT_EQ(sum.ok, views.size());
   const std::size_t on_fast = count_device(sum, "sim:0"), on_slow = count_device(sum, "sim:1");
   EXPECT_EQ(on_fast + on_slow, views.size());
-  // About 4:1 on an idle 2-core machine (the feeders share its cores with the
-  // simulated kernels); "more" is what must hold on a loaded one.
-  EXPECT_GT(on_fast, on_slow + on_slow / 2) << "fast " << on_fast << ", slow " << on_slow;
+  // About 4:1 on an idle 2-core machine; the feeders share its cores with the
+  // simulated kernels, so under heavy load the ratio shrinks (3:2 seen with
+  // five suites at once): "more" is what must hold everywhere.
+  EXPECT_GT(on_fast, on_slow) << "fast " << on_fast << ", slow " << on_slow;
 }
 
 // matmul's B (a path parameter) is read once when the pipeline is parsed and

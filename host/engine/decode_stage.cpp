@@ -55,7 +55,10 @@ Status decode_pinned(Item& it, const io::DecodeOptions& dopt, Device gpu) {
   const std::int64_t px = info.format == io::Format::npy ? like.numel() : info.height() * info.width();
   if (dopt.max_pixels > 0 && px > dopt.max_pixels) return io::decode_into(it.bytes, it.input, View{}, dopt);
   if (like.numel() > 0) {
-    TANDEM_TRY(Buffer::allocate(static_cast<std::size_t>(like.nbytes()), MemKind::pinned, t.buffer(), gpu));
+    // Pinned memory only saves a copy: when the device cannot give it (out of
+    // pinned memory, or lost after a sticky error), decode into host memory.
+    if (!Buffer::allocate(static_cast<std::size_t>(like.nbytes()), MemKind::pinned, t.buffer(), gpu).ok())
+      return io::decode(it.bytes, it.input, it.host, dopt);
     t.view() = View::array(t.buffer().data(), info.dtype, info.shape);
   }
   TANDEM_TRY(io::decode_into(it.bytes, it.input, t.view(), dopt));
