@@ -5,26 +5,26 @@
 
 namespace tandem::engine {
 
-namespace {
-
-// decoders_per_node on each compute node; without NUMA information, 2 to 4
-// on the codec cores (at least 2, so a slow image never stalls the batch).
-std::size_t count_seats(const EnginePlan& plan) {
-  std::size_t n = 0;
-  for (const auto& node : plan.compute_nodes) n += std::size_t(decoders_per_node(node, plan.compute_nodes.size()));
-  if (n == 0) n = std::size_t(std::max(2, std::min<int>(4, static_cast<int>(std::thread::hardware_concurrency()) / 4)));
-  return n;
+// decoders_per_node on each compute node, seated on its cores; without NUMA
+// information, 2 to 4 on the codec cores (at least 2, so a slow image never
+// stalls the batch).
+std::vector<DecodeStage::Seat> DecodeStage::make_seats(const EnginePlan& plan) {
+  std::vector<Seat> seats;
+  for (const auto& node : plan.compute_nodes)
+    for (int i = 0; i < decoders_per_node(node, plan.compute_nodes.size()); ++i) seats.push_back({node.numa_node, &node.pus});
+  if (seats.empty()) {
+    const int n = std::max(2, std::min<int>(4, static_cast<int>(std::thread::hardware_concurrency()) / 4));
+    seats.assign(std::size_t(n), {-1, &plan.codec_pus});
+  }
+  return seats;
 }
-
-}  // namespace
 
 DecodeStage::DecodeStage(Context& ctx, ItemSink on_decoded, ItemSink on_failed)
-    : ctx_(ctx), on_decoded_(std::move(on_decoded)), on_failed_(std::move(on_failed)), queue_(2 * count_seats(ctx.plan)) {
-  for (const auto& node : ctx_.plan.compute_nodes)
-    for (int i = 0; i < decoders_per_node(node, ctx_.plan.compute_nodes.size()); ++i)
-      seats_.push_back({node.numa_node, &node.pus});
-  while (seats_.size() < count_seats(ctx_.plan)) seats_.push_back({-1, &ctx_.plan.codec_pus});
-}
+    : ctx_(ctx),
+      on_decoded_(std::move(on_decoded)),
+      on_failed_(std::move(on_failed)),
+      seats_(make_seats(ctx.plan)),
+      queue_(2 * seats_.size()) {}
 
 DecodeStage::~DecodeStage() {
   if (!threads_.empty()) stop();

@@ -34,6 +34,7 @@ class DecodeStage {
     int node;
     const std::vector<int>* pus;
   };
+  static std::vector<Seat> make_seats(const EnginePlan& plan);
   void loop(std::size_t seat);
 
   Context& ctx_;

@@ -218,7 +218,8 @@ void Feeder::launch(Slot& slot, std::vector<ItemPtr>& batch) {
     s = Buffer::allocate(std::max<std::size_t>(in_total, 1), MemKind::device, dev_in, dev_);
     if (s.ok()) s = mark(slot, 0);
     if (s.ok()) {
-      const std::int64_t bytes = static_cast<std::int64_t>(in_total);
+      // A lone pinned item is its own buffer: exactly its bytes, not the packing's rounding.
+      const std::int64_t bytes = direct ? batch[0]->input_view().nbytes() : static_cast<std::int64_t>(in_total);
       s = copy(View::array(staged_in, DType::u8, {bytes}), View::array(dev_in.data(), DType::u8, {bytes}, dev_),
                slot.stream.handle());
     }
