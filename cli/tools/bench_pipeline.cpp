@@ -174,20 +174,17 @@ Status read_pass(Batch& b, const Pipeline& p, const RunOptions& ro, const Engine
   engine::ReadStage stage(ctx, keep, fail);
   std::vector<ItemPtr> items = make_items(b);
   timed_pass(stage, items, ctx.read, pass);
-  backend = ctx.read.name.substr(ctx.read.name.find('(') + 1);
-  backend.pop_back();
+  backend = stage.backend();
   return st.status();
 }
 
 // decode: every file from memory, on the engine's decoder threads.
-Status decode_pass(Batch& b, const Pipeline& p, const RunOptions& ro, const EnginePlan& plan, Pass& pass,
-                   int& threads) {
+Status decode_pass(Batch& b, const Pipeline& p, const RunOptions& ro, const EnginePlan& plan, Pass& pass) {
   PassState st;
   engine::Context ctx(p, ro, plan);
   auto keep = [&](ItemPtr item) { b.decoded[item->index] = std::move(item->host); };
   auto fail = [&](ItemPtr item) { st.fail(item->info.status.with_context(item->input)); };
   engine::DecodeStage stage(ctx, keep, fail);
-  threads = stage.threads();
   std::vector<ItemPtr> items = make_items(b);
   for (auto& item : items) item->bytes = b.files[item->index];  // untimed copy: the files are decoded every pass
   timed_pass(stage, items, ctx.decode, pass);
@@ -420,10 +417,7 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
   decode.threads = dec->threads;
   decode.workers = plural(dec->threads, "thread");
   decode.bytes_in = double(out.file_bytes);
-  TANDEM_TRY(time_stage(decode, out.repeats, items, nullptr, [&](Pass& p) {
-    int threads = 0;
-    return decode_pass(b, pipeline, ro, plan, p, threads);
-  }));
+  TANDEM_TRY(time_stage(decode, out.repeats, items, nullptr, [&](Pass& p) { return decode_pass(b, pipeline, ro, plan, p); }));
   for (auto& f : b.files) f = {};
   for (const auto& t : b.decoded) out.decoded_bytes += t.view().nbytes();
 

@@ -57,7 +57,8 @@ void ReadStage::loop() {
       },
       kDepth, 2, ctx_.opts.use_io_uring, &why);
   if (!why.empty() && ctx_.opts.use_io_uring) ctx_.notice(why + "; reading with a pread pool");
-  ctx_.read.name = std::string("read (") + reader->backend() + ")";
+  backend_ = reader->backend();
+  ctx_.read.name = "read (" + backend_ + ")";
   while (auto next = feed_.pop()) {
     ItemPtr item = std::move(*next);
     std::error_code ec;

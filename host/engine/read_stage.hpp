@@ -27,6 +27,8 @@ class ReadStage {
   void process(ItemPtr item);
   /// Waits for every queued read to complete and ends the thread.
   void stop();
+  /// "io_uring" or "pread", once started.
+  [[nodiscard]] const std::string& backend() const { return backend_; }
 
  private:
   void loop();
@@ -35,6 +37,7 @@ class ReadStage {
   ItemSink on_read_, on_failed_;
   BoundedQueue<ItemPtr> feed_{kDepth};
   std::thread thread_;
+  std::string backend_;  // set on the reader thread before any read completes
 };
 
 }  // namespace tandem::engine
