@@ -190,6 +190,21 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
   return {};
 }
 
+// The tensor a decode fills, once the header passed the limits: pinned for
+// options.pinned_for when that device gives it (it only saves a copy), else host.
+Status allocate_decoded(DType dtype, std::span<const std::int64_t> shape, const DecodeOptions& options, Tensor& t) {
+  // A shape Tensor::create refuses goes there, for its error.
+  if (options.pinned_for && shape.size() <= static_cast<std::size_t>(kMaxDims)) {
+    const View like = View::array(nullptr, dtype, shape);
+    const auto bytes = static_cast<std::size_t>(std::max<std::int64_t>(like.nbytes(), 1));
+    if (Buffer::allocate(bytes, MemKind::pinned, t.buffer(), *options.pinned_for).ok()) {
+      t.view() = View::array(t.buffer().data(), dtype, shape);
+      return {};
+    }
+  }
+  return Tensor::create(dtype, shape, Device::cpu(), t);
+}
+
 Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& out, const DecodeOptions& options) {
   Format f{};
   TANDEM_TRY(identify(bytes, name, f));
@@ -197,13 +212,19 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
     NpyHeader h;
     TANDEM_TRY(parse_npy_header(bytes, name, h));
     TANDEM_TRY(check_npy_limit(h, name, options.max_pixels));
-    return decode_npy(bytes, name, out);
+    if (!options.pinned_for) return decode_npy(bytes, name, out);
+    Tensor t;
+    TANDEM_TRY(allocate_decoded(h.dtype, h.shape, options, t).with_context("decoding " + quoted(name)));
+    TANDEM_TRY(detail::npy_decode_into(bytes, name, h, t.view()));
+    out = std::move(t);
+    return {};
   }
   Tensor t;
   TANDEM_TRY(codec_for(f)(bytes, name, options.strict, false, [&](const detail::ImageHeader& h, View& dst) {
     TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options.max_pixels, format_name(f)));
-    TANDEM_TRY(Tensor::create_image(h.dtype, h.height, h.width, h.channels, Device::cpu(), t)
-                   .with_context("decoding " + quoted(name)));
+    std::vector<std::int64_t> shape{h.height, h.width};
+    if (h.channels != 1) shape.push_back(h.channels);  // rank 2 for one channel, as create_image
+    TANDEM_TRY(allocate_decoded(h.dtype, shape, options, t).with_context("decoding " + quoted(name)));
     dst = t.view();
     return Status{};
   }));

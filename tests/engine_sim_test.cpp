@@ -148,6 +148,29 @@ TEST_F(EngineSim, LoneItemsUseReusedPinnedMemoryBothWays) {
   EXPECT_LE(allocated, 12u);
 }
 
+// Decoding for a device lands in its pinned memory and equals a host decode;
+// where the device cannot give pinned memory, the decode goes to host memory.
+TEST_F(EngineSim, DecodingIntoPinnedMemoryEqualsTheHostDecodeAndFallsBack) {
+  const Tensor img = test::random_image(DType::u16, 37, 29, 3, 4);
+  const Tensor arr = test::random_tensor(DType::f32, {5, 7, 3}, 6);
+  std::vector<std::byte> png, npy;
+  ASSERT_TRUE(io::encode(img.view(), io::Format::png, {}, png).ok());
+  ASSERT_TRUE(io::encode(arr.view(), io::Format::npy, {}, npy).ok());
+  detail::sim_configure({SimDeviceSpec{}});
+  for (bool device_exists : {true, false}) {
+    SCOPED_TRACE(device_exists ? "sim:0" : "sim:3, which does not exist");
+    io::DecodeOptions o;
+    o.pinned_for = Device::sim(device_exists ? 0 : 3);
+    for (const auto* bytes : {&png, &npy}) {
+      Tensor want, got;
+      ASSERT_TRUE(io::decode(*bytes, "x", want).ok());
+      ASSERT_TRUE(io::decode(*bytes, "x", got, o).ok());
+      EXPECT_EQ(got.buffer().kind(), device_exists ? MemKind::pinned : MemKind::host);
+      EXPECT_TRUE(same(got.view(), want.view()));
+    }
+  }
+}
+
 // Many small images: the feeder packs them into shared round trips, and each
 // result equals the CPU's.
 TEST_F(EngineSim, SmallImagesTravelInBatchesAndEqualTheCpu) {

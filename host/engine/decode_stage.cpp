@@ -43,29 +43,6 @@ void DecodeStage::stop() {
   threads_.clear();
 }
 
-// With GPUs in the plan, images are decoded straight into pinned memory
-// (reused blocks, see Buffer::allocate): a GPU feeder uploads a lone item
-// from it as it is, with no copy into a staging buffer first.
-Status decode_pinned(Item& it, const io::DecodeOptions& dopt, Device gpu) {
-  io::ImageInfo info;
-  TANDEM_TRY(io::probe(it.bytes, it.input, info));
-  Tensor t;
-  const View like = View::array(nullptr, info.dtype, info.shape);
-  // Over the pixel limit: nothing is allocated; decode_into says why.
-  const std::int64_t px = info.format == io::Format::npy ? like.numel() : info.height() * info.width();
-  if (dopt.max_pixels > 0 && px > dopt.max_pixels) return io::decode_into(it.bytes, it.input, View{}, dopt);
-  if (like.numel() > 0) {
-    // Pinned memory only saves a copy: when the device cannot give it (out of
-    // pinned memory, or lost after a sticky error), decode into host memory.
-    if (!Buffer::allocate(static_cast<std::size_t>(like.nbytes()), MemKind::pinned, t.buffer(), gpu).ok())
-      return io::decode(it.bytes, it.input, it.host, dopt);
-    t.view() = View::array(t.buffer().data(), info.dtype, info.shape);
-  }
-  TANDEM_TRY(io::decode_into(it.bytes, it.input, t.view(), dopt));
-  it.host = std::move(t);
-  return {};
-}
-
 Status DecodeStage::decode(Context& ctx, Item& it, int track) {
   const auto t0 = Clock::now();
   Status s;
@@ -73,8 +50,10 @@ Status DecodeStage::decode(Context& ctx, Item& it, int track) {
     TraceScope scope(ctx.trace, track, "decode", "io", it.input);
     io::DecodeOptions dopt;
     dopt.max_pixels = static_cast<std::int64_t>(ctx.opts.max_pixels);
-    s = ctx.plan.gpus.empty() ? io::decode(it.bytes, it.input, it.host, dopt)
-                              : decode_pinned(it, dopt, ctx.plan.gpus[0].device);
+    // With GPUs in the plan, straight into pinned memory (reused blocks, see
+    // Buffer::allocate): a GPU feeder uploads a lone item from it as it is.
+    if (!ctx.plan.gpus.empty()) dopt.pinned_for = ctx.plan.gpus[0].device;
+    s = io::decode(it.bytes, it.input, it.host, dopt);
   }
   ctx.decode.add(seconds_since(t0));
   if (s.ok()) {

@@ -57,6 +57,10 @@ struct DecodeOptions {
   std::int64_t max_pixels = std::int64_t(1) << 30;
   /// Treat recoverable corruption (libjpeg warnings, a PNG without its end) as errors.
   bool strict = true;
+  /// Decode into page-locked memory of this device, so it uploads without a
+  /// staging copy (the batch engine sets it when GPUs run); host memory when
+  /// unset, or when the device cannot give pinned memory.
+  std::optional<Device> pinned_for;
 };
 
 /// @brief Encoder settings.
