@@ -1,10 +1,10 @@
 // tandem info: the hardware report and the placement plan.
 //
 // One model (tandem::MachineReport, host/report.hpp) and one emitter per
-// format, both reading it: emit_text() for people, emit_json() for programs.
+// format, both reading it: emit_text() for people, tools::report_json() for
+// programs (shared with the Python package).
 // The JSON schema is documented in docs/info.md.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -18,6 +18,7 @@
 #include "cli/commands.hpp"
 #include "cli/tools/bench.hpp"
 #include "cli/tools/format.hpp"
+#include "cli/tools/json.hpp"
 #include "cli/tools/report.hpp"
 #include "tandem/config.hpp"
 
@@ -81,10 +82,6 @@ class Table {
   std::vector<bool> right_;
   std::vector<std::vector<std::string>> rows_;
 };
-
-std::string cc_string(const GpuInfo& g) {
-  return g.cc_major > 0 ? std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor) : "-";
-}
 
 std::string bandwidth_string(const GpuInfo& g) {
   const double b = g.memory_bandwidth_bytes_per_s();
@@ -172,7 +169,7 @@ void emit_text(std::ostream& os, const MachineReport& r) {
               {true, false, false, true, true, true, true, true});
     for (const GpuInfo& g : r.gpus) {
       std::string name = g.name.size() > 26 ? g.name.substr(0, 25) + "~" : g.name;
-      tab.add({std::to_string(g.index), name, cc_string(g), g.sm_count ? std::to_string(g.sm_count) : "-",
+      tab.add({std::to_string(g.index), name, compute_capability_text(g), g.sm_count ? std::to_string(g.sm_count) : "-",
                g.memory_total_bytes ? human_bytes(g.memory_total_bytes) : "-",
                g.memory_free_bytes ? human_bytes(g.memory_free_bytes) : "-", bandwidth_string(g),
                g.numa_node >= 0 ? std::to_string(g.numa_node) : "?"});
@@ -230,139 +227,6 @@ void emit_text(std::ostream& os, const MachineReport& r) {
     tab.print(os, "  ");
   }
   for (const std::string& n : p.notes) wrap(os, "  note: ", n, 8);
-}
-
-// ---------------------------------------------------------------------------
-// JSON emitter
-// ---------------------------------------------------------------------------
-// Keys in the order docs/info.md lists them, not alphabetical.
-using json = nlohmann::ordered_json;
-
-json id_or_null(int v) { return v >= 0 ? json(v) : json(nullptr); }
-json str_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-template <class T>
-json positive_or_null(T v) {
-  return v > 0 ? json(v) : json(nullptr);
-}
-
-void emit_json(std::ostream& os, const MachineReport& r, const bench::Roof* measured) {
-  const Topology& t = r.topology;
-  const HostInfo& h = t.host();
-  json j;
-  j["tandem"] = {{"version", r.tandem_version}, {"cuda_compiled", r.cuda_compiled}};
-  j["source"] = {{"kind", t.source() == TopologySource::this_machine ? "this_machine"
-                          : t.source() == TopologySource::xml        ? "xml"
-                                                                     : "synthetic"},
-                 {"origin", t.origin()}};
-  j["host"] = {{"hostname", str_or_null(h.hostname)},
-               {"os", {{"name", str_or_null(h.os_name)},
-                       {"release", str_or_null(h.os_release)},
-                       {"version", str_or_null(h.os_version)}}},
-               {"architecture", str_or_null(h.architecture)},
-               {"cpu_model", str_or_null(h.cpu_model)}};
-
-  json cpu;
-  cpu["model"] = str_or_null(h.cpu_model);
-  cpu["cores"] = t.cores().size();
-  cpu["pus"] = t.pu_count();
-  cpu["packages"] = json::array();
-  for (const PackageInfo& p : t.packages())
-    cpu["packages"].push_back({{"index", p.index},
-                               {"os_index", id_or_null(p.os_index)},
-                               {"model", str_or_null(p.cpu_model)},
-                               {"cores", p.cores},
-                               {"pus", p.pus},
-                               {"numa_nodes", p.numa_nodes}});
-  cpu["numa_nodes"] = json::array();
-  for (const NumaNodeInfo& n : t.numa_nodes())
-    cpu["numa_nodes"].push_back({{"os_index", n.os_index},
-                                 {"package", id_or_null(n.package)},
-                                 {"local_memory_bytes", n.local_memory_bytes},
-                                 {"cores", n.cores},
-                                 {"pus", n.pus}});
-  cpu["core_list"] = json::array();
-  for (const CoreInfo& c : t.cores())
-    cpu["core_list"].push_back({{"index", c.index},
-                                {"os_index", id_or_null(c.os_index)},
-                                {"package", id_or_null(c.package)},
-                                {"numa_node", id_or_null(c.numa_node)},
-                                {"pus", c.pus}});
-  cpu["caches"] = json::array();
-  for (const CacheInfo& c : t.caches())
-    cpu["caches"].push_back({{"level", c.level},
-                             {"type", c.type},
-                             {"size_bytes", c.size_bytes},
-                             {"line_size", positive_or_null(c.line_size)},
-                             {"count", c.count},
-                             {"cores_sharing", c.cores_sharing}});
-  j["cpu"] = std::move(cpu);
-
-  j["gpus"] = json::array();
-  for (const GpuInfo& g : r.gpus) {
-    const double bw = g.memory_bandwidth_bytes_per_s();
-    j["gpus"].push_back({{"index", g.index},
-                         {"name", g.name},
-                         {"compute_capability", g.cc_major > 0 ? json(cc_string(g)) : json(nullptr)},
-                         {"sm_count", positive_or_null(g.sm_count)},
-                         {"memory_total_bytes", positive_or_null(g.memory_total_bytes)},
-                         {"memory_free_bytes", positive_or_null(g.memory_free_bytes)},
-                         {"memory_bus_width_bits", positive_or_null(g.memory_bus_width_bits)},
-                         {"memory_clock_khz", positive_or_null(g.memory_clock_khz)},
-                         {"memory_bandwidth_bytes_per_s", bw > 0 ? json(bw) : json(nullptr)},
-                         {"pci_bus_id", str_or_null(g.pci_bus_id)},
-                         {"numa_node", id_or_null(g.numa_node)},
-                         {"local_pus", g.local_pus},
-                         {"source", g.source}});
-  }
-  j["gpu_status"] = r.gpu_status;
-
-  if (r.openmp) {
-    const OpenMPInfo& o = *r.openmp;
-    j["openmp"] = {{"max_threads", o.max_threads},
-                   {"num_procs", o.num_procs},
-                   {"proc_bind", o.proc_bind},
-                   {"places", o.places},
-                   {"env", {{"OMP_NUM_THREADS", str_or_null(o.env_num_threads)},
-                            {"OMP_PROC_BIND", str_or_null(o.env_proc_bind)},
-                            {"OMP_PLACES", str_or_null(o.env_places)}}}};
-  } else {
-    j["openmp"] = nullptr;
-  }
-
-  const PlacementPlan& p = r.plan;
-  json plan;
-  plan["options"] = {{"smt", p.options.smt},
-                     {"dedicated_gpu_cores", p.options.dedicated_gpu_cores},
-                     {"io", io_placement_name(p.options.io)},
-                     {"dedicated_io_cores", p.options.dedicated_io_cores}};
-  plan["cpu_threads"] = p.cpu_threads();
-  plan["cpu_teams"] = json::array();
-  for (const CpuTeam& c : p.cpu_teams)
-    plan["cpu_teams"].push_back({{"numa_node", id_or_null(c.numa_node)},
-                                 {"package", id_or_null(c.package)},
-                                 {"threads", c.threads},
-                                 {"cores", c.cores},
-                                 {"pus", c.pus},
-                                 {"slots", c.slots}});
-  plan["gpu_workers"] = json::array();
-  for (const GpuWorker& w : p.gpu_workers)
-    plan["gpu_workers"].push_back({{"gpu", w.gpu},
-                                   {"numa_node", id_or_null(w.numa_node)},
-                                   {"core", w.core},
-                                   {"pus", w.pus},
-                                   {"dedicated", w.dedicated}});
-  plan["io_workers"] = json::array();
-  for (const IoWorker& w : p.io_workers)
-    plan["io_workers"].push_back({{"package", id_or_null(w.package)},
-                                  {"numa_node", id_or_null(w.numa_node)},
-                                  {"core", w.core},
-                                  {"pus", w.pus},
-                                  {"dedicated", w.dedicated}});
-  plan["notes"] = p.notes;
-  j["placement"] = std::move(plan);
-
-  if (measured) j["measured"] = bench::roof_to_json(*measured);
-  os << j.dump(2) << "\n";
 }
 
 // ---------------------------------------------------------------------------
@@ -428,7 +292,7 @@ int run_info(const InfoOptions& o) {
     }
   }
   if (o.json) {
-    emit_json(std::cout, report, o.measure ? &roof : nullptr);
+    std::cout << tools::report_json(report, o.measure ? &roof : nullptr).dump(2) << "\n";
   } else {
     emit_text(std::cout, report);
     if (o.measure) {

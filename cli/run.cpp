@@ -1,6 +1,5 @@
 // `tandem run`: the batch command, a thin layer over tandem::run_batch.
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/tools/format.hpp"
+#include "cli/tools/json.hpp"
 #include "tandem/engine.hpp"
 
 namespace tandem::cli {
@@ -28,31 +28,7 @@ extern "C" void on_sigint(int) {
   std::signal(SIGTERM, SIG_DFL);
 }
 
-// "512M", "4G", "1048576" -> bytes.
-bool parse_bytes(const std::string& text, std::size_t& out) {
-  if (text.empty()) return false;
-  std::size_t pos = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &pos);
-  } catch (...) {
-    return false;
-  }
-  std::string unit = text.substr(pos);
-  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!unit.empty() && unit.back() == 'B') unit.pop_back();
-  if (!unit.empty() && unit.back() == 'I') unit.pop_back();
-  double mul = 1;
-  if (unit == "K") mul = 1024.0;
-  else if (unit == "M") mul = 1024.0 * 1024;
-  else if (unit == "G") mul = 1024.0 * 1024 * 1024;
-  else if (unit == "T") mul = 1024.0 * 1024 * 1024 * 1024;
-  else if (!unit.empty()) return false;
-  if (!(v > 0)) return false;
-  out = static_cast<std::size_t>(v * mul);
-  return true;
-}
-
+using tools::parse_bytes;
 using tools::human_bytes;
 
 std::string clock_text(double s) {
@@ -70,51 +46,9 @@ std::string devices_text(const std::map<std::string, std::size_t>& per) {
   return s;
 }
 
-// A stage's busy time as a share of what its threads could have done.
-double busy_percent(const RunSummary& sum, const StageReport& st) {
-  return sum.wall_seconds > 0 ? 100.0 * st.busy_seconds / (sum.wall_seconds * st.threads) : 0.0;
-}
-
-// One emitter per format, both reading the RunSummary: JSON on stdout for
-// programs (--json), text on stderr for people.
-void emit_json(std::ostream& os, const Pipeline& pipeline, const RunSummary& sum) {
-  using nlohmann::json;
-  auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
-  json j{{"ok", sum.ok},
-         {"failed", sum.failed},
-         {"skipped", sum.skipped},
-         {"not_started", sum.not_started},
-         {"cancelled", sum.cancelled},
-         {"wall_seconds", sum.wall_seconds},
-         {"bytes_in", sum.bytes_in},
-         {"bytes_out", sum.bytes_out},
-         {"io_memory", {{"limit_bytes", sum.io_memory_limit}, {"peak_bytes", sum.io_memory_peak}}},
-         {"pipeline", pipeline.text()},
-         {"stages", json::array()}};
-  for (const auto& st : sum.stages)
-    j["stages"].push_back({{"name", st.name}, {"threads", st.threads}, {"busy_seconds", st.busy_seconds},
-                           {"busy_percent", busy_percent(sum, st)}});
-  j["items_per_device"] = sum.items_per_device;
-  j["notices"] = sum.notices;
-  j["items"] = json::array();
-  for (const auto& r : sum.items) {
-    json it{{"path", r.input},
-            {"status", r.skipped ? "skipped" : r.status.ok() ? "ok" : r.status.code() == Errc::cancelled ? "cancelled" : "failed"},
-            {"error", r.status.ok() ? json(nullptr) : json(r.status.message())},
-            {"device", or_null(r.device)},
-            {"seconds", r.seconds},
-            {"output", or_null(r.output)}};
-    if (r.retried_on_cpu) it["retried_on_cpu"] = true;
-    if (r.gpu_batch > 1) it["gpu_batch"] = r.gpu_batch;
-    if (!r.values.empty()) {
-      json v = json::object();
-      for (const auto& [k, x] : r.values) v[k] = x;
-      it["values"] = v;
-    }
-    j["items"].push_back(std::move(it));
-  }
-  os << j.dump(2) << "\n";
-}
+// The JSON emitter (tools::run_json) is shared with the Python package; the
+// text emitter, for people, is the command's own.
+using tools::busy_percent;
 
 void emit_text(std::ostream& os, const RunSummary& sum) {
   const double mb = static_cast<double>(sum.bytes_in);
@@ -258,7 +192,7 @@ int run_command(const RunArgs& a) {
   }
 
   for (auto& n : sum.notices) n = in_cli_terms(std::move(n));
-  if (a.json) emit_json(std::cout, pipeline, sum);
+  if (a.json) std::cout << tools::run_json(pipeline, sum).dump(2) << "\n";
   if (!a.quiet) {
     for (const auto& n : sum.notices) std::cerr << "tandem: note: " << n << "\n";
     if (!a.json) emit_text(std::cerr, sum);

@@ -43,6 +43,8 @@ function(layer_of path out)
     set(l tools)
   elseif(path MATCHES "^cli/")
     set(l cli)
+  elseif(path MATCHES "^python/src/")
+    set(l cli)  # the Python bindings sit on top, beside the CLI
   endif()
   set(${out} "${l}" PARENT_SCOPE)
 endfunction()
@@ -57,7 +59,8 @@ set(rank_cli 5)
 
 file(GLOB_RECURSE files RELATIVE ${SOURCE}
   ${SOURCE}/include/*.hpp ${SOURCE}/host/*.cpp ${SOURCE}/host/*.hpp ${SOURCE}/io/*.cpp ${SOURCE}/io/*.hpp
-  ${SOURCE}/kernels/*.cu ${SOURCE}/kernels/*.cuh ${SOURCE}/kernels/*.hpp ${SOURCE}/cli/*.cpp ${SOURCE}/cli/*.hpp)
+  ${SOURCE}/kernels/*.cu ${SOURCE}/kernels/*.cuh ${SOURCE}/kernels/*.hpp ${SOURCE}/cli/*.cpp ${SOURCE}/cli/*.hpp
+  ${SOURCE}/python/src/*.cpp ${SOURCE}/python/src/*.hpp)
 
 set(violations "")
 set(checked 0)

@@ -1,7 +1,9 @@
 #include "cli/tools/format.hpp"
 
 #include <cmath>
+#include <cctype>
 #include <cstdio>
+#include <string>
 
 namespace tandem::tools {
 
@@ -20,6 +22,30 @@ std::string human_bytes(double bytes) {
   if (u == 0 || v >= 100.0 || whole) std::snprintf(buf, sizeof buf, "%.0f %s", v, units[u]);
   else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   return buf;
+}
+
+bool parse_bytes(const std::string& text, std::size_t& out) {
+  if (text.empty()) return false;
+  std::size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    return false;
+  }
+  std::string unit = text.substr(pos);
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!unit.empty() && unit.back() == 'B') unit.pop_back();
+  if (!unit.empty() && unit.back() == 'I') unit.pop_back();
+  double mul = 1;
+  if (unit == "K") mul = 1024.0;
+  else if (unit == "M") mul = 1024.0 * 1024;
+  else if (unit == "G") mul = 1024.0 * 1024 * 1024;
+  else if (unit == "T") mul = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty()) return false;
+  if (!(v > 0)) return false;
+  out = static_cast<std::size_t>(v * mul);
+  return true;
 }
 
 }  // namespace tandem::tools

@@ -3,6 +3,7 @@
 // `tandem bench` say the same thing the same way.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "host/engine/context.hpp"
@@ -16,5 +17,9 @@ using engine::seconds_since;
 /// Binary units, one decimal only where it says something: "512 B",
 /// "1.5 KiB", "64 GiB" (whole), "123 MiB" (three digits are enough).
 std::string human_bytes(double bytes);
+
+/// A byte count as people write it: "512M", "4G", "1.5GiB", "1048576" (K, M,
+/// G, T are powers of 1024). False for anything else, zero or negative.
+bool parse_bytes(const std::string& text, std::size_t& out);
 
 }  // namespace tandem::tools

@@ -30,6 +30,10 @@ std::string env_or_empty(const char* name) {
 
 }  // namespace
 
+std::string compute_capability_text(const GpuInfo& g) {
+  return g.cc_major > 0 ? std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor) : "-";
+}
+
 OpenMPInfo query_openmp() {
   OpenMPInfo info;
   info.max_threads = omp_get_max_threads();

@@ -42,6 +42,9 @@ struct MachineReport {
   PlacementPlan plan;
 };
 
+/// "8.9", or "-" when unknown.
+std::string compute_capability_text(const GpuInfo& gpu);
+
 /// OpenMP facts of this process.
 OpenMPInfo query_openmp();
 

@@ -212,9 +212,17 @@ struct MatmulStage {
 };
 
 // Reads B (integers widened to f64), once per pipeline: parse_args calls it.
+// B given in memory (f.tensor set, e.g. a NumPy array) is only widened, into
+// a copy when it is an integer matrix.
 Status open_b(LoadedFile& f) {
   auto b = std::make_shared<Tensor>();
-  if (Status s = io::read_npy(f.path, *b); !s.ok()) return {s.code(), "cannot load B from '" + f.path + "': " + s.message()};
+  if (f.tensor) {
+    if (!f.tensor->view().device.is_cpu() || !dtype_is_integer(f.tensor->view().dtype)) return {};
+    TANDEM_TRY(Tensor::create_like(f.tensor->view(), Device::cpu(), *b));
+    TANDEM_TRY(copy(f.tensor->view(), b->view()));
+  } else if (Status s = io::read_npy(f.path, *b); !s.ok()) {
+    return {s.code(), "cannot load B from '" + f.path + "': " + s.message()};
+  }
   TANDEM_TRY(widen_integer_b(*b));
   f.tensor = std::move(b);
   return {};

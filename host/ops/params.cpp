@@ -21,6 +21,22 @@ const char* param_type_name(ParamType t) noexcept {
   return "?";
 }
 
+std::string describe_param(const ParamSpec& p) {
+  std::ostringstream os;
+  os << p.name << " (" << param_type_name(p.type);
+  if (p.type == ParamType::choice) {
+    os << ": ";
+    for (std::size_t i = 0; i < p.choices.size(); ++i) os << (i ? "|" : "") << p.choices[i];
+  } else if ((p.type == ParamType::integer || p.type == ParamType::number) && (p.min > -1e299 || p.max < 1e299)) {
+    os << " in [" << (p.min > -1e299 ? detail::format_number(p.min) : "-inf") << ", "
+       << (p.max < 1e299 ? detail::format_number(p.max) : "inf") << "]";
+  }
+  if (!p.default_value.empty()) os << ", default " << p.default_value;
+  else if (!p.optional) os << ", required";
+  os << ")";
+  return os.str();
+}
+
 bool OpArgs::has(std::string_view name) const { return values_.find(name) != values_.end(); }
 
 std::int64_t OpArgs::integer(std::string_view name) const {
@@ -51,22 +67,6 @@ const Matrix& OpArgs::matrix(std::string_view name) const {
 }
 
 namespace {
-
-std::string describe_param(const ParamSpec& p) {
-  std::ostringstream os;
-  os << p.name << " (" << param_type_name(p.type);
-  if (p.type == ParamType::choice) {
-    os << ": ";
-    for (std::size_t i = 0; i < p.choices.size(); ++i) os << (i ? "|" : "") << p.choices[i];
-  } else if ((p.type == ParamType::integer || p.type == ParamType::number) && (p.min > -1e299 || p.max < 1e299)) {
-    os << " in [" << (p.min > -1e299 ? detail::format_number(p.min) : "-inf") << ", "
-       << (p.max < 1e299 ? detail::format_number(p.max) : "inf") << "]";
-  }
-  if (!p.default_value.empty()) os << ", default " << p.default_value;
-  else if (!p.optional) os << ", required";
-  os << ")";
-  return os.str();
-}
 
 bool parse_double(std::string_view s, double& out) {
   if (s.empty()) return false;
@@ -154,8 +154,23 @@ Status parse_one(const OpSpec& spec, const ParamSpec& p, std::string_view text, 
 
 }  // namespace
 
-Status parse_args(const OpSpec& spec, const std::map<std::string, std::string, std::less<>>& raw, OpArgs& out) {
+Status parse_args(const OpSpec& spec, const std::map<std::string, std::string, std::less<>>& raw, OpArgs& out,
+                  OpArgs given) {
   OpArgs args;
+  for (const auto& [name, value] : given.values()) {
+    const ParamSpec* p = nullptr;
+    for (const auto& cand : spec.params)
+      if (cand.name == name) p = &cand;
+    const auto* file = std::get_if<LoadedFile>(&value);
+    if (!p || !file || !file->tensor)
+      return {Errc::internal, std::string(spec.name) + ": '" + name + "' is not a path parameter with its contents"};
+    LoadedFile f = *file;
+    if (p->open) {
+      if (Status s = p->open(f); !s.ok())
+        return {s.code(), std::string(spec.name) + ": parameter '" + name + "': " + s.message()};
+    }
+    args.set(name, std::move(f));
+  }
   for (const auto& [key, value] : raw) {
     const ParamSpec* p = nullptr;
     for (const auto& cand : spec.params)

@@ -71,7 +71,9 @@ struct ParamSpec {
   /// same range; nullopt when an optional field is unset.
   std::function<std::optional<ParamValue>(const void* params)> load;
   /// For ParamType::path: reads the file into `file.tensor` once, when the
-  /// pipeline is parsed (so a missing file is a parse error and items share it).
+  /// pipeline is parsed (so a missing file is a parse error and items share it);
+  /// when `file.tensor` is already set (contents given in memory), prepares
+  /// those as it would a file's (e.g. widening integers).
   std::function<Status(LoadedFile& file)> open;
 };
 
@@ -164,10 +166,17 @@ std::span<const OpSpec* const> op_table();
 /// @brief The op called `name`, or nullptr.
 const OpSpec* find_op(std::string_view name) noexcept;
 
+/// @brief "sigma (number in [0, 10000], default 0)": a parameter as the error
+///        messages and the Python docstrings describe it.
+std::string describe_param(const ParamSpec& p);
+
 /// @brief Parses and validates raw `key=value` pairs against `spec`, filling in
 ///        defaults. Errors name the op, the parameter and the accepted values.
+///        `given` holds values already made that `raw` does not repeat: a path
+///        parameter's contents handed over in memory (the Python package passes
+///        an array as matmul's B), opened by the parameter's `open`.
 Status parse_args(const OpSpec& spec, const std::map<std::string, std::string, std::less<>>& raw,
-                  OpArgs& out);
+                  OpArgs& out, OpArgs given = {});
 
 /// @brief Checks that `src` is an input `spec` accepts (dtype, rank, channels).
 Status check_input(const OpSpec& spec, const View& src);
