@@ -1,6 +1,6 @@
 // The model behind `tandem info`: everything the report says, gathered once.
 // Each output format (text, JSON) is one emitter reading this struct
-// (cli/info.cpp), like lstopo's one-file-per-format emitters.
+// (cli/info.cpp for text, cli/tools/json.cpp for JSON), like lstopo's one-file-per-format emitters.
 #pragma once
 
 #include <optional>

@@ -109,6 +109,7 @@ void describe(OpBinding& b) {
 
 // A keyword value as a pipeline would spell it, for the pipeline's parser.
 std::string value_text(nb::handle v, const ParamSpec& p) {
+  if (nb::isinstance<nb::str>(v)) return nb::cast<std::string>(v);  // as a pipeline writes it
   if (p.type == ParamType::matrix) {
     nb::object rows = nb::hasattr(v, "tolist") ? v.attr("tolist")() : nb::borrow(v);
     std::string text;
@@ -134,10 +135,7 @@ std::string value_text(nb::handle v, const ParamSpec& p) {
     if (!i.is_valid()) throw nb::python_error();
     return nb::cast<std::string>(nb::str(i));
   }
-  if (PyFloat_Check(v.ptr()) || nb::hasattr(v, "__float__")) {
-    if (nb::isinstance<nb::str>(v)) return nb::cast<std::string>(v);
-    return nb::cast<std::string>(nb::repr(nb::float_(v)));
-  }
+  if (PyFloat_Check(v.ptr()) || nb::hasattr(v, "__float__")) return nb::cast<std::string>(nb::repr(nb::float_(v)));
   return nb::cast<std::string>(nb::str(v));
 }
 
@@ -172,8 +170,11 @@ nb::object call_op(const OpBinding& b, nb::args args, nb::kwargs kwargs) {
   for (auto [key, value] : kwargs) {
     const std::string name = nb::cast<std::string>(key);
     if (name == "device") {
+      if (!nb::isinstance<nb::str>(value)) throw nb::type_error("device must be 'cpu', 'gpu' or 'auto'");
       device = nb::cast<std::string>(value);
     } else if (name == "threads") {
+      if (!value.is_none() && !(PyLong_Check(value.ptr()) && !PyBool_Check(value.ptr())))
+        throw nb::type_error("threads must be an int or None");
       if (!value.is_none()) threads = nb::cast<int>(value);
     } else if (const ParamSpec* p = keyword_param(op, name)) {
       if (!value.is_none()) raw[std::string(p->name)] = value_text(value, *p);

@@ -70,6 +70,10 @@ def test_shapes_and_arguments_are_checked():
         tandem.invert(np.zeros((4, 4), np.uint8), threads=-1)
     with pytest.raises(TypeError, match="expected an array"):
         tandem.invert(object())
+    with pytest.raises(TypeError, match="device must be"):
+        tandem.invert(np.zeros((4, 4), np.uint8), device=1)
+    with pytest.raises(TypeError, match="threads must be an int"):
+        tandem.invert(np.zeros((4, 4), np.uint8), threads=1.5)
 
 
 def test_gpu_without_a_gpu_says_why():

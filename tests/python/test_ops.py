@@ -252,3 +252,13 @@ def test_docstrings_and_signatures_come_from_the_op_table():
     assert "device: typing.Literal['cpu', 'gpu', 'auto'] = 'auto'" in sig
     assert "with_: numpy.typing.ArrayLike" in tandem.matmul.__nb_signature__[0][0]
     assert "-> dict[str, float]" in tandem.stats.__nb_signature__[0][0]
+
+
+def test_type_stubs_hold_every_op():
+    import pathlib
+
+    stub = pathlib.Path(tandem.__file__).with_name("_tandem.pyi").read_text()
+    for name in tandem.ops():
+        assert f"\ndef {name}(array: numpy.typing.ArrayLike" in stub, name
+    assert "border: Literal['reflect101', 'replicate', 'constant'] = 'reflect101'" in stub
+    assert "class Pipeline:" in stub and "\ndef run(pipeline: str | Pipeline" in stub
