@@ -65,14 +65,14 @@ build() {
   cmake --build "$build_dir" -j "$jobs"
 }
 
-# `pip wheel .` (a second, CPU-only compile of the library: scikit-build-core's
-# own build directory) and `import tandem` from it in a fresh virtual environment.
+# `pip wheel .` (a second, CPU-only compile of the library, in the build directory
+# pyproject.toml names, kept between runs) and `import tandem` from it in a fresh venv.
 wheel_test() {
   [ "${TANDEM_WHEEL_TEST:-1}" = 0 ] && return 0
   local wheels="$build_dir/wheelhouse" fresh="$build_dir/wheel-venv"
   rm -rf "$wheels" "$fresh"
   "$venv/bin/python" -m pip wheel "$here" --no-build-isolation --no-deps -q -w "$wheels" \
-    --config-settings=cmake.define.TANDEM_CUDA=OFF --config-settings=build-dir="$build_dir/python-wheel"
+    --config-settings=cmake.define.TANDEM_CUDA=OFF
   /usr/bin/python3 -m venv "$fresh"
   "$fresh/bin/python" -m pip install -q "$wheels"/tandem-*.whl
   (cd "$build_dir" && "$fresh/bin/python" -c '

@@ -182,25 +182,29 @@ Placement place(const std::string& device, const std::optional<int>& threads, De
   return p;
 }
 
-Tensor run_placed(const Input& input, const Placement& placement, const Work& work) {
+Tensor run_placed(const Input& input, const Placement& placement, const Work& work, bool result_on_host) {
   Tensor result;
   Status s;
   {
     nb::gil_scoped_release unlocked;
     const Exec& exec = placement.exec;
     s = [&]() -> Status {
-      if (!placement.upload) {
-        TANDEM_TRY(work(input.view, result, exec));
-        return placement.stream ? placement.stream->synchronize() : Status{};
+      Tensor in, out;
+      const View* src = &input.view;
+      if (placement.upload) {
+        TANDEM_TRY(Tensor::create_like(input.view, exec.device, in));
+        TANDEM_TRY(copy(input.view, in.view(), exec.stream));
+        src = &in.view();
       }
-      Tensor in, out, host;
-      TANDEM_TRY(Tensor::create_like(input.view, exec.device, in));
-      TANDEM_TRY(copy(input.view, in.view(), exec.stream));
-      TANDEM_TRY(work(in.view(), out, exec));
-      TANDEM_TRY(Tensor::create_like(out.view(), Device::cpu(), host));
-      TANDEM_TRY(copy(out.view(), host.view(), exec.stream));
-      TANDEM_TRY(placement.stream->synchronize());
-      result = std::move(host);
+      TANDEM_TRY(work(*src, out, exec));
+      if ((placement.upload || result_on_host) && !out.view().device.is_cpu()) {
+        Tensor host;
+        TANDEM_TRY(Tensor::create_like(out.view(), Device::cpu(), host));
+        TANDEM_TRY(copy(out.view(), host.view(), exec.stream));
+        out = std::move(host);
+      }
+      if (placement.stream) TANDEM_TRY(placement.stream->synchronize());
+      result = std::move(out);
       return {};
     }();
   }
@@ -210,15 +214,8 @@ Tensor run_placed(const Input& input, const Placement& placement, const Work& wo
 
 nb::object result_to_python(const OpSpec& last, Tensor&& result, const Input& input) {
   if (last.kind != OpKind::reduction) return to_python(std::move(result), input.framework);
-  Tensor host;
-  if (!result.view().device.is_cpu()) {
-    check(Tensor::create_like(result.view(), Device::cpu(), host));
-    check(copy(result.view(), host.view()));
-  } else {
-    host = std::move(result);
-  }
   nb::dict values;
-  const View& v = host.view();
+  const View& v = result.view();  // on the host: run_placed brought it there
   for (std::size_t i = 0; i < last.outputs.size() && std::int64_t(i) < v.numel(); ++i)
     values[nb::str(last.outputs[i].data(), last.outputs[i].size())] = v.ptr<const double>()[i];
   return values;

@@ -79,11 +79,12 @@ using Work = std::function<Status(const View& src, Tensor& dst, const Exec& exec
 
 /// Runs `work` on `input` as `placement` says, with the GIL released: on a
 /// GPU, waits for the stream; with `upload`, copies the input to the GPU and
-/// the result back. Returns the result where the input lives.
-Tensor run_placed(const Input& input, const Placement& placement, const Work& work);
+/// the result back. Returns the result where the input lives, or on the host
+/// when `result_on_host` (a reduction's few values).
+Tensor run_placed(const Input& input, const Placement& placement, const Work& work, bool result_on_host);
 
 /// A finished op or pipeline result in Python: {name: value} for a reduction
-/// (its outputs, e.g. stats), an array otherwise.
+/// (its outputs, e.g. stats; `result` on the host), an array otherwise.
 nb::object result_to_python(const OpSpec& last, Tensor&& result, const Input& input);
 
 }  // namespace tandem::python

@@ -207,9 +207,10 @@ nb::object call_op(const OpBinding& b, nb::args args, nb::kwargs kwargs) {
 
   const ActiveCall active;
   const Placement placement = place(device, threads, input.view.device, active.count());
-  Tensor result = run_placed(input, placement, [&](const View& src, Tensor& dst, const Exec& exec) {
-    return run_op(op, *use, src, dst, exec);
-  });
+  Tensor result = run_placed(
+      input, placement,
+      [&](const View& src, Tensor& dst, const Exec& exec) { return run_op(op, *use, src, dst, exec); },
+      op.kind == OpKind::reduction);
   return result_to_python(op, std::move(result), input);
 }
 
@@ -232,9 +233,10 @@ nb::object call_pipeline(const PyPipeline& self, nb::handle array, const std::st
                                stages.front().text.c_str(), layouts_text(first.layouts));
   const ActiveCall active;
   const Placement placement = place(device, threads, input.view.device, active.count());
-  Tensor result = run_placed(input, placement, [&](const View& src, Tensor& dst, const Exec& exec) {
-    return self.pipeline.apply(src, dst, exec);
-  });
+  Tensor result = run_placed(
+      input, placement,
+      [&](const View& src, Tensor& dst, const Exec& exec) { return self.pipeline.apply(src, dst, exec); },
+      self.pipeline.result_kind() == OpKind::reduction);
   return result_to_python(*stages.back().op, std::move(result), input);
 }
 
