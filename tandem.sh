@@ -22,6 +22,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   liburing-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev
   python3-numpy python3-opencv python3-scipy
+  openmpi-bin libopenmpi-dev
 )
 
 deps() {

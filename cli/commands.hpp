@@ -27,6 +27,7 @@ void add_info_command(CLI::App& app, Commands& commands);
 void add_ops_command(CLI::App& app, Commands& commands);
 void add_run_command(CLI::App& app, Commands& commands);
 void add_bench_command(CLI::App& app, Commands& commands);
+void add_summary_command(CLI::App& app, Commands& commands);
 
 /// A library message in the command line's terms: the library names options
 /// by their RunOptions field ("the glob patterns", "device = gpu"); the user
