@@ -38,6 +38,7 @@
 #include "cli/commands.hpp"
 #include "cli/tools/summary_merge.hpp"
 #include "tandem/io/file.hpp"
+#include "tandem/placement.hpp"
 
 namespace tandem::cli {
 
@@ -311,6 +312,34 @@ class RankShare final : public WorkShare {
   bool began_ = false;
 };
 
+// Ranks on one node bound to the same CPUs (two ranks per socket) split the
+// GPUs near those CPUs instead of all feeding all of them: each rank's GPUs
+// go into its RunOptions::gpus. Collective: every rank calls it.
+void choose_peer_gpus(RunOptions& o) {
+  Topology topo;
+  const bool known = Topology::load_this_machine(topo).ok();
+  std::uint64_t binding = 1469598103934665603ull;  // FNV-1a of the allowed PUs
+  for (int pu : topo.allowed_pus()) binding = (binding ^ static_cast<std::uint64_t>(pu)) * 1099511628211ull;
+  std::lock_guard lock(g_mpi);
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int me = 0, size = 1;
+  MPI_Comm_rank(node, &me);
+  MPI_Comm_size(node, &size);
+  std::vector<std::uint64_t> all(static_cast<std::size_t>(size));
+  MPI_Allgather(&binding, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, node);
+  MPI_Comm_free(&node);
+  int index = 0, peers = 0;
+  for (int r = 0; r < size; ++r) {
+    if (all[static_cast<std::size_t>(r)] != binding) continue;
+    if (r < me) ++index;
+    ++peers;
+  }
+  if (!known || peers <= 1 || !o.gpus.empty() || o.device == DeviceChoice::cpu) return;
+  for (const GpuInfo& g : gpus_for_peer(gpus_near_allowed(topo, find_gpus(topo).gpus), index, peers))
+    o.gpus.push_back(g.index);
+}
+
 // Every rank's text at rank 0 (an empty vector elsewhere).
 std::vector<std::string> gather(const std::string& mine, int ranks, int rank) {
   std::lock_guard lock(g_mpi);
@@ -412,6 +441,7 @@ int run_as_rank(const Pipeline& pipeline, RunOptions o, const RankOutput& out) {
     return 1;
   }
 
+  choose_peer_gpus(o);
   std::unique_ptr<Coordinator> coordinator;
   std::thread server;
   if (rank == 0) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>
@@ -214,6 +215,26 @@ TEST(RankPlans, FeederOfAFarGpuStaysInside) {
   EXPECT_TRUE(subset(p.gpu_workers[0].pus, range(4, 7)));
   ASSERT_FALSE(p.notes.empty());
   EXPECT_NE(p.notes[0].find("has no allowed cores"), std::string::npos) << p.notes[0];
+}
+
+// Ranks bound to the same socket split its GPUs instead of all feeding all.
+TEST(RankPlans, PeersOnOneBindingSplitItsGpus) {
+  Topology t = load_xml("2s-xeon-8gpu.xml");
+  ASSERT_TRUE(t.restrict_to(concat(range(16, 31), range(48, 63))).ok());
+  const std::vector<GpuInfo> near = gpus_near_allowed(t, t.topology_gpus());
+  EXPECT_EQ(gpu_indices(gpus_for_peer(near, 0, 1)), (std::vector<int>{4, 5, 6, 7}));
+  EXPECT_EQ(gpu_indices(gpus_for_peer(near, 0, 2)), (std::vector<int>{4, 6}));
+  EXPECT_EQ(gpu_indices(gpus_for_peer(near, 1, 2)), (std::vector<int>{5, 7}));
+  EXPECT_EQ(gpu_indices(gpus_for_peer(near, 2, 3)), (std::vector<int>{6}));
+  // More peers than GPUs: one GPU each, spread evenly.
+  std::map<int, int> fed;
+  for (int i = 0; i < 8; ++i) {
+    const auto mine = gpus_for_peer(near, i, 8);
+    ASSERT_EQ(mine.size(), 1u);
+    ++fed[mine[0].index];
+  }
+  for (int g = 4; g < 8; ++g) EXPECT_EQ(fed[g], 2) << "GPU " << g;
+  EXPECT_TRUE(gpus_for_peer({}, 1, 2).empty());
 }
 
 // The engine's plan (teams, feeders, reader, codecs, decoders) stays inside too.

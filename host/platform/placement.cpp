@@ -241,4 +241,13 @@ std::vector<GpuInfo> gpus_near_allowed(const Topology& topo, const std::vector<G
   return same_package.empty() ? gpus : same_package;
 }
 
+std::vector<GpuInfo> gpus_for_peer(const std::vector<GpuInfo>& gpus, int index, int peers) {
+  if (peers <= 1 || gpus.empty() || index < 0) return gpus;
+  const auto n = static_cast<int>(gpus.size());
+  if (n < peers) return {gpus[static_cast<std::size_t>(index % n)]};
+  std::vector<GpuInfo> mine;
+  for (int i = index; i < n; i += peers) mine.push_back(gpus[static_cast<std::size_t>(i)]);
+  return mine;
+}
+
 }  // namespace tandem

@@ -115,6 +115,12 @@ PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus,
 ///        those on a package with allowed PUs; if none, all. Unrestricted: all.
 std::vector<GpuInfo> gpus_near_allowed(const Topology& topo, const std::vector<GpuInfo>& gpus);
 
+/// @brief The GPUs of the `index`-th of `peers` processes that share one
+///        binding (two MPI ranks bound to the same socket), so they do not feed
+///        the same GPUs: GPUs index, index + peers, ...; with fewer GPUs than
+///        peers, GPU index % count alone. All of `gpus` when peers <= 1.
+std::vector<GpuInfo> gpus_for_peer(const std::vector<GpuInfo>& gpus, int index, int peers);
+
 }  // namespace tandem
 
 #pragma GCC visibility pop
