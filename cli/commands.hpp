@@ -34,6 +34,12 @@ void add_summary_command(CLI::App& app, Commands& commands);
 /// typed flags (--glob, --device gpu).
 std::string in_cli_terms(std::string message);
 
+/// This process's rank when a launcher started it (mpirun, srun: the rank in
+/// OMPI_COMM_WORLD_RANK, PMIX_RANK or PMI_RANK), else -1. Read from the
+/// environment, so it works before (and without) MPI: ranks above 0 keep
+/// usage errors to themselves, rank 0 says them once.
+int launcher_rank();
+
 /// The measured roof as a table on stdout (`tandem bench --roof`, `tandem info --measure`).
 void print_roof(const bench::Roof& roof);
 

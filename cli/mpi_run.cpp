@@ -42,12 +42,6 @@
 
 namespace tandem::cli {
 
-int launcher_rank() {
-  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
-    if (const char* v = std::getenv(name); v && *v) return std::atoi(v);
-  return -1;
-}
-
 namespace {
 
 using nlohmann::json;

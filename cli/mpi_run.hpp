@@ -11,11 +11,6 @@
 
 namespace tandem::cli {
 
-/// This process's rank when a launcher started several (mpirun, srun: the
-/// rank in OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK), else -1. Read from the
-/// environment, so it works before MPI is initialised.
-int launcher_rank();
-
 /// What `tandem run` prints, given to the rank that prints it.
 struct RankOutput {
   bool json = false;   ///< the merged JSON summary on stdout

@@ -173,11 +173,7 @@ struct RunArgs {
 };
 
 int run_command(const RunArgs& a) {
-#if TANDEM_WITH_MPI
   const int mpi_rank = launcher_rank();  // -1: not started by mpirun/srun
-#else
-  const int mpi_rank = -1;
-#endif
   // Under mpirun every rank finds the same usage error; rank 0 says it.
   std::ostringstream hushed;
   std::ostream& usage_err = mpi_rank <= 0 ? std::cerr : hushed;
@@ -226,10 +222,12 @@ int run_command(const RunArgs& a) {
               << "Try 'tandem run --help' for usage.\n";
     return 2;
   }
+#if TANDEM_WITH_MPI
   if (!a.shard.empty() && mpi_rank >= 0) {
     usage_err << "tandem run: --shard under mpirun: the ranks already share the inputs; use one or the other\n";
     return 2;
   }
+#endif
   o.cancel = &g_cancel;
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;

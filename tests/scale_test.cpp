@@ -244,18 +244,26 @@ TEST_F(Mpi, RanksWriteTheFilesOfOneProcessWithOneSummaryAndOneTrace) {
 }
 
 TEST_F(Mpi, UsageErrorsAreSaidOnceAndEveryRankExits2) {
+  auto said = [](const std::string& err, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = err.find(what, at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
   const auto r = mpirun(3, {"run", "-p", "gaussian sigma=-1", "-o", t_.str("out"), t_.str("in")});
   EXPECT_EQ(r.rc, 2) << r.err;
-  std::size_t said = 0;
-  for (std::size_t at = 0; (at = r.err.find("tandem run: invalid pipeline", at)) != std::string::npos; ++at) ++said;
-  EXPECT_EQ(said, 1u) << r.err;
+  EXPECT_EQ(said(r.err, "tandem run: invalid pipeline"), 1u) << r.err;
+  // An unknown flag (the command line's parser) and --shard with mpirun, once each.
+  const auto flag = mpirun(2, {"run", "--no-such-flag", "-p", "invert", "-o", t_.str("out"), t_.str("in")});
+  EXPECT_EQ(flag.rc, 2) << flag.err;
+  EXPECT_EQ(said(flag.err, "no-such-flag"), 1u) << flag.err;
+  const auto shard = mpirun(2, {"run", "--shard", "0/2", "-p", "invert", "-o", t_.str("out"), t_.str("in")});
+  EXPECT_EQ(shard.rc, 2) << shard.err;
+  EXPECT_EQ(said(shard.err, "--shard under mpirun"), 1u) << shard.err;
   // A run error found by every rank (no inputs) is also said once.
   fs::create_directories(t_.path() / "empty");
   const auto none = mpirun(2, {"run", "-p", "invert", "-o", t_.str("out"), t_.str("empty")});
   EXPECT_EQ(none.rc, 2) << none.err;
-  said = 0;
-  for (std::size_t at = 0; (at = none.err.find("no input files", at)) != std::string::npos; ++at) ++said;
-  EXPECT_EQ(said, 1u) << none.err;
+  EXPECT_EQ(said(none.err, "no input files"), 1u) << none.err;
 }
 
 TEST_F(Mpi, FailedItemsNameTheirRankAndExit1) {
