@@ -26,6 +26,7 @@ packages=(
   liburing-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev
   python3-numpy python3-opencv python3-scipy
   python3-dev python3-venv python3-pip
+  openmpi-bin libopenmpi-dev
 )
 
 deps() {

@@ -1,5 +1,6 @@
 #include "cli/commands.hpp"
 
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -8,8 +9,15 @@ namespace tandem::cli {
 void register_commands(CLI::App& app, Commands& commands) {
   add_info_command(app, commands);
   add_run_command(app, commands);
+  add_summary_command(app, commands);
   add_ops_command(app, commands);
   add_bench_command(app, commands);
+}
+
+int launcher_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
+    if (const char* v = std::getenv(name); v && *v) return std::atoi(v);
+  return -1;
 }
 
 std::string in_cli_terms(std::string m) {

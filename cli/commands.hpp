@@ -27,11 +27,18 @@ void add_info_command(CLI::App& app, Commands& commands);
 void add_ops_command(CLI::App& app, Commands& commands);
 void add_run_command(CLI::App& app, Commands& commands);
 void add_bench_command(CLI::App& app, Commands& commands);
+void add_summary_command(CLI::App& app, Commands& commands);
 
 /// A library message in the command line's terms: the library names options
 /// by their RunOptions field ("the glob patterns", "device = gpu"); the user
 /// typed flags (--glob, --device gpu).
 std::string in_cli_terms(std::string message);
+
+/// This process's rank when a launcher started it (mpirun, srun: the rank in
+/// OMPI_COMM_WORLD_RANK, PMIX_RANK or PMI_RANK), else -1. Read from the
+/// environment, so it works before (and without) MPI: ranks above 0 keep
+/// usage errors to themselves, rank 0 says them once.
+int launcher_rank();
 
 /// The measured roof as a table on stdout (`tandem bench --roof`, `tandem info --measure`).
 void print_roof(const bench::Roof& roof);

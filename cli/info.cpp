@@ -119,6 +119,12 @@ void emit_text(std::ostream& os, const MachineReport& r) {
                        plural(ncores, "core,", "cores,") + " " + plural(t.pu_count(), "PU", "PUs");
   if (ncores > 0 && t.pu_count() != ncores) counts += " (SMT " + std::to_string(t.pu_count() / ncores) + ")";
   wrap(os, "          ", counts, 10);
+  wrap(os, "Allowed   ",
+       "PUs " + format_id_list(t.allowed_pus()) +
+           (t.restricted() ? std::string(" of ") + std::to_string(t.pu_count()) +
+                                 (here ? " (the process's binding; plans stay inside it)" : " (plans stay inside it)")
+                           : std::string(" (all)")),
+       10);
 
   // The tree: Machine > Package > NUMA node (+ its GPUs); CPU-less nodes and
   // GPUs of unknown locality hang off the machine.
@@ -236,6 +242,7 @@ struct InfoOptions {
   bool json = false;
   std::optional<std::string> synthetic;
   std::optional<std::string> topology;
+  std::optional<std::string> cpuset;
   bool smt = false;
   std::string io = "package";
   bool dedicated_io = false;
@@ -248,6 +255,8 @@ constexpr const char* kInfoFooter = R"(Placement rules (details in docs/info.md)
   - one feeder thread per GPU on a core of the GPU's NUMA node, taken out of
     that node's team while the team keeps at least one core;
   - one I/O thread per package (--io), on its lowest core no GPU feeder uses.
+  - only the PUs the process is bound to (taskset, numactl, mpirun, Slurm),
+    or --cpuset; bound to some, it feeds only the GPUs near them.
 Cores are hwloc logical indices; PUs are OS indices (as taskset uses them).
 
 Examples:
@@ -259,6 +268,8 @@ Examples:
                                        report and plan for a saved machine
   tandem info --measure                add the measured ceilings (as tandem bench --roof:
                                        memory bandwidth per NUMA node; per GPU copies and SGEMM)
+  tandem info --topology data/topologies/2s-xeon-8gpu.xml --cpuset 0-15,32-47
+                                       the plan of a rank bound to the first socket
   lstopo-no-graphics --of xml > m.xml && tandem info --topology m.xml
                                        save this machine for later)";
 
@@ -266,6 +277,7 @@ int run_info(const InfoOptions& o) {
   ReportRequest req;
   req.synthetic = o.synthetic;
   req.xml_path = o.topology;
+  req.cpuset = o.cpuset;
   req.placement.smt = o.smt;
   req.placement.io = parse_io_placement(o.io).value_or(IoPlacement::per_package);
   req.placement.dedicated_io_cores = o.dedicated_io;
@@ -320,6 +332,10 @@ void add_info_command(CLI::App& app, Commands& commands) {
                               "Plan for a machine saved as hwloc XML instead")
                   ->type_name("FILE.xml");
   syn->excludes(xml);
+  cmd->add_option("--cpuset", opts->cpuset,
+                  "Plan inside these PUs (OS indices as taskset -c takes them, e.g. 0-15,32-47), as a "
+                  "process bound to them would; within the binding this process has")
+      ->type_name("LIST");
   cmd->add_flag("--measure", opts->measure,
                 "Also measure this machine's ceilings (memory bandwidth per NUMA node; per GPU: copies, "
                 "SGEMM), as 'tandem bench --roof' does; takes a few seconds")

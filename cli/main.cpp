@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (tandem::cli::launcher_rank() > 0) return 2;  // under mpirun, rank 0 says it
     std::string where = "tandem";
     for (const auto* sub : app.get_subcommands()) where += " " + sub->get_name();
     std::cerr << "tandem: " << e.what() << "\n"

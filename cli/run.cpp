@@ -11,6 +11,9 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#if TANDEM_WITH_MPI
+#include "cli/mpi_run.hpp"
+#endif
 #include "cli/tools/format.hpp"
 #include "cli/tools/json.hpp"
 #include "tandem/engine.hpp"
@@ -30,6 +33,22 @@ extern "C" void on_sigint(int) {
 
 using tools::parse_bytes;
 using tools::human_bytes;
+
+// "K/N" with 0 <= K < N.
+bool parse_shard(const std::string& text, int& k, int& n) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) return false;
+  try {
+    std::size_t pk = 0, pn = 0;
+    const std::string ks = text.substr(0, slash), ns = text.substr(slash + 1);
+    k = std::stoi(ks, &pk);
+    n = std::stoi(ns, &pn);
+    auto digit = [](const std::string& t) { return !t.empty() && std::isdigit(static_cast<unsigned char>(t[0])); };
+    return digit(ks) && digit(ns) && pk == ks.size() && pn == ns.size() && n >= 1 && k >= 0 && k < n;
+  } catch (...) {
+    return false;
+  }
+}
 
 std::string clock_text(double s) {
   if (s < 0 || s > 1e7) return "--:--";
@@ -78,7 +97,7 @@ void emit_text(std::ostream& os, const RunSummary& sum) {
 }
 
 struct RunArgs {
-  std::string pipeline, output, format, device = "auto", gpus, io_memory, trace;
+  std::string pipeline, output, format, device = "auto", gpus, io_memory, trace, shard;
   std::vector<std::string> inputs, globs;
   int quality = 90, png_compression = 1, threads = 0;
   std::uint64_t max_pixels = 1ull << 30;
@@ -86,10 +105,14 @@ struct RunArgs {
 };
 
 int run_command(const RunArgs& a) {
+  const int mpi_rank = launcher_rank();  // -1: not started by mpirun/srun
+  // Under mpirun every rank finds the same usage error; rank 0 says it.
+  std::ostringstream hushed;
+  std::ostream& usage_err = mpi_rank <= 0 ? std::cerr : hushed;
   Pipeline pipeline;
   ParseError perr;
   if (const Status s = Pipeline::parse(a.pipeline, pipeline, &perr); !s.ok()) {
-    std::cerr << "tandem run: invalid pipeline\n" << perr.format(a.pipeline) << "\n";
+    usage_err << "tandem run: invalid pipeline\n" << perr.format(a.pipeline) << "\n";
     return 2;
   }
   RunOptions o;
@@ -106,7 +129,7 @@ int run_command(const RunArgs& a) {
   o.trace_path = a.trace;
   o.use_io_uring = !a.no_uring;
   if (!a.io_memory.empty() && !parse_bytes(a.io_memory, o.io_memory)) {
-    std::cerr << "tandem run: --io-memory: not a size: '" << a.io_memory << "' (e.g. 512M, 4G)\n"
+    usage_err << "tandem run: --io-memory: not a size: '" << a.io_memory << "' (e.g. 512M, 4G)\n"
               << "Try 'tandem run --help' for usage.\n";
     return 2;
   }
@@ -120,12 +143,23 @@ int run_command(const RunArgs& a) {
         if (pos != tok.size() || g < 0) throw std::invalid_argument(tok);
         o.gpus.push_back(g);
       } catch (...) {
-        std::cerr << "tandem run: --gpus: not a list of GPU ordinals: '" << a.gpus << "' (e.g. 0,1)\n"
+        usage_err << "tandem run: --gpus: not a list of GPU ordinals: '" << a.gpus << "' (e.g. 0,1)\n"
                   << "Try 'tandem run --help' for usage.\n";
         return 2;
       }
     }
   }
+  if (!a.shard.empty() && !parse_shard(a.shard, o.shard_index, o.shard_count)) {
+    usage_err << "tandem run: --shard: not K/N with 0 <= K < N: '" << a.shard << "' (e.g. 0/4 ... 3/4)\n"
+              << "Try 'tandem run --help' for usage.\n";
+    return 2;
+  }
+#if TANDEM_WITH_MPI
+  if (!a.shard.empty() && mpi_rank >= 0) {
+    usage_err << "tandem run: --shard under mpirun: the ranks already share the inputs; use one or the other\n";
+    return 2;
+  }
+#endif
   o.cancel = &g_cancel;
 
   const bool tty = ::isatty(STDERR_FILENO) != 0;
@@ -179,6 +213,23 @@ int run_command(const RunArgs& a) {
     std::cerr << "tandem: OpenMP idle threads: " << (policy ? "OMP_WAIT_POLICY=" + std::string(policy) + " " : "")
               << (spin ? "GOMP_SPINCOUNT=" + std::string(spin) : std::string(policy ? "" : "libgomp's default spin")) << "\n";
   }
+#if TANDEM_WITH_MPI
+  if (mpi_rank >= 0) {
+    RankOutput ranked;
+    ranked.json = a.json;
+    ranked.quiet = a.quiet;
+    ranked.summary_json = [&](const RunSummary& rs) {
+      std::ostringstream os;
+      os << tools::run_json(pipeline, rs).dump(2) << "\n";
+      return os.str();
+    };
+    ranked.progress = o.on_progress;
+    const int rc = run_as_rank(pipeline, o, ranked);
+    std::lock_guard lock(out_mu);
+    clear_bar();
+    return rc;
+  }
+#endif
   const Status s = run_batch(pipeline, o, sum);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
@@ -192,7 +243,7 @@ int run_command(const RunArgs& a) {
   }
 
   for (auto& n : sum.notices) n = in_cli_terms(std::move(n));
-  if (a.json) std::cout << tools::run_json(pipeline, sum).dump(2) << "\n";
+  if (a.json) std::cout << tools::run_json(pipeline, sum, {o.shard_index, o.shard_count}).dump(2) << "\n";
   if (!a.quiet) {
     for (const auto& n : sum.notices) std::cerr << "tandem: note: " << n << "\n";
     if (!a.json) emit_text(std::cerr, sum);
@@ -217,6 +268,9 @@ void add_run_command(CLI::App& app, Commands& commands) {
   cmd->add_option("--gpus", a->gpus, "CUDA devices to use, e.g. 0,2 (default all)");
   cmd->add_option("--io-memory", a->io_memory, "Bound on bytes in flight between reading and writing, e.g. 512M, 2G (default 1/8 of RAM, at most 4G)");
   cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this")->capture_default_str();
+  cmd->add_option("--shard", a->shard, "Run only the K-th (0-based) of N byte-balanced shares of the inputs, e.g. "
+                  "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; merge the --json summaries with 'tandem summary merge'")
+      ->type_name("K/N");
   cmd->add_flag("--resume", a->resume, "Skip inputs whose output already exists (outputs are only ever complete)");
   cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of every stage, worker and GPU stream to this JSON file");
   cmd->add_flag("--json", a->json, "Print a JSON summary (every item's path, status, error, device, seconds) on stdout");
@@ -229,10 +283,13 @@ void add_run_command(CLI::App& app, Commands& commands) {
       "  tandem run -p \"grayscale | resize width=640 height=480\" -o small/ --glob '*.jpg' photos/\n"
       "  tandem run -p \"abs | sqrt\" -o out/ --device gpu data.npy\n"
       "  tandem run -p stats -o stats/ --json arrays/ > summary.json\n"
+      "  tandem run -p sobel -o out/ --shard 2/8 --json photos/ > shard2.json   (a job array's task 2 of 8)\n"
       "\n"
       "Exit status: 0 all items ok, 1 some items failed (each named on stderr), 2 usage error.\n"
       "Outputs are written under a temporary name and renamed when complete; Ctrl-C stops taking\n"
-      "new items, finishes those in flight and prints the summary; --resume continues a run.");
+      "new items, finishes those in flight and prints the summary; --resume continues a run.\n"
+      "Under 'mpirun -n N' (tandem built with MPI) the ranks share the inputs and rank 0 prints one\n"
+      "summary; each process plans inside the CPUs it is bound to (docs/scale-out.md).");
   cmd->callback([a, &commands] { commands.run = [a] { return run_command(*a); }; });
 }
 

@@ -27,6 +27,21 @@ else()
   set(TANDEM_BLAS_FROM pkg-config)
 endif()
 
+# MPI for `mpirun -n N tandem run` (the CLI only): Open MPI from Debian
+# (openmpi-bin, libopenmpi-dev), or any MPI-3 implementation.
+set(TANDEM_WITH_MPI OFF)
+if(TANDEM_BUILD_CLI AND NOT TANDEM_MPI STREQUAL "OFF")
+  if(TANDEM_MPI STREQUAL "ON")
+    find_package(MPI REQUIRED COMPONENTS C)
+  else()
+    find_package(MPI QUIET COMPONENTS C)
+  endif()
+  if(MPI_C_FOUND)
+    set(TANDEM_WITH_MPI ON)
+  endif()
+endif()
+message(STATUS "tandem: MPI ${TANDEM_WITH_MPI} (TANDEM_MPI=${TANDEM_MPI})")
+
 if(TANDEM_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

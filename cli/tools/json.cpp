@@ -39,6 +39,8 @@ nlohmann::ordered_json report_json(const MachineReport& r, const bench::Roof* me
   cpu["model"] = str_or_null(h.cpu_model);
   cpu["cores"] = t.cores().size();
   cpu["pus"] = t.pu_count();
+  cpu["allowed_pus"] = t.allowed_pus();
+  cpu["restricted"] = t.restricted();
   cpu["packages"] = json::array();
   for (const PackageInfo& p : t.packages())
     cpu["packages"].push_back({{"index", p.index},
@@ -143,7 +145,7 @@ double busy_percent(const RunSummary& sum, const StageReport& st) {
   return sum.wall_seconds > 0 ? 100.0 * st.busy_seconds / (sum.wall_seconds * st.threads) : 0.0;
 }
 
-nlohmann::json run_json(const Pipeline& pipeline, const RunSummary& sum) {
+nlohmann::json run_json(const Pipeline& pipeline, const RunSummary& sum, std::pair<int, int> shard) {
   using json = nlohmann::json;
   auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
   json j{{"ok", sum.ok},
@@ -156,6 +158,7 @@ nlohmann::json run_json(const Pipeline& pipeline, const RunSummary& sum) {
          {"bytes_out", sum.bytes_out},
          {"io_memory", {{"limit_bytes", sum.io_memory_limit}, {"peak_bytes", sum.io_memory_peak}}},
          {"pipeline", pipeline.text()},
+         {"shard", {{"index", shard.first}, {"count", shard.second}}},
          {"stages", json::array()}};
   for (const auto& st : sum.stages)
     j["stages"].push_back({{"name", st.name}, {"threads", st.threads}, {"busy_seconds", st.busy_seconds},
@@ -164,7 +167,8 @@ nlohmann::json run_json(const Pipeline& pipeline, const RunSummary& sum) {
   j["notices"] = sum.notices;
   j["items"] = json::array();
   for (const auto& r : sum.items) {
-    json it{{"path", r.input},
+    json it{{"index", r.index},
+            {"path", r.input},
             {"status", r.skipped ? "skipped" : r.status.ok() ? "ok" : r.status.code() == Errc::cancelled ? "cancelled" : "failed"},
             {"error", r.status.ok() ? json(nullptr) : json(r.status.message())},
             {"device", or_null(r.device)},

@@ -3,6 +3,8 @@
 // both speak one schema (docs/info.md; docs/python.md for run).
 #pragma once
 
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/tools/bench.hpp"
@@ -16,7 +18,7 @@ namespace tandem::tools {
 nlohmann::ordered_json report_json(const MachineReport& report, const bench::Roof* measured);
 
 /// The summary of a batch run: counts, stages, items per device, every item.
-nlohmann::json run_json(const Pipeline& pipeline, const RunSummary& summary);
+nlohmann::json run_json(const Pipeline& pipeline, const RunSummary& summary, std::pair<int, int> shard = {0, 1});
 
 /// A stage's busy time as a share of what its threads could have done.
 double busy_percent(const RunSummary& summary, const StageReport& stage);

@@ -65,10 +65,15 @@ Status build_report(const ReportRequest& request, MachineReport& out) {
     TANDEM_TRY(Topology::load_this_machine(r.topology));
     r.openmp = query_openmp();
   }
+  if (request.cpuset) {
+    std::vector<int> pus;
+    TANDEM_TRY(parse_id_list(*request.cpuset, pus));
+    TANDEM_TRY(r.topology.restrict_to(pus));
+  }
   GpuScan scan = find_gpus(r.topology);
   r.gpus = std::move(scan.gpus);
   r.gpu_status = std::move(scan.status);
-  r.plan = make_plan(r.topology, r.gpus, request.placement);
+  r.plan = make_plan(r.topology, gpus_near_allowed(r.topology, r.gpus), request.placement);
   out = std::move(r);
   return {};
 }

@@ -28,6 +28,8 @@ struct OpenMPInfo {
 struct ReportRequest {
   std::optional<std::string> synthetic;  ///< an hwloc synthetic description
   std::optional<std::string> xml_path;   ///< an hwloc XML file (neither: this machine)
+  /// Narrow the allowed PUs (OS indices, "0-15,32-47") as if bound to them.
+  std::optional<std::string> cpuset;
   PlacementOptions placement;
 };
 
@@ -39,7 +41,7 @@ struct MachineReport {
   std::vector<GpuInfo> gpus;
   std::string gpu_status;             ///< a sentence; the reason when `gpus` is empty
   std::optional<OpenMPInfo> openmp;   ///< only for this machine
-  PlacementPlan plan;
+  PlacementPlan plan;  ///< inside topology.allowed_pus(), for the GPUs near it
 };
 
 /// "8.9", or "-" when unknown.

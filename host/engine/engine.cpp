@@ -23,6 +23,7 @@
 #include "host/engine/listing.hpp"
 #include "host/engine/read_stage.hpp"
 #include "host/engine/scheduler.hpp"
+#include "host/engine/share.hpp"
 #include "host/engine/stream_stage.hpp"
 #include "host/engine/write_stage.hpp"
 #include "tandem/io/file.hpp"
@@ -101,6 +102,10 @@ class Engine {
   std::mutex monitor_mu_;
   std::condition_variable monitor_cv_;  // wakes the monitor at the end of the run
   bool finished_ = false;               // under monitor_mu_
+  // A shared run asks for its next chunk only when fewer than flight_limit_
+  // of its items are between admission and record: what it claims, it runs soon.
+  std::condition_variable room_cv_;  // under result_mu_
+  std::size_t admitted_ = 0, flight_limit_ = 0;
 };
 
 Status Engine::prepare() {
@@ -111,6 +116,7 @@ Status Engine::prepare() {
   // byte budget bounds what the items hold.
   const std::size_t capacity =
       std::max<std::size_t>(4, 2 * workers) + ctx_.plan.gpus.size() * WorkQueue<Item>::kBatchMaxItems;
+  flight_limit_ = capacity;
   work_ = std::make_unique<WorkQueue<Item>>(capacity, static_cast<int>(ctx_.plan.gpus.size()),
                                             !ctx_.plan.teams.empty(), ctx_.model);
   return {};
@@ -148,6 +154,7 @@ void Engine::record(ItemPtr item) {
   done_.fetch_add(1);
   if (ctx_.opts.on_item) ctx_.opts.on_item(r);
   results_.emplace_back(item->index, std::move(r));
+  room_cv_.notify_all();
 }
 
 void Engine::summarize() {
@@ -226,13 +233,10 @@ Status Engine::run_files() {
   Listing listing;
   TANDEM_TRY(list_items(ctx_.pipeline, o, outdir.string(), ctx_.admission.limit() / 4, listing));
   for (auto& n : listing.notices) summary_.notices.push_back(std::move(n));
-  for (auto& item : listing.refused) record(std::move(item));
-  for (auto& item : listing.skipped) {
-    std::lock_guard lock(result_mu_);
-    results_.emplace_back(item->index, std::move(item->info));
-    ++summary_.skipped;
-  }
-  total_ = listing.listed - summary_.skipped;
+  // This process's share of the listing: all of it, a --shard, or chunks from a WorkShare.
+  ItemSource source(std::move(listing), o);
+  TANDEM_TRY(source.begin());
+  total_ = source.total();
 
   TANDEM_TRY(prepare());
   std::thread mon([this] { monitor(); });
@@ -263,24 +267,47 @@ Status Engine::run_files() {
   // Admission, on this thread: each item is charged its estimated peak before
   // it is read; the charge comes back when it has been written or has failed.
   std::size_t not_started = 0;
-  for (auto& item : listing.todo) {
-    if (ctx_.cancelled()) break;
-    const auto format = io::format_from_path(item->input);
-    const bool compressed = format == io::Format::png || format == io::Format::jpeg;
-    const auto size = fs::file_size(item->input, ec);
-    item->charge = ctx_.admission.estimate(ec ? 0 : static_cast<std::size_t>(size), compressed);
-    if (!ctx_.admission.acquire(item->charge)) break;
-    read.process(std::move(item));
+  std::vector<ItemPtr> streamed;
+  Claim claim;
+  std::size_t refused = 0;  // recorded without being admitted
+  auto room = [&] {
+    std::unique_lock lock(result_mu_);
+    room_cv_.wait_for(lock, std::chrono::milliseconds(100),
+                      [&] { return admitted_ + refused - done_.load() < flight_limit_; });
+    return true;
+  };
+  while (!ctx_.cancelled() && room() && source.next(claim)) {
+    refused += claim.refused.size();
+    for (auto& item : claim.refused) record(std::move(item));
+    for (auto& item : claim.skipped) {
+      std::lock_guard lock(result_mu_);
+      results_.emplace_back(item->index, std::move(item->info));
+      ++summary_.skipped;
+    }
+    for (auto& item : claim.streamed) streamed.push_back(std::move(item));
+    for (auto& item : claim.todo) {
+      if (ctx_.cancelled()) break;
+      const auto format = io::format_from_path(item->input);
+      const bool compressed = format == io::Format::png || format == io::Format::jpeg;
+      const auto size = fs::file_size(item->input, ec);
+      item->charge = ctx_.admission.estimate(ec ? 0 : static_cast<std::size_t>(size), compressed);
+      if (!ctx_.admission.acquire(item->charge)) break;
+      {
+        std::lock_guard lock(result_mu_);
+        ++admitted_;
+      }
+      read.process(std::move(item));
+    }
+    for (auto& item : claim.todo)
+      if (item) ++not_started;  // never admitted (cancelled)
   }
-  for (auto& item : listing.todo)
-    if (item) ++not_started;  // never admitted (cancelled)
   read.stop();
   decode.stop();
   work_->close();
   teams.stop();
   feeders.stop();
   write_->stop();
-  for (auto& item : listing.streamed) {
+  for (auto& item : streamed) {
     if (ctx_.cancelled()) {
       ++not_started;
       continue;

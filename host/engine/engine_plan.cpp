@@ -70,7 +70,7 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
         gpus.push_back(*it);
       }
     } else {
-      gpus = scan.gpus;
+      gpus = gpus_near_allowed(topo, scan.gpus);  // a process bound to a socket feeds that socket's GPUs
     }
     if (gpus.empty()) {
       if (o.device == DeviceChoice::gpu) return {Errc::no_device, "device = gpu, but " + scan.status};
@@ -123,17 +123,28 @@ Status make_engine_plan(const RunOptions& o, const Topology& topo, const std::ve
     g.numa_node = w.numa_node;
     ep.gpus.push_back(std::move(g));
   }
+  // The codecs float over whole NUMA nodes, but only over the PUs the process may use.
+  const std::vector<int>& allowed = topo.allowed_pus();
+  auto allowed_of = [&](const NumaNodeInfo& node) {
+    std::vector<int> out;
+    for (int pu : node.pus)
+      if (std::binary_search(allowed.begin(), allowed.end(), pu)) out.push_back(pu);
+    return out;
+  };
   std::set<int> io, codec;
   for (const auto& w : plan.io_workers) {
     io.insert(w.pus.begin(), w.pus.end());
-    if (const NumaNodeInfo* node = topo.numa_node(w.numa_node)) codec.insert(node->pus.begin(), node->pus.end());
+    if (const NumaNodeInfo* node = topo.numa_node(w.numa_node)) {
+      const std::vector<int> pus = allowed_of(*node);
+      codec.insert(pus.begin(), pus.end());
+    }
   }
   std::set<int> computing;
   for (const auto& t : ep.teams) computing.insert(t.numa_node);
   for (const auto& g : ep.gpus) computing.insert(g.numa_node);
   for (int n : computing)
-    if (const NumaNodeInfo* node = topo.numa_node(n); node && !node->pus.empty())
-      ep.compute_nodes.push_back({n, node->pus});
+    if (const NumaNodeInfo* node = topo.numa_node(n))
+      if (std::vector<int> pus = allowed_of(*node); !pus.empty()) ep.compute_nodes.push_back({n, std::move(pus)});
   ep.io_pus.assign(io.begin(), io.end());
   ep.codec_pus.assign(codec.begin(), codec.end());
   out = std::move(ep);

@@ -134,6 +134,7 @@ Status list_items(const Pipeline& pipeline, const RunOptions& opts, const std::s
   for (std::size_t i = 0; i < listed.size(); ++i) {
     auto item = std::make_unique<Item>();
     item->index = i;
+    item->info.index = i;
     item->input = listed[i].input;
     item->info.input = listed[i].input;
     Status s = listed[i].error;

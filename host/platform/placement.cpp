@@ -46,8 +46,19 @@ void erase_value(std::vector<int>& v, int x) { v.erase(std::remove(v.begin(), v.
 PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus, const PlacementOptions& options) {
   PlacementPlan plan;
   plan.options = options;
-  const auto& cores = topo.cores();
-  if (cores.empty()) return plan;
+  // Rule 0: only the PUs the process may run on. A core keeps its allowed PUs;
+  // a core with none is left out of every team and worker.
+  std::vector<CoreInfo> cores = topo.cores();
+  const std::vector<int>& allowed = topo.allowed_pus();
+  for (CoreInfo& c : cores)
+    std::erase_if(c.pus, [&](int pu) { return !std::binary_search(allowed.begin(), allowed.end(), pu); });
+  auto usable = [&](const std::vector<int>& ids) {
+    std::vector<int> out;
+    for (int c : ids)
+      if (!cores[static_cast<std::size_t>(c)].pus.empty()) out.push_back(c);
+    return out;
+  };
+  if (std::all_of(cores.begin(), cores.end(), [](const CoreInfo& c) { return c.pus.empty(); })) return plan;
 
   // Rule 1: one team per NUMA node with cores (nodes are in OS index order).
   std::map<int, std::size_t> team_of_node;
@@ -61,10 +72,11 @@ PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus, 
     return pkg == -2 ? -1 : pkg;
   };
   for (const NumaNodeInfo& node : topo.numa_nodes()) {
-    if (node.cores.empty()) continue;
+    std::vector<int> own = usable(node.cores);
+    if (own.empty()) continue;
     CpuTeam team;
     team.numa_node = node.os_index;
-    team.cores = node.cores;
+    team.cores = std::move(own);
     team.package = package_of_cores(team.cores);
     team_of_node[node.os_index] = plan.cpu_teams.size();
     plan.cpu_teams.push_back(std::move(team));
@@ -73,7 +85,7 @@ PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus, 
     // Cores no NUMA node contains (a topology without NUMA information).
     CpuTeam orphans;
     for (const CoreInfo& c : cores)
-      if (c.numa_node < 0) orphans.cores.push_back(c.index);
+      if (c.numa_node < 0 && !c.pus.empty()) orphans.cores.push_back(c.index);
     if (!orphans.cores.empty()) {
       orphans.package = package_of_cores(orphans.cores);
       team_of_node[-1] = plan.cpu_teams.size();
@@ -99,7 +111,8 @@ PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus, 
       it = team_of_node.find(plan.cpu_teams[best].numa_node);
       plan.notes.push_back("GPU " + std::to_string(gpu.index) + ": " +
                            (gpu.numa_node < 0 ? std::string("locality unknown")
-                                              : "NUMA node " + std::to_string(gpu.numa_node) + " has no cores") +
+                                              : "NUMA node " + std::to_string(gpu.numa_node) +
+                                                    (topo.restricted() ? " has no allowed cores" : " has no cores")) +
                            "; its worker goes to " + node_name(it->first) + " (most cores left)");
     }
     CpuTeam& team = plan.cpu_teams[it->second];
@@ -151,11 +164,11 @@ PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus, 
   std::vector<std::pair<int, std::vector<int>>> io_groups;  // (package, cores)
   if (options.io == IoPlacement::per_package) {
     for (const PackageInfo& p : topo.packages())
-      if (!p.cores.empty()) io_groups.emplace_back(p.index, p.cores);
+      if (auto own = usable(p.cores); !own.empty()) io_groups.emplace_back(p.index, std::move(own));
     if (io_groups.empty()) {
       std::vector<int> all;
       for (const CoreInfo& c : cores) all.push_back(c.index);
-      io_groups.emplace_back(-1, std::move(all));
+      io_groups.emplace_back(-1, usable(all));
     }
   } else if (options.io == IoPlacement::per_numa_node) {
     for (const auto& [node, ids] : node_cores) io_groups.emplace_back(package_of_cores(ids), ids);
@@ -206,6 +219,35 @@ PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus, 
     t.threads = static_cast<int>(t.slots.size());
   }
   return plan;
+}
+
+std::vector<GpuInfo> gpus_near_allowed(const Topology& topo, const std::vector<GpuInfo>& gpus) {
+  if (!topo.restricted()) return gpus;
+  const std::vector<int>& allowed = topo.allowed_pus();
+  auto is_allowed = [&](int pu) { return std::binary_search(allowed.begin(), allowed.end(), pu); };
+  std::vector<int> packages;  // the packages with an allowed PU
+  for (const CoreInfo& c : topo.cores())
+    if (std::any_of(c.pus.begin(), c.pus.end(), is_allowed) && !contains(packages, c.package))
+      packages.push_back(c.package);
+  // Nearest first: a GPU whose local PUs are allowed; else one on a package
+  // with allowed PUs; else any.
+  std::vector<GpuInfo> local, same_package;
+  for (const GpuInfo& g : gpus) {
+    const NumaNodeInfo* node = topo.numa_node(g.numa_node);
+    if (std::any_of(g.local_pus.begin(), g.local_pus.end(), is_allowed)) local.push_back(g);
+    else if (node && node->package >= 0 && contains(packages, node->package)) same_package.push_back(g);
+  }
+  if (!local.empty()) return local;
+  return same_package.empty() ? gpus : same_package;
+}
+
+std::vector<GpuInfo> gpus_for_peer(const std::vector<GpuInfo>& gpus, int index, int peers) {
+  if (peers <= 1 || gpus.empty() || index < 0) return gpus;
+  const auto n = static_cast<int>(gpus.size());
+  if (n < peers) return {gpus[static_cast<std::size_t>(index % n)]};
+  std::vector<GpuInfo> mine;
+  for (int i = index; i < n; i += peers) mine.push_back(gpus[static_cast<std::size_t>(i)]);
+  return mine;
 }
 
 }  // namespace tandem

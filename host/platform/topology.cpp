@@ -1,6 +1,7 @@
 #include "tandem/topology.hpp"
 
 #include "host/core/memory.hpp"
+#include "host/platform/allowed.hpp"
 
 #include <hwloc.h>
 #include <sys/utsname.h>
@@ -296,7 +297,8 @@ Status Topology::load_this_machine(Topology& out) {
     hwloc_topology_set_components(raw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, plugin);
   if (hwloc_topology_load(raw) != 0)
     return {Errc::internal, std::string("hwloc could not discover this machine: ") + std::strerror(errno)};
-  return adopt(topo.release(), TopologySource::this_machine, "this machine", out);
+  TANDEM_TRY(adopt(topo.release(), TopologySource::this_machine, "this machine", out));
+  return detail::read_process_binding(out.native_handle(), out.allowed_);
 }
 
 Status Topology::load_synthetic(std::string_view description, Topology& out) {
@@ -341,6 +343,9 @@ Status Topology::adopt(void* hwloc_topology, TopologySource source, std::string 
   impl->origin = std::move(origin);
   impl->summarise();
   if (impl->pus == 0) return {Errc::format_error, impl->origin + ": the topology has no PU"};
+  out.allowed_.clear();
+  for (const CoreInfo& c : impl->cores) out.allowed_.insert(out.allowed_.end(), c.pus.begin(), c.pus.end());
+  std::sort(out.allowed_.begin(), out.allowed_.end());
   out.impl_ = std::move(impl);
   return {};
 }

@@ -37,6 +37,7 @@ struct Progress {
 
 /// @brief The outcome of one input.
 struct ItemResult {
+  std::size_t index = 0;  ///< position in the run's input listing (the same in every shard or rank)
   std::string input;
   std::string output;   ///< empty when nothing was written
   Status status;
@@ -73,6 +74,20 @@ struct RunSummary {
   std::vector<std::string> notices;   ///< one-line notes (e.g. "no usable GPU: running on the CPU")
 };
 
+/// @brief Decides which inputs of the listing this process runs, for runs
+///        shared by several processes (tandem's MPI layer implements it).
+///        Called from the thread that runs the batch.
+class WorkShare {
+ public:
+  virtual ~WorkShare() = default;
+  /// The listing is made: every listed input and its size in bytes (0 when it
+  /// cannot be read), in listing order. An error fails the run.
+  virtual Status begin(const std::vector<std::string>& inputs, const std::vector<std::uint64_t>& bytes) = 0;
+  /// The next listing positions this process runs; empty when it has none
+  /// left. Each position goes to exactly one process.
+  virtual std::vector<std::size_t> next() = 0;
+};
+
 /// @brief Options of a batch run.
 struct RunOptions {
   std::vector<std::string> inputs;   ///< files and directories (recursed)
@@ -90,6 +105,11 @@ struct RunOptions {
   std::string trace_path;            ///< Chrome/Perfetto trace-event JSON, if set
   bool use_io_uring = true;          ///< false forces the pread thread pool
   std::string model_cache;           ///< throughput model cache file; empty = ~/.cache/tandem/throughput.json, "-" = none
+  /// Run only the shard_index-th (0-based) of shard_count byte-balanced shares of
+  /// the listing (a job array's task); the union of the shares is the whole listing.
+  int shard_index = 0;
+  int shard_count = 1;
+  WorkShare* share = nullptr;        ///< dynamic share with other processes (overrides the shard)
   const std::atomic<bool>* cancel = nullptr;  ///< set to stop taking new items
   std::function<void(const ItemResult&)> on_item;      ///< after each item (any thread, serialized)
   std::function<void(const Progress&)> on_progress;    ///< about every 200 ms from a monitor thread

@@ -5,6 +5,10 @@
 ///        binds its threads with bind_current_thread().
 ///
 /// The rules (also in docs/info.md):
+/// 0. **Allowed PUs.** Only the PUs of Topology::allowed_pus() (the binding the
+///    process was started with) are used: a core with none of them is in no
+///    team and hosts no worker; a core with some keeps only those. A NUMA node
+///    or package without such a core has no team and no I/O worker.
 /// 1. **CPU teams.** One team per NUMA node that has cores; it owns the node's
 ///    cores. A team runs one thread per core (`smt=false`, default: SMT
 ///    siblings of a compute thread mostly compete for the same FPU and cache)
@@ -104,6 +108,18 @@ struct PlacementPlan {
 ///        fails (a topology with no cores gives an empty plan).
 PlacementPlan make_plan(const Topology& topo, const std::vector<GpuInfo>& gpus,
                         const PlacementOptions& options = {});
+
+/// @brief The GPUs a process bound to topo.allowed_pus() feeds, nearest
+///        first: when the topology is restricted, those whose local PUs are
+///        allowed (a rank bound to a socket takes its socket's GPUs); if none,
+///        those on a package with allowed PUs; if none, all. Unrestricted: all.
+std::vector<GpuInfo> gpus_near_allowed(const Topology& topo, const std::vector<GpuInfo>& gpus);
+
+/// @brief The GPUs of the `index`-th of `peers` processes that share one
+///        binding (two MPI ranks bound to the same socket), so they do not feed
+///        the same GPUs: GPUs index, index + peers, ...; with fewer GPUs than
+///        peers, GPU index % count alone. All of `gpus` when peers <= 1.
+std::vector<GpuInfo> gpus_for_peer(const std::vector<GpuInfo>& gpus, int index, int peers);
 
 }  // namespace tandem
 

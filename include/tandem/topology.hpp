@@ -169,6 +169,20 @@ class Topology {
   /// @brief The underlying hwloc_topology_t (for advanced use; do not modify).
   [[nodiscard]] void* native_handle() const noexcept;
 
+  /// @brief The OS indices of the PUs this process may run on, ascending:
+  ///        placement plans use only these. For this machine, the binding the
+  ///        process was started with (taskset, numactl, mpirun --bind-to,
+  ///        a Slurm cpuset) as hwloc_get_cpubind reads it when the topology
+  ///        is loaded, within the topology's allowed cpuset; for a synthetic or
+  ///        XML topology, every PU unless restrict_to() narrowed it.
+  [[nodiscard]] const std::vector<int>& allowed_pus() const noexcept { return allowed_; }
+  /// @brief True when allowed_pus() is not every PU of the machine.
+  [[nodiscard]] bool restricted() const noexcept;
+  /// @brief Narrows allowed_pus() to `pus` (OS indices), as if the process had
+  ///        been bound to them: plans for one rank of a bigger machine. An error
+  ///        (and no change) when a PU is not in allowed_pus() or `pus` is empty.
+  Status restrict_to(std::span<const int> pus);
+
  private:
   // Hidden despite the visibility push above: the implementation and its
   // helpers are not part of the exported API (tests/check_exports.cmake).
@@ -176,6 +190,7 @@ class Topology {
   /// Takes ownership of a loaded hwloc_topology_t and summarises it.
   __attribute__((visibility("hidden"))) static Status adopt(void* hwloc_topology, TopologySource source, std::string origin, Topology& out);
   std::shared_ptr<const Impl> impl_;
+  std::vector<int> allowed_;  // per copy: restrict_to() narrows one copy only
 };
 
 /// @brief The GPUs of a machine and, when there are none, why.
@@ -201,6 +216,10 @@ Status bind_memory_to_numa_node(void* ptr, std::size_t bytes, int os_index);
 
 /// @brief Compact list of sorted ids: {0,1,2,3,8,10,11} -> "0-3,8,10-11"; {} -> "".
 std::string format_id_list(std::span<const int> ids);
+/// @brief The inverse of format_id_list, as taskset -c takes lists: "0-3,8,10-11"
+///        -> {0,1,2,3,8,10,11} (sorted, without repeats). An error naming the
+///        text for anything else (empty, negative, a range that runs backwards).
+Status parse_id_list(std::string_view text, std::vector<int>& ids);
 
 }  // namespace tandem
 
