@@ -31,6 +31,27 @@ namespace hn = hwy::HWY_NAMESPACE;
 /// One-lane vectors of float: the tails of the row loops.
 using Lane1 = hn::CappedTag<float, 1>;
 
+/// The row loop of every kernel here: block4(d, i) for blocks of four vectors
+/// of [0, n), then block1(d, i) for single vectors, then block1 on one-lane
+/// vectors for the elements left, so each element sees the same arithmetic.
+template <class Block4, class Block1>
+HWY_INLINE void ForEachBlock(int n, const Block4& block4, const Block1& block1) {
+  const hn::ScalableTag<float> d;
+  const std::size_t N = hn::Lanes(d), e = std::size_t(n);
+  std::size_t i = 0;
+  for (; i + 4 * N <= e; i += 4 * N) block4(d, i);
+  for (; i + N <= e; i += N) block1(d, i);
+  for (; i < e; ++i) block1(Lane1(), i);
+}
+
+/// ForEachBlock without the four-vector blocks.
+template <class Block1>
+HWY_INLINE void ForEachVector(int n, const Block1& block1) {
+  ForEachBlock(n, [&](auto d, std::size_t i) {
+    for (std::size_t k = 0; k < 4; ++k) block1(d, i + k * hn::Lanes(d));
+  }, block1);
+}
+
 /// Lanes(d) elements of T from p, as float (d: a tag of float).
 template <class D, class T>
 HWY_INLINE hn::Vec<D> LoadFloat(D d, const T* HWY_RESTRICT p) {
@@ -122,12 +143,9 @@ HWY_INLINE void SymmetricBlock1(D d, float* HWY_RESTRICT out, const float* const
 /// the symmetric weighted sum of the 2r+1 rows p[0..2r].
 HWY_INLINE void SymmetricSum(float* HWY_RESTRICT out, const float* const* HWY_RESTRICT p,
                              const float* HWY_RESTRICT w, int r, int n) {
-  const hn::ScalableTag<float> d;
-  const std::size_t N = hn::Lanes(d), m = std::size_t(n);
-  std::size_t i = 0;
-  for (; i + 4 * N <= m; i += 4 * N) SymmetricBlock4(d, out, p, w, r, i);
-  for (; i + N <= m; i += N) SymmetricBlock1(d, out, p, w, r, i);
-  for (; i < m; ++i) SymmetricBlock1(Lane1(), out, p, w, r, i);
+  ForEachBlock(
+      n, [&](auto d, std::size_t i) { SymmetricBlock4(d, out, p, w, r, i); },
+      [&](auto d, std::size_t i) { SymmetricBlock1(d, out, p, w, r, i); });
 }
 
 /// Elements [i, i + 4 Lanes(d)) of WeightedSum.
@@ -162,12 +180,9 @@ HWY_INLINE void WeightedBlock1(D d, float* HWY_RESTRICT out, const float* const*
 /// out[i] = sum_t w[t] * p[t][i] for i in [0, n) (t in [0, m), m >= 1), summed in order of t.
 HWY_INLINE void WeightedSum(float* HWY_RESTRICT out, const float* const* HWY_RESTRICT p,
                             const float* HWY_RESTRICT w, int m, int n) {
-  const hn::ScalableTag<float> d;
-  const std::size_t N = hn::Lanes(d), e = std::size_t(n);
-  std::size_t i = 0;
-  for (; i + 4 * N <= e; i += 4 * N) WeightedBlock4(d, out, p, w, m, i);
-  for (; i + N <= e; i += N) WeightedBlock1(d, out, p, w, m, i);
-  for (; i < e; ++i) WeightedBlock1(Lane1(), out, p, w, m, i);
+  ForEachBlock(
+      n, [&](auto d, std::size_t i) { WeightedBlock4(d, out, p, w, m, i); },
+      [&](auto d, std::size_t i) { WeightedBlock1(d, out, p, w, m, i); });
 }
 
 /// Elements [i, i + Lanes(d)) of WeightedSumRows4: row k of the window feeds
@@ -211,11 +226,7 @@ HWY_INLINE void WeightedRows4Block(D d, float* const* HWY_RESTRICT out, const fl
 /// exactly as WeightedSum does, but every row is read once for all four outputs.
 HWY_INLINE void WeightedSumRows4(float* const* HWY_RESTRICT out, const float* const* HWY_RESTRICT p,
                                  const float* HWY_RESTRICT w, int m, int n) {
-  const hn::ScalableTag<float> d;
-  const std::size_t N = hn::Lanes(d), e = std::size_t(n);
-  std::size_t i = 0;
-  for (; i + N <= e; i += N) WeightedRows4Block(d, out, p, w, m, i);
-  for (; i < e; ++i) WeightedRows4Block(Lane1(), out, p, w, m, i);
+  ForEachVector(n, [&](auto d, std::size_t i) { WeightedRows4Block(d, out, p, w, m, i); });
 }
 
 /// Stores v (d: a tag of float) at out as integer T, rounded half to even
@@ -243,11 +254,7 @@ HWY_INLINE void StoreRounded(T* HWY_RESTRICT out, const float* HWY_RESTRICT in, 
   if constexpr (std::is_floating_point_v<T>) {
     if (n > 0) std::memcpy(out, in, sizeof(float) * std::size_t(n));
   } else {
-    const hn::ScalableTag<float> d;
-    const std::size_t N = hn::Lanes(d), e = std::size_t(n);
-    std::size_t i = 0;
-    for (; i + N <= e; i += N) StoreRoundedBlock<T, kClamp>(d, out, in, i);
-    for (; i < e; ++i) StoreRoundedBlock<T, kClamp>(Lane1(), out, in, i);
+    ForEachVector(n, [&](auto d, std::size_t i) { StoreRoundedBlock<T, kClamp>(d, out, in, i); });
   }
 }
 

@@ -42,11 +42,7 @@ HWY_INLINE void VerticalBlock(D d, const T* HWY_RESTRICT r0, const T* HWY_RESTRI
 template <class T>
 HWY_INLINE void Vertical(const T* HWY_RESTRICT r0, const T* HWY_RESTRICT r1, const T* HWY_RESTRICT r2,
                          float* HWY_RESTRICT vs, float* HWY_RESTRICT vd, int n) {
-  const hn::ScalableTag<float> d;
-  const std::size_t N = hn::Lanes(d), e = std::size_t(n);
-  std::size_t i = 0;
-  for (; i + N <= e; i += N) VerticalBlock(d, r0, r1, r2, vs, vd, i);
-  for (; i < e; ++i) VerticalBlock(Lane1(), r0, r1, r2, vs, vd, i);
+  ForEachVector(n, [&](auto d, std::size_t i) { VerticalBlock(d, r0, r1, r2, vs, vd, i); });
 }
 
 // Elements [i, i + Lanes(d)) of the horizontal pass: kern::sobel_magnitude of
@@ -68,11 +64,7 @@ HWY_INLINE void HorizontalBlock(D d, const float* HWY_RESTRICT vs, const float* 
 // Horizontal pass: vs / vd hold columns -1..W (C floats per column).
 template <class T, int C>
 HWY_INLINE void Horizontal(const float* HWY_RESTRICT vs, const float* HWY_RESTRICT vd, T* HWY_RESTRICT out, int n) {
-  const hn::ScalableTag<float> d;
-  const std::size_t N = hn::Lanes(d), e = std::size_t(n);
-  std::size_t i = 0;
-  for (; i + N <= e; i += N) HorizontalBlock<T, C>(d, vs, vd, out, i);
-  for (; i < e; ++i) HorizontalBlock<T, C>(Lane1(), vs, vd, out, i);
+  ForEachVector(n, [&](auto d, std::size_t i) { HorizontalBlock<T, C>(d, vs, vd, out, i); });
 }
 
 // Elements per vertical / horizontal step: the slices of vs and vd in flight
