@@ -200,6 +200,12 @@ void emit_text(std::ostream& os, const MachineReport& r) {
     os << "\n";
     wrap(os, "OpenMP    ", s, 10);
   }
+  if (r.simd) {
+    std::string s = r.simd->target + " (supported:";
+    for (const std::string& t : r.simd->supported) s += " " + t;
+    s += "; TANDEM_SIMD=" + r.simd->cap + ")";
+    wrap(os, "SIMD      ", s, 10);
+  }
 
   const PlacementPlan& p = r.plan;
   os << "\n";

@@ -104,6 +104,10 @@ nlohmann::ordered_json report_json(const MachineReport& r, const bench::Roof* me
   } else {
     j["openmp"] = nullptr;
   }
+  if (r.simd)
+    j["simd"] = {{"target", r.simd->target}, {"supported", r.simd->supported}, {"cap", r.simd->cap}};
+  else
+    j["simd"] = nullptr;
 
   const PlacementPlan& p = r.plan;
   json plan;
