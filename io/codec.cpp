@@ -5,6 +5,10 @@
 #include <cctype>
 #include <cstring>
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "io/codecs.hpp"
 #include "tandem/io/npy.hpp"
 
@@ -80,18 +84,43 @@ Status identify(std::span<const std::byte> bytes, std::string_view name, Format&
                                   first_bytes(bytes) + ")"};
 }
 
+// Elements x dtype size, saturating at UINT64_MAX.
+std::uint64_t product_bytes(std::span<const std::int64_t> shape, DType t) {
+  unsigned __int128 n = dtype_size(t);
+  for (const std::int64_t d : shape) {
+    n *= static_cast<unsigned __int128>(d < 0 ? 0 : d);
+    if (n > UINT64_MAX) return UINT64_MAX;
+  }
+  return static_cast<std::uint64_t>(n);
+}
+
+Status check_bytes(std::string_view name, std::uint64_t bytes, const std::string& what, const DecodeOptions& o) {
+  if (o.max_bytes > 0 && bytes > o.max_bytes)
+    return {Errc::out_of_memory, quoted(name) + ": " + what + " decodes to " + std::to_string(bytes) +
+                                     " bytes, more than the " + std::to_string(o.max_bytes) +
+                                     " bytes allowed (DecodeOptions::max_bytes)"};
+  return {};
+}
+
 Status check_pixels(std::string_view name, std::int64_t h, std::int64_t w, std::int64_t c, DType t,
-                    std::int64_t max_pixels, const char* what) {
+                    const DecodeOptions& o, const char* format) {
+  const std::string what = std::string(format) + " of " + std::to_string(w) + "x" + std::to_string(h) + "x" +
+                           std::to_string(c) + " " + dtype_name(t);
+  const std::int64_t max_pixels = o.max_pixels;
   const bool over = max_pixels > 0 && (w != 0 && h > max_pixels / w);
   if (over)
-    return {Errc::unsupported, quoted(name) + ": " + what + " of " + std::to_string(w) + "x" + std::to_string(h) +
-                                   " pixels (" + std::to_string(h * w) + ") is larger than DecodeOptions::max_pixels (" +
-                                   std::to_string(max_pixels) + ")"};
+    return {Errc::unsupported, quoted(name) + ": " + what + " has " + std::to_string(h * w) +
+                                   " pixels, more than DecodeOptions::max_pixels (" + std::to_string(max_pixels) + ")"};
+  const std::int64_t shape[] = {h, w, c};
+  const std::uint64_t bytes = product_bytes(shape, t);
   // Without a limit, the byte count must still be representable.
-  const auto limit = std::uint64_t(INT64_MAX);
-  if (w != 0 && (std::uint64_t(h) > limit / std::uint64_t(w) / std::uint64_t(c) / dtype_size(t)))
+  if (bytes > std::uint64_t(INT64_MAX))
     return {Errc::out_of_memory, quoted(name) + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " is too large"};
-  return {};
+  if (max_pixels > 0 && (bytes + 3) / 4 > std::uint64_t(max_pixels))
+    return {Errc::unsupported, quoted(name) + ": " + what + " decodes to " + std::to_string(bytes) +
+                                   " bytes, more than 4 x DecodeOptions::max_pixels (" + std::to_string(max_pixels) +
+                                   " pixels of 4 bytes)"};
+  return check_bytes(name, bytes, what, o);
 }
 
 using CodecFn = Status (*)(std::span<const std::byte>, std::string_view, bool, bool, const detail::DstFn&);
@@ -107,11 +136,11 @@ CodecFn codec_for(Format f) {
   return nullptr;
 }
 
-Status check_npy_limit(const NpyHeader& h, std::string_view name, std::int64_t max_pixels) {
-  if (max_pixels > 0 && h.numel > max_pixels)
+Status check_npy_limit(const NpyHeader& h, std::string_view name, const DecodeOptions& o) {
+  if (o.max_pixels > 0 && h.numel > o.max_pixels)
     return {Errc::unsupported, quoted(name) + ": NPY array of " + std::to_string(h.numel) +
-                                   " elements is larger than DecodeOptions::max_pixels (" + std::to_string(max_pixels) + ")"};
-  return {};
+                                   " elements is larger than DecodeOptions::max_pixels (" + std::to_string(o.max_pixels) + ")"};
+  return check_bytes(name, product_bytes(h.shape, h.dtype), "NPY array of " + std::string(dtype_name(h.dtype)), o);
 }
 
 bool matches(const View& dst, const detail::ImageHeader& h) {
@@ -190,6 +219,37 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
   return {};
 }
 
+std::uint64_t decoded_bytes(const ImageInfo& info) noexcept { return product_bytes(info.shape, info.dtype); }
+
+Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size) {
+  int fd = -1;
+  TANDEM_TRY(open_regular_file(path, fd, file_size));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // Most headers sit in the first 64 KiB; metadata before the pixels (EXIF,
+  // ICC, text chunks) may push them further: read 16 times more until the
+  // probe succeeds or the whole file was tried.
+  std::vector<std::byte> head;
+  for (std::uint64_t want = 64 << 10;; want *= 16) {
+    const auto n = static_cast<std::size_t>(std::min(want, file_size));
+    const std::size_t have = head.size();
+    head.resize(n);
+    std::size_t got = have;
+    while (got < n) {
+      const ssize_t r = ::pread(fd, head.data() + got, n - got, static_cast<off_t>(got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return {Errc::io_error, "cannot read " + quoted(path) + ": " + errno_message(errno)};
+      if (r == 0) break;
+      got += std::size_t(r);
+    }
+    head.resize(got);
+    const Status s = probe(head, path, out);
+    if (s.ok() || got >= file_size || got < n) return s;
+  }
+}
+
 // The tensor a decode fills, once the header passed the limits: pinned for
 // options.pinned_for when that device gives it (it only saves a copy), else host.
 Status allocate_decoded(DType dtype, std::span<const std::int64_t> shape, const DecodeOptions& options, Tensor& t) {
@@ -211,7 +271,7 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
   if (f == Format::npy) {
     NpyHeader h;
     TANDEM_TRY(parse_npy_header(bytes, name, h));
-    TANDEM_TRY(check_npy_limit(h, name, options.max_pixels));
+    TANDEM_TRY(check_npy_limit(h, name, options));
     if (!options.pinned_for) return decode_npy(bytes, name, out);
     Tensor t;
     TANDEM_TRY(allocate_decoded(h.dtype, h.shape, options, t).with_context("decoding " + quoted(name)));
@@ -221,7 +281,7 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
   }
   Tensor t;
   TANDEM_TRY(codec_for(f)(bytes, name, options.strict, false, [&](const detail::ImageHeader& h, View& dst) {
-    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options.max_pixels, format_name(f)));
+    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     std::vector<std::int64_t> shape{h.height, h.width};
     if (h.channels != 1) shape.push_back(h.channels);  // rank 2 for one channel, as create_image
     TANDEM_TRY(allocate_decoded(h.dtype, shape, options, t).with_context("decoding " + quoted(name)));
@@ -239,11 +299,11 @@ Status decode_into(std::span<const std::byte> bytes, std::string_view name, cons
   if (f == Format::npy) {
     NpyHeader h;
     TANDEM_TRY(parse_npy_header(bytes, name, h));
-    TANDEM_TRY(check_npy_limit(h, name, options.max_pixels));
+    TANDEM_TRY(check_npy_limit(h, name, options));
     return detail::npy_decode_into(bytes, name, h, dst);
   }
   return codec_for(f)(bytes, name, options.strict, false, [&](const detail::ImageHeader& h, View& out) {
-    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options.max_pixels, format_name(f)));
+    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     if (!matches(dst, h))
       return Status{Errc::invalid_argument, "decode_into " + quoted(name) + ": the destination " + dst.describe() +
                                                 " does not match the decoded " + describe(h) + " image in host memory"};

@@ -23,9 +23,11 @@
 #include "host/engine/listing.hpp"
 #include "host/engine/read_stage.hpp"
 #include "host/engine/scheduler.hpp"
+#include "host/engine/stream.hpp"
 #include "host/engine/stream_stage.hpp"
 #include "host/engine/write_stage.hpp"
 #include "tandem/io/file.hpp"
+#include "tandem/io/npy.hpp"
 
 namespace tandem {
 
@@ -68,6 +70,36 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// "1.5 GiB"
+std::string tools_bytes(std::uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+// A file can be created in `dir`: tried with a temporary, removed at once.
+Status check_writable(const std::string& dir, const std::string& what) {
+  io::AtomicFile probe;
+  const Status s = probe.open(dir + "/.tandem-write-check");
+  if (!s.ok()) return {Errc::io_error, "cannot write to " + what + ": " + s.message()};
+  probe.abort();
+  return {};
+}
+
+// "16384x16384x4 u16 png"
+std::string describe(const io::ImageInfo& info) {
+  std::string s;
+  for (std::size_t i = 0; i < info.shape.size(); ++i) s += (i ? "x" : "") + std::to_string(info.shape[i]);
+  return s + " " + dtype_name(info.dtype) + " " + io::format_name(info.format);
+}
+
 class Engine {
  public:
   Engine(Context& ctx, RunSummary& s) : ctx_(ctx), summary_(s) {}
@@ -78,6 +110,7 @@ class Engine {
 
  private:
   Status prepare();
+  bool admit(ItemPtr& item, Listing& listing);
   void finish(ItemPtr item);
   void record(ItemPtr item);
   void summarize();
@@ -209,6 +242,46 @@ void Engine::end_monitor() {
   monitor_cv_.notify_all();
 }
 
+// Reads the item's header and sets its charge and decode limit; false when
+// it cannot run (its status says why), or when it moved to `listing.streamed`
+// (item is then null).
+bool Engine::admit(ItemPtr& item, Listing& listing) {
+  io::ImageInfo info;
+  std::uint64_t file_bytes = 0;
+  const Status probed = io::probe_file(item->input, info, file_bytes);
+  if (!probed.ok() && probed.code() == Errc::io_error) {
+    item->info.status = probed;
+    return false;
+  }
+  std::optional<io::ImageInfo> header;
+  if (probed.ok()) header = info;
+  if (header && info.format == io::Format::npy) {
+    io::NpyReader npy;
+    if (npy.open(item->input).ok()) {
+      item->info.status = check_npy_dtype(item->input, npy.header());
+      if (!item->info.status.ok()) return false;
+    }
+  }
+  const ItemEstimate e = estimate_item(ctx_.pipeline, header, file_bytes);
+  const std::size_t limit = ctx_.admission.limit();
+  if (e.peak > limit) {
+    if (header && info.format == io::Format::npy && can_stream(ctx_.pipeline)) {
+      listing.streamed.push_back(std::move(item));
+      return false;
+    }
+    item->info.status = {Errc::out_of_memory,
+                         item->input + ": needs " + tools_bytes(e.peak) + " at its peak" +
+                             (header ? " (it decodes to " + tools_bytes(e.decoded) + ", " + describe(info) + ")" : "") +
+                             ", more than the whole budget of " + tools_bytes(limit) +
+                             " (RunOptions::io_memory); raise it to run this item"};
+    return false;
+  }
+  item->charge = static_cast<std::size_t>(e.peak);
+  // The decoder refuses more than the header promised (a file changed since).
+  item->decode_limit = header ? e.decoded : limit;
+  return true;
+}
+
 Status Engine::run_files() {
   const RunOptions& o = ctx_.opts;
   if (o.output_dir.empty()) return {Errc::invalid_argument, "no output directory given (output_dir is empty)"};
@@ -220,8 +293,14 @@ Status Engine::run_files() {
   if (ec || !fs::is_directory(o.output_dir))
     return {Errc::io_error, "cannot create output directory " + o.output_dir + (ec ? ": " + ec.message() : "")};
   const fs::path outdir = fs::canonical(o.output_dir, ec);
+  // Nothing is decoded when no output could be written, or the trace could not.
+  TANDEM_TRY(check_writable(outdir.string(), "output directory " + o.output_dir));
+  if (!o.trace_path.empty()) {
+    const fs::path trace_dir = fs::absolute(o.trace_path, ec).parent_path();
+    TANDEM_TRY(check_writable(trace_dir.string(), "the trace file " + o.trace_path + " (RunOptions::trace_path)"));
+  }
   std::int64_t stale = 0;
-  (void)io::remove_stale_temporaries(outdir.string(), stale);
+  (void)io::remove_stale_temporaries(outdir.string(), stale, false, true);
 
   Listing listing;
   TANDEM_TRY(list_items(ctx_.pipeline, o, outdir.string(), ctx_.admission.limit() / 4, listing));
@@ -260,15 +339,17 @@ Status Engine::run_files() {
   teams.start();
   feeders.start();
   read.start();
-  // Admission, on this thread: each item is charged its estimated peak before
-  // it is read; the charge comes back when it has been written or has failed.
+  // Admission, on this thread: each item's header is read and the item is
+  // charged the peak it will reach before it is read; the charge comes back
+  // when it has been written or has failed. What can never fit is refused.
   std::size_t not_started = 0;
   for (auto& item : listing.todo) {
     if (ctx_.cancelled()) break;
-    const auto format = io::format_from_path(item->input);
-    const bool compressed = format == io::Format::png || format == io::Format::jpeg;
-    const auto size = fs::file_size(item->input, ec);
-    item->charge = ctx_.admission.estimate(ec ? 0 : static_cast<std::size_t>(size), compressed);
+    if (!admit(item, listing)) {
+      if (!item) continue;  // moved to the streamed list
+      finish(std::move(item));
+      continue;
+    }
     if (!ctx_.admission.acquire(item->charge)) break;
     read.process(std::move(item));
   }

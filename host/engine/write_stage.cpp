@@ -46,7 +46,7 @@ void WriteStage::write(Context& ctx, Item& item, int track) {
   if (s.ok()) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(item.output).parent_path(), ec);
-    s = io::write_file_atomic(item.output, bytes);
+    s = io::write_file_atomic(item.output, bytes, {.fsync = ctx.opts.fsync});
   }
   if (s.ok()) item.info.bytes_out = bytes.size();
   else item.info.output.clear();

@@ -86,6 +86,11 @@ struct RunOptions {
   std::vector<int> gpus;             ///< CUDA ordinals to use; empty = all
   std::size_t io_memory = 0;         ///< byte budget for items in flight; 0 = 1/8 of RAM, at most 4 GiB
   bool resume = false;               ///< skip inputs whose output is already complete
+  /// Make each output durable before it takes its final name: fsync the file,
+  /// rename, fsync its directory. Without it an output is complete or absent
+  /// after the process is killed, but a power loss may lose recent outputs
+  /// (or, on some file systems, leave them empty).
+  bool fsync = false;
   std::uint64_t max_pixels = 1ull << 30;  ///< refuse larger images (0 = no limit; 2^30 as OpenCV)
   std::string trace_path;            ///< Chrome/Perfetto trace-event JSON, if set
   bool use_io_uring = true;          ///< false forces the pread thread pool

@@ -53,8 +53,15 @@ std::optional<Format> format_from_path(std::string_view path) noexcept;
 struct DecodeOptions {
   /// Largest height * width accepted (element count for NPY), checked from the
   /// header before anything is allocated; <= 0 means no limit. Larger inputs
-  /// fail with Errc::unsupported. The default is OpenCV's (2^30).
+  /// fail with Errc::unsupported. The default is OpenCV's (2^30). Deeper
+  /// pixels count for more: an image may also decode to at most
+  /// 4 * max_pixels bytes (an 8-bit RGBA image of max_pixels pixels), so a
+  /// 16-bit RGBA image is held to max_pixels / 2 pixels.
   std::int64_t max_pixels = std::int64_t(1) << 30;
+  /// Largest decoded size in bytes, checked from the header before anything
+  /// is allocated; 0 means no limit. The batch engine sets it to what it
+  /// charged the item, so no file decodes to more than its budget allowed.
+  std::uint64_t max_bytes = 0;
   /// Treat recoverable corruption (libjpeg warnings, a PNG without its end) as errors.
   bool strict = true;
   /// Decode into page-locked memory of this device, so it uploads without a
@@ -81,6 +88,16 @@ struct ImageInfo {
 
 /// @brief Reads only the header: format, dtype and shape of what decode() would produce.
 Status probe(std::span<const std::byte> bytes, std::string_view name_for_errors, ImageInfo& out);
+
+/// @brief probe() on a file, reading only as much of its start as the header
+///        needs (64 KiB, more when metadata comes first, at most the whole
+///        file); never blocks on a FIFO or a device (refused, see
+///        open_regular_file). `file_size` is the file's size.
+Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size);
+
+/// @brief Bytes of the host tensor decode() makes for `info` (elements x dtype
+///        size); UINT64_MAX when that does not fit in 64 bits.
+std::uint64_t decoded_bytes(const ImageInfo& info) noexcept;
 
 /// @brief Decodes PNG / JPEG / PGM / PPM / NPY bytes into a new host tensor.
 Status decode(std::span<const std::byte> bytes, std::string_view name_for_errors, Tensor& out,
