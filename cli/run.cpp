@@ -302,9 +302,9 @@ void add_run_command(CLI::App& app, Commands& commands) {
   auto a = std::make_shared<RunArgs>();
   cmd->add_option("-p,--pipeline", a->pipeline, "Ops separated by '|', parameters as key=value (see 'tandem ops')")->required();
   cmd->add_option("-o,--output", a->output, "Output directory (created if missing); outputs keep their relative paths")->required();
-  cmd->add_option("inputs", a->inputs, "Files and directories (searched recursively for .png .jpg .jpeg .pgm .ppm .npy files; with --glob, for the files that match)")->required();
+  cmd->add_option("inputs", a->inputs, "Files and directories (searched recursively for .png .jpg .jpeg .pgm .ppm .tif .tiff .npy files; with --glob, for the files that match); each page of a multi-page TIFF is an item, written as NAME.pK.tif")->required();
   cmd->add_option("--glob", a->globs, "Only files whose name (or relative path) matches this pattern, e.g. '*.png'; repeatable");
-  cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "npy"}));
+  cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "tif", "tiff", "npy"}));
   cmd->add_option("--quality", a->quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
   cmd->add_option("--png-compression", a->png_compression, "PNG zlib level (0 none, 1 fast, 9 smallest)")->check(CLI::Range(0, 9))->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, gpu, or auto: every GPU and CPU team share the batch")->check(CLI::IsMember({"cpu", "gpu", "auto"}))->capture_default_str();

@@ -32,6 +32,7 @@ const char* format_name(Format f) noexcept {
     case Format::pgm: return "pgm";
     case Format::ppm: return "ppm";
     case Format::npy: return "npy";
+    case Format::tiff: return "tiff";
   }
   return "?";
 }
@@ -51,7 +52,6 @@ bool starts_with(std::span<const std::byte> b, const char* magic, std::size_t n)
 const char* known_unsupported(std::span<const std::byte> b) {
   if (starts_with(b, "GIF8", 4)) return "GIF";
   if (starts_with(b, "BM", 2) && b.size() >= 14) return "BMP";
-  if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4)) return "TIFF";
   if (starts_with(b, "RIFF", 4) && b.size() >= 12 && std::memcmp(b.data() + 8, "WEBP", 4) == 0) return "WebP";
   if (starts_with(b, "P7", 2)) return "PAM (P7)";
   if (b.size() >= 12 && std::memcmp(b.data() + 4, "ftyp", 4) == 0) return "HEIF/AVIF";
@@ -79,8 +79,8 @@ Status identify(std::span<const std::byte> bytes, std::string_view name, Format&
     return {};
   }
   if (const char* what = known_unsupported(bytes))
-    return {Errc::unsupported, quoted(name) + ": " + what + " files are not supported (tandem reads PNG, JPEG, PGM/PPM and NPY)"};
-  return {Errc::format_error, quoted(name) + ": not a PNG, JPEG, PGM/PPM or NPY file (it starts with " +
+    return {Errc::unsupported, quoted(name) + ": " + what + " files are not supported (tandem reads PNG, JPEG, PGM/PPM, TIFF and NPY)"};
+  return {Errc::format_error, quoted(name) + ": not a PNG, JPEG, PGM/PPM, TIFF or NPY file (it starts with " +
                                   first_bytes(bytes) + ")"};
 }
 
@@ -131,9 +131,20 @@ CodecFn codec_for(Format f) {
     case Format::jpeg: return detail::jpeg_decode;
     case Format::pgm:
     case Format::ppm: return detail::pnm_decode;
-    case Format::npy: break;
+    case Format::npy:
+    case Format::tiff: break;
   }
   return nullptr;
+}
+
+// The image codec of `f` with the options' page (TIFF), filling `tiff` when given.
+Status decode_image(Format f, std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
+                    int page, const detail::DstFn& get_dst, detail::TiffInfo* tiff = nullptr) {
+  if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, tiff);
+  if (page != 0)
+    return {Errc::invalid_argument, quoted(name) + ": page " + std::to_string(page) + " asked of a " + format_name(f) +
+                                        " file (only TIFF files have pages)"};
+  return codec_for(f)(bytes, name, strict, header_only, get_dst);
 }
 
 Status check_npy_limit(const NpyHeader& h, std::string_view name, const DecodeOptions& o) {
@@ -170,6 +181,7 @@ std::optional<Format> parse_format(std::string_view name) noexcept {
   if (n == "pgm") return Format::pgm;
   if (n == "ppm") return Format::ppm;
   if (n == "npy") return Format::npy;
+  if (n == "tiff" || n == "tif") return Format::tiff;
   return std::nullopt;
 }
 
@@ -177,6 +189,10 @@ std::optional<Format> detect_format(std::span<const std::byte> b) noexcept {
   if (starts_with(b, "\x89PNG\r\n\x1a\n", 8)) return Format::png;
   if (starts_with(b, "\xff\xd8\xff", 3)) return Format::jpeg;
   if (starts_with(b, "\x93NUMPY", 6)) return Format::npy;
+  // Classic TIFF and BigTIFF, either byte order.
+  if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4) || starts_with(b, "II+\0", 4) ||
+      starts_with(b, "MM\0+", 4))
+    return Format::tiff;
   if (b.size() >= 3 && b[0] == std::byte('P')) {
     const char k = static_cast<char>(b[1]);
     const char sep = static_cast<char>(b[2]);
@@ -197,7 +213,7 @@ std::optional<Format> format_from_path(std::string_view path) noexcept {
   return parse_format(ext);
 }
 
-Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo& out) {
+Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo& out, int page) {
   Format f{};
   TANDEM_TRY(identify(bytes, name, f));
   ImageInfo info;
@@ -208,12 +224,15 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
     info.dtype = h.dtype;
     info.shape = h.shape;
   } else {
-    TANDEM_TRY(codec_for(f)(bytes, name, true, true, [&](const detail::ImageHeader& h, View&) {
+    detail::TiffInfo tiff;
+    TANDEM_TRY(decode_image(f, bytes, name, true, true, page, [&](const detail::ImageHeader& h, View&) {
       info.dtype = h.dtype;
       info.shape = {h.height, h.width};
       if (h.channels != 1) info.shape.push_back(h.channels);
       return Status{};
-    }));
+    }, &tiff));
+    info.pages = tiff.pages;
+    info.tiff_compression = tiff.compression;
   }
   out = std::move(info);
   return {};
@@ -221,7 +240,7 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
 
 std::uint64_t decoded_bytes(const ImageInfo& info) noexcept { return product_bytes(info.shape, info.dtype); }
 
-Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size) {
+Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size, int page) {
   int fd = -1;
   TANDEM_TRY(open_regular_file(path, fd, file_size));
   struct Closer {
@@ -245,7 +264,7 @@ Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_s
       got += std::size_t(r);
     }
     head.resize(got);
-    const Status s = probe(head, path, out);
+    const Status s = probe(head, path, out, page);
     if (s.ok() || got >= file_size || got < n) return s;
   }
 }
@@ -280,7 +299,7 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
     return {};
   }
   Tensor t;
-  TANDEM_TRY(codec_for(f)(bytes, name, options.strict, false, [&](const detail::ImageHeader& h, View& dst) {
+  TANDEM_TRY(decode_image(f, bytes, name, options.strict, false, options.page, [&](const detail::ImageHeader& h, View& dst) {
     TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     std::vector<std::int64_t> shape{h.height, h.width};
     if (h.channels != 1) shape.push_back(h.channels);  // rank 2 for one channel, as create_image
@@ -302,7 +321,7 @@ Status decode_into(std::span<const std::byte> bytes, std::string_view name, cons
     TANDEM_TRY(check_npy_limit(h, name, options));
     return detail::npy_decode_into(bytes, name, h, dst);
   }
-  return codec_for(f)(bytes, name, options.strict, false, [&](const detail::ImageHeader& h, View& out) {
+  return decode_image(f, bytes, name, options.strict, false, options.page, [&](const detail::ImageHeader& h, View& out) {
     TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     if (!matches(dst, h))
       return Status{Errc::invalid_argument, "decode_into " + quoted(name) + ": the destination " + dst.describe() +
@@ -344,6 +363,14 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
       if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
         return {Errc::invalid_argument, what + ": jpeg_quality must be 1..100, got " + std::to_string(options.jpeg_quality)};
       return detail::jpeg_encode(img, options.jpeg_quality, out);
+    case Format::tiff:
+      if (img.dtype != DType::u8 && img.dtype != DType::u16 && img.dtype != DType::f32)
+        return {Errc::unsupported, what + ": TIFF here holds u8, u16 or f32 samples, not " + dtype_name(img.dtype) + " (use npy)"};
+      if (c != 1 && c != 3 && c != 4)
+        return {Errc::unsupported, what + ": TIFF images here have 1, 3 or 4 channels, not " + std::to_string(c)};
+      if (img.height() > 0xffffffffLL || img.width() > 0xffffffffLL)
+        return {Errc::unsupported, what + ": " + img.describe() + " is larger than TIFF allows"};
+      return detail::tiff_encode(img, static_cast<int>(options.tiff_compression), out);
     case Format::pgm:
     case Format::ppm: {
       if (img.dtype != DType::u8 && img.dtype != DType::u16)
@@ -374,7 +401,7 @@ Status write_image(const std::string& path, const View& img, const EncodeOptions
       format = img.channels() == 1 ? Format::pgm : Format::ppm;
     if (!format)
       return {Errc::invalid_argument, "cannot tell the format of " + quoted(path) +
-                                          " from its extension (use .png, .jpg, .jpeg, .pgm, .ppm, .pnm or .npy)"};
+                                          " from its extension (use .png, .jpg, .jpeg, .pgm, .ppm, .pnm, .tif, .tiff or .npy)"};
   }
   std::vector<std::byte> bytes;
   TANDEM_TRY(encode(img, *format, options, bytes).with_context("writing " + quoted(path)));

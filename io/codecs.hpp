@@ -40,6 +40,17 @@ Status pnm_decode(std::span<const std::byte> bytes, std::string_view name, bool 
 /// P5 for one channel, P6 for three.
 Status pnm_encode(const View& img, std::vector<std::byte>& out);
 
+/// What a TIFF header says beyond the image: its pages and the page's compression.
+struct TiffInfo {
+  int pages = 1;
+  int compression = 1;
+};
+/// Decodes page `page`; `info` (if given) receives the pages and compression.
+Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int page, bool header_only,
+                   const DstFn& get_dst, TiffInfo* info = nullptr);
+/// `compression`: libtiff's code (COMPRESSION_*).
+Status tiff_encode(const View& img, int compression, std::vector<std::byte>& out);
+
 /// Fills a contiguous host view of the header's dtype and shape from in-memory NPY bytes.
 Status npy_decode_into(std::span<const std::byte> bytes, std::string_view name, const NpyHeader& h,
                        const View& dst);

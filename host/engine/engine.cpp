@@ -111,6 +111,7 @@ class Engine {
  private:
   Status prepare();
   bool admit(ItemPtr& item, Listing& listing);
+  void add_pages(Item& first, int pages, Listing& listing);
   void finish(ItemPtr item);
   void record(ItemPtr item);
   void summarize();
@@ -123,6 +124,7 @@ class Engine {
 
   std::unique_ptr<WorkQueue<Item>> work_;
   std::unique_ptr<WriteStage> write_;
+  std::vector<ItemPtr> more_pages_;  // pages of a multi-page TIFF, until admission lists them
   std::function<void(std::size_t, const Status&, Tensor&)> on_tensor_;
 
   std::mutex result_mu_;
@@ -248,7 +250,7 @@ void Engine::end_monitor() {
 bool Engine::admit(ItemPtr& item, Listing& listing) {
   io::ImageInfo info;
   std::uint64_t file_bytes = 0;
-  const Status probed = io::probe_file(item->input, info, file_bytes);
+  const Status probed = io::probe_file(item->input, info, file_bytes, item->page);
   if (!probed.ok() && probed.code() == Errc::io_error) {
     item->info.status = probed;
     return false;
@@ -277,9 +279,37 @@ bool Engine::admit(ItemPtr& item, Listing& listing) {
     return false;
   }
   item->charge = static_cast<std::size_t>(e.peak);
+  if (header && info.format == io::Format::tiff) {
+    item->tiff_compression = info.tiff_compression;
+    if (item->page == 0 && info.pages > 1) add_pages(*item, info.pages, listing);
+  }
   // The decoder refuses more than the header promised (a file changed since).
   item->decode_limit = header ? e.decoded : limit;
   return true;
+}
+
+// Each page of a multi-page TIFF is an item of its own, written as
+// NAME.pK.EXT; page 0 (the item itself) takes NAME.p0.EXT. Pages after the
+// first are charged by their own headers when their turn comes.
+void Engine::add_pages(Item& first, int pages, Listing& listing) {
+  auto page_path = [](const std::string& out, int k) {
+    const fs::path p(out);
+    return (p.parent_path() / (p.stem().string() + ".p" + std::to_string(k) + p.extension().string())).string();
+  };
+  const std::string base = first.output;
+  first.output = first.info.output = page_path(base, 0);
+  std::lock_guard lock(result_mu_);
+  for (int k = 1; k < pages; ++k) {
+    auto it = std::make_unique<Item>();
+    it->index = listing.listed++;
+    it->input = first.input;
+    it->info.input = first.input + " (page " + std::to_string(k) + ")";
+    it->out_format = first.out_format;
+    it->page = k;
+    it->output = it->info.output = page_path(base, k);
+    more_pages_.push_back(std::move(it));
+    ++total_;
+  }
 }
 
 Status Engine::run_files() {
@@ -287,7 +317,7 @@ Status Engine::run_files() {
   if (o.output_dir.empty()) return {Errc::invalid_argument, "no output directory given (output_dir is empty)"};
   if (o.inputs.empty()) return {Errc::invalid_argument, "no inputs given"};
   if (!o.format.empty() && !io::parse_format(o.format))
-    return {Errc::invalid_argument, "unknown output format '" + o.format + "' (png, jpg, pgm, ppm, npy)"};
+    return {Errc::invalid_argument, "unknown output format '" + o.format + "' (png, jpg, pgm, ppm, tiff, npy)"};
   std::error_code ec;
   fs::create_directories(o.output_dir, ec);
   if (ec || !fs::is_directory(o.output_dir))
@@ -343,7 +373,13 @@ Status Engine::run_files() {
   // charged the peak it will reach before it is read; the charge comes back
   // when it has been written or has failed. What can never fit is refused.
   std::size_t not_started = 0;
-  for (auto& item : listing.todo) {
+  // By index: admitting a multi-page TIFF adds its other pages (appended
+  // here, before a reference into the list is taken).
+  for (std::size_t k = 0;; ++k) {
+    for (auto& page : more_pages_) listing.todo.push_back(std::move(page));
+    more_pages_.clear();
+    if (k >= listing.todo.size()) break;
+    ItemPtr& item = listing.todo[k];
     if (ctx_.cancelled()) break;
     if (!admit(item, listing)) {
       if (!item) continue;  // moved to the streamed list

@@ -121,6 +121,7 @@ const char* extension_of(io::Format f) {
     case io::Format::pgm: return ".pgm";
     case io::Format::ppm: return ".ppm";
     case io::Format::npy: return ".npy";
+    case io::Format::tiff: return ".tif";
   }
   return "";
 }
@@ -162,7 +163,7 @@ Status list_items(const Pipeline& pipeline, const RunOptions& opts, const std::s
   if (listed.empty())
     return {Errc::invalid_argument,
             ignored ? "no input files of a known format found (" + std::to_string(ignored) +
-                          " ignored: tandem reads .png .jpg .jpeg .jpe .pgm .ppm .npy; add a glob pattern to "
+                          " ignored: tandem reads .png .jpg .jpeg .jpe .pgm .ppm .tif .tiff .npy; add a glob pattern to "
                           "include others)"
                     : "no input files found (check the input paths and the glob patterns)"};
   out.listed = listed.size();

@@ -78,7 +78,7 @@ struct RunOptions {
   std::vector<std::string> inputs;   ///< files and directories (recursed)
   std::string output_dir;
   std::vector<std::string> globs;    ///< keep files whose name matches one (fnmatch); empty = all
-  std::string format;                ///< png|jpg|pgm|ppm|npy; empty = the input's own format
+  std::string format;                ///< png|jpg|pgm|ppm|tiff|npy; empty = the input's own format
   int jpeg_quality = 90;
   int png_compression = 1;           ///< zlib level 0-9; 1 = fast
   DeviceChoice device = DeviceChoice::auto_select;
