@@ -128,9 +128,9 @@ using CodecFn = Status (*)(std::span<const std::byte>, std::string_view, bool, b
 CodecFn codec_for(Format f) {
   switch (f) {
     case Format::png: return detail::png_decode;
-    case Format::jpeg: return detail::jpeg_decode;
     case Format::pgm:
     case Format::ppm: return detail::pnm_decode;
+    case Format::jpeg:
     case Format::npy:
     case Format::tiff: break;
   }
@@ -139,11 +139,13 @@ CodecFn codec_for(Format f) {
 
 // The image codec of `f` with the options' page (TIFF), filling `tiff` when given.
 Status decode_image(Format f, std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
-                    int page, const detail::DstFn& get_dst, detail::TiffInfo* tiff = nullptr) {
+                    const DecodeOptions& o, const detail::DstFn& get_dst, detail::TiffInfo* tiff = nullptr) {
+  const int page = o.page;
   if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, tiff);
   if (page != 0)
     return {Errc::invalid_argument, quoted(name) + ": page " + std::to_string(page) + " asked of a " + format_name(f) +
                                         " file (only TIFF files have pages)"};
+  if (f == Format::jpeg) return detail::jpeg_decode(bytes, name, strict, header_only, get_dst, o.apply_orientation);
   return codec_for(f)(bytes, name, strict, header_only, get_dst);
 }
 
@@ -213,7 +215,7 @@ std::optional<Format> format_from_path(std::string_view path) noexcept {
   return parse_format(ext);
 }
 
-Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo& out, int page) {
+Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo& out, const DecodeOptions& options) {
   Format f{};
   TANDEM_TRY(identify(bytes, name, f));
   ImageInfo info;
@@ -225,7 +227,7 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
     info.shape = h.shape;
   } else {
     detail::TiffInfo tiff;
-    TANDEM_TRY(decode_image(f, bytes, name, true, true, page, [&](const detail::ImageHeader& h, View&) {
+    TANDEM_TRY(decode_image(f, bytes, name, true, true, options, [&](const detail::ImageHeader& h, View&) {
       info.dtype = h.dtype;
       info.shape = {h.height, h.width};
       if (h.channels != 1) info.shape.push_back(h.channels);
@@ -240,7 +242,7 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
 
 std::uint64_t decoded_bytes(const ImageInfo& info) noexcept { return product_bytes(info.shape, info.dtype); }
 
-Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size, int page) {
+Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size, const DecodeOptions& options) {
   int fd = -1;
   TANDEM_TRY(open_regular_file(path, fd, file_size));
   struct Closer {
@@ -264,7 +266,7 @@ Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_s
       got += std::size_t(r);
     }
     head.resize(got);
-    const Status s = probe(head, path, out, page);
+    const Status s = probe(head, path, out, options);
     if (s.ok() || got >= file_size || got < n) return s;
   }
 }
@@ -299,7 +301,7 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
     return {};
   }
   Tensor t;
-  TANDEM_TRY(decode_image(f, bytes, name, options.strict, false, options.page, [&](const detail::ImageHeader& h, View& dst) {
+  TANDEM_TRY(decode_image(f, bytes, name, options.strict, false, options, [&](const detail::ImageHeader& h, View& dst) {
     TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     std::vector<std::int64_t> shape{h.height, h.width};
     if (h.channels != 1) shape.push_back(h.channels);  // rank 2 for one channel, as create_image
@@ -321,7 +323,7 @@ Status decode_into(std::span<const std::byte> bytes, std::string_view name, cons
     TANDEM_TRY(check_npy_limit(h, name, options));
     return detail::npy_decode_into(bytes, name, h, dst);
   }
-  return decode_image(f, bytes, name, options.strict, false, options.page, [&](const detail::ImageHeader& h, View& out) {
+  return decode_image(f, bytes, name, options.strict, false, options, [&](const detail::ImageHeader& h, View& out) {
     TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     if (!matches(dst, h))
       return Status{Errc::invalid_argument, "decode_into " + quoted(name) + ": the destination " + dst.describe() +

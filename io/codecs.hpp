@@ -31,8 +31,10 @@ Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool 
                   const DstFn& get_dst);
 Status png_encode(const View& img, int level, std::vector<std::byte>& out);
 
+/// With `apply_orientation`, the EXIF orientation (APP1) is applied as
+/// OpenCV's imread does: the header reports the oriented size.
 Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
-                   const DstFn& get_dst);
+                   const DstFn& get_dst, bool apply_orientation);
 Status jpeg_encode(const View& img, int quality, std::vector<std::byte>& out);
 
 Status pnm_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,

@@ -1047,6 +1047,32 @@ TEST(Codec, ProbeFileReadsPastLargeMetadataAndRefusesFifos) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
 }
 
+// EXIF orientation 1..8 (both byte orders) is applied as OpenCV's imread
+// applies it (tests/golden/make_exif_golden.py); apply_orientation = false
+// gives the stored pixels, and probe reports the oriented size.
+TEST(Jpeg, ExifOrientationAsOpenCvShowsIt) {
+  const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/exif/";
+  Tensor raw;
+  ASSERT_TRUE(io::read_npy(dir + "raw.npy", raw).ok());
+  for (int k = 1; k <= 8; ++k) {
+    const std::string name = dir + "orient" + std::to_string(k) + ".jpg";
+    std::vector<std::byte> bytes;
+    ASSERT_TRUE(io::read_file(name, bytes).ok());
+    Tensor want, got, stored;
+    ASSERT_TRUE(io::read_npy(dir + "orient" + std::to_string(k) + ".npy", want).ok());
+    ASSERT_TRUE(io::decode(bytes, name, got).ok());
+    EXPECT_TRUE(got.view().same_layout(want.view())) << k << ": " << got.view().describe();
+    EXPECT_TRUE(same_bytes(got.view(), want.view())) << "orientation " << k;
+    io::ImageInfo info;
+    ASSERT_TRUE(io::probe(bytes, name, info).ok());
+    EXPECT_EQ(info.height(), k < 5 ? 24 : 40) << k;
+    io::DecodeOptions keep;
+    keep.apply_orientation = false;
+    ASSERT_TRUE(io::decode(bytes, name, stored, keep).ok());
+    EXPECT_TRUE(same_bytes(stored.view(), raw.view())) << "orientation " << k << " kept raw";
+  }
+}
+
 // Mutated and cut-short files of every format: errors, never crashes.
 TEST(Codec, FuzzedInputNeverCrashes) {
   std::vector<std::vector<std::byte>> seeds;

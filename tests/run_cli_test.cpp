@@ -645,5 +645,23 @@ TEST_F(RunCli, NpyDtypesAreKeptOrRefused) {
   EXPECT_EQ(t.view().ptr<float>()[0], 1.0f);
 }
 
+// A phone photo with orientation 6 comes out upright (as OpenCV shows it);
+// --raw-orientation keeps the stored pixels.
+TEST_F(RunCli, ExifOrientationIsAppliedUnlessRawIsAsked) {
+  const fs::path golden = fs::path(TANDEM_SOURCE_DIR) / "tests" / "golden" / "exif";
+  fs::copy_file(golden / "orient6.jpg", dir_ / "in" / "phone.jpg");
+  ASSERT_EQ(run({"run", "-p", "invert", "-o", out(), "--format", "png", in()}).code, 0);
+  ASSERT_EQ(run({"run", "-p", "invert", "-o", out() + "/raw", "--format", "png", "--raw-orientation", in()}).code, 0);
+  Tensor upright, stored, want;
+  ASSERT_TRUE(io::read_image(out() + "/phone.png", upright).ok());
+  ASSERT_TRUE(io::read_image(out() + "/raw/phone.png", stored).ok());
+  ASSERT_TRUE(io::read_npy((golden / "orient6.npy").string(), want).ok());
+  EXPECT_EQ(upright.view().height(), 40);
+  EXPECT_EQ(upright.view().width(), 24);
+  EXPECT_EQ(stored.view().height(), 24);
+  for (std::int64_t i = 0; i < want.view().numel(); ++i)
+    ASSERT_EQ(upright.view().ptr<std::uint8_t>()[i], 255 - want.view().ptr<std::uint8_t>()[i]) << i;
+}
+
 }  // namespace
 }  // namespace tandem

@@ -69,7 +69,7 @@ TEST(Tiff, EachPageIsItsOwnImage) {
   for (int k = 0; k < 3; ++k) {
     Tensor want, got;
     ASSERT_TRUE(io::read_npy((kGolden / ("pages3_u8_c1.p" + std::to_string(k) + ".npy")).string(), want).ok());
-    ASSERT_TRUE(io::probe(bytes, "pages", info, k).ok());
+    ASSERT_TRUE(io::probe(bytes, "pages", info, {.page = k}).ok());
     EXPECT_EQ(info.shape, std::vector<std::int64_t>(want.view().shape.begin(), want.view().shape.begin() + want.view().ndim));
     ASSERT_TRUE(io::decode(bytes, "pages", got, {.page = k}).ok());
     EXPECT_TRUE(same(got.view(), want.view())) << "page " << k;

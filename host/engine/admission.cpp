@@ -78,7 +78,8 @@ ItemEstimate estimate_item(const Pipeline& pipeline, const std::optional<io::Ima
   }
   Shape cur{info->shape, dtype_size(info->dtype)};
   const u128 decoded = cur.bytes();
-  u128 peak = file_bytes + decoded;
+  // A JPEG with an EXIF orientation is decoded into scratch rows, then turned.
+  u128 peak = file_bytes + decoded * (info->format == io::Format::jpeg ? 2 : 1);
   for (std::size_t k = 0; k < pipeline.stages().size(); ++k) {
     const Shape next = stage_output(pipeline.stages()[k], cur);
     // The decoded input stays held until the item is written.

@@ -250,7 +250,10 @@ void Engine::end_monitor() {
 bool Engine::admit(ItemPtr& item, Listing& listing) {
   io::ImageInfo info;
   std::uint64_t file_bytes = 0;
-  const Status probed = io::probe_file(item->input, info, file_bytes, item->page);
+  io::DecodeOptions as;
+  as.page = item->page;
+  as.apply_orientation = !ctx_.opts.raw_orientation;
+  const Status probed = io::probe_file(item->input, info, file_bytes, as);
   if (!probed.ok() && probed.code() == Errc::io_error) {
     item->info.status = probed;
     return false;

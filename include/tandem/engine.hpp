@@ -91,6 +91,8 @@ struct RunOptions {
   /// after the process is killed, but a power loss may lose recent outputs
   /// (or, on some file systems, leave them empty).
   bool fsync = false;
+  /// JPEG: keep the pixels as stored instead of applying the EXIF orientation.
+  bool raw_orientation = false;
   std::uint64_t max_pixels = 1ull << 30;  ///< refuse larger images (0 = no limit; 2^30 as OpenCV)
   std::string trace_path;            ///< Chrome/Perfetto trace-event JSON, if set
   bool use_io_uring = true;          ///< false forces the pread thread pool

@@ -13,7 +13,7 @@
 /// | TIFF   | one page (DecodeOptions::page): gray -> 1, RGB -> 3, RGBA -> 4 ch; 8/16-bit unsigned -> u8/u16, 32-bit float -> f32; strips or tiles, any compression libtiff has (LZW, deflate, zstd, ...); palette, min-is-white, CMYK, YCbCr, signed and separate planes refused | u8/u16/f32, 1/3/4 channels, EncodeOptions::tiff_compression |
 /// | NPY    | see npy.hpp | any host view |
 ///
-/// Not applied: EXIF orientation, gamma, ICC profiles, the colour key (tRNS) of
+/// JPEG's EXIF orientation is applied (DecodeOptions::apply_orientation). Not applied: gamma, ICC profiles, the colour key (tRNS) of
 /// gray and RGB PNGs. Corrupt or truncated input is an error (Errc::format_error),
 /// never a partial image: libjpeg's recoverable warnings ("Premature end of
 /// JPEG file", "Corrupt JPEG data") count as errors unless DecodeOptions::strict
@@ -68,6 +68,9 @@ struct DecodeOptions {
   std::uint64_t max_bytes = 0;
   /// TIFF: the page (image file directory) to decode, from 0.
   int page = 0;
+  /// JPEG: apply the EXIF orientation (rotate/mirror as a viewer shows the
+  /// photo, as OpenCV's imread does); off: the raw pixels as stored.
+  bool apply_orientation = true;
   /// Treat recoverable corruption (libjpeg warnings, a PNG without its end) as errors.
   bool strict = true;
   /// Decode into page-locked memory of this device, so it uploads without a
@@ -96,14 +99,16 @@ struct ImageInfo {
 };
 
 /// @brief Reads only the header: format, dtype and shape of what decode() would
-///        produce (for TIFF, of page `page`).
-Status probe(std::span<const std::byte> bytes, std::string_view name_for_errors, ImageInfo& out, int page = 0);
+///        produce with `options` (their page and orientation; limits are not checked).
+Status probe(std::span<const std::byte> bytes, std::string_view name_for_errors, ImageInfo& out,
+             const DecodeOptions& options = {});
 
 /// @brief probe() on a file, reading only as much of its start as the header
 ///        needs (64 KiB, more when metadata comes first, at most the whole
 ///        file); never blocks on a FIFO or a device (refused, see
 ///        open_regular_file). `file_size` is the file's size.
-Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size, int page = 0);
+Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size,
+                  const DecodeOptions& options = {});
 
 /// @brief Bytes of the host tensor decode() makes for `info` (elements x dtype
 ///        size); UINT64_MAX when that does not fit in 64 bits.
