@@ -193,6 +193,11 @@ TEST(Tiff, PagesAreItemsWrittenWithTheInputsCompression) {
     ASSERT_TRUE(io::read_image(out.str("pages.p" + std::to_string(k) + ".tif"), got).ok()) << k;
     EXPECT_TRUE(same(got.view(), test::engine::direct(test::engine::parse("invert"), page.view()).view())) << k;
   }
+  // --resume finds every page's output.
+  o.resume = true;
+  ASSERT_TRUE(run_batch(test::engine::parse("invert"), o, sum).ok());
+  EXPECT_EQ(sum.skipped, 4u);
+  EXPECT_EQ(sum.ok, 0u);
   io::ImageInfo info;
   ASSERT_TRUE(io::probe(slurp(out.path() / "rgba.tif"), "rgba", info).ok());
   EXPECT_EQ(info.tiff_compression, COMPRESSION_LZW);

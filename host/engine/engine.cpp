@@ -112,6 +112,7 @@ class Engine {
   Status prepare();
   bool admit(ItemPtr& item, Listing& listing);
   void add_pages(Item& first, int pages, Listing& listing);
+  void skip(ItemPtr item);
   void finish(ItemPtr item);
   void record(ItemPtr item);
   void summarize();
@@ -132,7 +133,7 @@ class Engine {
   std::map<std::string, std::size_t> per_device_;            // under result_mu_
   std::atomic<std::size_t> done_{0}, failed_{0};
   std::atomic<std::uint64_t> bytes_in_{0};
-  std::size_t total_ = 0;
+  std::atomic<std::size_t> total_{0};  // grows when a multi-page TIFF is admitted
   std::mutex monitor_mu_;
   std::condition_variable monitor_cv_;  // wakes the monitor at the end of the run
   bool finished_ = false;               // under monitor_mu_
@@ -244,6 +245,13 @@ void Engine::end_monitor() {
   monitor_cv_.notify_all();
 }
 
+// An item --resume found done: in the summary, never read.
+void Engine::skip(ItemPtr item) {
+  std::lock_guard lock(result_mu_);
+  results_.emplace_back(item->index, std::move(item->info));
+  ++summary_.skipped;
+}
+
 // Reads the item's header and sets its charge and decode limit; false when
 // it cannot run (its status says why), or when it moved to `listing.streamed`
 // (item is then null).
@@ -285,6 +293,12 @@ bool Engine::admit(ItemPtr& item, Listing& listing) {
   if (header && info.format == io::Format::tiff) {
     item->tiff_compression = info.tiff_compression;
     if (item->page == 0 && info.pages > 1) add_pages(*item, info.pages, listing);
+    // The listing's --resume looked for NAME.tif; pages are written as NAME.pK.tif.
+    std::error_code ec;
+    if (ctx_.opts.resume && info.pages > 1 && fs::exists(item->output, ec)) {
+      item->info.skipped = true;
+      return false;
+    }
   }
   // The decoder refuses more than the header promised (a file changed since).
   item->decode_limit = header ? e.decoded : limit;
@@ -310,6 +324,13 @@ void Engine::add_pages(Item& first, int pages, Listing& listing) {
     it->out_format = first.out_format;
     it->page = k;
     it->output = it->info.output = page_path(base, k);
+    std::error_code ec;
+    if (ctx_.opts.resume && fs::exists(it->output, ec)) {
+      it->info.skipped = true;
+      results_.emplace_back(it->index, std::move(it->info));
+      ++summary_.skipped;
+      continue;
+    }
     more_pages_.push_back(std::move(it));
     ++total_;
   }
@@ -339,11 +360,7 @@ Status Engine::run_files() {
   TANDEM_TRY(list_items(ctx_.pipeline, o, outdir.string(), ctx_.admission.limit() / 4, listing));
   for (auto& n : listing.notices) summary_.notices.push_back(std::move(n));
   for (auto& item : listing.refused) record(std::move(item));
-  for (auto& item : listing.skipped) {
-    std::lock_guard lock(result_mu_);
-    results_.emplace_back(item->index, std::move(item->info));
-    ++summary_.skipped;
-  }
+  for (auto& item : listing.skipped) skip(std::move(item));
   total_ = listing.listed - summary_.skipped;
 
   TANDEM_TRY(prepare());
@@ -386,6 +403,11 @@ Status Engine::run_files() {
     if (ctx_.cancelled()) break;
     if (!admit(item, listing)) {
       if (!item) continue;  // moved to the streamed list
+      if (item->info.skipped) {
+        skip(std::move(item));
+        --total_;
+        continue;
+      }
       finish(std::move(item));
       continue;
     }
