@@ -30,11 +30,39 @@ std::string in_cli_terms(std::string m) {
       {"(device = cpu)", "(--device cpu)"},
       {"device = gpu, but", "--device gpu:"},
       {"gpus: no CUDA device", "--gpus: no CUDA device"},
+      {"DecodeOptions::max_pixels", "--max-pixels"},
+      {"(RunOptions::io_memory)", "(--io-memory)"},
+      {"(RunOptions::trace_path)", "(--trace)"},
   };
   for (const auto& [lib, cli] : kTerms)
     for (std::size_t at = m.find(lib); at != std::string::npos; at = m.find(lib, at + std::strlen(cli)))
       m.replace(at, std::strlen(lib), cli);
-  return m;
+  return printable(m);
+}
+
+std::string printable(std::string_view text) {
+  // Control characters in a file name would reach the terminal (escape
+  // sequences, fake lines): each becomes a visible escape.
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+      continue;
+    }
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace tandem::cli

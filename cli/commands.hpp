@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace CLI {
 class App;
@@ -31,7 +32,7 @@ void add_summary_command(CLI::App& app, Commands& commands);
 
 /// A library message in the command line's terms: the library names options
 /// by their RunOptions field ("the glob patterns", "device = gpu"); the user
-/// typed flags (--glob, --device gpu).
+/// typed flags (--glob, --device gpu). Control characters are escaped (printable).
 std::string in_cli_terms(std::string message);
 
 /// This process's rank when a launcher started it (mpirun, srun: the rank in
@@ -39,6 +40,10 @@ std::string in_cli_terms(std::string message);
 /// environment, so it works before (and without) MPI: ranks above 0 keep
 /// usage errors to themselves, rank 0 says them once.
 int launcher_rank();
+
+/// `text` with every control character (file names may hold ESC, newlines)
+/// written as a visible escape: \n, \t, \r, \xNN.
+std::string printable(std::string_view text);
 
 /// The measured roof as a table on stdout (`tandem bench --roof`, `tandem info --measure`).
 void print_roof(const bench::Roof& roof);

@@ -3,6 +3,8 @@
 // data on stdout, messages on stderr, usage errors exit 2 with a hint.
 #include <CLI/CLI.hpp>
 
+#include <limits.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -31,14 +33,33 @@ void reexec_with_short_omp_spin(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) batch = batch || std::strncmp(argv[i], "--pipeline", 10) == 0;
   if (!batch) return;
   if (::setenv("GOMP_SPINCOUNT", "10000", 1) != 0) return;
+  // Exec the binary by its own path, not /proc/self/exe: the kernel names a
+  // process after the file it executes, and `ps`, `top` and `pgrep -x tandem`
+  // should still see "tandem", not "exe".
+  char self[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    ::execv(self, argv);  // fails when the binary was replaced or deleted meanwhile
+  }
   ::execv("/proc/self/exe", argv);
   // exec failed (no /proc?): run as we are; the setting only costs speed.
+}
+
+// After an exec through /proc/self/exe the process is called "exe": take the
+// name it was started as back.
+void keep_process_name(const char* argv0) {
+  char comm[32] = {};
+  if (::prctl(PR_GET_NAME, comm) != 0 || std::strcmp(comm, "exe") != 0 || !argv0) return;
+  const char* base = std::strrchr(argv0, '/');
+  ::prctl(PR_SET_NAME, base ? base + 1 : argv0);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   reexec_with_short_omp_spin(argc, argv);
+  keep_process_name(argv[0]);
   CLI::App app{
       "tandem: push a batch of images or arrays through filters on every CPU core and GPU.\n"
       "Run 'tandem <command> --help' for a command's options and examples."};

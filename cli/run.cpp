@@ -1,5 +1,6 @@
 // `tandem run`: the batch command, a thin layer over tandem::run_batch.
 #include <CLI/CLI.hpp>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -69,6 +70,38 @@ std::string devices_text(const std::map<std::string, std::size_t>& per) {
 // text emitter, for people, is the command's own.
 using tools::busy_percent;
 
+int terminal_columns() {
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (const char* c = std::getenv("COLUMNS")) return std::max(0, std::atoi(c));
+  return 80;
+}
+
+// The progress bar in at most `columns - 1` characters (a line that fills the
+// last column wraps in some terminals): the bar shrinks first, then the
+// per-device counts go, then the ETA.
+std::string progress_line(const Progress& p, double mib_per_s, const std::string& eta, int columns) {
+  char nums[96];
+  std::snprintf(nums, sizeof nums, "%zu/%zu %.1f MiB/s", p.done, p.total, mib_per_s);
+  std::string tail = std::string(nums) + " ETA " + eta;
+  const std::string devices = devices_text(p.per_device);
+  const int room = std::max(columns - 1, 0);
+  auto fits = [&](const std::string& t, int bar) { return int(t.size()) + (bar > 0 ? bar + 3 : 0) <= room; };
+  if (!devices.empty() && fits(tail + " " + devices, 10)) tail += " " + devices;
+  if (!fits(tail, 10) && fits(nums, 10)) tail = nums;
+  int width = std::min(24, room - int(tail.size()) - 3);
+  std::string line;
+  if (width >= 10) {
+    const int fill = p.total ? static_cast<int>(width * static_cast<double>(p.done) / static_cast<double>(p.total)) : 0;
+    std::string bar(static_cast<std::size_t>(fill), '#');
+    bar.resize(static_cast<std::size_t>(width), '.');
+    line = "[" + bar + "] ";
+  }
+  line += tail;
+  if (int(line.size()) > room) line.resize(static_cast<std::size_t>(room));
+  return line;
+}
+
 void emit_text(std::ostream& os, const RunSummary& sum) {
   const double mb = static_cast<double>(sum.bytes_in);
   char line[256];
@@ -90,7 +123,7 @@ void emit_text(std::ostream& os, const RunSummary& sum) {
      << human_bytes(static_cast<double>(sum.io_memory_limit)) << "\n";
   for (const auto& r : sum.items) {
     if (r.values.empty()) continue;
-    os << "  " << r.input << ":";
+    os << "  " << printable(r.input) << ":";
     for (const auto& [k, x] : r.values) os << " " << k << "=" << x;
     os << "\n";
   }
@@ -101,7 +134,7 @@ struct RunArgs {
   std::vector<std::string> inputs, globs;
   int quality = 90, png_compression = 1, threads = 0;
   std::uint64_t max_pixels = 1ull << 30;
-  bool resume = false, json = false, quiet = false, verbose = false, no_uring = false;
+  bool resume = false, fsync = false, raw_orientation = false, json = false, quiet = false, verbose = false, no_uring = false;
 };
 
 int run_command(const RunArgs& a) {
@@ -125,6 +158,8 @@ int run_command(const RunArgs& a) {
   o.device = a.device == "cpu" ? DeviceChoice::cpu : a.device == "gpu" ? DeviceChoice::gpu : DeviceChoice::auto_select;
   o.threads = a.threads;
   o.resume = a.resume;
+  o.fsync = a.fsync;
+  o.raw_orientation = a.raw_orientation;
   o.max_pixels = a.max_pixels;
   o.trace_path = a.trace;
   o.use_io_uring = !a.no_uring;
@@ -172,33 +207,27 @@ int run_command(const RunArgs& a) {
     }
   };
   o.on_item = [&](const ItemResult& r) {
-    if (r.status.ok() || a.quiet) return;
+    // An item Ctrl-C kept from starting is counted as not started, not failed.
+    if (r.status.ok() || r.status.code() == Errc::cancelled || a.quiet) return;
     std::lock_guard lock(out_mu);
     clear_bar();
     // Most messages name the file already ("'a.png': corrupt PNG ..."); say it once.
     const std::string& m = r.status.message();
-    if (m.find(r.input) != std::string::npos) std::cerr << "tandem: failed: " << m << "\n";
-    else std::cerr << "tandem: failed: " << r.input << ": " << m << "\n";
+    if (m.find(r.input) != std::string::npos) std::cerr << "tandem: failed: " << in_cli_terms(m) << "\n";
+    else std::cerr << "tandem: failed: " << printable(r.input) << ": " << in_cli_terms(m) << "\n";
   };
   double last_line = 0;
   o.on_progress = [&](const Progress& p) {
     if (a.quiet || a.json) return;
-    const double mbs = p.elapsed > 0 ? static_cast<double>(p.bytes_in) / p.elapsed / 1e6 : 0;
+    const double mbs = p.elapsed > 0 ? static_cast<double>(p.bytes_in) / p.elapsed / (1024.0 * 1024.0) : 0;
     const double eta = p.done > 0 && p.total > p.done ? p.elapsed / static_cast<double>(p.done) * static_cast<double>(p.total - p.done) : (p.done >= p.total ? 0 : -1);
     std::lock_guard lock(out_mu);
     if (tty) {
-      const int width = 24;
-      const int fill = p.total ? static_cast<int>(width * static_cast<double>(p.done) / static_cast<double>(p.total)) : 0;
-      std::string bar(static_cast<std::size_t>(fill), '#');
-      bar.resize(static_cast<std::size_t>(width), '.');
-      char line[256];
-      std::snprintf(line, sizeof line, "\r\033[K[%s] %zu/%zu %.1f MB/s ETA %s %s", bar.c_str(), p.done, p.total, mbs,
-                    clock_text(eta).c_str(), devices_text(p.per_device).c_str());
-      std::cerr << line << std::flush;
+      std::cerr << "\r\033[K" << progress_line(p, mbs, clock_text(eta), terminal_columns()) << std::flush;
       bar_shown = true;
     } else if (a.verbose && p.elapsed - last_line >= 5.0) {
       last_line = p.elapsed;
-      std::cerr << "tandem: " << p.done << "/" << p.total << " items, " << static_cast<int>(mbs) << " MB/s, ETA "
+      std::cerr << "tandem: " << p.done << "/" << p.total << " items, " << static_cast<int>(mbs) << " MiB/s, ETA "
                 << clock_text(eta) << "\n";
     }
   };
@@ -238,8 +267,9 @@ int run_command(const RunArgs& a) {
     clear_bar();
   }
   if (!s.ok()) {
+    // The run itself could not start (no device, no output directory, ...): nothing ran.
     std::cerr << "tandem run: " << in_cli_terms(s.message()) << "\n";
-    return s.code() == Errc::invalid_argument ? 2 : 1;
+    return 2;
   }
 
   for (auto& n : sum.notices) n = in_cli_terms(std::move(n));
@@ -258,9 +288,9 @@ void add_run_command(CLI::App& app, Commands& commands) {
   auto a = std::make_shared<RunArgs>();
   cmd->add_option("-p,--pipeline", a->pipeline, "Ops separated by '|', parameters as key=value (see 'tandem ops')")->required();
   cmd->add_option("-o,--output", a->output, "Output directory (created if missing); outputs keep their relative paths")->required();
-  cmd->add_option("inputs", a->inputs, "Files and directories (searched recursively for .png .jpg .jpeg .pgm .ppm .npy files; with --glob, for the files that match)")->required();
+  cmd->add_option("inputs", a->inputs, "Files and directories (searched recursively for .png .jpg .jpeg .pgm .ppm .tif .tiff .npy files; with --glob, for the files that match); each page of a multi-page TIFF is an item, written as NAME.pK.tif")->required();
   cmd->add_option("--glob", a->globs, "Only files whose name (or relative path) matches this pattern, e.g. '*.png'; repeatable");
-  cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "npy"}));
+  cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "tif", "tiff", "npy"}));
   cmd->add_option("--quality", a->quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
   cmd->add_option("--png-compression", a->png_compression, "PNG zlib level (0 none, 1 fast, 9 smallest)")->check(CLI::Range(0, 9))->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, gpu, or auto: every GPU and CPU team share the batch")->check(CLI::IsMember({"cpu", "gpu", "auto"}))->capture_default_str();
@@ -272,6 +302,8 @@ void add_run_command(CLI::App& app, Commands& commands) {
                   "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; merge the --json summaries with 'tandem summary merge'")
       ->type_name("K/N");
   cmd->add_flag("--resume", a->resume, "Skip inputs whose output already exists (outputs are only ever complete)");
+  cmd->add_flag("--raw-orientation", a->raw_orientation, "JPEG: keep the pixels as stored; by default the EXIF orientation is applied (as a viewer and OpenCV's imread show the photo)");
+  cmd->add_flag("--fsync", a->fsync, "Make each output durable (fsync the file and its directory) before it takes its final name: outputs then survive a power loss, not only a killed process");
   cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of every stage, worker and GPU stream to this JSON file");
   cmd->add_flag("--json", a->json, "Print a JSON summary (every item's path, status, error, device, seconds) on stdout");
   cmd->add_flag("--no-io-uring", a->no_uring, "Read with a pread thread pool instead of io_uring");
@@ -285,9 +317,11 @@ void add_run_command(CLI::App& app, Commands& commands) {
       "  tandem run -p stats -o stats/ --json arrays/ > summary.json\n"
       "  tandem run -p sobel -o out/ --shard 2/8 --json photos/ > shard2.json   (a job array's task 2 of 8)\n"
       "\n"
-      "Exit status: 0 all items ok, 1 some items failed (each named on stderr), 2 usage error.\n"
+      "Exit status: 0 all items ok, 1 some items failed (each named on stderr), 2 usage error or\n"
+      "nothing could run (no such device, output directory not writable, ...).\n"
       "Outputs are written under a temporary name and renamed when complete; Ctrl-C stops taking\n"
-      "new items, finishes those in flight and prints the summary; --resume continues a run.\n"
+      "new items, finishes those already read and prints the summary (the rest: not started);\n"
+      "a second Ctrl-C ends at once; --resume continues a run.\n"
       "Under 'mpirun -n N' (tandem built with MPI) the ranks share the inputs and rank 0 prints one\n"
       "summary; each process plans inside the CPUs it is bound to (docs/scale-out.md).");
   cmd->callback([a, &commands] { commands.run = [a] { return run_command(*a); }; });

@@ -17,6 +17,8 @@ find_package(hwy 1.0 CONFIG REQUIRED)
 # Image codecs: libpng (FindPNG also brings zlib) and libjpeg-turbo's libjpeg API.
 find_package(PNG 1.6 REQUIRED)
 find_package(JPEG REQUIRED)
+# TIFF through libtiff (strips, tiles, LZW/deflate/zstd, pages).
+find_package(TIFF 4.5 REQUIRED)
 
 # OpenBLAS for matmul on the CPU.  Debian ships a CMake config (without a
 # target) and a .pc file.  TANDEM_BLAS_FROM tells the package config (a static

@@ -5,6 +5,10 @@
 #include <cctype>
 #include <cstring>
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "io/codecs.hpp"
 #include "tandem/io/npy.hpp"
 
@@ -28,6 +32,7 @@ const char* format_name(Format f) noexcept {
     case Format::pgm: return "pgm";
     case Format::ppm: return "ppm";
     case Format::npy: return "npy";
+    case Format::tiff: return "tiff";
   }
   return "?";
 }
@@ -47,7 +52,6 @@ bool starts_with(std::span<const std::byte> b, const char* magic, std::size_t n)
 const char* known_unsupported(std::span<const std::byte> b) {
   if (starts_with(b, "GIF8", 4)) return "GIF";
   if (starts_with(b, "BM", 2) && b.size() >= 14) return "BMP";
-  if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4)) return "TIFF";
   if (starts_with(b, "RIFF", 4) && b.size() >= 12 && std::memcmp(b.data() + 8, "WEBP", 4) == 0) return "WebP";
   if (starts_with(b, "P7", 2)) return "PAM (P7)";
   if (b.size() >= 12 && std::memcmp(b.data() + 4, "ftyp", 4) == 0) return "HEIF/AVIF";
@@ -75,23 +79,48 @@ Status identify(std::span<const std::byte> bytes, std::string_view name, Format&
     return {};
   }
   if (const char* what = known_unsupported(bytes))
-    return {Errc::unsupported, quoted(name) + ": " + what + " files are not supported (tandem reads PNG, JPEG, PGM/PPM and NPY)"};
-  return {Errc::format_error, quoted(name) + ": not a PNG, JPEG, PGM/PPM or NPY file (it starts with " +
+    return {Errc::unsupported, quoted(name) + ": " + what + " files are not supported (tandem reads PNG, JPEG, PGM/PPM, TIFF and NPY)"};
+  return {Errc::format_error, quoted(name) + ": not a PNG, JPEG, PGM/PPM, TIFF or NPY file (it starts with " +
                                   first_bytes(bytes) + ")"};
 }
 
+// Elements x dtype size, saturating at UINT64_MAX.
+std::uint64_t product_bytes(std::span<const std::int64_t> shape, DType t) {
+  unsigned __int128 n = dtype_size(t);
+  for (const std::int64_t d : shape) {
+    n *= static_cast<unsigned __int128>(d < 0 ? 0 : d);
+    if (n > UINT64_MAX) return UINT64_MAX;
+  }
+  return static_cast<std::uint64_t>(n);
+}
+
+Status check_bytes(std::string_view name, std::uint64_t bytes, const std::string& what, const DecodeOptions& o) {
+  if (o.max_bytes > 0 && bytes > o.max_bytes)
+    return {Errc::out_of_memory, quoted(name) + ": " + what + " decodes to " + std::to_string(bytes) +
+                                     " bytes, more than the " + std::to_string(o.max_bytes) +
+                                     " bytes allowed (DecodeOptions::max_bytes)"};
+  return {};
+}
+
 Status check_pixels(std::string_view name, std::int64_t h, std::int64_t w, std::int64_t c, DType t,
-                    std::int64_t max_pixels, const char* what) {
+                    const DecodeOptions& o, const char* format) {
+  const std::string what = std::string(format) + " of " + std::to_string(w) + "x" + std::to_string(h) + "x" +
+                           std::to_string(c) + " " + dtype_name(t);
+  const std::int64_t max_pixels = o.max_pixels;
   const bool over = max_pixels > 0 && (w != 0 && h > max_pixels / w);
   if (over)
-    return {Errc::unsupported, quoted(name) + ": " + what + " of " + std::to_string(w) + "x" + std::to_string(h) +
-                                   " pixels (" + std::to_string(h * w) + ") is larger than DecodeOptions::max_pixels (" +
-                                   std::to_string(max_pixels) + ")"};
+    return {Errc::unsupported, quoted(name) + ": " + what + " has " + std::to_string(h * w) +
+                                   " pixels, more than DecodeOptions::max_pixels (" + std::to_string(max_pixels) + ")"};
+  const std::int64_t shape[] = {h, w, c};
+  const std::uint64_t bytes = product_bytes(shape, t);
   // Without a limit, the byte count must still be representable.
-  const auto limit = std::uint64_t(INT64_MAX);
-  if (w != 0 && (std::uint64_t(h) > limit / std::uint64_t(w) / std::uint64_t(c) / dtype_size(t)))
+  if (bytes > std::uint64_t(INT64_MAX))
     return {Errc::out_of_memory, quoted(name) + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " is too large"};
-  return {};
+  if (max_pixels > 0 && (bytes + 3) / 4 > std::uint64_t(max_pixels))
+    return {Errc::unsupported, quoted(name) + ": " + what + " decodes to " + std::to_string(bytes) +
+                                   " bytes, more than 4 x DecodeOptions::max_pixels (" + std::to_string(max_pixels) +
+                                   " pixels of 4 bytes)"};
+  return check_bytes(name, bytes, what, o);
 }
 
 using CodecFn = Status (*)(std::span<const std::byte>, std::string_view, bool, bool, const detail::DstFn&);
@@ -99,19 +128,32 @@ using CodecFn = Status (*)(std::span<const std::byte>, std::string_view, bool, b
 CodecFn codec_for(Format f) {
   switch (f) {
     case Format::png: return detail::png_decode;
-    case Format::jpeg: return detail::jpeg_decode;
     case Format::pgm:
     case Format::ppm: return detail::pnm_decode;
-    case Format::npy: break;
+    case Format::jpeg:
+    case Format::npy:
+    case Format::tiff: break;
   }
   return nullptr;
 }
 
-Status check_npy_limit(const NpyHeader& h, std::string_view name, std::int64_t max_pixels) {
-  if (max_pixels > 0 && h.numel > max_pixels)
+// The image codec of `f` with the options' page (TIFF), filling `tiff` when given.
+Status decode_image(Format f, std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
+                    const DecodeOptions& o, const detail::DstFn& get_dst, detail::TiffInfo* tiff = nullptr) {
+  const int page = o.page;
+  if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, tiff);
+  if (page != 0)
+    return {Errc::invalid_argument, quoted(name) + ": page " + std::to_string(page) + " asked of a " + format_name(f) +
+                                        " file (only TIFF files have pages)"};
+  if (f == Format::jpeg) return detail::jpeg_decode(bytes, name, strict, header_only, get_dst, o.apply_orientation);
+  return codec_for(f)(bytes, name, strict, header_only, get_dst);
+}
+
+Status check_npy_limit(const NpyHeader& h, std::string_view name, const DecodeOptions& o) {
+  if (o.max_pixels > 0 && h.numel > o.max_pixels)
     return {Errc::unsupported, quoted(name) + ": NPY array of " + std::to_string(h.numel) +
-                                   " elements is larger than DecodeOptions::max_pixels (" + std::to_string(max_pixels) + ")"};
-  return {};
+                                   " elements is larger than DecodeOptions::max_pixels (" + std::to_string(o.max_pixels) + ")"};
+  return check_bytes(name, product_bytes(h.shape, h.dtype), "NPY array of " + std::string(dtype_name(h.dtype)), o);
 }
 
 bool matches(const View& dst, const detail::ImageHeader& h) {
@@ -141,6 +183,7 @@ std::optional<Format> parse_format(std::string_view name) noexcept {
   if (n == "pgm") return Format::pgm;
   if (n == "ppm") return Format::ppm;
   if (n == "npy") return Format::npy;
+  if (n == "tiff" || n == "tif") return Format::tiff;
   return std::nullopt;
 }
 
@@ -148,6 +191,10 @@ std::optional<Format> detect_format(std::span<const std::byte> b) noexcept {
   if (starts_with(b, "\x89PNG\r\n\x1a\n", 8)) return Format::png;
   if (starts_with(b, "\xff\xd8\xff", 3)) return Format::jpeg;
   if (starts_with(b, "\x93NUMPY", 6)) return Format::npy;
+  // Classic TIFF and BigTIFF, either byte order.
+  if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4) || starts_with(b, "II+\0", 4) ||
+      starts_with(b, "MM\0+", 4))
+    return Format::tiff;
   if (b.size() >= 3 && b[0] == std::byte('P')) {
     const char k = static_cast<char>(b[1]);
     const char sep = static_cast<char>(b[2]);
@@ -168,7 +215,7 @@ std::optional<Format> format_from_path(std::string_view path) noexcept {
   return parse_format(ext);
 }
 
-Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo& out) {
+Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo& out, const DecodeOptions& options) {
   Format f{};
   TANDEM_TRY(identify(bytes, name, f));
   ImageInfo info;
@@ -179,15 +226,49 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
     info.dtype = h.dtype;
     info.shape = h.shape;
   } else {
-    TANDEM_TRY(codec_for(f)(bytes, name, true, true, [&](const detail::ImageHeader& h, View&) {
+    detail::TiffInfo tiff;
+    TANDEM_TRY(decode_image(f, bytes, name, true, true, options, [&](const detail::ImageHeader& h, View&) {
       info.dtype = h.dtype;
       info.shape = {h.height, h.width};
       if (h.channels != 1) info.shape.push_back(h.channels);
       return Status{};
-    }));
+    }, &tiff));
+    info.pages = tiff.pages;
+    info.tiff_compression = tiff.compression;
   }
   out = std::move(info);
   return {};
+}
+
+std::uint64_t decoded_bytes(const ImageInfo& info) noexcept { return product_bytes(info.shape, info.dtype); }
+
+Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size, const DecodeOptions& options) {
+  int fd = -1;
+  TANDEM_TRY(open_regular_file(path, fd, file_size));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  // Most headers sit in the first 64 KiB; metadata before the pixels (EXIF,
+  // ICC, text chunks) may push them further: read 16 times more until the
+  // probe succeeds or the whole file was tried.
+  std::vector<std::byte> head;
+  for (std::uint64_t want = 64 << 10;; want *= 16) {
+    const auto n = static_cast<std::size_t>(std::min(want, file_size));
+    const std::size_t have = head.size();
+    head.resize(n);
+    std::size_t got = have;
+    while (got < n) {
+      const ssize_t r = ::pread(fd, head.data() + got, n - got, static_cast<off_t>(got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return {Errc::io_error, "cannot read " + quoted(path) + ": " + errno_message(errno)};
+      if (r == 0) break;
+      got += std::size_t(r);
+    }
+    head.resize(got);
+    const Status s = probe(head, path, out, options);
+    if (s.ok() || got >= file_size || got < n) return s;
+  }
 }
 
 // The tensor a decode fills, once the header passed the limits: pinned for
@@ -211,7 +292,7 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
   if (f == Format::npy) {
     NpyHeader h;
     TANDEM_TRY(parse_npy_header(bytes, name, h));
-    TANDEM_TRY(check_npy_limit(h, name, options.max_pixels));
+    TANDEM_TRY(check_npy_limit(h, name, options));
     if (!options.pinned_for) return decode_npy(bytes, name, out);
     Tensor t;
     TANDEM_TRY(allocate_decoded(h.dtype, h.shape, options, t).with_context("decoding " + quoted(name)));
@@ -220,8 +301,8 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
     return {};
   }
   Tensor t;
-  TANDEM_TRY(codec_for(f)(bytes, name, options.strict, false, [&](const detail::ImageHeader& h, View& dst) {
-    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options.max_pixels, format_name(f)));
+  TANDEM_TRY(decode_image(f, bytes, name, options.strict, false, options, [&](const detail::ImageHeader& h, View& dst) {
+    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     std::vector<std::int64_t> shape{h.height, h.width};
     if (h.channels != 1) shape.push_back(h.channels);  // rank 2 for one channel, as create_image
     TANDEM_TRY(allocate_decoded(h.dtype, shape, options, t).with_context("decoding " + quoted(name)));
@@ -239,11 +320,11 @@ Status decode_into(std::span<const std::byte> bytes, std::string_view name, cons
   if (f == Format::npy) {
     NpyHeader h;
     TANDEM_TRY(parse_npy_header(bytes, name, h));
-    TANDEM_TRY(check_npy_limit(h, name, options.max_pixels));
+    TANDEM_TRY(check_npy_limit(h, name, options));
     return detail::npy_decode_into(bytes, name, h, dst);
   }
-  return codec_for(f)(bytes, name, options.strict, false, [&](const detail::ImageHeader& h, View& out) {
-    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options.max_pixels, format_name(f)));
+  return decode_image(f, bytes, name, options.strict, false, options, [&](const detail::ImageHeader& h, View& out) {
+    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
     if (!matches(dst, h))
       return Status{Errc::invalid_argument, "decode_into " + quoted(name) + ": the destination " + dst.describe() +
                                                 " does not match the decoded " + describe(h) + " image in host memory"};
@@ -284,6 +365,14 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
       if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
         return {Errc::invalid_argument, what + ": jpeg_quality must be 1..100, got " + std::to_string(options.jpeg_quality)};
       return detail::jpeg_encode(img, options.jpeg_quality, out);
+    case Format::tiff:
+      if (img.dtype != DType::u8 && img.dtype != DType::u16 && img.dtype != DType::f32)
+        return {Errc::unsupported, what + ": TIFF here holds u8, u16 or f32 samples, not " + dtype_name(img.dtype) + " (use npy)"};
+      if (c != 1 && c != 3 && c != 4)
+        return {Errc::unsupported, what + ": TIFF images here have 1, 3 or 4 channels, not " + std::to_string(c)};
+      if (img.height() > 0xffffffffLL || img.width() > 0xffffffffLL)
+        return {Errc::unsupported, what + ": " + img.describe() + " is larger than TIFF allows"};
+      return detail::tiff_encode(img, static_cast<int>(options.tiff_compression), out);
     case Format::pgm:
     case Format::ppm: {
       if (img.dtype != DType::u8 && img.dtype != DType::u16)
@@ -314,7 +403,7 @@ Status write_image(const std::string& path, const View& img, const EncodeOptions
       format = img.channels() == 1 ? Format::pgm : Format::ppm;
     if (!format)
       return {Errc::invalid_argument, "cannot tell the format of " + quoted(path) +
-                                          " from its extension (use .png, .jpg, .jpeg, .pgm, .ppm, .pnm or .npy)"};
+                                          " from its extension (use .png, .jpg, .jpeg, .pgm, .ppm, .pnm, .tif, .tiff or .npy)"};
   }
   std::vector<std::byte> bytes;
   TANDEM_TRY(encode(img, *format, options, bytes).with_context("writing " + quoted(path)));

@@ -31,14 +31,27 @@ Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool 
                   const DstFn& get_dst);
 Status png_encode(const View& img, int level, std::vector<std::byte>& out);
 
+/// With `apply_orientation`, the EXIF orientation (APP1) is applied as
+/// OpenCV's imread does: the header reports the oriented size.
 Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
-                   const DstFn& get_dst);
+                   const DstFn& get_dst, bool apply_orientation);
 Status jpeg_encode(const View& img, int quality, std::vector<std::byte>& out);
 
 Status pnm_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
                   const DstFn& get_dst);
 /// P5 for one channel, P6 for three.
 Status pnm_encode(const View& img, std::vector<std::byte>& out);
+
+/// What a TIFF header says beyond the image: its pages and the page's compression.
+struct TiffInfo {
+  int pages = 1;
+  int compression = 1;
+};
+/// Decodes page `page`; `info` (if given) receives the pages and compression.
+Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int page, bool header_only,
+                   const DstFn& get_dst, TiffInfo* info = nullptr);
+/// `compression`: libtiff's code (COMPRESSION_*).
+Status tiff_encode(const View& img, int compression, std::vector<std::byte>& out);
 
 /// Fills a contiguous host view of the header's dtype and shape from in-memory NPY bytes.
 Status npy_decode_into(std::span<const std::byte> bytes, std::string_view name, const NpyHeader& h,

@@ -78,19 +78,51 @@ std::string errno_message(int err) {
   return strerror_result(::strerror_r(err, buf, sizeof buf), buf);
 }
 
+namespace {
+const char* file_type_name(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a regular file";
+}
+}  // namespace
+
+Status open_regular_file(const std::string& path, int& fd, std::uint64_t& size) {
+  fd = -1;
+  // O_NONBLOCK: opening a FIFO without a writer would wait forever.
+  const int f = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (f < 0) return sys_error("cannot open", path, errno);
+  struct stat st {};
+  if (::fstat(f, &st) != 0) {
+    const int err = errno;
+    ::close(f);
+    return sys_error("cannot stat", path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(f);
+    return {Errc::io_error, "cannot read " + quoted(path) + ": it is " + file_type_name(st.st_mode) +
+                                ", not a regular file"};
+  }
+  const int flags = ::fcntl(f, F_GETFL);
+  if (flags >= 0) (void)::fcntl(f, F_SETFL, flags & ~O_NONBLOCK);
+  fd = f;
+  size = std::uint64_t(st.st_size);
+  return {};
+}
+
 Status read_file(const std::string& path, std::vector<std::byte>& out) {
   out.clear();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return sys_error("cannot open", path, errno);
+  int fd = -1;
+  std::uint64_t file_size = 0;
+  TANDEM_TRY(open_regular_file(path, fd, file_size));
   struct FdCloser {
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return sys_error("cannot stat", path, errno);
-  if (S_ISDIR(st.st_mode)) return sys_error("cannot read", path, EISDIR);
-  // Regular files are read in one go; pipes and devices (size 0) grow as they come.
-  std::size_t capacity = S_ISREG(st.st_mode) ? std::size_t(st.st_size) + 1 : 64 * 1024;
+  // Read in one go; a file that grows meanwhile is read to its end.
+  std::size_t capacity = std::size_t(file_size) + 1;
   std::size_t used = 0;
   try {
     out.resize(capacity);
@@ -147,7 +179,7 @@ long temporary_pid(std::string_view name) noexcept {
 
 bool is_temporary_name(std::string_view file_name) noexcept { return temporary_pid(file_name) > 0; }
 
-Status remove_stale_temporaries(const std::string& directory, std::int64_t& removed, bool all) {
+Status remove_stale_temporaries(const std::string& directory, std::int64_t& removed, bool all, bool recursive) {
   removed = 0;
   DIR* d = ::opendir(directory.c_str());
   if (!d) return sys_error("cannot list directory", directory, errno);
@@ -155,6 +187,18 @@ Status remove_stale_temporaries(const std::string& directory, std::int64_t& remo
   errno = 0;
   while (const dirent* e = ::readdir(d)) {
     const long pid = temporary_pid(e->d_name);
+    bool is_dir = e->d_type == DT_DIR;
+    if (recursive && pid <= 0 && e->d_type == DT_UNKNOWN) {
+      struct stat st {};
+      is_dir = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    }
+    if (recursive && pid <= 0 && is_dir && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      std::int64_t below = 0;
+      const Status s = remove_stale_temporaries(directory + "/" + e->d_name, below, all, true);
+      removed += below;
+      if (!s.ok() && status.ok()) status = s;
+      continue;
+    }
     if (pid <= 0) continue;
     if (!all && (pid == ::getpid() || ::kill(pid_t(pid), 0) == 0 || errno != ESRCH)) continue;
     const std::string full = directory + "/" + e->d_name;

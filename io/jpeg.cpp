@@ -13,6 +13,8 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <utility>
+#include <vector>
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -93,6 +95,7 @@ extern "C" void on_progress(j_common_ptr cinfo) {
   c->progress.progress_monitor = on_progress;
   c->cinfo.progress = &c->progress;
   jpeg_mem_src(&c->cinfo, data, size);
+  jpeg_save_markers(&c->cinfo, JPEG_APP0 + 1, 0xffff);  // APP1: EXIF (its orientation)
   jpeg_read_header(&c->cinfo, TRUE);
   if (c->cinfo.jpeg_color_space == JCS_CMYK || c->cinfo.jpeg_color_space == JCS_YCCK) {
     c->cmyk = 1;
@@ -148,10 +151,65 @@ struct WriteCtx {
   return 0;
 }
 
+// The EXIF orientation (1..8) in an APP1 segment, 1 when there is none or it
+// cannot be read: "Exif\0\0", then a TIFF header and IFD0 with tag 0x0112.
+int exif_orientation(const jpeg_decompress_struct& cinfo) {
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
+    if (m->marker != JPEG_APP0 + 1 || m->data_length < 14 || std::memcmp(m->data, "Exif\0\0", 6) != 0) continue;
+    const unsigned char* t = m->data + 6;
+    const std::size_t n = m->data_length - 6;
+    const bool le = t[0] == 'I' && t[1] == 'I';
+    if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
+    auto u16 = [&](std::size_t at) -> unsigned { return le ? t[at] | (t[at + 1] << 8) : (t[at] << 8) | t[at + 1]; };
+    auto u32 = [&](std::size_t at) -> std::size_t {
+      return le ? std::size_t(t[at]) | (std::size_t(t[at + 1]) << 8) | (std::size_t(t[at + 2]) << 16) | (std::size_t(t[at + 3]) << 24)
+                : (std::size_t(t[at]) << 24) | (std::size_t(t[at + 1]) << 16) | (std::size_t(t[at + 2]) << 8) | std::size_t(t[at + 3]);
+    };
+    const std::size_t ifd = u32(4);
+    if (ifd + 2 > n) return 1;
+    const unsigned entries = u16(ifd);
+    for (unsigned e = 0; e < entries; ++e) {
+      const std::size_t at = ifd + 2 + std::size_t(e) * 12;
+      if (at + 12 > n) return 1;
+      if (u16(at) == 0x0112 && u16(at + 2) == 3) {  // Orientation, SHORT
+        const unsigned v = u16(at + 8);
+        return v >= 1 && v <= 8 ? int(v) : 1;
+      }
+    }
+    return 1;
+  }
+  return 1;
+}
+
+// Where dst(y, x) comes from in the raw h x w image, for each orientation
+// (as OpenCV's imread applies it): 2 mirror, 3 rotate 180, 4 flip, 5
+// transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90 counter-clockwise.
+void orient(const unsigned char* src, std::size_t src_stride, std::int64_t h, std::int64_t w, int c, int o,
+            const View& dst) {
+  for (std::int64_t y = 0; y < dst.height(); ++y) {
+    unsigned char* out = dst.row<unsigned char>(y);
+    for (std::int64_t x = 0; x < dst.width(); ++x) {
+      std::int64_t sy = y, sx = x;
+      switch (o) {
+        case 2: sx = w - 1 - x; break;
+        case 3: sy = h - 1 - y; sx = w - 1 - x; break;
+        case 4: sy = h - 1 - y; break;
+        case 5: sy = x; sx = y; break;
+        case 6: sy = h - 1 - x; sx = y; break;
+        case 7: sy = h - 1 - x; sx = w - 1 - y; break;
+        case 8: sy = x; sx = w - 1 - y; break;
+        default: break;
+      }
+      std::memcpy(out + std::size_t(x) * std::size_t(c), src + std::size_t(sy) * src_stride + std::size_t(sx) * std::size_t(c),
+                  std::size_t(c));
+    }
+  }
+}
+
 }  // namespace
 
 Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
-                   const DstFn& get_dst) {
+                   const DstFn& get_dst, bool apply_orientation) {
   auto ctx = std::unique_ptr<ReadCtx>(new (std::nothrow) ReadCtx{});
   if (!ctx) return {Errc::out_of_memory, quoted(name) + ": cannot create a JPEG decoder"};
   init_errors(&ctx->err, strict ? 1 : 0);
@@ -175,12 +233,26 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
   h.channels = ctx->cinfo.output_components;
   if (h.channels != 1 && h.channels != 3)
     return {Errc::unsupported, quoted(name) + ": JPEG with " + std::to_string(h.channels) + " output components"};
+  const int o = apply_orientation ? exif_orientation(ctx->cinfo) : 1;
+  if (o >= 5) std::swap(h.height, h.width);
   View dst;
   TANDEM_TRY(get_dst(h, dst));
   if (header_only) return {};
-  const int rc = read_pixels(ctx.get(), static_cast<unsigned char*>(dst.data), std::size_t(dst.row_stride()));
+  // Oriented: decoded into scratch rows first, then moved into place.
+  std::vector<unsigned char> raw;
+  const std::size_t raw_stride = std::size_t(ctx->cinfo.output_width) * std::size_t(h.channels);
+  if (o != 1) {
+    try {
+      raw.resize(raw_stride * ctx->cinfo.output_height);
+    } catch (const std::bad_alloc&) {
+      return {Errc::out_of_memory, quoted(name) + ": out of memory to orient the JPEG"};
+    }
+  }
+  const int rc = o == 1 ? read_pixels(ctx.get(), static_cast<unsigned char*>(dst.data), std::size_t(dst.row_stride()))
+                        : read_pixels(ctx.get(), raw.data(), raw_stride);
   if (rc == 1) return failed("decoding the pixels");
   if (rc == 2) return {Errc::format_error, quoted(name) + ": corrupt JPEG (the decoder stopped early)"};
+  if (o != 1) orient(raw.data(), raw_stride, ctx->cinfo.output_height, ctx->cinfo.output_width, int(h.channels), o, dst);
   return {};
 }
 

@@ -225,21 +225,11 @@ Status pread_all(int fd, void* dst, std::size_t size, std::uint64_t offset, cons
 
 Status NpyReader::open(const std::string& path) {
   close();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {Errc::io_error, "cannot open " + quoted(path) + ": " + errno_message(errno)};
+  int fd = -1;
+  std::uint64_t file_size = 0;
+  TANDEM_TRY(open_regular_file(path, fd, file_size));
   fd_ = fd;
   path_ = path;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    close();
-    return {Errc::io_error, "cannot stat " + quoted(path) + ": " + errno_message(err)};
-  }
-  if (S_ISDIR(st.st_mode)) {
-    close();
-    return {Errc::io_error, "cannot read " + quoted(path) + ": " + errno_message(EISDIR)};
-  }
-  const auto file_size = std::uint64_t(st.st_size);
   unsigned char pre[12] = {};
   const std::size_t pre_n = std::min<std::uint64_t>(12, file_size);
   Status s = pread_all(fd, pre, pre_n, 0, path);

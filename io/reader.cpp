@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "tandem/io/file.hpp"
+
 namespace tandem::io {
 
 namespace {
@@ -20,26 +22,14 @@ Status errno_status(const std::string& path, int err, const char* what) {
   return {Errc::io_error, "cannot " + std::string(what) + " " + path + ": " + std::strerror(err)};
 }
 
-// Opens `path` for reading, refusing directories and other non-regular files.
+// Opens `path` for reading, refusing directories and other non-regular files
+// (without blocking on a FIFO).
 int open_regular(ReadRequest& r, std::size_t& size) {
-  const int fd = ::open(r.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    r.status = errno_status(r.path, errno, "open");
-    return -1;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    r.status = errno_status(r.path, errno, "stat");
-    ::close(fd);
-    return -1;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    r.status = {Errc::io_error, "cannot read " + r.path + ": not a regular file"};
-    ::close(fd);
-    return -1;
-  }
-  size = static_cast<std::size_t>(st.st_size);
-  return fd;
+  int fd = -1;
+  std::uint64_t n = 0;
+  r.status = open_regular_file(r.path, fd, n);
+  size = static_cast<std::size_t>(n);
+  return r.status.ok() ? fd : -1;
 }
 
 // ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -973,6 +974,103 @@ TEST(Codec, HugeHeadersAreRefusedBeforeAllocating) {
   s = io::decode(encode_ok(a.view(), Format::pgm), "small.pgm", t, {.max_pixels = 37 * 53 - 1});
   EXPECT_EQ(s.code(), Errc::unsupported);
   EXPECT_TRUE(io::decode(encode_ok(a.view(), Format::pgm), "small.pgm", t, {.max_pixels = 37 * 53}).ok());
+}
+
+// --max-pixels counts bytes too: a 16-bit RGBA pixel is worth two 8-bit RGBA
+// ones. max_bytes caps what any decode may allocate.
+TEST(Codec, DeepPixelsAndMaxBytesAreCheckedFromTheHeader) {
+  Tensor t;
+  const Tensor deep = test::random_image(DType::u16, 100, 100, 4, 7);  // 80000 bytes
+  const Tensor rgba = test::random_image(DType::u8, 100, 100, 4, 8);   // 40000 bytes
+  const auto deep_png = encode_ok(deep.view(), Format::png);
+  const auto rgba_png = encode_ok(rgba.view(), Format::png);
+  Status s = io::decode(deep_png, "deep.png", t, {.max_pixels = 15000});
+  EXPECT_EQ(s.code(), Errc::unsupported) << s.message();
+  EXPECT_NE(s.message().find("deep.png': png of 100x100x4 u16 decodes to 80000 bytes, more than 4 x DecodeOptions::max_pixels (15000"),
+            std::string::npos) << s.message();
+  EXPECT_TRUE(io::decode(deep_png, "deep.png", t, {.max_pixels = 20000}).ok());
+  EXPECT_TRUE(io::decode(rgba_png, "rgba.png", t, {.max_pixels = 15000}).ok());
+  s = io::decode(rgba_png, "rgba.png", t, {.max_bytes = 39999});
+  EXPECT_EQ(s.code(), Errc::out_of_memory) << s.message();
+  EXPECT_NE(s.message().find("decodes to 40000 bytes, more than the 39999 bytes allowed"), std::string::npos) << s.message();
+  ASSERT_TRUE(io::decode(rgba_png, "rgba.png", t, {.max_bytes = 40000}).ok());
+  EXPECT_TRUE(same_bytes(t.view(), rgba.view()));
+  const std::vector<std::byte> npy = [&] {
+    std::vector<std::byte> b;
+    EXPECT_TRUE(io::encode_npy(deep.view(), b).ok());
+    return b;
+  }();
+  EXPECT_EQ(io::decode(npy, "deep.npy", t, {.max_bytes = 79999}).code(), Errc::out_of_memory);
+  EXPECT_TRUE(io::decode(npy, "deep.npy", t, {.max_bytes = 80000}).ok());
+}
+
+// probe_file reads only the start of a file, more when metadata comes before
+// the pixels; a FIFO is refused at once (nothing writes to it: a blocking
+// open would never return).
+TEST(Codec, ProbeFileReadsPastLargeMetadataAndRefusesFifos) {
+  TempDir dir;
+  const Tensor img = test::random_image(DType::u16, 31, 47, 3, 9);
+  auto png = encode_ok(img.view(), Format::png);
+  // A 300 KB tEXt chunk right after IHDR (offset 8 + 25).
+  std::string body = "tEXtComment";
+  body += '\0';
+  body += std::string(300000, 'x');
+  std::vector<std::byte> chunk;
+  auto put32 = [&](std::uint32_t v) {
+    for (int k = 3; k >= 0; --k) chunk.push_back(std::byte(v >> (8 * k)));
+  };
+  put32(std::uint32_t(body.size() - 4));
+  for (char c : body) chunk.push_back(std::byte(c));
+  put32(std::uint32_t(crc32(0, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()))));
+  png.insert(png.begin() + 33, chunk.begin(), chunk.end());
+  write_raw(dir.file("meta.png"), png);
+  io::ImageInfo info;
+  std::uint64_t size = 0;
+  const Status s = io::probe_file(dir.file("meta.png"), info, size);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(size, png.size());
+  EXPECT_EQ(info.shape, (std::vector<std::int64_t>{31, 47, 3}));
+  EXPECT_EQ(info.dtype, DType::u16);
+  EXPECT_EQ(io::decoded_bytes(info), 31u * 47 * 3 * 2);
+  Tensor t;
+  ASSERT_TRUE(io::read_image(dir.file("meta.png"), t).ok());
+  EXPECT_TRUE(same_bytes(t.view(), img.view()));
+
+  ASSERT_EQ(::mkfifo(dir.file("pipe.png").c_str(), 0644), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Status f = io::probe_file(dir.file("pipe.png"), info, size);
+  EXPECT_EQ(f.code(), Errc::io_error);
+  EXPECT_NE(f.message().find("pipe.png': it is a FIFO (named pipe), not a regular file"), std::string::npos) << f.message();
+  EXPECT_EQ(io::read_image(dir.file("pipe.png"), t).code(), Errc::io_error);
+  io::NpyReader r;
+  EXPECT_EQ(r.open(dir.file("pipe.png")).code(), Errc::io_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+}
+
+// EXIF orientation 1..8 (both byte orders) is applied as OpenCV's imread
+// applies it (tests/golden/make_exif_golden.py); apply_orientation = false
+// gives the stored pixels, and probe reports the oriented size.
+TEST(Jpeg, ExifOrientationAsOpenCvShowsIt) {
+  const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/exif/";
+  Tensor raw;
+  ASSERT_TRUE(io::read_npy(dir + "raw.npy", raw).ok());
+  for (int k = 1; k <= 8; ++k) {
+    const std::string name = dir + "orient" + std::to_string(k) + ".jpg";
+    std::vector<std::byte> bytes;
+    ASSERT_TRUE(io::read_file(name, bytes).ok());
+    Tensor want, got, stored;
+    ASSERT_TRUE(io::read_npy(dir + "orient" + std::to_string(k) + ".npy", want).ok());
+    ASSERT_TRUE(io::decode(bytes, name, got).ok());
+    EXPECT_TRUE(got.view().same_layout(want.view())) << k << ": " << got.view().describe();
+    EXPECT_TRUE(same_bytes(got.view(), want.view())) << "orientation " << k;
+    io::ImageInfo info;
+    ASSERT_TRUE(io::probe(bytes, name, info).ok());
+    EXPECT_EQ(info.height(), k < 5 ? 24 : 40) << k;
+    io::DecodeOptions keep;
+    keep.apply_orientation = false;
+    ASSERT_TRUE(io::decode(bytes, name, stored, keep).ok());
+    EXPECT_TRUE(same_bytes(stored.view(), raw.view())) << "orientation " << k << " kept raw";
+  }
 }
 
 // Mutated and cut-short files of every format: errors, never crashes.

@@ -1,38 +1,57 @@
 // Admission: the byte budget (--io-memory) that bounds what the items in
-// flight hold. The reader asks before it reads an item; the item's charge is
-// given back when it has been written (or has failed).
+// flight hold. Each item is charged, before it is read, the peak its header
+// says it will reach (file, decoded pixels, what the pipeline's stages
+// allocate, the encoded output); the charge is given back when it has been
+// written (or has failed). An item whose peak exceeds the whole budget is
+// refused instead of admitted.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
 
 #include "host/engine/queue.hpp"
+#include "tandem/io/codec.hpp"
+#include "tandem/io/npy.hpp"
+#include "tandem/pipeline.hpp"
 
 namespace tandem::engine {
 
 /// The budget when the run names none: 1/8 of RAM, 64 MiB to 4 GiB.
 std::size_t default_io_memory();
 
+/// What an item will hold, from its header.
+struct ItemEstimate {
+  std::uint64_t decoded = 0;  ///< bytes of the decoded input
+  std::uint64_t peak = 0;     ///< bytes held at the item's peak, from read to write
+};
+
+/// The estimate for a file of `file_bytes` whose header says `info` (nullopt:
+/// no header could be read; decoding will report why) run through `pipeline`.
+/// The peak is the largest of: the file and the decoded input (decode); the
+/// decoded input, a stage's input and its output (compute, for each stage);
+/// the result and its encoding (write). Image ops keep the dtype (resize sets
+/// the size, grayscale one channel); array ops are charged 8 bytes an element.
+ItemEstimate estimate_item(const Pipeline& pipeline, const std::optional<io::ImageInfo>& info,
+                           std::uint64_t file_bytes);
+
+/// Memory a streamed .npy holds at once when chunks of `chunk_bytes` input
+/// bytes flow (a few chunks in and out of flight, results up to 8 bytes an element).
+std::uint64_t stream_footprint(std::size_t chunk_bytes, std::size_t element_size);
+
+/// The batch engine runs ops on an array in its own dtype, as NumPy would:
+/// a .npy whose dtype tandem only reads by widening it (bool, int8, int16,
+/// uint32, float16) is refused, naming the file's dtype, rather than computed
+/// in a wider type with results NumPy would not give (abs(int8 -128)).
+Status check_npy_dtype(const std::string& path, const io::NpyHeader& h);
+
 class Admission {
  public:
   explicit Admission(std::size_t limit) : budget_(limit ? limit : default_io_memory()) {}
 
-  /// Bytes an item may occupy at its peak, guessed from its file before
-  /// decoding: compressed images expand; the ratio learns from what decoding shows.
-  [[nodiscard]] std::size_t estimate(std::size_t file_bytes, bool compressed) const {
-    const double r = compressed ? ratio_.load() : 2.5;
-    return static_cast<std::size_t>(static_cast<double>(file_bytes) * r) + 4096;
-  }
-  /// What decoding showed: `peak_bytes` for a file of `file_bytes`.
-  void learn(std::size_t file_bytes, std::size_t peak_bytes) {
-    if (file_bytes == 0) return;
-    const double r = static_cast<double>(peak_bytes) / static_cast<double>(file_bytes);
-    double cur = ratio_.load();
-    while (r > cur && !ratio_.compare_exchange_weak(cur, r)) {
-    }
-  }
-  /// Waits until `bytes` fit (an item larger than the budget is admitted
-  /// alone); false when cancelled meanwhile.
+  /// Waits until `bytes` fit (the caller refuses items larger than the
+  /// budget); false when cancelled meanwhile.
   bool acquire(std::size_t bytes) { return budget_.acquire(bytes); }
   void release(std::size_t bytes) { budget_.release(bytes); }
   void cancel() { budget_.cancel(); }
@@ -42,7 +61,6 @@ class Admission {
 
  private:
   MemoryBudget budget_;
-  std::atomic<double> ratio_{8.0};
 };
 
 }  // namespace tandem::engine

@@ -38,6 +38,9 @@ struct Item {
   Tensor host;                   // decoded input
   Tensor result;                 // host result
   std::size_t charge = 0;        // bytes charged to the budget at admission
+  std::uint64_t decode_limit = 0;  // decoded bytes admission allowed (0: unlimited)
+  int page = 0;                  // TIFF: the page this item is
+  int tiff_compression = 8;      // TIFF: written back with the input's compression
   std::size_t input_bytes = 0;
   bool cpu_only = false;         // a device failed it: CPU teams only
   int node = -1;                 // NUMA node it was decoded on (-1: unknown)

@@ -50,16 +50,16 @@ Status DecodeStage::decode(Context& ctx, Item& it, int track) {
     TraceScope scope(ctx.trace, track, "decode", "io", it.input);
     io::DecodeOptions dopt;
     dopt.max_pixels = static_cast<std::int64_t>(ctx.opts.max_pixels);
+    dopt.max_bytes = it.decode_limit;
+    dopt.page = it.page;
+    dopt.apply_orientation = !ctx.opts.raw_orientation;
     // With GPUs in the plan, straight into pinned memory (reused blocks, see
     // Buffer::allocate): a GPU feeder uploads a lone item from it as it is.
     if (!ctx.plan.gpus.empty()) dopt.pinned_for = ctx.plan.gpus[0].device;
     s = io::decode(it.bytes, it.input, it.host, dopt);
   }
   ctx.decode.add(seconds_since(t0));
-  if (s.ok()) {
-    ctx.admission.learn(it.bytes.size(), it.bytes.size() + 2 * it.host.view().nbytes());
-    it.input_bytes = it.host.view().nbytes();
-  }
+  if (s.ok()) it.input_bytes = it.host.view().nbytes();
   it.bytes = {};
   return s;
 }
@@ -73,7 +73,6 @@ void DecodeStage::loop(std::size_t d) {
     ItemPtr item = std::move(*next);
     item->node = seat.node;
     item->info.status = decode(ctx_, *item, track);
-    if (item->info.status.ok() && ctx_.cancelled()) item->info.status = {Errc::cancelled, "cancelled before compute"};
     if (!item->info.status.ok()) {
       on_failed_(std::move(item));
       continue;

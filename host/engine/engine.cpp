@@ -24,9 +24,11 @@
 #include "host/engine/read_stage.hpp"
 #include "host/engine/scheduler.hpp"
 #include "host/engine/share.hpp"
+#include "host/engine/stream.hpp"
 #include "host/engine/stream_stage.hpp"
 #include "host/engine/write_stage.hpp"
 #include "tandem/io/file.hpp"
+#include "tandem/io/npy.hpp"
 
 namespace tandem {
 
@@ -69,6 +71,36 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// "1.5 GiB"
+std::string tools_bytes(std::uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+// A file can be created in `dir`: tried with a temporary, removed at once.
+Status check_writable(const std::string& dir, const std::string& what) {
+  io::AtomicFile probe;
+  const Status s = probe.open(dir + "/.tandem-write-check");
+  if (!s.ok()) return {Errc::io_error, "cannot write to " + what + ": " + s.message()};
+  probe.abort();
+  return {};
+}
+
+// "16384x16384x4 u16 png"
+std::string describe(const io::ImageInfo& info) {
+  std::string s;
+  for (std::size_t i = 0; i < info.shape.size(); ++i) s += (i ? "x" : "") + std::to_string(info.shape[i]);
+  return s + " " + dtype_name(info.dtype) + " " + io::format_name(info.format);
+}
+
 class Engine {
  public:
   Engine(Context& ctx, RunSummary& s) : ctx_(ctx), summary_(s) {}
@@ -79,6 +111,9 @@ class Engine {
 
  private:
   Status prepare();
+  bool admit(ItemPtr& item, std::vector<ItemPtr>& streamed);
+  void add_pages(Item& first, int pages);
+  void skip(ItemPtr item);
   void finish(ItemPtr item);
   void record(ItemPtr item);
   void summarize();
@@ -91,6 +126,8 @@ class Engine {
 
   std::unique_ptr<WorkQueue<Item>> work_;
   std::unique_ptr<WriteStage> write_;
+  std::vector<ItemPtr> more_pages_;  // pages of a multi-page TIFF, until admission lists them
+  std::size_t next_index_ = 0;       // the index a page added at admission takes (after the listing's)
   std::function<void(std::size_t, const Status&, Tensor&)> on_tensor_;
 
   std::mutex result_mu_;
@@ -98,7 +135,7 @@ class Engine {
   std::map<std::string, std::size_t> per_device_;            // under result_mu_
   std::atomic<std::size_t> done_{0}, failed_{0};
   std::atomic<std::uint64_t> bytes_in_{0};
-  std::size_t total_ = 0;
+  std::atomic<std::size_t> total_{0};  // grows when a multi-page TIFF is admitted
   std::mutex monitor_mu_;
   std::condition_variable monitor_cv_;  // wakes the monitor at the end of the run
   bool finished_ = false;               // under monitor_mu_
@@ -216,23 +253,121 @@ void Engine::end_monitor() {
   monitor_cv_.notify_all();
 }
 
+// An item --resume found done: in the summary, never read.
+void Engine::skip(ItemPtr item) {
+  std::lock_guard lock(result_mu_);
+  results_.emplace_back(item->index, std::move(item->info));
+  ++summary_.skipped;
+}
+
+// Reads the item's header and sets its charge and decode limit; false when
+// it cannot run (its status says why), or when it moved to `streamed`
+// (item is then null).
+bool Engine::admit(ItemPtr& item, std::vector<ItemPtr>& streamed) {
+  io::ImageInfo info;
+  std::uint64_t file_bytes = 0;
+  io::DecodeOptions as;
+  as.page = item->page;
+  as.apply_orientation = !ctx_.opts.raw_orientation;
+  const Status probed = io::probe_file(item->input, info, file_bytes, as);
+  if (!probed.ok() && probed.code() == Errc::io_error) {
+    item->info.status = probed;
+    return false;
+  }
+  std::optional<io::ImageInfo> header;
+  if (probed.ok()) header = info;
+  if (header && info.format == io::Format::npy) {
+    io::NpyReader npy;
+    if (npy.open(item->input).ok()) {
+      item->info.status = check_npy_dtype(item->input, npy.header());
+      if (!item->info.status.ok()) return false;
+    }
+  }
+  const ItemEstimate e = estimate_item(ctx_.pipeline, header, file_bytes);
+  const std::size_t limit = ctx_.admission.limit();
+  if (e.peak > limit) {
+    if (header && info.format == io::Format::npy && can_stream(ctx_.pipeline)) {
+      streamed.push_back(std::move(item));
+      return false;
+    }
+    item->info.status = {Errc::out_of_memory,
+                         item->input + ": needs " + tools_bytes(e.peak) + " at its peak" +
+                             (header ? " (it decodes to " + tools_bytes(e.decoded) + ", " + describe(info) + ")" : "") +
+                             ", more than the whole budget of " + tools_bytes(limit) +
+                             " (RunOptions::io_memory); raise it to run this item"};
+    return false;
+  }
+  item->charge = static_cast<std::size_t>(e.peak);
+  if (header && info.format == io::Format::tiff) {
+    item->tiff_compression = info.tiff_compression;
+    if (item->page == 0 && info.pages > 1) add_pages(*item, info.pages);
+    // The listing's --resume looked for NAME.tif; pages are written as NAME.pK.tif.
+    std::error_code ec;
+    if (ctx_.opts.resume && info.pages > 1 && fs::exists(item->output, ec)) {
+      item->info.skipped = true;
+      return false;
+    }
+  }
+  // The decoder refuses more than the header promised (a file changed since).
+  item->decode_limit = header ? e.decoded : limit;
+  return true;
+}
+
+// Each page of a multi-page TIFF is an item of its own, written as
+// NAME.pK.EXT; page 0 (the item itself) takes NAME.p0.EXT. Pages after the
+// first are charged by their own headers when their turn comes.
+void Engine::add_pages(Item& first, int pages) {
+  auto page_path = [](const std::string& out, int k) {
+    const fs::path p(out);
+    return (p.parent_path() / (p.stem().string() + ".p" + std::to_string(k) + p.extension().string())).string();
+  };
+  const std::string base = first.output;
+  first.output = first.info.output = page_path(base, 0);
+  std::lock_guard lock(result_mu_);
+  for (int k = 1; k < pages; ++k) {
+    auto it = std::make_unique<Item>();
+    it->index = next_index_++;
+    it->input = first.input;
+    it->info.input = first.input + " (page " + std::to_string(k) + ")";
+    it->out_format = first.out_format;
+    it->page = k;
+    it->output = it->info.output = page_path(base, k);
+    std::error_code ec;
+    if (ctx_.opts.resume && fs::exists(it->output, ec)) {
+      it->info.skipped = true;
+      results_.emplace_back(it->index, std::move(it->info));
+      ++summary_.skipped;
+      continue;
+    }
+    more_pages_.push_back(std::move(it));
+    ++total_;
+  }
+}
+
 Status Engine::run_files() {
   const RunOptions& o = ctx_.opts;
   if (o.output_dir.empty()) return {Errc::invalid_argument, "no output directory given (output_dir is empty)"};
   if (o.inputs.empty()) return {Errc::invalid_argument, "no inputs given"};
   if (!o.format.empty() && !io::parse_format(o.format))
-    return {Errc::invalid_argument, "unknown output format '" + o.format + "' (png, jpg, pgm, ppm, npy)"};
+    return {Errc::invalid_argument, "unknown output format '" + o.format + "' (png, jpg, pgm, ppm, tiff, npy)"};
   std::error_code ec;
   fs::create_directories(o.output_dir, ec);
   if (ec || !fs::is_directory(o.output_dir))
     return {Errc::io_error, "cannot create output directory " + o.output_dir + (ec ? ": " + ec.message() : "")};
   const fs::path outdir = fs::canonical(o.output_dir, ec);
+  // Nothing is decoded when no output could be written, or the trace could not.
+  TANDEM_TRY(check_writable(outdir.string(), "output directory " + o.output_dir));
+  if (!o.trace_path.empty()) {
+    const fs::path trace_dir = fs::absolute(o.trace_path, ec).parent_path();
+    TANDEM_TRY(check_writable(trace_dir.string(), "the trace file " + o.trace_path + " (RunOptions::trace_path)"));
+  }
   std::int64_t stale = 0;
-  (void)io::remove_stale_temporaries(outdir.string(), stale);
+  (void)io::remove_stale_temporaries(outdir.string(), stale, false, true);
 
   Listing listing;
   TANDEM_TRY(list_items(ctx_.pipeline, o, outdir.string(), ctx_.admission.limit() / 4, listing));
   for (auto& n : listing.notices) summary_.notices.push_back(std::move(n));
+  next_index_ = listing.listed;
   // This process's share of the listing: all of it, a --shard, or chunks from a WorkShare.
   ItemSource source(std::move(listing), o);
   TANDEM_TRY(source.begin());
@@ -264,8 +399,9 @@ Status Engine::run_files() {
   teams.start();
   feeders.start();
   read.start();
-  // Admission, on this thread: each item is charged its estimated peak before
-  // it is read; the charge comes back when it has been written or has failed.
+  // Admission, on this thread: each item's header is read and the item is
+  // charged the peak it will reach before it is read; the charge comes back
+  // when it has been written or has failed. What can never fit is refused.
   std::size_t not_started = 0;
   std::vector<ItemPtr> streamed;
   Claim claim;
@@ -279,18 +415,28 @@ Status Engine::run_files() {
   while (!ctx_.cancelled() && room() && source.next(claim)) {
     refused += claim.refused.size();
     for (auto& item : claim.refused) record(std::move(item));
-    for (auto& item : claim.skipped) {
-      std::lock_guard lock(result_mu_);
-      results_.emplace_back(item->index, std::move(item->info));
-      ++summary_.skipped;
-    }
+    for (auto& item : claim.skipped) skip(std::move(item));
     for (auto& item : claim.streamed) streamed.push_back(std::move(item));
-    for (auto& item : claim.todo) {
+    // By index: admitting a multi-page TIFF adds its other pages (appended
+    // here, before a reference into the list is taken).
+    std::vector<ItemPtr>& todo = claim.todo;
+    for (std::size_t k = 0;; ++k) {
+      for (auto& page : more_pages_) todo.push_back(std::move(page));
+      more_pages_.clear();
+      if (k >= todo.size()) break;
+      ItemPtr& item = todo[k];
       if (ctx_.cancelled()) break;
-      const auto format = io::format_from_path(item->input);
-      const bool compressed = format == io::Format::png || format == io::Format::jpeg;
-      const auto size = fs::file_size(item->input, ec);
-      item->charge = ctx_.admission.estimate(ec ? 0 : static_cast<std::size_t>(size), compressed);
+      if (!admit(item, streamed)) {
+        if (!item) continue;  // moved to the streamed list
+        if (item->info.skipped) {
+          skip(std::move(item));
+          --total_;
+          continue;
+        }
+        ++refused;
+        finish(std::move(item));
+        continue;
+      }
       if (!ctx_.admission.acquire(item->charge)) break;
       {
         std::lock_guard lock(result_mu_);
@@ -298,7 +444,7 @@ Status Engine::run_files() {
       }
       read.process(std::move(item));
     }
-    for (auto& item : claim.todo)
+    for (auto& item : todo)
       if (item) ++not_started;  // never admitted (cancelled)
   }
   read.stop();

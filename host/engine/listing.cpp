@@ -32,44 +32,86 @@ struct Listed {
   Status error;
 };
 
+// One directory of a walk, its entries sorted; subdirectories are walked in
+// turn. The output tree is left out (its files are the outputs of earlier
+// runs), and every entry that cannot be read is reported with its path.
+void walk(const RunOptions& o, const fs::path& root, const fs::path& dir, const std::string& outdir,
+          std::vector<Listed>& found, std::size_t& ignored) {
+  std::error_code ec;
+  std::vector<fs::directory_entry> entries;
+  fs::directory_iterator it(dir, ec), end;
+  for (; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+  if (ec) {
+    found.push_back({dir.string(), dir.lexically_relative(root), {Errc::io_error, "cannot list " + dir.string() + ": " + ec.message()}});
+    return;
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const auto& e : entries) {
+    const std::string name = e.path().filename().string();
+    if (io::is_temporary_name(name) || name.starts_with('.')) continue;
+    // The link's own path: a symlink's output sits where the link is, not where it points.
+    const fs::path rel = e.path().lexically_relative(root);
+    std::error_code sec;
+    const fs::file_status st = e.status(sec);  // follows symlinks
+    if (sec || !fs::exists(st)) {
+      std::error_code lec;
+      const bool dangling = e.is_symlink(lec) && !fs::exists(st);
+      const std::string why = dangling ? "dangling symbolic link (to " + fs::read_symlink(e.path(), lec).string() + ")"
+                                       : (sec ? sec.message() : std::string("no such file"));
+      found.push_back({e.path().string(), rel, {Errc::io_error, "cannot read " + e.path().string() + ": " + why}});
+      continue;
+    }
+    if (fs::is_directory(st)) {
+      if (e.is_symlink(sec)) continue;  // not followed: no loops, nothing listed twice
+      if (fs::equivalent(e.path(), outdir, sec)) continue;
+      walk(o, root, e.path(), outdir, found, ignored);
+      continue;
+    }
+    if (!fs::is_regular_file(st)) continue;  // FIFOs, sockets, devices found in a walk
+    if (!matches_any(o.globs, name, rel.string())) continue;
+    if (o.globs.empty() && !io::format_from_path(name)) {
+      ++ignored;
+      continue;
+    }
+    found.push_back({e.path().string(), rel, {}});
+  }
+}
+
 // Files found by walking a directory without glob patterns are kept only when
 // their name says a format tandem reads (a README next to the photos is not
-// an input); `ignored` counts the others. Files named directly always count.
-void list_inputs(const RunOptions& o, std::vector<Listed>& out, std::size_t& ignored) {
+// an input); `ignored` counts them. Files named directly always count; a file
+// named twice (or named and found in a directory) is listed once.
+void list_inputs(const RunOptions& o, const std::string& outdir, std::vector<Listed>& out, std::size_t& ignored,
+                 std::vector<std::string>& notices) {
+  std::set<std::string> seen;
+  std::size_t twice = 0;
+  auto add = [&](Listed l) {
+    std::error_code ec;
+    // By the path as named: a symlink to another input is an input of its own.
+    if (l.error.ok() && !seen.insert(fs::absolute(l.input, ec).lexically_normal().string()).second) {
+      ++twice;
+      return;
+    }
+    out.push_back(std::move(l));
+  };
   for (const auto& arg : o.inputs) {
     std::error_code ec;
     const fs::file_status st = fs::status(arg, ec);
     if (ec || !fs::exists(st)) {
-      out.push_back({arg, fs::path(arg).filename(), {Errc::io_error, "cannot read " + arg + ": no such file or directory"}});
+      add({arg, fs::path(arg).filename(), {Errc::io_error, "cannot read " + arg + ": no such file or directory"}});
       continue;
     }
     if (!fs::is_directory(st)) {
-      out.push_back({arg, fs::path(arg).filename(), {}});
+      add({arg, fs::path(arg).filename(), {}});
       continue;
     }
     std::vector<Listed> found;
-    fs::recursive_directory_iterator it(arg, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) {
-      out.push_back({arg, fs::path(arg).filename(), {Errc::io_error, "cannot list " + arg + ": " + ec.message()}});
-      continue;
-    }
-    for (; it != end; it.increment(ec)) {
-      if (ec) break;
-      if (!it->is_regular_file(ec)) continue;
-      const std::string name = it->path().filename().string();
-      if (io::is_temporary_name(name) || name.starts_with('.')) continue;
-      const fs::path rel = fs::relative(it->path(), arg, ec);
-      if (!matches_any(o.globs, name, rel.string())) continue;
-      if (o.globs.empty() && !io::format_from_path(name)) {
-        ++ignored;
-        continue;
-      }
-      found.push_back({it->path().string(), rel, {}});
-    }
-    // Directory order is arbitrary; sort so runs are reproducible.
-    std::sort(found.begin(), found.end(), [](const Listed& a, const Listed& b) { return a.input < b.input; });
-    for (auto& f : found) out.push_back(std::move(f));
+    walk(o, arg, arg, outdir, found, ignored);
+    for (auto& f : found) add(std::move(f));
   }
+  if (twice)
+    notices.push_back(std::to_string(twice) + " input" + (twice == 1 ? " was" : "s were") +
+                      " named more than once; each is processed once");
 }
 
 const char* extension_of(io::Format f) {
@@ -79,6 +121,7 @@ const char* extension_of(io::Format f) {
     case io::Format::pgm: return ".pgm";
     case io::Format::ppm: return ".ppm";
     case io::Format::npy: return ".npy";
+    case io::Format::tiff: return ".tif";
   }
   return "";
 }
@@ -112,7 +155,7 @@ Status list_items(const Pipeline& pipeline, const RunOptions& opts, const std::s
                   std::size_t stream_above, Listing& out) {
   std::vector<Listed> listed;
   std::size_t ignored = 0;
-  list_inputs(opts, listed, ignored);
+  list_inputs(opts, outdir, listed, ignored, out.notices);
   if (ignored)
     out.notices.push_back("ignored " + std::to_string(ignored) + " file" + (ignored == 1 ? "" : "s") +
                           " of no known format found in the input directories (name them, or add a glob "
@@ -120,7 +163,7 @@ Status list_items(const Pipeline& pipeline, const RunOptions& opts, const std::s
   if (listed.empty())
     return {Errc::invalid_argument,
             ignored ? "no input files of a known format found (" + std::to_string(ignored) +
-                          " ignored: tandem reads .png .jpg .jpeg .jpe .pgm .ppm .npy; add a glob pattern to "
+                          " ignored: tandem reads .png .jpg .jpeg .jpe .pgm .ppm .tif .tiff .npy; add a glob pattern to "
                           "include others)"
                     : "no input files found (check the input paths and the glob patterns)"};
   out.listed = listed.size();

@@ -219,7 +219,7 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
     TANDEM_TRY(one_pass(reader, prefix, cfg, [&](Chunk& c) -> Status {
       const View& r = c.out;
       if (!opened) {
-        TANDEM_TRY(writer.open(output, r.dtype, h.shape));
+        TANDEM_TRY(writer.open(output, r.dtype, h.shape, cfg.write));
         opened = true;
       }
       TANDEM_TRY(writer.append(r));
@@ -227,7 +227,7 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
       return {};
     }));
     if (!opened) {  // empty array: nothing flowed; keep the input dtype
-      TANDEM_TRY(writer.open(output, h.dtype, h.shape));
+      TANDEM_TRY(writer.open(output, h.dtype, h.shape, cfg.write));
     }
     return writer.finish();
   }
@@ -255,7 +255,7 @@ Status stream_npy(const Pipeline& pipeline, const std::string& input, const std:
     info.values = detail::reduction_values(pipeline, result.view());
     return {};
   }
-  TANDEM_TRY(io::write_npy(output, result.view()));
+  TANDEM_TRY(io::write_npy(output, result.view(), cfg.write));
   info.bytes_out = result.view().nbytes();
   return {};
 }

@@ -8,14 +8,21 @@
 
 #include "host/engine/trace.hpp"
 #include "tandem/engine.hpp"
+#include "tandem/io/file.hpp"
 
 namespace tandem {
 
+/// Input bytes per chunk when the budget allows: large enough that a chunk's
+/// OpenMP work outweighs its hand-offs, small enough that the chunks in flight
+/// stay in the caches (measured in docs/performance.md, "Streaming chunks").
+inline constexpr std::size_t kStreamChunkBytes = std::size_t(4) << 20;
+
 struct StreamConfig {
-  std::size_t chunk_bytes = 64u << 20;  ///< input bytes per chunk
+  std::size_t chunk_bytes = kStreamChunkBytes;  ///< input bytes per chunk
   Exec exec;                            ///< CPU (threads) or CUDA (stream)
   Trace* trace = nullptr;
   int trace_track = 0;                  ///< track for the chunk reads
+  io::AtomicWriteOptions write;         ///< how the output is written (fsync)
 };
 
 /// True when `pipeline` can stream: every stage elementwise, the last maybe a reduction/histogram.

@@ -7,6 +7,7 @@
 #include "host/engine/stream.hpp"
 #include "host/ops/reduction.hpp"
 #include "tandem/io/file.hpp"
+#include "tandem/io/npy.hpp"
 
 namespace tandem::engine {
 
@@ -25,8 +26,33 @@ bool device_failure(const Status& s) { return detail::is_retryable(s) || detail:
 void StreamStage::process(ItemPtr item) {
   StreamConfig cfg;
   cfg.trace = &ctx_.trace;
+  cfg.write.fsync = ctx_.opts.fsync;
   cfg.trace_track = ctx_.trace.track("stream " + item->input);
-  cfg.chunk_bytes = std::max<std::size_t>(1u << 20, ctx_.admission.limit() / 8);
+  // Chunks sized for speed (kStreamChunkBytes), smaller only when the budget
+  // cannot hold the chunks in flight; what they hold is charged to the budget.
+  std::size_t element = 1;
+  {
+    io::NpyReader probe;
+    if (probe.open(item->input).ok()) {
+      element = std::max<std::size_t>(1, dtype_size(probe.header().dtype));
+      item->info.status = check_npy_dtype(item->input, probe.header());
+      if (!item->info.status.ok()) {
+        item->info.output.clear();
+        on_done_(std::move(item));
+        return;
+      }
+    }
+  }
+  cfg.chunk_bytes = kStreamChunkBytes;
+  while (cfg.chunk_bytes > (64u << 10) && stream_footprint(cfg.chunk_bytes, element) > ctx_.admission.limit())
+    cfg.chunk_bytes /= 2;
+  item->charge = static_cast<std::size_t>(stream_footprint(cfg.chunk_bytes, element));
+  if (!ctx_.admission.acquire(item->charge)) {
+    item->info.status = {Errc::cancelled, "cancelled before it was streamed"};
+    item->info.output.clear();
+    on_done_(std::move(item));
+    return;
+  }
   Stream stream;
   if (!ctx_.plan.gpus.empty() && Stream::create(ctx_.plan.gpus[0].device, stream).ok()) {
     cfg.exec = Exec::on(stream);
@@ -53,7 +79,7 @@ void StreamStage::process(ItemPtr item) {
   if (ctx_.pipeline.result_kind() == OpKind::reduction && item->info.status.ok()) {
     // Reductions write their JSON like any other item.
     const std::vector<std::byte> bytes = detail::reduction_json(item->info.values);
-    item->info.status = io::write_file_atomic(item->output, bytes);
+    item->info.status = io::write_file_atomic(item->output, bytes, cfg.write);
     item->info.bytes_out = bytes.size();
   }
   if (!item->info.status.ok()) item->info.output.clear();

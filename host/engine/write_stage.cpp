@@ -40,13 +40,14 @@ void WriteStage::write(Context& ctx, Item& item, int track) {
     io::EncodeOptions eo;
     eo.jpeg_quality = ctx.opts.jpeg_quality;
     eo.png_compression = ctx.opts.png_compression;
+    eo.tiff_compression = static_cast<io::TiffCompression>(item.tiff_compression);
     s = io::encode(r, item.out_format, eo, bytes);
     if (!s.ok()) s = s.with_context("cannot write " + item.output);
   }
   if (s.ok()) {
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(item.output).parent_path(), ec);
-    s = io::write_file_atomic(item.output, bytes);
+    s = io::write_file_atomic(item.output, bytes, {.fsync = ctx.opts.fsync});
   }
   if (s.ok()) item.info.bytes_out = bytes.size();
   else item.info.output.clear();

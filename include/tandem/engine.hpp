@@ -93,7 +93,7 @@ struct RunOptions {
   std::vector<std::string> inputs;   ///< files and directories (recursed)
   std::string output_dir;
   std::vector<std::string> globs;    ///< keep files whose name matches one (fnmatch); empty = all
-  std::string format;                ///< png|jpg|pgm|ppm|npy; empty = the input's own format
+  std::string format;                ///< png|jpg|pgm|ppm|tiff|npy; empty = the input's own format
   int jpeg_quality = 90;
   int png_compression = 1;           ///< zlib level 0-9; 1 = fast
   DeviceChoice device = DeviceChoice::auto_select;
@@ -101,6 +101,13 @@ struct RunOptions {
   std::vector<int> gpus;             ///< CUDA ordinals to use; empty = all
   std::size_t io_memory = 0;         ///< byte budget for items in flight; 0 = 1/8 of RAM, at most 4 GiB
   bool resume = false;               ///< skip inputs whose output is already complete
+  /// Make each output durable before it takes its final name: fsync the file,
+  /// rename, fsync its directory. Without it an output is complete or absent
+  /// after the process is killed, but a power loss may lose recent outputs
+  /// (or, on some file systems, leave them empty).
+  bool fsync = false;
+  /// JPEG: keep the pixels as stored instead of applying the EXIF orientation.
+  bool raw_orientation = false;
   std::uint64_t max_pixels = 1ull << 30;  ///< refuse larger images (0 = no limit; 2^30 as OpenCV)
   std::string trace_path;            ///< Chrome/Perfetto trace-event JSON, if set
   bool use_io_uring = true;          ///< false forces the pread thread pool

@@ -1,5 +1,5 @@
 /// @file codec.hpp
-/// @brief Image and array codecs: PNG, JPEG, PGM/PPM and NPY, in memory.
+/// @brief Image and array codecs: PNG, JPEG, PGM/PPM, TIFF and NPY, in memory.
 ///
 /// Decoding recognises the format from the first bytes (never the file name)
 /// and produces a host tensor: an image is H x W (one channel) or H x W x C
@@ -10,9 +10,10 @@
 /// | PNG    | gray -> 1 ch; gray+alpha -> RGBA (gray copied to R, G, B); RGB -> 3; RGBA -> 4; palette -> RGB, or RGBA when it has transparency; 1/2/4-bit gray -> u8 scaled to 0..255 (as libpng and OpenCV do); 16-bit samples -> u16 (raw values) | u8/u16, 1/3/4 channels |
 /// | JPEG   | u8 gray (1) or RGB (3); CMYK/YCCK refused | u8, 1 or 3 channels |
 /// | PGM/PPM| P2/P5 -> 1 ch, P3/P6 -> 3 ch, u8 when maxval <= 255 else u16, raw values (not rescaled to the maxval); P1/P4 bitmaps -> u8 255 (white) / 0 (black) | P5 (pgm, 1 ch) / P6 (ppm, 3 ch), maxval 255 (u8) or 65535 (u16) |
+/// | TIFF   | one page (DecodeOptions::page): gray -> 1, RGB -> 3, RGBA -> 4 ch; 8/16-bit unsigned -> u8/u16, 32-bit float -> f32; strips or tiles, any compression libtiff has (LZW, deflate, zstd, ...); palette, min-is-white, CMYK, YCbCr, signed and separate planes refused | u8/u16/f32, 1/3/4 channels, EncodeOptions::tiff_compression |
 /// | NPY    | see npy.hpp | any host view |
 ///
-/// Not applied: EXIF orientation, gamma, ICC profiles, the colour key (tRNS) of
+/// JPEG's EXIF orientation is applied (DecodeOptions::apply_orientation). Not applied: gamma, ICC profiles, the colour key (tRNS) of
 /// gray and RGB PNGs. Corrupt or truncated input is an error (Errc::format_error),
 /// never a partial image: libjpeg's recoverable warnings ("Premature end of
 /// JPEG file", "Corrupt JPEG data") count as errors unless DecodeOptions::strict
@@ -36,25 +37,40 @@
 namespace tandem::io {
 
 /// @brief File formats tandem reads and writes.
-enum class Format { png, jpeg, pgm, ppm, npy };
+enum class Format { png, jpeg, pgm, ppm, npy, tiff };
 
-/// @brief "png", "jpeg", "pgm", "ppm", "npy".
+/// @brief TIFF compression schemes tandem writes (it reads any libtiff reads).
+enum class TiffCompression { none = 1, lzw = 5, deflate = 8, zstd = 50000 };
+
+/// @brief "png", "jpeg", "pgm", "ppm", "npy", "tiff".
 const char* format_name(Format f) noexcept;
-/// @brief Parses a format name: png, jpeg/jpg, pgm, ppm, npy (case-insensitive).
+/// @brief Parses a format name: png, jpeg/jpg, pgm, ppm, npy, tiff/tif (case-insensitive).
 std::optional<Format> parse_format(std::string_view name) noexcept;
 /// @brief The format of encoded bytes, from their magic number; nullopt if none.
 ///        (P1/P2/P4/P5 are reported as pgm, P3/P6 as ppm.)
 std::optional<Format> detect_format(std::span<const std::byte> bytes) noexcept;
 /// @brief The format for an output file name, from its extension (case-insensitive):
-///        .png, .jpg/.jpeg/.jpe, .pgm, .ppm, .npy; nullopt otherwise.
+///        .png, .jpg/.jpeg/.jpe, .pgm, .ppm, .npy, .tif/.tiff; nullopt otherwise.
 std::optional<Format> format_from_path(std::string_view path) noexcept;
 
 /// @brief Decoding limits and strictness.
 struct DecodeOptions {
   /// Largest height * width accepted (element count for NPY), checked from the
   /// header before anything is allocated; <= 0 means no limit. Larger inputs
-  /// fail with Errc::unsupported. The default is OpenCV's (2^30).
+  /// fail with Errc::unsupported. The default is OpenCV's (2^30). Deeper
+  /// pixels count for more: an image may also decode to at most
+  /// 4 * max_pixels bytes (an 8-bit RGBA image of max_pixels pixels), so a
+  /// 16-bit RGBA image is held to max_pixels / 2 pixels.
   std::int64_t max_pixels = std::int64_t(1) << 30;
+  /// Largest decoded size in bytes, checked from the header before anything
+  /// is allocated; 0 means no limit. The batch engine sets it to what it
+  /// charged the item, so no file decodes to more than its budget allowed.
+  std::uint64_t max_bytes = 0;
+  /// TIFF: the page (image file directory) to decode, from 0.
+  int page = 0;
+  /// JPEG: apply the EXIF orientation (rotate/mirror as a viewer shows the
+  /// photo, as OpenCV's imread does); off: the raw pixels as stored.
+  bool apply_orientation = true;
   /// Treat recoverable corruption (libjpeg warnings, a PNG without its end) as errors.
   bool strict = true;
   /// Decode into page-locked memory of this device, so it uploads without a
@@ -67,6 +83,7 @@ struct DecodeOptions {
 struct EncodeOptions {
   int jpeg_quality = 90;     ///< 1..100
   int png_compression = 1;   ///< zlib level 0..9 (1: fast, as for a pipeline's outputs)
+  TiffCompression tiff_compression = TiffCompression::deflate;  ///< with a predictor for LZW, deflate, zstd
 };
 
 /// @brief What a header says about the decoded result.
@@ -74,13 +91,28 @@ struct ImageInfo {
   Format format = Format::png;
   DType dtype = DType::u8;
   std::vector<std::int64_t> shape;  ///< H x W, H x W x C, or an NPY array's shape
+  int pages = 1;                    ///< TIFF: pages (image file directories) in the file
+  int tiff_compression = 1;         ///< TIFF: the page's compression (libtiff's code, e.g. 5 LZW)
   [[nodiscard]] std::int64_t height() const noexcept { return shape.empty() ? 0 : shape[0]; }
   [[nodiscard]] std::int64_t width() const noexcept { return shape.size() < 2 ? 1 : shape[1]; }
   [[nodiscard]] std::int64_t channels() const noexcept { return shape.size() < 3 ? 1 : shape[2]; }
 };
 
-/// @brief Reads only the header: format, dtype and shape of what decode() would produce.
-Status probe(std::span<const std::byte> bytes, std::string_view name_for_errors, ImageInfo& out);
+/// @brief Reads only the header: format, dtype and shape of what decode() would
+///        produce with `options` (their page and orientation; limits are not checked).
+Status probe(std::span<const std::byte> bytes, std::string_view name_for_errors, ImageInfo& out,
+             const DecodeOptions& options = {});
+
+/// @brief probe() on a file, reading only as much of its start as the header
+///        needs (64 KiB, more when metadata comes first, at most the whole
+///        file); never blocks on a FIFO or a device (refused, see
+///        open_regular_file). `file_size` is the file's size.
+Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size,
+                  const DecodeOptions& options = {});
+
+/// @brief Bytes of the host tensor decode() makes for `info` (elements x dtype
+///        size); UINT64_MAX when that does not fit in 64 bits.
+std::uint64_t decoded_bytes(const ImageInfo& info) noexcept;
 
 /// @brief Decodes PNG / JPEG / PGM / PPM / NPY bytes into a new host tensor.
 Status decode(std::span<const std::byte> bytes, std::string_view name_for_errors, Tensor& out,

@@ -21,9 +21,14 @@
 namespace tandem::io {
 
 /// @brief Reads the whole of `path` into `out` (replacing its contents).
-///        Errc::io_error (missing file, directory, read error) or
+///        Errc::io_error (missing file, not a regular file, read error) or
 ///        Errc::out_of_memory; the message names the path and the reason.
 Status read_file(const std::string& path, std::vector<std::byte>& out);
+
+/// @brief Opens `path` for reading without ever blocking on it: a FIFO, a
+///        device, a socket or a directory is refused (Errc::io_error naming the
+///        path and what it is). On success `fd` (to close) and `size` are set.
+Status open_regular_file(const std::string& path, int& fd, std::uint64_t& size);
 
 /// @brief Options of atomic writes.
 struct AtomicWriteOptions {
@@ -55,8 +60,9 @@ bool is_temporary_name(std::string_view file_name) noexcept;
 ///        that a PID may have been reused, and that another PID namespace
 ///        (container) writing to the same directory is not visible: pass
 ///        `all` only when no other tandem writes there. `removed` counts them.
+///        With `recursive`, the subdirectories too (symlinks not followed).
 Status remove_stale_temporaries(const std::string& directory, std::int64_t& removed,
-                                bool all = false);
+                                bool all = false, bool recursive = false);
 
 /// @brief A file being written under a temporary name, renamed into place by
 ///        commit(); destroyed (or abort()ed) before commit, it removes the

@@ -62,6 +62,12 @@ struct NpyHeader {
   std::vector<std::int64_t> shape; ///< logical shape (empty for a 0-d array)
   std::int64_t numel = 1;          ///< product of shape
   std::uint64_t data_offset = 0;   ///< where the elements start in the file
+  /// @brief True when the tandem dtype is wider than the file's (bool, int8,
+  ///        int16, uint32, float16): NumPy would keep the narrower type.
+  [[nodiscard]] bool widened() const noexcept {
+    const char kind = descr.empty() ? '?' : descr[descr[0] == '<' || descr[0] == '>' || descr[0] == '|' || descr[0] == '=' ? 1 : 0];
+    return kind == 'b' || file_itemsize != dtype_size(dtype);
+  }
   /// @brief Bytes of element data in the file (numel * file_itemsize).
   [[nodiscard]] std::uint64_t data_bytes() const noexcept {
     return std::uint64_t(numel) * file_itemsize;

@@ -1,0 +1,258 @@
+// TIFF through libtiff, in memory: 8/16-bit gray, RGB and RGBA, 32-bit float,
+// strips or tiles, any compression libtiff was built with; one page (IFD) at
+// a time. Errors go through per-file handlers (TIFFOpenOptions), never
+// libtiff's global ones, so concurrent decoders keep their own messages.
+#include <tiffio.h>
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "io/codecs.hpp"
+
+namespace tandem::io::detail {
+
+namespace {
+
+// The bytes libtiff reads (decode) or writes (encode), with a position.
+struct Memory {
+  const unsigned char* data = nullptr;  // reading
+  std::vector<std::byte>* out = nullptr;  // writing
+  std::uint64_t size = 0;
+  std::uint64_t pos = 0;
+  char error[256] = {};
+};
+
+tmsize_t mem_read(thandle_t h, void* buf, tmsize_t n) {
+  auto* m = static_cast<Memory*>(h);
+  if (!m->data || m->pos >= m->size || n <= 0) return 0;
+  const auto k = static_cast<tmsize_t>(std::min<std::uint64_t>(std::uint64_t(n), m->size - m->pos));
+  std::memcpy(buf, m->data + m->pos, std::size_t(k));
+  m->pos += std::uint64_t(k);
+  return k;
+}
+
+tmsize_t mem_write(thandle_t h, void* buf, tmsize_t n) {
+  auto* m = static_cast<Memory*>(h);
+  if (!m->out || n < 0) return -1;
+  const std::uint64_t end = m->pos + std::uint64_t(n);
+  try {
+    if (end > m->out->size()) m->out->resize(std::size_t(end));
+  } catch (const std::bad_alloc&) {
+    return -1;
+  }
+  std::memcpy(m->out->data() + m->pos, buf, std::size_t(n));
+  m->pos = end;
+  m->size = std::max<std::uint64_t>(m->size, end);
+  return n;
+}
+
+toff_t mem_seek(thandle_t h, toff_t off, int whence) {
+  auto* m = static_cast<Memory*>(h);
+  const std::uint64_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? m->size : 0;
+  m->pos = base + off;
+  return m->pos;
+}
+
+int mem_close(thandle_t) { return 0; }
+toff_t mem_size(thandle_t h) { return static_cast<Memory*>(h)->size; }
+int mem_map(thandle_t, void**, toff_t*) { return 0; }
+void mem_unmap(thandle_t, void*, toff_t) {}
+
+int on_error(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+  auto* m = static_cast<Memory*>(user);
+  if (m->error[0]) return 1;  // the first error is the cause
+  char msg[200];
+  std::vsnprintf(msg, sizeof msg, fmt, ap);
+  std::snprintf(m->error, sizeof m->error, "%s%s%s", module ? module : "", module ? ": " : "", msg);
+  return 1;
+}
+
+int on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+
+struct Closer {
+  TIFF* tif;
+  ~Closer() {
+    if (tif) TIFFClose(tif);
+  }
+};
+
+TIFF* open_tiff(Memory& m, const char* mode) {
+  TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+  if (!opts) return nullptr;
+  TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, &m);
+  TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, &m);
+  TIFF* tif = TIFFClientOpenExt("memory", mode, &m, mem_read, mem_write, mem_seek, mem_close, mem_size, mem_map,
+                                mem_unmap, opts);
+  TIFFOpenOptionsFree(opts);
+  return tif;
+}
+
+// The page's layout: what tandem decodes it to, or why it cannot.
+struct Layout {
+  ImageHeader h;
+  std::uint16_t compression = COMPRESSION_NONE;
+  bool tiled = false;
+  std::string refused;
+};
+
+Layout read_layout(TIFF* tif) {
+  Layout l;
+  std::uint32_t w = 0, h = 0;
+  std::uint16_t bits = 1, spp = 1, format = SAMPLEFORMAT_UINT, photometric = PHOTOMETRIC_MINISBLACK,
+                planar = PLANARCONFIG_CONTIG;
+  TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+  TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bits);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &l.compression);
+  if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric)) photometric = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+  l.tiled = TIFFIsTiled(tif) != 0;
+  l.h.height = h;
+  l.h.width = w;
+  l.h.channels = spp;
+  const std::string what = std::to_string(bits) + "-bit, " + std::to_string(spp) + " samples per pixel";
+  if (bits == 8 && format == SAMPLEFORMAT_UINT) l.h.dtype = DType::u8;
+  else if (bits == 16 && format == SAMPLEFORMAT_UINT) l.h.dtype = DType::u16;
+  else if (bits == 32 && format == SAMPLEFORMAT_IEEEFP) l.h.dtype = DType::f32;
+  else l.refused = what + (format == SAMPLEFORMAT_INT ? " signed" : format == SAMPLEFORMAT_IEEEFP ? " float" : "") +
+                   " samples (tandem reads 8/16-bit unsigned and 32-bit float)";
+  if (l.refused.empty() && photometric != PHOTOMETRIC_MINISBLACK && photometric != PHOTOMETRIC_RGB)
+    l.refused = "photometric interpretation " + std::to_string(photometric) +
+                " (tandem reads gray (min-is-black) and RGB; palette, min-is-white, CMYK and YCbCr are not read)";
+  if (l.refused.empty() && !((photometric == PHOTOMETRIC_MINISBLACK && spp == 1) ||
+                             (photometric == PHOTOMETRIC_RGB && (spp == 3 || spp == 4))))
+    l.refused = what + " (tandem reads gray, RGB and RGBA)";
+  if (l.refused.empty() && spp > 1 && planar != PLANARCONFIG_CONTIG)
+    l.refused = "separate sample planes (PlanarConfiguration 2); tandem reads interleaved samples";
+  if (l.refused.empty() && (w == 0 || h == 0)) l.refused = "an empty image (" + std::to_string(w) + "x" + std::to_string(h) + ")";
+  return l;
+}
+
+// Copies `rows` rows of `row_bytes` (each from a buffer row of `stride`
+// bytes) to dst starting at (y, x byte offset).
+void put_rows(const View& dst, std::int64_t y, std::size_t x_bytes, const unsigned char* src, std::size_t stride,
+              std::int64_t rows, std::size_t row_bytes) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    std::memcpy(dst.row<unsigned char>(y + r) + x_bytes, src + std::size_t(r) * stride, row_bytes);
+}
+
+Status read_pixels(TIFF* tif, const Layout& l, const View& dst, Memory& m, std::string_view name) {
+  const std::size_t px = std::size_t(l.h.channels) * dtype_size(l.h.dtype);
+  const std::size_t line = std::size_t(l.h.width) * px;
+  auto failed = [&](const std::string& where) {
+    return Status{Errc::format_error, quoted(name) + ": corrupt TIFF (" + std::string(m.error[0] ? m.error : "read failed") +
+                                          ") while reading " + where};
+  };
+  std::vector<unsigned char> buf;
+  try {
+    buf.resize(std::size_t(l.tiled ? TIFFTileSize64(tif) : TIFFStripSize64(tif)));
+  } catch (const std::bad_alloc&) {
+    return {Errc::out_of_memory, quoted(name) + ": out of memory for a TIFF strip or tile"};
+  }
+  if (buf.empty()) return failed("its layout");
+  if (!l.tiled) {
+    std::uint32_t rows_per_strip = 0;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rows_per_strip);
+    rows_per_strip = std::min<std::uint32_t>(std::max<std::uint32_t>(rows_per_strip, 1), std::uint32_t(l.h.height));
+    for (std::int64_t y = 0; y < l.h.height; y += rows_per_strip) {
+      const std::int64_t rows = std::min<std::int64_t>(rows_per_strip, l.h.height - y);
+      const tmsize_t want = static_cast<tmsize_t>(std::size_t(rows) * line);
+      const tstrip_t s = TIFFComputeStrip(tif, std::uint32_t(y), 0);
+      if (want > tmsize_t(buf.size()) || TIFFReadEncodedStrip(tif, s, buf.data(), want) < want)
+        return failed("strip " + std::to_string(s));
+      put_rows(dst, y, 0, buf.data(), line, rows, line);
+    }
+    return {};
+  }
+  std::uint32_t tw = 0, th = 0;
+  TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
+  TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+  if (tw == 0 || th == 0 || std::size_t(tw) * th * px > buf.size()) return failed("its tile size");
+  for (std::int64_t y = 0; y < l.h.height; y += th)
+    for (std::int64_t x = 0; x < l.h.width; x += tw) {
+      const ttile_t t = TIFFComputeTile(tif, std::uint32_t(x), std::uint32_t(y), 0, 0);
+      if (TIFFReadEncodedTile(tif, t, buf.data(), tmsize_t(buf.size())) < 0) return failed("tile " + std::to_string(t));
+      const std::int64_t rows = std::min<std::int64_t>(th, l.h.height - y);
+      const std::int64_t cols = std::min<std::int64_t>(tw, l.h.width - x);
+      put_rows(dst, y, std::size_t(x) * px, buf.data(), std::size_t(tw) * px, rows, std::size_t(cols) * px);
+    }
+  return {};
+}
+
+}  // namespace
+
+Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int page, bool header_only,
+                   const DstFn& get_dst, TiffInfo* info) {
+  Memory m;
+  m.data = reinterpret_cast<const unsigned char*>(bytes.data());
+  m.size = bytes.size();
+  TIFF* tif = open_tiff(m, "rm");
+  Closer closer{tif};
+  if (!tif) return {Errc::format_error, quoted(name) + ": corrupt TIFF (" + std::string(m.error[0] ? m.error : "cannot open") + ")"};
+  const int pages = TIFFNumberOfDirectories(tif);
+  if (page < 0 || page >= pages || (page > 0 && !TIFFSetDirectory(tif, tdir_t(page))))
+    return {Errc::invalid_argument, quoted(name) + ": no page " + std::to_string(page) + " (the file has " +
+                                        std::to_string(pages) + ")"};
+  const Layout l = read_layout(tif);
+  if (info) {
+    info->pages = pages;
+    info->compression = l.compression;
+  }
+  if (!l.refused.empty()) return {Errc::unsupported, quoted(name) + ": TIFF with " + l.refused};
+  View dst;
+  TANDEM_TRY(get_dst(l.h, dst));
+  if (header_only) return {};
+  return read_pixels(tif, l, dst, m, name);
+}
+
+Status tiff_encode(const View& img, int compression, std::vector<std::byte>& out) {
+  out.clear();
+  Memory m;
+  m.out = &out;
+  TIFF* tif = open_tiff(m, "w");
+  Closer closer{tif};
+  if (!tif) return {Errc::internal, "TIFF encoder: " + std::string(m.error[0] ? m.error : "cannot open")};
+  if (!TIFFIsCODECConfigured(std::uint16_t(compression)))
+    return {Errc::unsupported, "TIFF encoder: compression " + std::to_string(compression) + " is not available in this libtiff"};
+  const std::int64_t c = img.channels();
+  const std::uint16_t bits = std::uint16_t(8 * img.elem_size());
+  TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, std::uint32_t(img.width()));
+  TIFFSetField(tif, TIFFTAG_IMAGELENGTH, std::uint32_t(img.height()));
+  TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, std::uint16_t(c));
+  TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, bits);
+  TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, img.dtype == DType::f32 ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT);
+  TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, c == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB);
+  TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  if (c == 4) {
+    const std::uint16_t extra[] = {EXTRASAMPLE_UNASSALPHA};
+    TIFFSetField(tif, TIFFTAG_EXTRASAMPLES, 1, extra);
+  }
+  TIFFSetField(tif, TIFFTAG_COMPRESSION, std::uint16_t(compression));
+  if (compression == COMPRESSION_LZW || compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_ZSTD)
+    TIFFSetField(tif, TIFFTAG_PREDICTOR, img.dtype == DType::f32 ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL);
+  TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
+  std::vector<unsigned char> row(std::size_t(img.width() * c) * img.elem_size());
+  for (std::int64_t y = 0; y < img.height(); ++y) {
+    // libtiff may change the row in place (predictor): give it a copy.
+    std::memcpy(row.data(), img.row<unsigned char>(y), row.size());
+    if (TIFFWriteScanline(tif, row.data(), std::uint32_t(y), 0) < 0) {
+      out.clear();
+      return {Errc::internal, "TIFF encoder: " + std::string(m.error[0] ? m.error : "cannot write a row")};
+    }
+  }
+  if (!TIFFWriteDirectory(tif)) {
+    out.clear();
+    return {Errc::internal, "TIFF encoder: " + std::string(m.error[0] ? m.error : "cannot write the directory")};
+  }
+  TIFFClose(tif);
+  closer.tif = nullptr;
+  out.resize(std::size_t(m.size));
+  return {};
+}
+
+}  // namespace tandem::io::detail
