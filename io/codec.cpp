@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "host/core/shape.hpp"
 #include "io/codecs.hpp"
 #include "tandem/io/npy.hpp"
 
@@ -82,14 +83,16 @@ Status identify(std::span<const std::byte> bytes, std::string_view name, Format&
 
 Status check_pixels(std::string_view name, std::int64_t h, std::int64_t w, std::int64_t c, DType t,
                     std::int64_t max_pixels, const char* what) {
-  const bool over = max_pixels > 0 && (w != 0 && h > max_pixels / w);
-  if (over)
+  std::int64_t pixels = 0;
+  const bool fits = tandem::detail::checked_mul(h, w, pixels);
+  if (max_pixels > 0 && (!fits || pixels > max_pixels))
     return {Errc::unsupported, quoted(name) + ": " + what + " of " + std::to_string(w) + "x" + std::to_string(h) +
-                                   " pixels (" + std::to_string(h * w) + ") is larger than DecodeOptions::max_pixels (" +
-                                   std::to_string(max_pixels) + ")"};
-  // Without a limit, the byte count must still be representable.
-  const auto limit = std::uint64_t(INT64_MAX);
-  if (w != 0 && (std::uint64_t(h) > limit / std::uint64_t(w) / std::uint64_t(c) / dtype_size(t)))
+                                   " pixels (" + (fits ? std::to_string(pixels) : std::string("over 2^63")) +
+                                   ") is larger than DecodeOptions::max_pixels (" + std::to_string(max_pixels) + ")"};
+  // Without a limit, the byte count (and every stride) must still be representable.
+  const std::int64_t dims[] = {h, w, c};
+  tandem::detail::ShapeExtent extent;
+  if (!tandem::detail::shape_extent(dims, dtype_size(t), extent))
     return {Errc::out_of_memory, quoted(name) + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " is too large"};
   return {};
 }

@@ -249,10 +249,26 @@ class UringReader final : public FileReader {
 
 }  // namespace
 
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kUnderThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kUnderThreadSanitizer = true;
+#else
+constexpr bool kUnderThreadSanitizer = false;
+#endif
+#else
+constexpr bool kUnderThreadSanitizer = false;
+#endif
+
 std::unique_ptr<FileReader> FileReader::create(Done done, unsigned depth, unsigned threads, bool prefer_uring,
                                                std::string* why_not) {
   if (why_not) why_not->clear();
-  if (prefer_uring) {
+  if (prefer_uring && kUnderThreadSanitizer) {
+    // TSan cannot see the kernel fill a buffer and signal a completion, so every
+    // io_uring read would look like a race; the pread pool it can follow.
+    if (why_not) *why_not = "io_uring is not used under ThreadSanitizer";
+  } else if (prefer_uring) {
     auto* ring = new io_uring;
     const int rc = io_uring_queue_init(std::max(8u, depth * 2), ring, 0);
     if (rc == 0) return std::make_unique<UringReader>(std::move(done), depth ? depth : 1, *ring);
