@@ -1,5 +1,7 @@
 #include "io/reader.hpp"
 
+#include "host/core/sanitizers.hpp"
+
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/stat.h>
@@ -249,22 +251,10 @@ class UringReader final : public FileReader {
 
 }  // namespace
 
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kUnderThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kUnderThreadSanitizer = true;
-#else
-constexpr bool kUnderThreadSanitizer = false;
-#endif
-#else
-constexpr bool kUnderThreadSanitizer = false;
-#endif
-
 std::unique_ptr<FileReader> FileReader::create(Done done, unsigned depth, unsigned threads, bool prefer_uring,
                                                std::string* why_not) {
   if (why_not) why_not->clear();
-  if (prefer_uring && kUnderThreadSanitizer) {
+  if (prefer_uring && tandem::detail::kUnderThreadSanitizer) {
     // TSan cannot see the kernel fill a buffer and signal a completion, so every
     // io_uring read would look like a race; the pread pool it can follow.
     if (why_not) *why_not = "io_uring is not used under ThreadSanitizer";
