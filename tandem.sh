@@ -65,8 +65,8 @@ run_tests() {
   ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 600
 }
 
-# The sanitizer builds: clang, CPU only, no benchmarks or package tests, and
-# only the binaries they run.
+# The sanitizer builds: clang, CPU only, no benchmarks, package tests or Python
+# module (an uninstrumented interpreter cannot load it), and only the binaries they run.
 asan_dir="${ASAN_BUILD_DIR:-$here/build-asan}"
 tsan_dir="${TSAN_BUILD_DIR:-$here/build-tsan}"
 sanitizer_configure() {  # DIR SANITIZE [more cmake args]
@@ -74,7 +74,8 @@ sanitizer_configure() {  # DIR SANITIZE [more cmake args]
   shift 2
   # shellcheck disable=SC2086
   CC=clang CXX=clang++ cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTANDEM_CUDA=OFF \
-    -DTANDEM_SANITIZE="$san" -DTANDEM_BUILD_BENCH=OFF -DTANDEM_INSTALL=OFF "$@" ${CMAKE_ARGS:-} >/dev/null
+    -DTANDEM_SANITIZE="$san" -DTANDEM_BUILD_BENCH=OFF -DTANDEM_INSTALL=OFF -DTANDEM_PYTHON=OFF "$@" \
+    ${CMAKE_ARGS:-} >/dev/null
 }
 timed() {  # NAME COMMAND...: runs it and says how long it took
   local t0=$SECONDS
