@@ -123,7 +123,7 @@ case "${1:-}" in
   asan-configure) sanitizer_configure "$asan_dir" address,undefined -DTANDEM_FUZZ=ON ;;
   fuzz) deps; fuzz ;;
   *)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     [ -n "${1:-}" ] && exit 2 || exit 0
     ;;
 esac
