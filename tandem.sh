@@ -3,14 +3,19 @@
 #
 #   ./tandem.sh demo    install what is missing, build, run tandem's default job on data/
 #   ./tandem.sh test    install what is missing, build, run the whole test suite (ctest,
-#                       the Python suite included), then build the Python wheel once
-#                       and import it in a fresh virtual environment
+#                       the Python suite included), build the Python wheel once and
+#                       import it in a fresh virtual environment, then the checks below
+#                       (what CI runs; docs/reliability.md)
 #   ./tandem.sh build   install what is missing and build only
 #   ./tandem.sh deps    install the Debian packages tandem needs (idempotent)
+#   ./tandem.sh asan    clang, AddressSanitizer + UndefinedBehaviorSanitizer: the CPU suite
+#   ./tandem.sh tsan    clang, ThreadSanitizer: the engine, scheduler and sim-device tests
+#   ./tandem.sh fuzz    every libFuzzer harness for FUZZ_SECONDS (default 20) each
 #
 # Environment: BUILD_DIR (default build), TANDEM_CUDA (AUTO|ON|OFF, default AUTO),
-# JOBS (default: all cores), CMAKE_ARGS (extra configure arguments),
-# TANDEM_WHEEL_TEST=0 skips the wheel build of `test`.
+# JOBS (default: all cores), CMAKE_ARGS (extra configure arguments), ASAN_BUILD_DIR
+# (default build-asan), TSAN_BUILD_DIR (default build-tsan), SKIP_CHECKS=1 (test: no
+# sanitizer or fuzz checks), TANDEM_WHEEL_TEST=0 (test: no wheel build).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,6 +32,7 @@ packages=(
   python3-numpy python3-opencv python3-scipy
   python3-dev python3-venv python3-pip
   openmpi-bin libopenmpi-dev
+  clang libomp-14-dev libclang-rt-14-dev
 )
 
 deps() {
@@ -93,13 +99,65 @@ run_tests() {
   ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 600
 }
 
+# The sanitizer builds: clang, CPU only, no benchmarks, package tests or Python
+# module (an uninstrumented interpreter cannot load it), and only the binaries they run.
+asan_dir="${ASAN_BUILD_DIR:-$here/build-asan}"
+tsan_dir="${TSAN_BUILD_DIR:-$here/build-tsan}"
+sanitizer_configure() {  # DIR SANITIZE [more cmake args]
+  local dir="$1" san="$2"
+  shift 2
+  # shellcheck disable=SC2086
+  CC=clang CXX=clang++ cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTANDEM_CUDA=OFF \
+    -DTANDEM_SANITIZE="$san" -DTANDEM_BUILD_BENCH=OFF -DTANDEM_INSTALL=OFF -DTANDEM_PYTHON=OFF "$@" \
+    ${CMAKE_ARGS:-} >/dev/null
+}
+timed() {  # NAME COMMAND...: runs it and says how long it took
+  local t0=$SECONDS
+  "${@:2}"
+  echo "tandem.sh: $1 took $((SECONDS - t0)) s" >&2
+}
+
+# The whole CPU suite under ASan + UBSan (the same build holds the fuzzers).
+asan() {
+  sanitizer_configure "$asan_dir" address,undefined -DTANDEM_FUZZ=ON
+  cmake --build "$asan_dir" -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS="suppressions=$here/tests/sanitizers/lsan.supp:print_suppressions=0" \
+    ctest --test-dir "$asan_dir" --output-on-failure -j "$jobs" --timeout 900
+}
+
+# tandem's own threads under TSan: OpenMP regions run on one thread there and the
+# reader uses preads (tests/CMakeLists.txt, docs/reliability.md say why).
+tsan() {
+  sanitizer_configure "$tsan_dir" thread
+  cmake --build "$tsan_dir" -j "$jobs" --target engine_test engine_sim_test sim_device_test
+  OMP_THREAD_LIMIT=1 OMP_TOOL=disabled \
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$here/tests/sanitizers/tsan.supp" \
+    ctest --test-dir "$tsan_dir" --output-on-failure -j "$jobs" --timeout 900 -R '^(Engine[A-Za-z]*|Scheduler|Sim)\.'
+}
+
+fuzz() {
+  FUZZ_BUILD_DIR="$asan_dir" "$here/scripts/fuzz.sh" "${FUZZ_SECONDS:-20}"
+}
+
+checks() {
+  [ "${SKIP_CHECKS:-0}" = 1 ] && return 0
+  timed "asan (build + CPU suite)" asan
+  timed "tsan (build + engine tests)" tsan
+  timed "fuzz (every harness)" fuzz
+}
+
 case "${1:-}" in
   deps) deps ;;
   build) deps; python_env; build ;;
   demo) deps; build; demo ;;
-  test) deps; python_env; build; run_tests; wheel_test ;;
+  test) deps; python_env; build; run_tests; wheel_test; checks ;;
+  asan) deps; asan ;;
+  tsan) deps; tsan ;;
+  asan-configure) sanitizer_configure "$asan_dir" address,undefined -DTANDEM_FUZZ=ON ;;
+  fuzz) deps; fuzz ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     [ -n "${1:-}" ] && exit 2 || exit 0
     ;;
 esac

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 
+#include "host/core/shape.hpp"
 #include "io/codecs.hpp"
 #include "tandem/io/npy.hpp"
 
@@ -107,14 +108,17 @@ Status check_pixels(std::string_view name, std::int64_t h, std::int64_t w, std::
   const std::string what = std::string(format) + " of " + std::to_string(w) + "x" + std::to_string(h) + "x" +
                            std::to_string(c) + " " + dtype_name(t);
   const std::int64_t max_pixels = o.max_pixels;
-  const bool over = max_pixels > 0 && (w != 0 && h > max_pixels / w);
-  if (over)
-    return {Errc::unsupported, quoted(name) + ": " + what + " has " + std::to_string(h * w) +
+  std::int64_t pixels = 0;
+  const bool fits = tandem::detail::checked_mul(h, w, pixels);
+  if (max_pixels > 0 && (!fits || pixels > max_pixels))
+    return {Errc::unsupported, quoted(name) + ": " + what + " has " +
+                                   (fits ? std::to_string(pixels) : std::string("over 2^63")) +
                                    " pixels, more than DecodeOptions::max_pixels (" + std::to_string(max_pixels) + ")"};
   const std::int64_t shape[] = {h, w, c};
   const std::uint64_t bytes = product_bytes(shape, t);
   // Without a limit, the byte count must still be representable.
-  if (bytes > std::uint64_t(INT64_MAX))
+  tandem::detail::ShapeExtent extent;
+  if (bytes > std::uint64_t(INT64_MAX) || !tandem::detail::shape_extent(shape, dtype_size(t), extent))
     return {Errc::out_of_memory, quoted(name) + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " is too large"};
   if (max_pixels > 0 && (bytes + 3) / 4 > std::uint64_t(max_pixels))
     return {Errc::unsupported, quoted(name) + ": " + what + " decodes to " + std::to_string(bytes) +

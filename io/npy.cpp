@@ -2,6 +2,7 @@
 // dtype widening) and writing (whole arrays, chunked reads, streamed writes).
 #include "tandem/io/npy.hpp"
 
+#include "host/core/shape.hpp"
 #include "io/codecs.hpp"
 #include "io/npy_format.hpp"
 
@@ -298,20 +299,18 @@ Status NpyWriter::open(const std::string& path, DType dtype, std::span<const std
   if (shape.size() > std::size_t(kMaxDims))
     return {Errc::invalid_argument, "NpyWriter: " + quoted(path) + ": at most " + std::to_string(kMaxDims) + " dimensions"};
   open_rows_ = !shape.empty() && shape[0] == -1;
-  // Products with an overflow check; a zero dimension makes the total zero.
-  std::int64_t total = 1, row = 1;
-  bool overflow = false;
+  std::vector<std::int64_t> known(shape.begin(), shape.end());
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0 && !(i == 0 && open_rows_))
       return {Errc::invalid_argument, "NpyWriter: " + quoted(path) + ": negative dimension in the shape"};
-    const std::int64_t d = i == 0 && open_rows_ ? 1 : shape[i];
-    if (d != 0 && total > INT64_MAX / 16 / d) overflow = true;
-    total *= d;
-    if (i > 0) row *= d;
   }
-  if (overflow && total != 0) return {Errc::invalid_argument, "NpyWriter: " + quoted(path) + ": shape too large"};
-  row_elems_ = row;
-  total_ = open_rows_ ? -1 : total;
+  if (open_rows_) known[0] = 1;
+  tandem::detail::ShapeExtent whole, row;
+  if (!tandem::detail::shape_extent(known, dtype_size(dtype), whole) ||
+      !tandem::detail::shape_extent(std::span(known).subspan(known.empty() ? 0 : 1), dtype_size(dtype), row))
+    return {Errc::invalid_argument, "NpyWriter: " + quoted(path) + ": shape too large"};
+  row_elems_ = row.numel;
+  total_ = open_rows_ ? -1 : whole.numel;
   dtype_ = dtype;
   shape_.assign(shape.begin(), shape.end());
   // Reserve room for the widest possible row count when it is filled in at the end.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "host/core/shape.hpp"
 #include "io/codecs.hpp"
 
 namespace tandem::io {
@@ -420,18 +421,17 @@ Status parse_npy_header(std::span<const std::byte> bytes, std::string_view name,
   FileType ft;
   TANDEM_TRY(parse_descr(h.descr, name, h, ft));
   h.fortran_order = fortran->number != 0;
-  h.numel = 1;
-  bool overflow = false;
   for (const auto& d : shape->items) {
     if (d.kind != PyValue::integer || d.number < 0) return format_error(name, "NPY shape holds a non-integer or negative dimension");
     h.shape.push_back(d.number);
-    if (d.number != 0 && h.numel > INT64_MAX / d.number) overflow = true;
-    else h.numel *= d.number;
   }
-  for (auto d : h.shape)
-    if (d == 0) { h.numel = 0; overflow = false; }
-  if (overflow || (h.numel > 0 && std::uint64_t(h.numel) > (std::uint64_t(INT64_MAX) / h.file_itemsize)))
-    return format_error(name, "NPY shape is too large");
+  // As NumPy: dimensions of 0 make the array empty but do not excuse the others
+  // (their strides must still exist), in the file's item size and in tandem's.
+  tandem::detail::ShapeExtent in_file, in_memory;
+  if (!tandem::detail::shape_extent(h.shape, h.file_itemsize, in_file) ||
+      !tandem::detail::shape_extent(h.shape, dtype_size(h.dtype), in_memory))
+    return format_error(name, "NPY shape is too large (it spans more than 2^63 bytes)");
+  h.numel = in_file.numel;
   h.data_offset = prefix + hlen;
   out = std::move(h);
   return {};

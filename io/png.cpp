@@ -9,6 +9,7 @@
 #include <bit>
 #include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -30,6 +31,9 @@ struct ReadCtx {
   png_structp png;
   png_infop info;
   char error[256];
+  // libpng's own allocations (chunk data, row buffers, zlib state; never the
+  // pixels, which tandem allocates) above this many bytes fail as out of memory.
+  std::size_t alloc_cap;
   // Filled by read_header:
   png_uint_32 width, height;
   int channels, bit_depth;
@@ -51,6 +55,23 @@ extern "C" void on_error(png_structp png, png_const_charp msg) {
 
 extern "C" void on_warning(png_structp, png_const_charp) {}  // benign by definition; stay quiet
 
+extern "C" png_voidp capped_malloc(png_structp png, png_alloc_size_t n) {
+  const auto* ctx = static_cast<const ReadCtx*>(png_get_mem_ptr(png));
+  return n > ctx->alloc_cap ? nullptr : std::malloc(n);
+}
+
+extern "C" void capped_free(png_structp, png_voidp p) { std::free(p); }
+
+// Before the header is known, no chunk tandem reads needs more than this
+// (PLTE, tRNS and the header are tiny; an ICC profile is a few MB at most).
+constexpr std::size_t kHeaderAllocCap = std::size_t(16) << 20;
+
+// Ancillary chunks tandem never uses: skipped unread, whatever length they
+// claim (libpng would allocate a tEXt chunk's claimed length to hold it).
+constexpr png_byte kSkippedChunks[] = {
+    't', 'E', 'X', 't', '\0', 'z', 'T', 'X', 't', '\0', 'i', 'T', 'X', 't', '\0', 's', 'P', 'L', 'T', '\0',
+    'e', 'X', 'I', 'f', '\0', 'h', 'I', 'S', 'T', '\0', 'p', 'C', 'A', 'L', '\0', 's', 'C', 'A', 'L', '\0'};
+
 extern "C" void on_read(png_structp png, png_bytep out, std::size_t n) {
   auto* ctx = static_cast<ReadCtx*>(png_get_io_ptr(png));
   if (n > ctx->size - ctx->pos) png_error(png, "unexpected end of data (the file is truncated)");
@@ -63,6 +84,9 @@ extern "C" void on_read(png_structp png, png_bytep out, std::size_t n) {
   if (setjmp(png_jmpbuf(c->png))) return 1;
   png_set_read_fn(c->png, c, on_read);
   png_set_user_limits(c->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);  // tandem applies its own limit
+  png_set_chunk_malloc_max(c->png, kHeaderAllocCap);
+  png_set_keep_unknown_chunks(c->png, PNG_HANDLE_CHUNK_NEVER, kSkippedChunks, int(sizeof kSkippedChunks / 5));
+  png_set_keep_unknown_chunks(c->png, PNG_HANDLE_CHUNK_NEVER, nullptr, 0);  // and every unknown chunk
   png_read_info(c->png, c->info);
   png_uint_32 w = 0, h = 0;
   int depth = 0, color = 0, interlace = 0;
@@ -150,7 +174,9 @@ Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool 
   ReadCtx ctx{};
   ctx.data = reinterpret_cast<const unsigned char*>(bytes.data());
   ctx.size = bytes.size();
-  ctx.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+  ctx.alloc_cap = kHeaderAllocCap;
+  ctx.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning, &ctx, capped_malloc,
+                                     capped_free);
   if (!ctx.png) return {Errc::out_of_memory, quoted(name) + ": cannot create a PNG decoder"};
   ctx.info = png_create_info_struct(ctx.png);
   struct Cleanup {
@@ -174,6 +200,9 @@ Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool 
   View dst;
   TANDEM_TRY(get_dst(h, dst));
   if (header_only) return {};
+  // Decoding needs a few rows of scratch (the filter's previous row, interlace
+  // passes) besides the pixels: libpng may allocate in proportion to one row.
+  ctx.alloc_cap = kHeaderAllocCap + 4 * (ctx.rowbytes + 64);
   std::vector<png_bytep> rows;
   try {
     rows.resize(std::size_t(h.height));

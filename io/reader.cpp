@@ -1,5 +1,7 @@
 #include "io/reader.hpp"
 
+#include "host/core/sanitizers.hpp"
+
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/stat.h>
@@ -242,7 +244,11 @@ class UringReader final : public FileReader {
 std::unique_ptr<FileReader> FileReader::create(Done done, unsigned depth, unsigned threads, bool prefer_uring,
                                                std::string* why_not) {
   if (why_not) why_not->clear();
-  if (prefer_uring) {
+  if (prefer_uring && tandem::detail::kUnderThreadSanitizer) {
+    // TSan cannot see the kernel fill a buffer and signal a completion, so every
+    // io_uring read would look like a race; the pread pool it can follow.
+    if (why_not) *why_not = "io_uring is not used under ThreadSanitizer";
+  } else if (prefer_uring) {
     auto* ring = new io_uring;
     const int rc = io_uring_queue_init(std::max(8u, depth * 2), ring, 0);
     if (rc == 0) return std::make_unique<UringReader>(std::move(done), depth ? depth : 1, *ring);

@@ -102,7 +102,8 @@ TEST_P(ElementwiseTest, AffineMatchesNumPyForEveryDtype) {
     for (const auto& shape : ta::shapes()) {
       SCOPED_TRACE(std::string(dtype_name(t)) + " " + ta::shape_str(shape));
       Tensor x = input_for(t, shape, seed++);
-      for (auto [a, b] : {std::pair{2.5, -1.0}, std::pair{0.1, 0.7}, std::pair{-3.0, 1e6}}) {
+      for (const auto& ab : {std::pair{2.5, -1.0}, std::pair{0.1, 0.7}, std::pair{-3.0, 1e6}}) {
+        const double a = ab.first, b = ab.second;  // clang 14 cannot capture structured bindings
         Tensor y = run_affine(r, x.view(), a, b);
         expect_shape(y.view(), x.view(), float_dtype(t));
         // Bit-exact: both devices round after the product and after the sum.

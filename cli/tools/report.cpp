@@ -17,7 +17,8 @@ const char* proc_bind_name(omp_proc_bind_t b) {
   switch (b) {
     case omp_proc_bind_false: return "false";
     case omp_proc_bind_true: return "true";
-    case omp_proc_bind_primary: return "primary";
+    // OpenMP 5.1 renamed master (2) to primary; LLVM's libomp 14 knows only master.
+    case static_cast<omp_proc_bind_t>(2): return "primary";
     case omp_proc_bind_close: return "close";
     case omp_proc_bind_spread: return "spread";
   }

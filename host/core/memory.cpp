@@ -4,7 +4,11 @@
 
 #include <hwloc.h>
 
+#include <sys/sysinfo.h>
+
 #include <atomic>
+#include <cstdint>
+#include <limits>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -177,6 +181,19 @@ std::size_t host_block_bytes(std::size_t bytes) {
   return (b + 63) / 64 * 64;
 }
 
+// Host memory and swap together: a block larger than that can never be backed,
+// so it is refused before the allocator is asked (AddressSanitizer's allocator
+// aborts on such sizes instead of returning null, and so does an overcommitting
+// kernel's OOM killer, later).
+std::size_t host_memory_limit() {
+  static const std::size_t limit = [] {
+    struct sysinfo si {};
+    if (sysinfo(&si) != 0) return std::numeric_limits<std::size_t>::max() / 2;
+    return static_cast<std::size_t>((std::uint64_t(si.totalram) + si.totalswap) * si.mem_unit);
+  }();
+  return limit;
+}
+
 }  // namespace
 
 void Buffer::reset() noexcept {
@@ -202,6 +219,9 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device dev
   b.kind_ = kind;
   b.size_ = bytes;
   if (kind == MemKind::host) {
+    if (bytes > host_memory_limit())
+      return {Errc::out_of_memory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory: the machine has " +
+                                       std::to_string(host_memory_limit()) + " bytes of memory and swap"};
     // 64-byte alignment for full-width vector loads; aligned_alloc needs a multiple.
     const std::size_t rounded = host_block_bytes(bytes);
     b.reusable_ = numa_node < 0 && rounded >= kHostCacheMinBytes;

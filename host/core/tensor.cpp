@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "host/core/device_backend.hpp"
+#include "host/core/shape.hpp"
 
 namespace tandem {
 
@@ -18,11 +19,13 @@ View View::array(void* data, DType dtype, std::span<const std::int64_t> shape, D
   v.dtype = dtype;
   v.device = device;
   v.ndim = static_cast<int>(shape.size());
+  // Shapes from files and callers are checked (detail::shape_extent) before they
+  // get here; one that was not cannot overflow here either: strides saturate.
   std::int64_t stride = static_cast<std::int64_t>(dtype_size(dtype));
   for (int i = v.ndim - 1; i >= 0; --i) {
     v.shape[i] = shape[i];
     v.strides[i] = stride;
-    stride *= shape[i];
+    if (!detail::checked_mul(stride, shape[i], stride)) stride = INT64_MAX;
   }
   return v;
 }
@@ -43,8 +46,11 @@ View View::image(void* data, DType dtype, std::int64_t height, std::int64_t widt
 
 std::int64_t View::numel() const noexcept {
   if (ndim == 0) return data ? 1 : 0;
+  for (int i = 0; i < ndim; ++i)
+    if (shape[i] == 0) return 0;  // before any product: (2^62, 4, 0) holds nothing
   std::int64_t n = 1;
-  for (int i = 0; i < ndim; ++i) n *= shape[i];
+  for (int i = 0; i < ndim; ++i)
+    if (!detail::checked_mul(n, shape[i], n)) return INT64_MAX;  // an unchecked view; saturate
   return n;
 }
 
@@ -89,13 +95,19 @@ bool View::same_layout(const View& o) const noexcept {
 Status Tensor::create(DType dtype, std::span<const std::int64_t> shape, Device device, Tensor& out) {
   if (shape.size() > static_cast<std::size_t>(kMaxDims))
     return {Errc::invalid_argument, "arrays of more than " + std::to_string(kMaxDims) + " dimensions are not supported"};
-  std::size_t n = 1;
-  for (auto d : shape) {
+  for (auto d : shape)
     if (d < 0) return {Errc::invalid_argument, "negative dimension in tensor shape"};
-    n *= static_cast<std::size_t>(d);
+  detail::ShapeExtent extent;
+  if (!detail::shape_extent(shape, dtype_size(dtype), extent)) {
+    View described;  // for the message only
+    described.dtype = dtype;
+    described.ndim = static_cast<int>(shape.size());
+    for (std::size_t i = 0; i < shape.size(); ++i) described.shape[i] = shape[i];
+    described.device = device;
+    return {Errc::out_of_memory, "a tensor of " + described.describe() + " would span more than 2^63 bytes"};
   }
   Tensor t;
-  TANDEM_TRY(Buffer::allocate(n * dtype_size(dtype), device.is_cpu() ? MemKind::host : MemKind::device,
+  TANDEM_TRY(Buffer::allocate(std::size_t(extent.bytes), device.is_cpu() ? MemKind::host : MemKind::device,
                               t.buffer_, device));
   t.view_ = View::array(t.buffer_.data(), dtype, shape, device);
   out = std::move(t);
@@ -124,7 +136,8 @@ bool rows_packed(const View& v, std::int64_t& rows, std::size_t& row_bytes) {
   }
   View inner = v;
   inner.strides[0] = static_cast<std::int64_t>(v.elem_size());
-  for (int i = 1; i < v.ndim; ++i) inner.strides[0] *= v.shape[i];
+  for (int i = 1; i < v.ndim; ++i)
+    if (!detail::checked_mul(inner.strides[0], v.shape[i], inner.strides[0])) return false;
   if (!inner.is_contiguous()) return false;
   rows = v.shape[0];
   row_bytes = static_cast<std::size_t>(inner.strides[0]);

@@ -19,7 +19,7 @@
 // baseline x86-64 (SSE2) cannot vectorise the stride-3 deinterleave of RGB rows, AVX2 can.
 // Deliberately not a target with FMA: GCC contracts a*b+c in C++ by default, which would
 // change f32 grayscale results and break CPU/GPU agreement.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(TANDEM_NO_CPU_CLONES)
 #define TANDEM_POINTOPS_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define TANDEM_POINTOPS_CLONES

@@ -2,6 +2,7 @@
 
 #include "host/core/memory.hpp"
 #include "host/platform/allowed.hpp"
+#include "host/platform/xml_probe.hpp"
 
 #include <hwloc.h>
 #include <sys/utsname.h>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -289,12 +291,16 @@ Status Topology::load_this_machine(Topology& out) {
   hwloc_topology_t raw = nullptr;
   if (hwloc_topology_init(&raw) != 0) return {Errc::internal, "hwloc_topology_init failed"};
   TopologyHandle topo(raw);
-  // PCI devices give GPU locality; the GPU-vendor plugins would initialise
-  // CUDA/OpenCL themselves (slow, and tandem asks the CUDA runtime directly).
-  hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+  // PCI devices give GPU locality, and only that: without a CUDA device the PCI
+  // plugin is not loaded (it costs time, and leaks ~1 KB per load inside
+  // hwloc 2.9). The GPU-vendor plugins would initialise CUDA/OpenCL themselves
+  // (slow, and tandem asks the CUDA runtime directly).
+  const bool want_pci = cuda_device_count() > 0;
+  hwloc_topology_set_io_types_filter(raw, want_pci ? HWLOC_TYPE_FILTER_KEEP_IMPORTANT : HWLOC_TYPE_FILTER_KEEP_NONE);
   hwloc_topology_set_icache_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_ALL);  // off by default
   for (const char* plugin : {"cuda", "nvml", "opencl", "rsmi", "levelzero", "gl"})
     hwloc_topology_set_components(raw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, plugin);
+  if (!want_pci) hwloc_topology_set_components(raw, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST, "pci");
   if (hwloc_topology_load(raw) != 0)
     return {Errc::internal, std::string("hwloc could not discover this machine: ") + std::strerror(errno)};
   TANDEM_TRY(adopt(topo.release(), TopologySource::this_machine, "this machine", out));
@@ -317,19 +323,25 @@ Status Topology::load_synthetic(std::string_view description, Topology& out) {
 }
 
 Status Topology::load_xml(const std::string& path, Topology& out) {
+  std::string xml;
   {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))
       return {Errc::io_error, "topology file " + path + " is a directory, not an hwloc XML file"};
-    std::ifstream probe(path);
-    if (!probe) return {Errc::io_error, "cannot read topology file " + path + ": " + std::strerror(errno)};
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {Errc::io_error, "cannot read topology file " + path + ": " + std::strerror(errno)};
+    xml.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) return {Errc::io_error, "cannot read topology file " + path + ": " + std::strerror(errno)};
   }
+  // hwloc's XML import is not safe on malformed files: it sees them first in a
+  // child process, and only what loads there is loaded here (from the same bytes).
+  TANDEM_TRY(detail::probe_hwloc_xml(xml, path));
   hwloc_topology_t raw = nullptr;
   if (hwloc_topology_init(&raw) != 0) return {Errc::internal, "hwloc_topology_init failed"};
   TopologyHandle topo(raw);
   hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_ALL);
   hwloc_topology_set_icache_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_ALL);
-  if (hwloc_topology_set_xml(raw, path.c_str()) != 0 || hwloc_topology_load(raw) != 0)
+  if (hwloc_topology_set_xmlbuffer(raw, xml.data(), int(xml.size())) != 0 || hwloc_topology_load(raw) != 0)
     return {Errc::format_error, "topology file " + path +
                                     " is not a valid hwloc XML topology (make one with 'lstopo " +
                                     "--of xml FILE' and check it with 'lstopo-no-graphics --input FILE')"};

@@ -1,0 +1,38 @@
+// libFuzzer harness for one decoder (TANDEM_FUZZ_FORMAT: png, jpeg, pnm, npy)
+// or, without it, for format detection and every decoder behind it.
+// Inputs of another format are passed over, so each harness spends its time
+// in its own decoder. Every input must give a Status, never a crash, a leak, a
+// hang or an allocation beyond the pixel limit.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "tandem/io/codec.hpp"
+
+using namespace tandem;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+#ifdef TANDEM_FUZZ_FORMAT
+  const auto format = io::detect_format(bytes);
+  if (!format) return -1;  // not in the corpus
+  const io::Format f = *format;
+  const bool mine =
+      (TANDEM_FUZZ_FORMAT == 0 && f == io::Format::png) || (TANDEM_FUZZ_FORMAT == 1 && f == io::Format::jpeg) ||
+      (TANDEM_FUZZ_FORMAT == 2 && (f == io::Format::pgm || f == io::Format::ppm)) ||
+      (TANDEM_FUZZ_FORMAT == 3 && f == io::Format::npy);
+  if (!mine) return -1;
+#endif
+  io::ImageInfo info;
+  (void)io::probe(bytes, "fuzz", info);
+  // 4 Mi pixels: enough for any mutation of the seeds, small enough that the
+  // fuzzer's memory limit only ever catches a real leak or bomb.
+  io::DecodeOptions opts;
+  opts.max_pixels = std::int64_t(1) << 22;
+  for (bool strict : {true, false}) {
+    opts.strict = strict;
+    Tensor t;
+    (void)io::decode(bytes, "fuzz", t, opts);
+  }
+  return 0;
+}
