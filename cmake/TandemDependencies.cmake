@@ -10,6 +10,10 @@ if(TANDEM_WITH_TOOLS)
 endif()
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 
+# Google Highway: the one way tandem writes vector code (host/ops/*_hwy.cpp),
+# compiled for every x86 / Arm target and picked at run time.
+find_package(hwy 1.0 CONFIG REQUIRED)
+
 # Image codecs: libpng (FindPNG also brings zlib) and libjpeg-turbo's libjpeg API.
 find_package(PNG 1.6 REQUIRED)
 find_package(JPEG REQUIRED)

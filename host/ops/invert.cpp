@@ -5,6 +5,7 @@
 #include <span>
 
 #include "host/ops/dispatch.hpp"
+#include "host/ops/invert_hwy.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/invert.cuh"
@@ -17,22 +18,10 @@ namespace {
 
 constexpr std::string_view kOp = "invert";
 
-template <class T>
-TANDEM_POINTOPS_CLONES void invert_row(const T* __restrict s, T* __restrict d, std::int64_t n) {
-  const kern::InvertOp<T> op;
-  for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-}
-
+// The row loop (host/ops/invert_hwy.cpp) also runs in place.
 template <class T>
 void invert_cpu(const View& src, const View& dst, const Exec& exec) {
-  if (src.data == dst.data) {  // in place: same loop without the __restrict promise
-    pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) {
-      const kern::InvertOp<T> op;
-      for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-    });
-  } else {
-    pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) { invert_row<T>(s, d, n); });
-  }
+  pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) { simd::invert_row(s, d, n); });
 }
 
 // After the checks: the op itself, on the host.

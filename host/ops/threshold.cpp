@@ -9,6 +9,7 @@
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
+#include "host/ops/threshold_hwy.hpp"
 #include "kernels/threshold.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -20,23 +21,12 @@ namespace {
 constexpr std::string_view kOp = "threshold";
 
 template <class T>
-TANDEM_POINTOPS_CLONES void threshold_row(const T* __restrict s, T* __restrict d, std::int64_t n, kern::ThresholdOp<T> op) {
-  for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-}
-
-template <class T>
 void threshold_cpu(const View& src, const View& dst, double value, const Exec& exec) {
   const kern::ThresholdPlan<T> plan = kern::plan_threshold<T>(value);
   if (plan.mode == kern::ThresholdMode::compare) {
-    const kern::ThresholdOp<T> op{plan.thresh};
-    // In place (s == d) is fine element by element, but __restrict would be a lie.
-    if (src.data == dst.data) {
-      pointops::map_rows<T>(src, dst, exec, [op](const T* s, T* d, std::int64_t n) {
-        for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-      });
-    } else {
-      pointops::map_rows<T>(src, dst, exec, [op](const T* s, T* d, std::int64_t n) { threshold_row<T>(s, d, n, op); });
-    }
+    // The row loop (host/ops/threshold_hwy.cpp) also runs in place.
+    const T t = plan.thresh;
+    pointops::map_rows<T>(src, dst, exec, [t](const T* s, T* d, std::int64_t n) { simd::threshold_row(s, d, n, t); });
     return;
   }
   // OpenCV's dst.setTo shortcut: T below every value or at/above the maximum.
