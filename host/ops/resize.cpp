@@ -70,17 +70,10 @@ Taps<A> make_taps(int src_n, int dst_n, int channels) {
   return t;
 }
 
-// Source row as the gather type: u8 -> int, u16 -> float (vpgatherdd / vgatherdps
-// load 32-bit elements only).
-template <class T, class S>
-TANDEM_CPU_CLONES void widen_row(const T* __restrict s, S* __restrict out, int n) {
-  for (int i = 0; i < n; ++i) out[i] = static_cast<S>(s[i]);
-}
-
-// Horizontal pass over n = dst_w * C output elements.
-template <class S, class A>
-TANDEM_CPU_CLONES void resize_hrow(const S* __restrict s, A* __restrict h, const int* __restrict i0,
-                                   const int* __restrict i1, const A* __restrict w0, const A* __restrict w1, int n) {
+// Horizontal pass straight from a u8 / u16 row (not widened: the row shrinks a lot, so few
+// of its elements are read, and the vector gathers load 32-bit elements only).
+template <class T, class A>
+void hrow_narrow(const T* s, A* h, const int* i0, const int* i1, const A* w0, const A* w1, int n) {
   for (int i = 0; i < n; ++i) {
     if constexpr (std::is_same_v<A, int>)
       h[i] = kern::resize_h_fixed(s[i0[i]], s[i1[i]], w0[i], w1[i]);
@@ -89,29 +82,13 @@ TANDEM_CPU_CLONES void resize_hrow(const S* __restrict s, A* __restrict h, const
   }
 }
 
-template <class T>
-TANDEM_CPU_CLONES void resize_vrow(const Acc<T>* __restrict h0, const Acc<T>* __restrict h1, T* __restrict out,
-                                   Acc<T> b0, Acc<T> b1, int n) {
-  for (int i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<Acc<T>, int>)
-      out[i] = kern::resize_v_fixed(h0[i], h1[i], b0, b1);
-    else
-      out[i] = kern::resize_store<T>(kern::resize_lerp(h0[i], h1[i], b0, b1));
-  }
-}
-
-// u8 when the height does not grow: blend the two source rows first (exact
-// integers, one pass over sw * C), then gather along the blended row — fewer
-// gathers than resampling every source row, and no widening pass.
-TANDEM_CPU_CLONES void resize_u8_vblend(const std::uint8_t* __restrict s0, const std::uint8_t* __restrict s1,
-                                        int* __restrict v, int b0, int b1, int n) {
-  for (int i = 0; i < n; ++i) v[i] = kern::resize_h_fixed(s0[i], s1[i], b0, b1);
-}
-
-TANDEM_CPU_CLONES void resize_u8_hgather(const int* __restrict v, std::uint8_t* __restrict out,
-                                         const int* __restrict i0, const int* __restrict i1, const int* __restrict w0,
-                                         const int* __restrict w1, int n) {
-  for (int i = 0; i < n; ++i) out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]);
+// Horizontal pass of source row s (not widened) into h: vector gathers for f32 rows.
+template <class T, class A>
+void hrow_direct(const T* s, A* h, const int* i0, const int* i1, const A* w0, const A* w1, int n) {
+  if constexpr (std::is_same_v<T, float>)
+    simd::resize_hrow(s, h, i0, i1, w0, w1, n);
+  else
+    hrow_narrow<T, A>(s, h, i0, i1, w0, w1, n);
 }
 
 template <class T, int C>
@@ -196,13 +173,13 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       if constexpr (pixel_taps) {
         simd::resize_u8_hrow_px(s, bufs[b], px0.data(), px1.data(), pw0.data(), pw1.data(), px_n, C);
         const std::size_t e = std::size_t(px_n) * C;
-        resize_hrow<T, A>(s, bufs[b] + e, xt.i0.data() + e, xt.i1.data() + e, xt.w0.data() + e, xt.w1.data() + e,
+        hrow_narrow<T, A>(s, bufs[b] + e, xt.i0.data() + e, xt.i1.data() + e, xt.w0.data() + e, xt.w1.data() + e,
                           (dw - px_n) * C);
       } else if (widen) {
-        widen_row<T, A>(s, wide, sw * C);
-        resize_hrow<A, A>(wide, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+        if constexpr (!std::is_same_v<T, float>) simd::resize_widen(s, wide, sw * C);
+        simd::resize_hrow(wide, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
       } else {
-        resize_hrow<T, A>(s, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+        hrow_direct<T, A>(s, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
       }
       held[b] = sy;
       return bufs[b];
@@ -210,9 +187,10 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (vertical_first)
         for (int dy = y0; dy < y1; ++dy) {
-          resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy], yt.w1[dy],
-                           sw * C);
-          resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+          simd::resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy],
+                                 yt.w1[dy], sw * C);
+          simd::resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(),
+                                  dw * C);
         }
     }
     for (int dy = vertical_first ? y1 : y0; dy < y1; ++dy) {
@@ -220,7 +198,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       const int s1 = yt.i1[dy];
       const A* h0 = hrow(s0, -1);
       const A* h1 = s1 == s0 ? h0 : hrow(s1, s0);
-      resize_vrow<T>(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
+      simd::resize_vrow(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
     }
   });
   return {};

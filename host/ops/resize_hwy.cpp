@@ -82,6 +82,118 @@ void half_row(const std::uint8_t* HWY_RESTRICT r0, const std::uint8_t* HWY_RESTR
     }
 }
 
+// ---- the general path: horizontal gathers and vertical blends, lanes of int32 or float.
+// Each kernel is written once over a descriptor: full vectors, then the tail one lane at a
+// time (CappedTag<T, 1>), so the tail is the same arithmetic.
+
+template <class D>
+using Lane1 = hn::CappedTag<hn::TFromD<D>, 1>;
+
+template <class D, class F>
+HWY_INLINE void for_lanes(D d, std::int64_t n, F&& block) {
+  const std::int64_t step = std::int64_t(hn::Lanes(d));
+  std::int64_t i = 0;
+  for (; i + step <= n; i += step) block(d, i);
+  for (; i < n; ++i) block(Lane1<D>(), i);
+}
+
+// s0 * a0 + s1 * a1 rounded each step (kern::resize_lerp: no MulAdd, as the CUDA side).
+template <class V>
+HWY_INLINE V lerp(V s0, V s1, V a0, V a1) {
+  return hn::Add(hn::Mul(s0, a0), hn::Mul(s1, a1));
+}
+
+// (acc + 2^21) >> 22, at most 255 (kern::resize_round_fixed), stored as u8.
+template <class D>
+HWY_INLINE void store_fixed_u8(D d32, hn::Vec<D> acc, std::uint8_t* out) {
+  const hn::Rebind<std::uint8_t, D> d8;
+  const auto y = hn::ShiftRight<2 * kern::kResizeCoefBits>(
+      hn::Add(acc, hn::Set(d32, std::int32_t(1) << (2 * kern::kResizeCoefBits - 1))));
+  hn::StoreU(hn::DemoteTo(d8, hn::Min(y, hn::Set(d32, 255))), d8, out);
+}
+
+void WidenU8(const std::uint8_t* HWY_RESTRICT s, int* HWY_RESTRICT out, std::int64_t n) {
+  for_lanes(hn::ScalableTag<std::int32_t>(), n, [&](auto d, std::int64_t i) {
+    hn::StoreU(hn::PromoteTo(d, hn::LoadU(hn::Rebind<std::uint8_t, decltype(d)>(), s + i)), d, out + i);
+  });
+}
+void WidenU16(const std::uint16_t* HWY_RESTRICT s, float* HWY_RESTRICT out, std::int64_t n) {
+  for_lanes(hn::ScalableTag<float>(), n, [&](auto d, std::int64_t i) {
+    const hn::RebindToSigned<decltype(d)> di;
+    hn::StoreU(hn::ConvertTo(d, hn::PromoteTo(di, hn::LoadU(hn::Rebind<std::uint16_t, decltype(d)>(), s + i))), d,
+               out + i);
+  });
+}
+
+// base[idx[j]] for the lanes of d, loaded one by one: measured faster than the AVX2 and
+// AVX-512 gather instructions on AMD Zen 4 (1.4 vs 2.0 ms for a 4096 -> 1515 gray
+// downscale's horizontal pass) and no slower where those are fast.
+template <class D, class T = hn::TFromD<D>>
+HWY_INLINE hn::Vec<D> gather_soft(D d, const T* HWY_RESTRICT base, const std::int32_t* HWY_RESTRICT idx) {
+  HWY_ALIGN T buf[hn::MaxLanes(d)];
+  for (std::size_t j = 0; j < hn::Lanes(d); ++j) buf[j] = base[idx[j]];
+  return hn::Load(d, buf);
+}
+
+// h[i] = s[i0[i]] * w0[i] + s[i1[i]] * w1[i]: int (u8, 11-bit weights) or float.
+void HrowI32(const int* HWY_RESTRICT s, int* HWY_RESTRICT h, const int* HWY_RESTRICT i0, const int* HWY_RESTRICT i1,
+             const int* HWY_RESTRICT w0, const int* HWY_RESTRICT w1, std::int64_t n) {
+  for_lanes(hn::ScalableTag<std::int32_t>(), n, [&](auto d, std::int64_t i) {
+    const auto a = gather_soft(d, s, i0 + i), b = gather_soft(d, s, i1 + i);
+    hn::StoreU(hn::Add(hn::Mul(a, hn::LoadU(d, w0 + i)), hn::Mul(b, hn::LoadU(d, w1 + i))), d, h + i);
+  });
+}
+void HrowF32(const float* HWY_RESTRICT s, float* HWY_RESTRICT h, const int* HWY_RESTRICT i0,
+             const int* HWY_RESTRICT i1, const float* HWY_RESTRICT w0, const float* HWY_RESTRICT w1, std::int64_t n) {
+  for_lanes(hn::ScalableTag<float>(), n, [&](auto d, std::int64_t i) {
+    const auto a = gather_soft(d, s, i0 + i), b = gather_soft(d, s, i1 + i);
+    hn::StoreU(lerp(a, b, hn::LoadU(d, w0 + i), hn::LoadU(d, w1 + i)), d, h + i);
+  });
+}
+
+// out[i] from two horizontal results: u8 (fixed point), u16 (float, rounded half to even and
+// saturated, as kern::resize_store) or f32.
+void VrowU8(const int* HWY_RESTRICT h0, const int* HWY_RESTRICT h1, std::uint8_t* HWY_RESTRICT out, int b0, int b1,
+            std::int64_t n) {
+  for_lanes(hn::ScalableTag<std::int32_t>(), n, [&](auto d, std::int64_t i) {
+    store_fixed_u8(d, hn::Add(hn::Mul(hn::LoadU(d, h0 + i), hn::Set(d, b0)), hn::Mul(hn::LoadU(d, h1 + i), hn::Set(d, b1))),
+                   out + i);
+  });
+}
+void VrowU16(const float* HWY_RESTRICT h0, const float* HWY_RESTRICT h1, std::uint16_t* HWY_RESTRICT out, float b0,
+             float b1, std::int64_t n) {
+  for_lanes(hn::ScalableTag<float>(), n, [&](auto d, std::int64_t i) {
+    const auto v = lerp(hn::LoadU(d, h0 + i), hn::LoadU(d, h1 + i), hn::Set(d, b0), hn::Set(d, b1));
+    const auto c = hn::Min(hn::Max(v, hn::Zero(d)), hn::Set(d, 65535.0f));
+    const hn::Rebind<std::uint16_t, decltype(d)> d16;
+    hn::StoreU(hn::DemoteTo(d16, hn::NearestInt(c)), d16, out + i);
+  });
+}
+void VrowF32(const float* HWY_RESTRICT h0, const float* HWY_RESTRICT h1, float* HWY_RESTRICT out, float b0, float b1,
+             std::int64_t n) {
+  for_lanes(hn::ScalableTag<float>(), n, [&](auto d, std::int64_t i) {
+    hn::StoreU(lerp(hn::LoadU(d, h0 + i), hn::LoadU(d, h1 + i), hn::Set(d, b0), hn::Set(d, b1)), d, out + i);
+  });
+}
+
+// u8 when the height does not grow: the two source rows blended first (exact integers),
+// then the gather along the blended row.
+void VBlendU8(const std::uint8_t* HWY_RESTRICT s0, const std::uint8_t* HWY_RESTRICT s1, int* HWY_RESTRICT v, int b0,
+              int b1, std::int64_t n) {
+  for_lanes(hn::ScalableTag<std::int32_t>(), n, [&](auto d, std::int64_t i) {
+    const hn::Rebind<std::uint8_t, decltype(d)> d8;
+    const auto a = hn::PromoteTo(d, hn::LoadU(d8, s0 + i)), b = hn::PromoteTo(d, hn::LoadU(d8, s1 + i));
+    hn::StoreU(hn::Add(hn::Mul(a, hn::Set(d, b0)), hn::Mul(b, hn::Set(d, b1))), d, v + i);
+  });
+}
+void HGatherU8(const int* HWY_RESTRICT v, std::uint8_t* HWY_RESTRICT out, const int* HWY_RESTRICT i0,
+               const int* HWY_RESTRICT i1, const int* HWY_RESTRICT w0, const int* HWY_RESTRICT w1, std::int64_t n) {
+  for_lanes(hn::ScalableTag<std::int32_t>(), n, [&](auto d, std::int64_t i) {
+    const auto a = gather_soft(d, v, i0 + i), b = gather_soft(d, v, i1 + i);
+    store_fixed_u8(d, hn::Add(hn::Mul(a, hn::LoadU(d, w0 + i)), hn::Mul(b, hn::LoadU(d, w1 + i))), out + i);
+  });
+}
+
 // u8 with 3 or 4 channels, horizontal pass one output pixel at a time: its two source
 // pixels' 4 bytes (from byte offsets x0[d], x1[d]) widened to int32 lanes, times the
 // pixel's two 11-bit weights: s0 * w0 + s1 * w1 per channel (= kern::resize_h_fixed).
@@ -131,6 +243,41 @@ namespace tandem::simd {
 HWY_EXPORT(HalfRowC1);
 HWY_EXPORT(HalfRowC3);
 HWY_EXPORT(HalfRowC4);
+HWY_EXPORT(WidenU8);
+HWY_EXPORT(WidenU16);
+HWY_EXPORT(HrowI32);
+HWY_EXPORT(HrowF32);
+HWY_EXPORT(VrowU8);
+HWY_EXPORT(VrowU16);
+HWY_EXPORT(VrowF32);
+HWY_EXPORT(VBlendU8);
+HWY_EXPORT(HGatherU8);
+
+void resize_widen(const std::uint8_t* s, int* out, std::int64_t n) { HWY_DYNAMIC_DISPATCH(WidenU8)(s, out, n); }
+void resize_widen(const std::uint16_t* s, float* out, std::int64_t n) { HWY_DYNAMIC_DISPATCH(WidenU16)(s, out, n); }
+void resize_hrow(const int* s, int* h, const int* i0, const int* i1, const int* w0, const int* w1, std::int64_t n) {
+  HWY_DYNAMIC_DISPATCH(HrowI32)(s, h, i0, i1, w0, w1, n);
+}
+void resize_hrow(const float* s, float* h, const int* i0, const int* i1, const float* w0, const float* w1,
+                 std::int64_t n) {
+  HWY_DYNAMIC_DISPATCH(HrowF32)(s, h, i0, i1, w0, w1, n);
+}
+void resize_vrow(const int* h0, const int* h1, std::uint8_t* out, int b0, int b1, std::int64_t n) {
+  HWY_DYNAMIC_DISPATCH(VrowU8)(h0, h1, out, b0, b1, n);
+}
+void resize_vrow(const float* h0, const float* h1, std::uint16_t* out, float b0, float b1, std::int64_t n) {
+  HWY_DYNAMIC_DISPATCH(VrowU16)(h0, h1, out, b0, b1, n);
+}
+void resize_vrow(const float* h0, const float* h1, float* out, float b0, float b1, std::int64_t n) {
+  HWY_DYNAMIC_DISPATCH(VrowF32)(h0, h1, out, b0, b1, n);
+}
+void resize_u8_vblend(const std::uint8_t* s0, const std::uint8_t* s1, int* v, int b0, int b1, std::int64_t n) {
+  HWY_DYNAMIC_DISPATCH(VBlendU8)(s0, s1, v, b0, b1, n);
+}
+void resize_u8_hgather(const int* v, std::uint8_t* out, const int* i0, const int* i1, const int* w0, const int* w1,
+                       std::int64_t n) {
+  HWY_DYNAMIC_DISPATCH(HGatherU8)(v, out, i0, i1, w0, w1, n);
+}
 HWY_EXPORT(HrowPxC3);
 HWY_EXPORT(HrowPxC4);
 

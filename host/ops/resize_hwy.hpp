@@ -16,4 +16,24 @@ void resize_u8_half_row(const std::uint8_t* r0, const std::uint8_t* r1, std::uin
 /// x0[d] + 4 and x1[d] + 4 must stay within the row.
 void resize_u8_hrow_px(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0, const int* w1,
                        std::int64_t n, int channels);
+
+// The general path, element by element (n elements; channels interleaved). Taps: source
+// element indices i0, i1 with weights w0, w1 (int: 11-bit fixed point; float).
+/// out[i] = s[i] widened: u8 -> int, u16 -> float.
+void resize_widen(const std::uint8_t* s, int* out, std::int64_t n);
+void resize_widen(const std::uint16_t* s, float* out, std::int64_t n);
+/// Horizontal pass: h[i] = s[i0[i]] * w0[i] + s[i1[i]] * w1[i] (float: each step rounded).
+void resize_hrow(const int* s, int* h, const int* i0, const int* i1, const int* w0, const int* w1, std::int64_t n);
+void resize_hrow(const float* s, float* h, const int* i0, const int* i1, const float* w0, const float* w1,
+                 std::int64_t n);
+/// Vertical pass of two horizontal results with row weights b0, b1, stored as the image's
+/// type (kern::resize_v_fixed for u8; kern::resize_lerp then kern::resize_store).
+void resize_vrow(const int* h0, const int* h1, std::uint8_t* out, int b0, int b1, std::int64_t n);
+void resize_vrow(const float* h0, const float* h1, std::uint16_t* out, float b0, float b1, std::int64_t n);
+void resize_vrow(const float* h0, const float* h1, float* out, float b0, float b1, std::int64_t n);
+/// u8, rows first: v[i] = s0[i] * b0 + s1[i] * b1.
+void resize_u8_vblend(const std::uint8_t* s0, const std::uint8_t* s1, int* v, int b0, int b1, std::int64_t n);
+/// u8, then along the blended row: out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]).
+void resize_u8_hgather(const int* v, std::uint8_t* out, const int* i0, const int* i1, const int* w0, const int* w1,
+                       std::int64_t n);
 }  // namespace tandem::simd
