@@ -20,7 +20,7 @@ packages=(
   libhwloc-dev hwloc-nox
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
-  liburing-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev
+  liburing-dev libpng-dev libjpeg62-turbo-dev libopenblas-dev libhwy-dev
   python3-numpy python3-opencv python3-scipy
 )
 

@@ -64,20 +64,22 @@ std::string time_text(double s) {
 }
 
 void print_table(const std::vector<bench::Result>& rows, const bench::Roof& roof) {
-  std::printf("%-10s %-6s %-16s %-5s %10s %14s %9s %7s  %s\n", "op", "device", "size", "dtype", "median",
-              "rate", "GB/s", "% roof", "params / note");
+  std::printf("%-10s %-6s %-6s %-16s %-5s %10s %14s %9s %7s  %s\n", "op", "device", "simd", "size", "dtype",
+              "median", "rate", "GB/s", "% roof", "params / note");
   for (const auto& r : rows) {
+    const char* simd = r.simd.empty() ? "-" : r.simd.c_str();
     if (r.skipped) {
-      std::printf("%-10s %-6s %-16s %-5s %10s %14s %9s %7s  skipped: %s\n", r.op.c_str(), r.device.c_str(),
-                  r.shape.c_str(), r.dtype.c_str(), "-", "-", "-", "-", r.note.c_str());
+      std::printf("%-10s %-6s %-6s %-16s %-5s %10s %14s %9s %7s  skipped: %s\n", r.op.c_str(), r.device.c_str(),
+                  simd, r.shape.c_str(), r.dtype.c_str(), "-", "-", "-", "-", r.note.c_str());
       continue;
     }
     const std::string rate = fmt(r.rate >= 100 ? "%.0f " : "%.1f ", r.rate) + r.rate_unit;
     const std::string pct = r.pct_roof >= 0 ? fmt("%.0f%%", r.pct_roof) : "-";
     std::string tail = r.params;
     if (!r.note.empty()) tail += (tail.empty() ? "" : "; ") + r.note;
-    std::printf("%-10s %-6s %-16s %-5s %10s %14s %9.2f %7s  %s\n", r.op.c_str(), r.device.c_str(), r.shape.c_str(),
-                r.dtype.c_str(), time_text(r.median_s).c_str(), rate.c_str(), r.gbps, pct.c_str(), tail.c_str());
+    std::printf("%-10s %-6s %-6s %-16s %-5s %10s %14s %9.2f %7s  %s\n", r.op.c_str(), r.device.c_str(), simd,
+                r.shape.c_str(), r.dtype.c_str(), time_text(r.median_s).c_str(), rate.c_str(), r.gbps, pct.c_str(),
+                tail.c_str());
   }
   const double h = roof.host_copy_gbps();
   std::printf("\nGB/s = (input + output bytes) / median time; %% roof = GB/s / measured copy bandwidth "

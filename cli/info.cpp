@@ -197,6 +197,12 @@ void emit_text(std::ostream& os, const MachineReport& r) {
     os << "\n";
     wrap(os, "OpenMP    ", s, 10);
   }
+  if (r.simd) {
+    std::string s = r.simd->target + " (supported:";
+    for (const std::string& t : r.simd->supported) s += " " + t;
+    s += "; TANDEM_SIMD=" + r.simd->cap + ")";
+    wrap(os, "SIMD      ", s, 10);
+  }
 
   const PlacementPlan& p = r.plan;
   os << "\n";
@@ -328,6 +334,10 @@ void emit_json(std::ostream& os, const MachineReport& r, const bench::Roof* meas
   } else {
     j["openmp"] = nullptr;
   }
+  if (r.simd)
+    j["simd"] = {{"target", r.simd->target}, {"supported", r.simd->supported}, {"cap", r.simd->cap}};
+  else
+    j["simd"] = nullptr;
 
   const PlacementPlan& p = r.plan;
   json plan;

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "host/core/simd.hpp"
 #include "tandem/config.hpp"
 #include "tandem/status.hpp"
 
@@ -63,6 +64,11 @@ int main(int argc, char** argv) {
     for (const auto* sub : app.get_subcommands()) where += " " + sub->get_name();
     std::cerr << "tandem: " << e.what() << "\n"
               << "Try '" << where << " --help' for usage.\n";
+    return 2;
+  }
+  // A bad TANDEM_SIMD is the user's to fix before anything runs.
+  if (const tandem::Status simd = tandem::detail::simd_ready(); !simd.ok()) {
+    std::cerr << "tandem: " << simd.message() << "\n";
     return 2;
   }
   try {

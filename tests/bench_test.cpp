@@ -12,6 +12,7 @@
 
 #include "cli/tools/bench.hpp"
 #include "cli/tools/bench_pipeline.hpp"
+#include "host/core/simd.hpp"
 #include "cli/tools/format.hpp"
 #include "tandem/tandem.hpp"
 #include "tests/support/test_support.hpp"
@@ -194,9 +195,10 @@ TEST(BenchJson, HasTheDocumentedFields) {
   EXPECT_GT(j["roof"]["host"][0]["copy_gbps"].get<double>(), 0);
   ASSERT_EQ(j["results"].size(), 2u);
   const auto& r0 = j["results"][0];
-  for (const char* k : {"op", "params", "device", "shape", "dtype", "skipped", "repeats", "median_s", "min_s",
-                        "max_s", "rate", "rate_unit", "bytes", "gbps", "roof_gbps", "pct_roof"})
+  for (const char* k : {"op", "params", "device", "shape", "dtype", "simd", "skipped", "repeats", "median_s",
+                        "min_s", "max_s", "rate", "rate_unit", "bytes", "gbps", "roof_gbps", "pct_roof"})
     EXPECT_TRUE(r0.contains(k)) << k;
+  EXPECT_EQ(r0["simd"], simd_target_name());  // the target the CPU kernels ran on
   EXPECT_FALSE(r0["skipped"].get<bool>());
   EXPECT_GT(r0["median_s"].get<double>(), 0);
   EXPECT_TRUE(j["results"][1]["skipped"].get<bool>());
@@ -246,6 +248,20 @@ TEST(BenchCli, TinyRunPrintsJson) {
   EXPECT_EQ(j["results"][0]["op"], "invert");
   EXPECT_EQ(j["results"][0]["device"], "cpu");
   EXPECT_EQ(j["results"][0]["shape"], "8x16");
+}
+
+// Every figure records the SIMD target it was measured on, capped by TANDEM_SIMD.
+TEST(BenchCli, FiguresRecordTheSimdTargetAndItsCap) {
+  int rc = -1;
+  const std::string args = "--op invert --size 16x8 --channels 1 --repeats 1 --warmup 1 --json --no-roof";
+  auto j = nlohmann::json::parse(cli_stdout(args, &rc));
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(j["results"][0]["simd"], simd_target_name());
+  j = nlohmann::json::parse(cli_stdout(args, &rc, "TANDEM_SIMD=scalar"));
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(j["results"][0]["simd"], detail::simd_target_name(detail::simd_target_bits().back()));
+  cli_stdout(args, &rc, "TANDEM_SIMD=avx9000");
+  EXPECT_EQ(rc, 2);
 }
 
 TEST(BenchCli, GpuRowsSkipWithANoteWithoutAGpu) {

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "host/core/simd.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -146,6 +149,51 @@ TEST(Status, ContextIsPrepended) {
 TEST(Device, CudaStatusIsASentence) {
   EXPECT_FALSE(cuda_status().empty());
   if (!cuda_compiled()) EXPECT_EQ(cuda_device_count(), 0);
+}
+
+// TANDEM_SIMD values: `best`, and per architecture the targets it may cap at;
+// each disables exactly the better targets.
+TEST(Simd, CapValuesDisableTheBetterTargets) {
+  std::int64_t disabled = -1;
+  ASSERT_TRUE(detail::parse_simd_cap("best", disabled).ok());
+  EXPECT_EQ(disabled, 0);
+#if defined(__x86_64__)
+  const std::int64_t avx3 = 1LL << 8, avx2 = 1LL << 9, sse4 = 1LL << 11;  // Highway's HWY_AVX3, _AVX2, _SSE4
+  ASSERT_TRUE(detail::parse_simd_cap("avx2", disabled).ok());
+  EXPECT_NE(disabled & avx3, 0);
+  EXPECT_EQ(disabled & (avx2 | sse4), 0);
+  ASSERT_TRUE(detail::parse_simd_cap("avx512", disabled).ok());
+  EXPECT_EQ(disabled & (avx3 | avx2 | sse4), 0);
+  ASSERT_TRUE(detail::parse_simd_cap("scalar", disabled).ok());
+  EXPECT_EQ(disabled & (avx3 | avx2 | sse4), avx3 | avx2 | sse4);
+#endif
+  for (const char* bad : {"", "AVX2", "avx-2", "neon9", "fastest"}) {
+    const Status s = detail::parse_simd_cap(bad, disabled);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.code(), Errc::invalid_argument);
+    EXPECT_NE(s.message().find(std::string("TANDEM_SIMD='") + bad + "'"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("accepted values: best, "), std::string::npos) << s.message();
+  }
+}
+
+// for_each_simd_target visits every target within the cap, best first, each
+// one the target in use while it runs, and restores the best one afterwards.
+TEST(Simd, ForEachTargetRestrictsTheKernelsToEachTarget) {
+  ASSERT_TRUE(detail::simd_ready().ok());
+  const std::vector<std::int64_t> bits = detail::simd_target_bits();
+  ASSERT_FALSE(bits.empty());
+  const std::string best = simd_target_name();
+  EXPECT_EQ(best, detail::simd_target_name(bits.front()));
+  const std::vector<std::string> supported = simd_supported_targets();
+  EXPECT_NE(std::find(supported.begin(), supported.end(), best), supported.end());
+  std::vector<std::string> seen;
+  test::for_each_simd_target([&] { seen.push_back(simd_target_name()); });
+  ASSERT_EQ(seen.size(), bits.size());
+  for (std::size_t i = 0; i < bits.size(); ++i) EXPECT_EQ(seen[i], detail::simd_target_name(bits[i]));
+  EXPECT_EQ(simd_target_name(), best);
+#if defined(__x86_64__)
+  EXPECT_EQ(supported.back(), "SCALAR");  // the fallback every x86 build has
+#endif
 }
 
 }  // namespace

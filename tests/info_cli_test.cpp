@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/simd.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -41,13 +43,14 @@ std::string quote(const std::string& arg) {
   return q + "'";
 }
 
-/// Runs `tandem ARGS...`, capturing stdout, stderr and the exit status.
-CliRun tandem(const std::vector<std::string>& args) {
+/// Runs `tandem ARGS...` (with `env`, "NAME=value ...", added to its
+/// environment), capturing stdout, stderr and the exit status.
+CliRun tandem(const std::vector<std::string>& args, const std::string& env = "") {
   const std::string dir = ::testing::TempDir();
   // ctest runs test cases as parallel processes: each needs its own files.
   const std::string stem = dir + "/tandem_info_cli." + std::to_string(::getpid());
   const std::string out = stem + ".out", err = stem + ".err";
-  std::string cmd = quote(TANDEM_CLI_PATH);
+  std::string cmd = (env.empty() ? "" : "env " + env + " ") + quote(TANDEM_CLI_PATH);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " >" + quote(out) + " 2>" + quote(err);
   CliRun r;
@@ -77,7 +80,7 @@ int count_lines(const std::string& s) {
 /// The keys docs/info.md promises, with their types.
 void check_schema(const json& j) {
   ASSERT_TRUE(j.is_object());
-  for (const char* k : {"tandem", "source", "host", "cpu", "gpus", "gpu_status", "openmp", "placement"})
+  for (const char* k : {"tandem", "source", "host", "cpu", "gpus", "gpu_status", "openmp", "simd", "placement"})
     EXPECT_TRUE(j.contains(k)) << "missing key " << k;
   EXPECT_TRUE(j["tandem"]["version"].is_string());
   EXPECT_TRUE(j["tandem"]["cuda_compiled"].is_boolean());
@@ -116,6 +119,7 @@ void check_schema(const json& j) {
   ASSERT_TRUE(j["gpu_status"].is_string());
   if (j["gpus"].empty()) EXPECT_FALSE(j["gpu_status"].get<std::string>().empty());
   EXPECT_TRUE(j["openmp"].is_object() || j["openmp"].is_null());
+  EXPECT_TRUE(j["simd"].is_object() || j["simd"].is_null());
   const json& p = j["placement"];
   ASSERT_TRUE(p["cpu_teams"].is_array());
   EXPECT_FALSE(p["cpu_teams"].empty());
@@ -151,6 +155,30 @@ TEST(InfoCli, HelpTeachesWithExamples) {
   EXPECT_TRUE(r.err.empty()) << r.err;
 }
 
+// TANDEM_SIMD caps the target the kernels use; `info` reports the cap and the
+// target under it; a value that names no target is refused with the accepted ones.
+TEST(InfoCli, SimdTargetFollowsTheCap) {
+  const std::vector<std::string> supported = simd_supported_targets();
+  ASSERT_FALSE(supported.empty());
+  CliRun r = tandem({"info", "--json"}, "TANDEM_SIMD=scalar");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  json j = parse(r);
+  EXPECT_EQ(j["simd"]["target"], supported.back());
+  EXPECT_EQ(j["simd"]["cap"], "scalar");
+  EXPECT_EQ(j["simd"]["supported"].get<std::vector<std::string>>(), supported);
+  if (std::find(supported.begin(), supported.end(), "AVX2") != supported.end()) {
+    r = tandem({"info"}, "TANDEM_SIMD=avx2");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_NE(r.out.find("SIMD      AVX2 (supported:"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("TANDEM_SIMD=avx2)"), std::string::npos) << r.out;
+  }
+  r = tandem({"info"}, "TANDEM_SIMD=avx9000");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("TANDEM_SIMD='avx9000'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("accepted values: best,"), std::string::npos) << r.err;
+}
+
 TEST(InfoCli, JsonSchemaOnThisMachine) {
   const CliRun r = tandem({"info", "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -161,6 +189,10 @@ TEST(InfoCli, JsonSchemaOnThisMachine) {
   ASSERT_TRUE(j["openmp"].is_object());
   EXPECT_GT(j["openmp"]["max_threads"].get<int>(), 0);
   EXPECT_TRUE(j["openmp"]["places"].is_array());
+  ASSERT_TRUE(j["simd"].is_object());
+  EXPECT_EQ(j["simd"]["target"], simd_target_name());
+  EXPECT_EQ(j["simd"]["supported"].get<std::vector<std::string>>(), simd_supported_targets());
+  EXPECT_EQ(j["simd"]["cap"], "best");
   EXPECT_TRUE(j["host"]["hostname"].is_string());
   // The same counts the library sees.
   Topology t;
@@ -237,6 +269,7 @@ TEST(InfoCli, XmlTopologyReportsGpusAndPlan) {
   check_schema(j);
   EXPECT_EQ(j["source"]["kind"], "xml");
   EXPECT_TRUE(j["openmp"].is_null());  // OpenMP is this process's, not that machine's
+  EXPECT_TRUE(j["simd"].is_null());    // and so is the SIMD target
   EXPECT_EQ(j["host"]["hostname"], "hgx-h100");
   EXPECT_EQ(j["cpu"]["cores"], 32);
   EXPECT_EQ(j["cpu"]["pus"], 64);

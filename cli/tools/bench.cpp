@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "host/core/simd.hpp"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
 #include "tandem/placement.hpp"
@@ -323,6 +324,7 @@ Result run_case(const Case& c, const Options& o, const Roof& roof) {
   Result r;
   r.op = c.op;
   r.device = c.device.is_cpu() ? "cpu" : c.device.str();
+  if (c.device.is_cpu()) r.simd = simd_target_name();
   r.shape = shape_text(c.shape);
   r.dtype = dtype_name(c.dtype);
   const OpSpec* spec = find_op(c.op);
@@ -539,7 +541,8 @@ std::string to_json(const Roof& roof, const std::vector<Result>& results) {
   json rows = json::array();
   for (const auto& r : results) {
     json row{{"op", r.op}, {"params", r.params}, {"device", r.device}, {"shape", r.shape},
-             {"dtype", r.dtype}, {"skipped", r.skipped}, {"note", r.note}};
+             {"dtype", r.dtype}, {"simd", r.simd.empty() ? json(nullptr) : json(r.simd)}, {"skipped", r.skipped},
+             {"note", r.note}};
     if (!r.skipped) {
       row["repeats"] = r.repeats;
       row["median_s"] = r.median_s;

@@ -109,6 +109,7 @@ struct Options {
 
 struct Result {
   std::string op, params, device, shape, dtype;
+  std::string simd;  ///< the SIMD target the CPU kernels ran on ("AVX3", "AVX2", ...); empty on a GPU
   bool skipped = false;
   std::string note;  ///< why skipped, or a remark on how it was timed
   int repeats = 0;

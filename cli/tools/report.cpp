@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "host/core/simd.hpp"
 #include "tandem/config.hpp"
 #include "tandem/device.hpp"
 
@@ -47,6 +48,8 @@ OpenMPInfo query_openmp() {
   return info;
 }
 
+SimdInfo query_simd() { return {simd_target_name(), simd_supported_targets(), simd_cap()}; }
+
 Status build_report(const ReportRequest& request, MachineReport& out) {
   MachineReport r;
   r.tandem_version = TANDEM_VERSION_STRING;
@@ -60,6 +63,7 @@ Status build_report(const ReportRequest& request, MachineReport& out) {
   } else {
     TANDEM_TRY(Topology::load_this_machine(r.topology));
     r.openmp = query_openmp();
+    r.simd = query_simd();
   }
   GpuScan scan = find_gpus(r.topology);
   r.gpus = std::move(scan.gpus);

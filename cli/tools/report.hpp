@@ -24,6 +24,13 @@ struct OpenMPInfo {
   std::string env_places;       ///< OMP_PLACES
 };
 
+/// The SIMD layer of this build on this CPU (host/core/simd.hpp).
+struct SimdInfo {
+  std::string target;                  ///< the target the CPU kernels use ("AVX3", "AVX2", "NEON", ...)
+  std::vector<std::string> supported;  ///< targets built and run by this CPU, best first
+  std::string cap;                     ///< TANDEM_SIMD as applied ("best" when unset)
+};
+
 /// What to report on.
 struct ReportRequest {
   std::optional<std::string> synthetic;  ///< an hwloc synthetic description
@@ -39,11 +46,15 @@ struct MachineReport {
   std::vector<GpuInfo> gpus;
   std::string gpu_status;             ///< a sentence; the reason when `gpus` is empty
   std::optional<OpenMPInfo> openmp;   ///< only for this machine
+  std::optional<SimdInfo> simd;       ///< only for this machine
   PlacementPlan plan;
 };
 
 /// OpenMP facts of this process.
 OpenMPInfo query_openmp();
+
+/// The SIMD target in use, the supported ones and the cap.
+SimdInfo query_simd();
 
 /// Loads the topology, finds the GPUs, queries OpenMP (this machine only) and
 /// makes the placement plan. Errors name the file or description at fault.
