@@ -5,6 +5,7 @@
 #include <cstring>
 #include <span>
 
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/grayscale_hwy.hpp"
 #include "host/ops/op_decl.hpp"
@@ -38,6 +39,7 @@ void gray_cpu(const View& src, const View& dst, const Exec& exec) {
 
 // After the checks: the op itself, on the host.
 Status grayscale_on_cpu(const View& src, const View& dst, const GrayscaleParams&, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   switch (src.dtype) {
     case DType::u8: gray_cpu<std::uint8_t>(src, dst, exec); break;
     case DType::u16: gray_cpu<std::uint16_t>(src, dst, exec); break;

@@ -4,6 +4,7 @@
 
 #include <span>
 
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/invert_hwy.hpp"
 #include "host/ops/op_decl.hpp"
@@ -26,6 +27,7 @@ void invert_cpu(const View& src, const View& dst, const Exec& exec) {
 
 // After the checks: the op itself, on the host.
 Status invert_on_cpu(const View& src, const View& dst, const InvertParams&, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   switch (src.dtype) {
     case DType::u8: invert_cpu<std::uint8_t>(src, dst, exec); break;
     case DType::u16: invert_cpu<std::uint16_t>(src, dst, exec); break;

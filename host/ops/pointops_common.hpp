@@ -15,16 +15,6 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
-// Row kernels get an AVX2 clone picked at load time (GCC function multi-versioning): the
-// baseline x86-64 (SSE2) cannot vectorise the stride-3 deinterleave of RGB rows, AVX2 can.
-// Deliberately not a target with FMA: GCC contracts a*b+c in C++ by default, which would
-// change f32 grayscale results and break CPU/GPU agreement.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define TANDEM_POINTOPS_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TANDEM_POINTOPS_CLONES
-#endif
-
 namespace tandem::pointops {
 
 /// Concatenates string pieces (appending, so GCC 12's -Wrestrict false positive on

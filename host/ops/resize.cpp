@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "host/ops/image_checks.hpp"
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
@@ -205,6 +206,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
 }
 
 Status resize_cpu_dispatch(const View& src, const View& dst, const ResizeParams&, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   const auto c = src.channels();
   auto by_channels = [&](auto tag) -> Status {
     using T = decltype(tag);

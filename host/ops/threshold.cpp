@@ -6,6 +6,7 @@
 #include <cmath>
 #include <span>
 
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
@@ -36,6 +37,7 @@ void threshold_cpu(const View& src, const View& dst, double value, const Exec& e
 
 // After the checks: the op itself, on the host.
 Status threshold_on_cpu(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   switch (src.dtype) {
     case DType::u8: threshold_cpu<std::uint8_t>(src, dst, p.value, exec); break;
     case DType::u16: threshold_cpu<std::uint16_t>(src, dst, p.value, exec); break;
