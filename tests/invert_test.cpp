@@ -79,6 +79,28 @@ TEST_P(InvertTest, PaddedStridesAndInPlace) {
   });
 }
 
+// Outputs of 16 MiB and more are written with non-temporal stores from the first address
+// aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
+// starts unaligned) and in place, on every target.
+TEST_P(InvertTest, OutputsLargerThanTheCacheToo) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_cpu_target(GetParam(), [&] {
+    const Device dev = GetParam();
+    test::DeviceRunner runner(dev);
+    for (DType t : {DType::u8, DType::u16, DType::f32}) {
+      const std::int64_t w = t == DType::u8 ? 4099 : t == DType::u16 ? 2053 : 1031;  // 4 channels: >= 16 MiB
+      Tensor img = test::random_image(t, 1031, w, 4, 78);
+      const std::vector<double> want = reference(img.view());
+      Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+        return invert(s, d, InvertParams{}, e);
+      });
+      EXPECT_TRUE(test::all_near(out.view(), want, tolerance(t))) << dtype_name(t);
+      pt::check_padded_and_in_place(runner, dev, img.view(), false, "invert", want, tolerance(t),
+                                    [&](const View& s, const View& d) { return invert(s, d, InvertParams{}, runner.exec()); });
+    }
+  });
+}
+
 TEST_P(InvertTest, RejectsBadInputsWithAClearStatus) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());

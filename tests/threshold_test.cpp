@@ -114,6 +114,28 @@ TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
   });
 }
 
+// Outputs of 16 MiB and more are written with non-temporal stores from the first address
+// aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
+// starts unaligned) and in place, on every target.
+TEST_P(ThresholdTest, OutputsLargerThanTheCacheToo) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_cpu_target(GetParam(), [&] {
+    const Device dev = GetParam();
+    test::DeviceRunner runner(dev);
+    for (DType t : {DType::u8, DType::f32}) {
+      const std::int64_t w = t == DType::u8 ? 4099 : 1031;  // 4 channels: >= 16 MiB either way
+      Tensor img = test::random_image(t, 1031, w, 4, 77);
+      const double T = t == DType::u8 ? 127.0 : 0.5;
+      const std::vector<double> want = reference(img.view(), T);
+      EXPECT_TRUE(test::all_near(run_threshold(runner, img.view(), T).view(), want, 0.0)) << dtype_name(t);
+      pt::check_padded_and_in_place(runner, dev, img.view(), false, "threshold", want, 0.0,
+                                    [&](const View& s, const View& d) {
+                                      return threshold(s, d, ThresholdParams{T}, runner.exec());
+                                    });
+    }
+  });
+}
+
 TEST_P(ThresholdTest, MatchesOpenCvGoldenExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_cpu_target(GetParam(), [&] {

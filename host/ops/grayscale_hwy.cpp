@@ -9,6 +9,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "host/ops/grayscale_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 HWY_BEFORE_NAMESPACE();
@@ -54,7 +55,7 @@ HWY_INLINE void luma_part(DP dp, hn::Vec<DP> r, hn::Vec<DP> g, hn::Vec<DP> b, T*
 // works per block too; one final lane permutation puts the pixels back in order. The tests
 // run every x86 target against the scalar rule.
 template <int C>
-void gray_u8_blocks(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRICT d, std::int64_t n) {
+void gray_u8_blocks(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRICT d, std::int64_t n, bool stream) {
   const hn::ScalableTag<std::uint8_t> d8;
   const hn::Half<decltype(d8)> dh8;
   const hn::Repartition<std::int16_t, decltype(d8)> d16;
@@ -95,24 +96,31 @@ void gray_u8_blocks(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRI
   const std::int64_t g = std::int64_t(lanes) * C;  // source bytes per group
   // C = 3 loads 4 bytes per pixel: the last group reads `lanes` bytes past its pixels.
   const std::int64_t over = C == 3 ? std::int64_t(lanes) : 0;
+  const kern::GrayOp<std::uint8_t, C> op;
   std::int64_t i = 0;
+  // Non-temporal stores (pointops::stream_output) need the vector's alignment.
+  if (stream)
+    for (; i < n && reinterpret_cast<std::uintptr_t>(d + i) % std::uintptr_t(step) != 0; ++i) d[i] = op(s + C * i);
   for (; (i + step) * C + over <= n * C; i += step) {
     const std::uint8_t* p = s + C * i;
     const auto y01 = hn::ReorderDemote2To(d16, luma(p), luma(p + g));
     const auto y23 = hn::ReorderDemote2To(d16, luma(p + 2 * g), luma(p + 3 * g));
     const auto bytes = hn::Combine(d8, hn::DemoteTo(dh8, y23), hn::DemoteTo(dh8, y01));
-    hn::StoreU(hn::BitCast(d8, hn::TableLookupLanes(hn::BitCast(du32, bytes), order_idx)), d8, d + i);
+    const auto y = hn::BitCast(d8, hn::TableLookupLanes(hn::BitCast(du32, bytes), order_idx));
+    if (stream) hn::Stream(y, d8, d + i);
+    else hn::StoreU(y, d8, d + i);
   }
-  const kern::GrayOp<std::uint8_t, C> op;
+  if (stream) hwy::FlushStream();
   for (; i < n; ++i) d[i] = op(s + C * i);
 }
 #endif
 
 template <int C>
-void gray_u8(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRICT d, std::int64_t n) {
+void gray_u8(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRICT d, std::int64_t n, bool stream) {
 #if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR
-  gray_u8_blocks<C>(s, d, n);
+  gray_u8_blocks<C>(s, d, n, stream);
 #else
+  (void)stream;
 #if HWY_TARGET != HWY_SCALAR  // the one-lane target has no halves
   const hn::ScalableTag<std::uint8_t> d8;
   const hn::Half<decltype(d8)> dh;
@@ -175,8 +183,8 @@ void gray_f32(const float* HWY_RESTRICT s, float* HWY_RESTRICT d, std::int64_t n
   for (; i < n; ++i) d[i] = op(s + C * i);
 }
 
-void GrayU8C3(const std::uint8_t* s, std::uint8_t* d, std::int64_t n) { gray_u8<3>(s, d, n); }
-void GrayU8C4(const std::uint8_t* s, std::uint8_t* d, std::int64_t n) { gray_u8<4>(s, d, n); }
+void GrayU8C3(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, bool stream) { gray_u8<3>(s, d, n, stream); }
+void GrayU8C4(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, bool stream) { gray_u8<4>(s, d, n, stream); }
 void GrayU16C3(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { gray_u16<3>(s, d, n); }
 void GrayU16C4(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { gray_u16<4>(s, d, n); }
 void GrayF32C3(const float* s, float* d, std::int64_t n) { gray_f32<3>(s, d, n); }
@@ -194,15 +202,15 @@ HWY_EXPORT(GrayU16C4);
 HWY_EXPORT(GrayF32C3);
 HWY_EXPORT(GrayF32C4);
 
-void gray_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, int channels) {
-  if (channels == 3) HWY_DYNAMIC_DISPATCH(GrayU8C3)(s, d, n);
-  else HWY_DYNAMIC_DISPATCH(GrayU8C4)(s, d, n);
+void gray_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, int channels, bool stream) {
+  if (channels == 3) HWY_DYNAMIC_DISPATCH(GrayU8C3)(s, d, n, stream);
+  else HWY_DYNAMIC_DISPATCH(GrayU8C4)(s, d, n, stream);
 }
-void gray_row(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, int channels) {
+void gray_row(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, int channels, bool) {
   if (channels == 3) HWY_DYNAMIC_DISPATCH(GrayU16C3)(s, d, n);
   else HWY_DYNAMIC_DISPATCH(GrayU16C4)(s, d, n);
 }
-void gray_row(const float* s, float* d, std::int64_t n, int channels) {
+void gray_row(const float* s, float* d, std::int64_t n, int channels, bool) {
   if (channels == 3) HWY_DYNAMIC_DISPATCH(GrayF32C3)(s, d, n);
   else HWY_DYNAMIC_DISPATCH(GrayF32C4)(s, d, n);
 }

@@ -22,7 +22,9 @@ constexpr std::string_view kOp = "invert";
 // The row loop (host/ops/invert_hwy.cpp) also runs in place.
 template <class T>
 void invert_cpu(const View& src, const View& dst, const Exec& exec) {
-  pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) { simd::invert_row(s, d, n); });
+  const bool stream = pointops::stream_output(dst);
+  pointops::map_rows<T>(src, dst, exec,
+                        [stream](const T* s, T* d, std::int64_t n) { simd::invert_row(s, d, n, stream); });
 }
 
 // After the checks: the op itself, on the host.

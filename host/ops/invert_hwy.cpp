@@ -10,6 +10,8 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "host/ops/pointops-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace tandem::simd::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
@@ -17,19 +19,18 @@ namespace hn = hwy::HWY_NAMESPACE;
 // max - x (u8, u16: exact) or 1 - x (f32: one rounding, as the CUDA side). s may equal d:
 // each vector is loaded before the same positions are stored.
 template <class T>
-void invert_row(const T* s, T* d, std::int64_t n) {
-  const hn::ScalableTag<T> dt;
-  const auto top = hn::Set(dt, kern::pixel_max<T>());
-  const std::int64_t step = std::int64_t(hn::Lanes(dt));
-  std::int64_t i = 0;
-  for (; i + step <= n; i += step) hn::StoreU(hn::Sub(top, hn::LoadU(dt, s + i)), dt, d + i);
+void invert_row(const T* s, T* d, std::int64_t n, bool stream) {
   const kern::InvertOp<T> op;
-  for (; i < n; ++i) d[i] = op(s[i]);
+  map_elements(
+      s, d, n, stream, [](auto dt, auto v) { return hn::Sub(hn::Set(dt, kern::pixel_max<T>()), v); },
+      [&](T x) { return op(x); });
 }
 
-void InvertU8(const std::uint8_t* s, std::uint8_t* d, std::int64_t n) { invert_row(s, d, n); }
-void InvertU16(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { invert_row(s, d, n); }
-void InvertF32(const float* s, float* d, std::int64_t n) { invert_row(s, d, n); }
+void InvertU8(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, bool stream) { invert_row(s, d, n, stream); }
+void InvertU16(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, bool stream) {
+  invert_row(s, d, n, stream);
+}
+void InvertF32(const float* s, float* d, std::int64_t n, bool stream) { invert_row(s, d, n, stream); }
 
 }  // namespace tandem::simd::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
@@ -40,8 +41,14 @@ HWY_EXPORT(InvertU8);
 HWY_EXPORT(InvertU16);
 HWY_EXPORT(InvertF32);
 
-void invert_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n) { HWY_DYNAMIC_DISPATCH(InvertU8)(s, d, n); }
-void invert_row(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { HWY_DYNAMIC_DISPATCH(InvertU16)(s, d, n); }
-void invert_row(const float* s, float* d, std::int64_t n) { HWY_DYNAMIC_DISPATCH(InvertF32)(s, d, n); }
+void invert_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, bool stream) {
+  HWY_DYNAMIC_DISPATCH(InvertU8)(s, d, n, stream);
+}
+void invert_row(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, bool stream) {
+  HWY_DYNAMIC_DISPATCH(InvertU16)(s, d, n, stream);
+}
+void invert_row(const float* s, float* d, std::int64_t n, bool stream) {
+  HWY_DYNAMIC_DISPATCH(InvertF32)(s, d, n, stream);
+}
 }  // namespace tandem::simd
 #endif

@@ -109,6 +109,15 @@ inline T* row_ptr_mut(const View& v, std::int64_t stride, std::int64_t y) {
   return reinterpret_cast<T*>(static_cast<char*>(v.data) + y * stride);
 }
 
+/// Outputs of at least this many bytes are written with non-temporal stores: they do not
+/// fit in the cache next to their input (a 32 MiB L3 holds neither a 4096 x 4096 gray
+/// input and output nor one RGB image), so reading each destination line before writing it
+/// (what a plain store does) is wasted traffic. Smaller outputs stay in the cache for the
+/// next op of a pipeline.
+inline constexpr std::int64_t kStreamOutputBytes = std::int64_t(16) << 20;
+
+inline bool stream_output(const View& dst) { return std::int64_t(dst.nbytes()) >= kStreamOutputBytes; }
+
 /// dst = op(src) elementwise, same dtype and shape: `row(s, d, n)` processes n elements.
 template <class T, class RowFn>
 void map_rows(const View& src, const View& dst, const Exec& exec, RowFn&& row) {

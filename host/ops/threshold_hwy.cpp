@@ -9,28 +9,33 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "host/ops/pointops-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace tandem::simd::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // s > thresh ? max : 0; NaN compares false (0), as kern::ThresholdOp. s may equal d.
 template <class T>
-void threshold_row(const T* s, T* d, std::int64_t n, T thresh) {
-  const hn::ScalableTag<T> dt;
-  const auto t = hn::Set(dt, thresh);
-  const auto top = hn::Set(dt, kern::pixel_max<T>());
-  const std::int64_t step = std::int64_t(hn::Lanes(dt));
-  std::int64_t i = 0;
-  for (; i + step <= n; i += step) hn::StoreU(hn::IfThenElseZero(hn::Gt(hn::LoadU(dt, s + i), t), top), dt, d + i);
+void threshold_row(const T* s, T* d, std::int64_t n, T thresh, bool stream) {
   const kern::ThresholdOp<T> op{thresh};
-  for (; i < n; ++i) d[i] = op(s[i]);
+  map_elements(
+      s, d, n, stream,
+      [thresh](auto dt, auto v) {
+        return hn::IfThenElseZero(hn::Gt(v, hn::Set(dt, thresh)), hn::Set(dt, kern::pixel_max<T>()));
+      },
+      [&](T x) { return op(x); });
 }
 
-void ThresholdU8(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, std::uint8_t t) { threshold_row(s, d, n, t); }
-void ThresholdU16(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, std::uint16_t t) {
-  threshold_row(s, d, n, t);
+void ThresholdU8(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, std::uint8_t t, bool stream) {
+  threshold_row(s, d, n, t, stream);
 }
-void ThresholdF32(const float* s, float* d, std::int64_t n, float t) { threshold_row(s, d, n, t); }
+void ThresholdU16(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, std::uint16_t t, bool stream) {
+  threshold_row(s, d, n, t, stream);
+}
+void ThresholdF32(const float* s, float* d, std::int64_t n, float t, bool stream) {
+  threshold_row(s, d, n, t, stream);
+}
 
 }  // namespace tandem::simd::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
@@ -41,12 +46,14 @@ HWY_EXPORT(ThresholdU8);
 HWY_EXPORT(ThresholdU16);
 HWY_EXPORT(ThresholdF32);
 
-void threshold_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, std::uint8_t t) {
-  HWY_DYNAMIC_DISPATCH(ThresholdU8)(s, d, n, t);
+void threshold_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, std::uint8_t t, bool stream) {
+  HWY_DYNAMIC_DISPATCH(ThresholdU8)(s, d, n, t, stream);
 }
-void threshold_row(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, std::uint16_t t) {
-  HWY_DYNAMIC_DISPATCH(ThresholdU16)(s, d, n, t);
+void threshold_row(const std::uint16_t* s, std::uint16_t* d, std::int64_t n, std::uint16_t t, bool stream) {
+  HWY_DYNAMIC_DISPATCH(ThresholdU16)(s, d, n, t, stream);
 }
-void threshold_row(const float* s, float* d, std::int64_t n, float t) { HWY_DYNAMIC_DISPATCH(ThresholdF32)(s, d, n, t); }
+void threshold_row(const float* s, float* d, std::int64_t n, float t, bool stream) {
+  HWY_DYNAMIC_DISPATCH(ThresholdF32)(s, d, n, t, stream);
+}
 }  // namespace tandem::simd
 #endif
