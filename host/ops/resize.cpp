@@ -120,7 +120,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
     return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
   }
   // u8 with 3 or 4 channels: whole-pixel horizontal pass (simd::resize_u8_hrow_px) on
-  // per-pixel tables: source byte offsets and the two weights.
+  // per-pixel tables: source byte offsets and the two weights, each 4 times.
   constexpr bool pixel_taps = std::is_same_v<T, std::uint8_t> && C >= 3;
   std::vector<int> px0, px1, pw0, pw1;
   int px_n = 0;  // leading output pixels whose 4-byte source loads stay inside the row
@@ -128,8 +128,8 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
     try {
       px0.resize(std::size_t(dw));
       px1.resize(std::size_t(dw));
-      pw0.resize(std::size_t(dw));
-      pw1.resize(std::size_t(dw));
+      pw0.resize(4 * std::size_t(dw));
+      pw1.resize(4 * std::size_t(dw));
     } catch (const std::bad_alloc&) {
       return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
     }
@@ -137,17 +137,22 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       const std::size_t e = std::size_t(d) * C;
       px0[d] = xt.i0[e];
       px1[d] = xt.i1[e];
-      pw0[d] = xt.w0[e];
-      pw1[d] = xt.w1[e];
+      std::fill_n(pw0.begin() + 4 * d, 4, xt.w0[e]);
+      std::fill_n(pw1.begin() + 4 * d, 4, xt.w1[e]);
       if (px_n == d && std::max(xt.i0[e], xt.i1[e]) + 4 <= sw * C) px_n = d + 1;
     }
   }
-  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh && !pixel_taps;
+  // u8 when the height does not grow: blend the two source rows first (exact integers), then
+  // resample along the blended row (resize_u8_hgather, or by whole pixels for 3 and 4
+  // channels: resize_u8_hgather_px) -- one blend per output row instead of two horizontal
+  // passes.
+  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh;
   // Widening the source row pays off unless the row shrinks a lot (or is f32 already).
   const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw && !vertical_first && !pixel_taps;
   auto round64 = [](std::size_t b) { return (b + 63) / 64 * 64; };
-  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A) + sizeof(A));
-  const std::size_t sbytes = widen || vertical_first ? round64(std::size_t(sw) * C * sizeof(A)) : 0;
+  // Slack of 4 elements: resize_u8_hrow_px writes, resize_u8_hgather_px reads, that far past.
+  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A) + 4 * sizeof(A));
+  const std::size_t sbytes = widen || vertical_first ? round64(std::size_t(sw) * C * sizeof(A) + 4 * sizeof(A)) : 0;
   const std::size_t per_thread = 2 * hbytes + sbytes;
   std::unique_ptr<std::byte[]> scratch(new (std::nothrow) std::byte[per_thread * std::size_t(threads) + 64]);
   if (!scratch) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate resize scratch");
@@ -186,13 +191,18 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       return bufs[b];
     };
     if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (vertical_first)
+      if (vertical_first) {
+        std::fill_n(wide + std::size_t(sw) * C, 4, 0);  // the slack hgather_px reads (weight 0 or dropped)
         for (int dy = y0; dy < y1; ++dy) {
           simd::resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy],
                                  yt.w1[dy], sw * C);
-          simd::resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(),
-                                  dw * C);
+          if constexpr (pixel_taps)
+            simd::resize_u8_hgather_px(wide, dst.row<T>(dy), px0.data(), px1.data(), pw0.data(), pw1.data(), dw, C);
+          else
+            simd::resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(),
+                                    dw * C);
         }
+      }
     }
     for (int dy = vertical_first ? y1 : y0; dy < y1; ++dy) {
       const int s0 = yt.i0[dy];

@@ -1,6 +1,8 @@
 // resize's vector loops in Highway (see invert_hwy.cpp for the pattern).
 #include "host/ops/resize_hwy.hpp"
 
+#include <cstring>
+
 #include "kernels/resize.cuh"
 
 #undef HWY_TARGET_INCLUDE
@@ -194,35 +196,100 @@ void HGatherU8(const int* HWY_RESTRICT v, std::uint8_t* HWY_RESTRICT out, const 
   });
 }
 
-// u8 with 3 or 4 channels, horizontal pass one output pixel at a time: its two source
-// pixels' 4 bytes (from byte offsets x0[d], x1[d]) widened to int32 lanes, times the
-// pixel's two 11-bit weights: s0 * w0 + s1 * w1 per channel (= kern::resize_h_fixed).
-// Writes 4 ints per pixel (a 3-channel pixel's 4th is overwritten by the next one; h needs
-// 1 int of slack). Only for pixels whose 4-byte loads stay inside the row.
+// u8 with 3 or 4 channels, rows first: the horizontal pass along the blended row v by whole
+// pixels, one pixel's 4 ints at a time (the 4th of a 3-channel pixel is the next pixel's
+// first, dropped): (v[x0 + c] * w0 + v[x1 + c] * w1 + 2^21) >> 22 (kern::resize_round_fixed).
+// Every pixel but the last is stored as 4 bytes (the next pixel's store overwrites the 4th);
+// the last one as C bytes, so nothing past the row is written. v needs 4 readable ints past
+// each x0, x1.
+template <int C>
+void hgather_px(const int* HWY_RESTRICT v, std::uint8_t* HWY_RESTRICT out, const int* HWY_RESTRICT x0,
+                const int* HWY_RESTRICT x1, const int* HWY_RESTRICT w0x4, const int* HWY_RESTRICT w1x4,
+                std::int64_t n) {
+  std::int64_t d = 0;
+#if HWY_TARGET != HWY_SCALAR
+  const hn::FixedTag<std::int32_t, 4> d4;
+  const hn::Rebind<std::uint8_t, decltype(d4)> d8;
+  for (; d + 1 < n; ++d) {
+    const auto acc = hn::Add(hn::Mul(hn::LoadU(d4, v + x0[d]), hn::LoadU(d4, w0x4 + 4 * d)),
+                             hn::Mul(hn::LoadU(d4, v + x1[d]), hn::LoadU(d4, w1x4 + 4 * d)));
+    const auto y = hn::ShiftRight<2 * kern::kResizeCoefBits>(
+        hn::Add(acc, hn::Set(d4, std::int32_t(1) << (2 * kern::kResizeCoefBits - 1))));
+    hn::StoreU(hn::DemoteTo(d8, hn::Min(y, hn::Set(d4, 255))), d8, out + d * C);
+  }
+#endif
+  for (; d < n; ++d)
+    for (int c = 0; c < C; ++c)
+      out[d * C + c] = kern::resize_round_fixed(v[x0[d] + c] * w0x4[4 * d] + v[x1[d] + c] * w1x4[4 * d]);
+}
+
+void HGatherPxC3(const int* v, std::uint8_t* out, const int* x0, const int* x1, const int* w0x4, const int* w1x4,
+                 std::int64_t n) {
+  hgather_px<3>(v, out, x0, x1, w0x4, w1x4, n);
+}
+void HGatherPxC4(const int* v, std::uint8_t* out, const int* x0, const int* x1, const int* w0x4, const int* w1x4,
+                 std::int64_t n) {
+  hgather_px<4>(v, out, x0, x1, w0x4, w1x4, n);
+}
+
+// u8 with 3 or 4 channels, horizontal pass by whole pixels: the two source pixels' 4 bytes
+// (from byte offsets x0[d], x1[d]) widened to int32 lanes, times the pixel's two 11-bit
+// weights (w0x4, w1x4: each pixel's weight 4 times): s0 * w0 + s1 * w1 per channel
+// (= kern::resize_h_fixed). Targets with 8 or more int32 lanes do Lanes / 4 pixels at a time:
+// each source pixel's 4 bytes copied side by side, the bytes widened in order, and for 3 channels a lane
+// permutation that drops each pixel's 4th value. The rest one pixel at a time in 4 lanes.
+// Writes up to 4 ints past the last pixel (h needs the slack). Only for pixels whose 4-byte
+// loads stay inside the row.
 template <int C>
 void hrow_px(const std::uint8_t* HWY_RESTRICT s, int* HWY_RESTRICT h, const int* HWY_RESTRICT x0,
-             const int* HWY_RESTRICT x1, const int* HWY_RESTRICT w0, const int* HWY_RESTRICT w1, std::int64_t n) {
+             const int* HWY_RESTRICT x1, const int* HWY_RESTRICT w0x4, const int* HWY_RESTRICT w1x4, std::int64_t n) {
+  std::int64_t d = 0;
 #if HWY_TARGET != HWY_SCALAR
-  const hn::FixedTag<std::int32_t, 4> d32;
-  const hn::Rebind<std::uint8_t, decltype(d32)> d8;
-  for (std::int64_t d = 0; d < n; ++d) {
-    const auto a = hn::PromoteTo(d32, hn::LoadU(d8, s + x0[d]));
-    const auto b = hn::PromoteTo(d32, hn::LoadU(d8, s + x1[d]));
-    hn::StoreU(hn::Add(hn::Mul(a, hn::Set(d32, w0[d])), hn::Mul(b, hn::Set(d32, w1[d]))), d32, h + d * C);
+  const hn::ScalableTag<std::int32_t> d32;
+  const hn::Half<hn::Half<decltype(d32)>> dq;  // one int32 (4 bytes) per pixel
+  const hn::Repartition<std::uint8_t, decltype(dq)> dq8;
+  const std::int64_t px = std::int64_t(hn::Lanes(dq));
+  if (hn::Lanes(d32) >= 8) {
+    HWY_ALIGN std::int32_t pack[hn::MaxLanes(d32)];  // lane j <- pixel j / 3, channel j % 3
+    for (std::size_t j = 0; j < hn::Lanes(d32); ++j)
+      pack[j] = j < std::size_t(3 * px) ? std::int32_t((j / 3) * 4 + j % 3) : 0;
+    const auto pack_idx = hn::SetTableIndices(d32, pack);
+    HWY_ALIGN std::uint8_t pa[hn::MaxLanes(d32)];
+    HWY_ALIGN std::uint8_t pb[hn::MaxLanes(d32)];
+    for (; d + px <= n; d += px) {
+      for (std::int64_t k = 0; k < px; ++k) {  // lane by lane (see gather_soft)
+        std::memcpy(pa + 4 * k, s + x0[d + k], 4);
+        std::memcpy(pb + 4 * k, s + x1[d + k], 4);
+      }
+      const auto a = hn::PromoteTo(d32, hn::Load(dq8, pa));
+      const auto b = hn::PromoteTo(d32, hn::Load(dq8, pb));
+      auto acc = hn::Add(hn::Mul(a, hn::LoadU(d32, w0x4 + 4 * d)), hn::Mul(b, hn::LoadU(d32, w1x4 + 4 * d)));
+      if constexpr (C == 3) acc = hn::TableLookupLanes(acc, pack_idx);
+      hn::StoreU(acc, d32, h + d * C);
+    }
+  }
+  const hn::FixedTag<std::int32_t, 4> d4;
+  const hn::Rebind<std::uint8_t, decltype(d4)> d8;
+  for (; d < n; ++d) {
+    const auto a = hn::PromoteTo(d4, hn::LoadU(d8, s + x0[d]));
+    const auto b = hn::PromoteTo(d4, hn::LoadU(d8, s + x1[d]));
+    hn::StoreU(hn::Add(hn::Mul(a, hn::LoadU(d4, w0x4 + 4 * d)), hn::Mul(b, hn::LoadU(d4, w1x4 + 4 * d))), d4,
+               h + d * C);
   }
 #else
-  for (std::int64_t d = 0; d < n; ++d)
-    for (int c = 0; c < C; ++c) h[d * C + c] = kern::resize_h_fixed(s[x0[d] + c], s[x1[d] + c], w0[d], w1[d]);
+  for (; d < n; ++d)
+    for (int c = 0; c < C; ++c)
+      h[d * C + c] = kern::resize_h_fixed(s[x0[d] + c], s[x1[d] + c], w0x4[4 * d], w1x4[4 * d]);
 #endif
 }
 
-void HrowPxC3(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0, const int* w1,
+void HrowPxC3(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0x4, const int* w1x4,
               std::int64_t n) {
-  hrow_px<3>(s, h, x0, x1, w0, w1, n);
+  hrow_px<3>(s, h, x0, x1, w0x4, w1x4, n);
 }
-void HrowPxC4(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0, const int* w1,
+void HrowPxC4(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0x4, const int* w1x4,
               std::int64_t n) {
-  hrow_px<4>(s, h, x0, x1, w0, w1, n);
+  hrow_px<4>(s, h, x0, x1, w0x4, w1x4, n);
 }
 
 void HalfRowC1(const std::uint8_t* r0, const std::uint8_t* r1, std::uint8_t* out, std::int64_t dw) {
@@ -278,13 +345,21 @@ void resize_u8_hgather(const int* v, std::uint8_t* out, const int* i0, const int
                        std::int64_t n) {
   HWY_DYNAMIC_DISPATCH(HGatherU8)(v, out, i0, i1, w0, w1, n);
 }
+HWY_EXPORT(HGatherPxC3);
+HWY_EXPORT(HGatherPxC4);
+
+void resize_u8_hgather_px(const int* v, std::uint8_t* out, const int* x0, const int* x1, const int* w0x4,
+                          const int* w1x4, std::int64_t n, int channels) {
+  if (channels == 3) HWY_DYNAMIC_DISPATCH(HGatherPxC3)(v, out, x0, x1, w0x4, w1x4, n);
+  else HWY_DYNAMIC_DISPATCH(HGatherPxC4)(v, out, x0, x1, w0x4, w1x4, n);
+}
 HWY_EXPORT(HrowPxC3);
 HWY_EXPORT(HrowPxC4);
 
-void resize_u8_hrow_px(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0, const int* w1,
-                       std::int64_t n, int channels) {
-  if (channels == 3) HWY_DYNAMIC_DISPATCH(HrowPxC3)(s, h, x0, x1, w0, w1, n);
-  else HWY_DYNAMIC_DISPATCH(HrowPxC4)(s, h, x0, x1, w0, w1, n);
+void resize_u8_hrow_px(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0x4,
+                       const int* w1x4, std::int64_t n, int channels) {
+  if (channels == 3) HWY_DYNAMIC_DISPATCH(HrowPxC3)(s, h, x0, x1, w0x4, w1x4, n);
+  else HWY_DYNAMIC_DISPATCH(HrowPxC4)(s, h, x0, x1, w0x4, w1x4, n);
 }
 
 void resize_u8_half_row(const std::uint8_t* r0, const std::uint8_t* r1, std::uint8_t* out, std::int64_t dw,

@@ -10,12 +10,19 @@ namespace tandem::simd {
 void resize_u8_half_row(const std::uint8_t* r0, const std::uint8_t* r1, std::uint8_t* out, std::int64_t dw,
                         int channels);
 
-/// The horizontal pass of u8 with `channels` = 3 or 4, one output pixel d < n at a time:
-/// h[d * channels + c] = s[x0[d] + c] * w0[d] + s[x1[d] + c] * w1[d] (11-bit weights, scale
-/// 2^11). Writes 4 ints per pixel (h needs 1 int of slack for 3 channels); every
-/// x0[d] + 4 and x1[d] + 4 must stay within the row.
-void resize_u8_hrow_px(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0, const int* w1,
-                       std::int64_t n, int channels);
+/// u8 with `channels` = 3 or 4, rows first, then along the blended row by whole pixels d < n:
+/// out[d * channels + c] = kern::resize_round_fixed(v[x0[d] + c] * w0 + v[x1[d] + c] * w1), the
+/// weights as for resize_u8_hrow_px. Writes exactly n * channels bytes; v needs 4 readable
+/// ints from every x0[d] and x1[d].
+void resize_u8_hgather_px(const int* v, std::uint8_t* out, const int* x0, const int* x1, const int* w0x4,
+                          const int* w1x4, std::int64_t n, int channels);
+/// The horizontal pass of u8 with `channels` = 3 or 4, by whole pixels d < n:
+/// h[d * channels + c] = s[x0[d] + c] * w0 + s[x1[d] + c] * w1 (11-bit weights, scale 2^11),
+/// where w0x4[4d .. 4d + 3] and w1x4[4d .. 4d + 3] each hold the pixel's weight 4 times.
+/// Writes up to 4 ints past the last pixel (h needs that slack); every x0[d] + 4 and
+/// x1[d] + 4 must stay within the row.
+void resize_u8_hrow_px(const std::uint8_t* s, int* h, const int* x0, const int* x1, const int* w0x4,
+                       const int* w1x4, std::int64_t n, int channels);
 
 // The general path, element by element (n elements; channels interleaved). Taps: source
 // element indices i0, i1 with weights w0, w1 (int: 11-bit fixed point; float).
