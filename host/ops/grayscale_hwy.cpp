@@ -46,6 +46,40 @@ HWY_INLINE void luma_part(DP dp, hn::Vec<DP> r, hn::Vec<DP> g, hn::Vec<DP> b, T*
   hn::StoreU(hn::DemoteTo(dp, y), dp, d);
 }
 
+// Integer luma widening each channel to int32 a part at a time (u16; u8 off x86): halves of
+// a vector of u16, quarters of one of u8.
+#if HWY_TARGET != HWY_SCALAR  // the one-lane target has no halves
+template <class DP, class T = hn::TFromD<DP>>
+HWY_INLINE void luma_half(DP dh, hn::Vec<DP> r, hn::Vec<DP> g, hn::Vec<DP> b, T* d) {
+  if constexpr (sizeof(T) == 1) {
+    const hn::Half<DP> dq;  // as many u8 lanes as a full vector has int32
+    luma_part(dq, hn::LowerHalf(dq, r), hn::LowerHalf(dq, g), hn::LowerHalf(dq, b), d);
+    luma_part(dq, hn::UpperHalf(dq, r), hn::UpperHalf(dq, g), hn::UpperHalf(dq, b), d + hn::Lanes(dq));
+  } else {
+    luma_part(dh, r, g, b, d);
+  }
+}
+#endif
+
+template <class T, int C>
+void gray_int(const T* HWY_RESTRICT s, T* HWY_RESTRICT d, std::int64_t n) {
+  std::int64_t i = 0;
+#if HWY_TARGET != HWY_SCALAR  // the one-lane target has no halves
+  const hn::ScalableTag<T> dt;
+  const hn::Half<decltype(dt)> dh;
+  const std::int64_t step = std::int64_t(hn::Lanes(dt));
+  const std::int64_t h = std::int64_t(hn::Lanes(dh));
+  for (; i + step <= n; i += step) {
+    hn::Vec<decltype(dt)> r, g, b;
+    load_rgb<C>(dt, s + C * i, r, g, b);
+    luma_half(dh, hn::LowerHalf(dh, r), hn::LowerHalf(dh, g), hn::LowerHalf(dh, b), d + i);
+    luma_half(dh, hn::UpperHalf(dh, r), hn::UpperHalf(dh, g), hn::UpperHalf(dh, b), d + i + h);
+  }
+#endif
+  const kern::GrayOp<T, C> op;
+  for (; i < n; ++i) d[i] = op(s + C * i);
+}
+
 #if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR
 // x86, u8: no deinterleave. Each 128-bit block of a vector gets 4 whole pixels (C = 4: as
 // loaded; C = 3: a lane permutation gives block k the 12 bytes of pixels 4k..4k+3), a byte
@@ -121,50 +155,8 @@ void gray_u8(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRICT d, s
   gray_u8_blocks<C>(s, d, n, stream);
 #else
   (void)stream;
-#if HWY_TARGET != HWY_SCALAR  // the one-lane target has no halves
-  const hn::ScalableTag<std::uint8_t> d8;
-  const hn::Half<decltype(d8)> dh;
-  const hn::Half<decltype(dh)> dq;  // a quarter: as many u8 lanes as a full vector has int32
-  const std::int64_t step = std::int64_t(hn::Lanes(d8));
-  const std::int64_t q = std::int64_t(hn::Lanes(dq));
-  std::int64_t i = 0;
-  for (; i + step <= n; i += step) {
-    hn::Vec<decltype(d8)> r, g, b;
-    load_rgb<C>(d8, s + C * i, r, g, b);
-    const auto rl = hn::LowerHalf(dh, r), gl = hn::LowerHalf(dh, g), bl = hn::LowerHalf(dh, b);
-    const auto ru = hn::UpperHalf(dh, r), gu = hn::UpperHalf(dh, g), bu = hn::UpperHalf(dh, b);
-    luma_part(dq, hn::LowerHalf(dq, rl), hn::LowerHalf(dq, gl), hn::LowerHalf(dq, bl), d + i);
-    luma_part(dq, hn::UpperHalf(dq, rl), hn::UpperHalf(dq, gl), hn::UpperHalf(dq, bl), d + i + q);
-    luma_part(dq, hn::LowerHalf(dq, ru), hn::LowerHalf(dq, gu), hn::LowerHalf(dq, bu), d + i + 2 * q);
-    luma_part(dq, hn::UpperHalf(dq, ru), hn::UpperHalf(dq, gu), hn::UpperHalf(dq, bu), d + i + 3 * q);
-  }
-#else
-  std::int64_t i = 0;
+  gray_int<std::uint8_t, C>(s, d, n);
 #endif
-  const kern::GrayOp<std::uint8_t, C> op;
-  for (; i < n; ++i) d[i] = op(s + C * i);
-#endif
-}
-
-template <int C>
-void gray_u16(const std::uint16_t* HWY_RESTRICT s, std::uint16_t* HWY_RESTRICT d, std::int64_t n) {
-#if HWY_TARGET != HWY_SCALAR  // the one-lane target has no halves
-  const hn::ScalableTag<std::uint16_t> d16;
-  const hn::Half<decltype(d16)> dh;
-  const std::int64_t step = std::int64_t(hn::Lanes(d16));
-  const std::int64_t h = std::int64_t(hn::Lanes(dh));
-  std::int64_t i = 0;
-  for (; i + step <= n; i += step) {
-    hn::Vec<decltype(d16)> r, g, b;
-    load_rgb<C>(d16, s + C * i, r, g, b);
-    luma_part(dh, hn::LowerHalf(dh, r), hn::LowerHalf(dh, g), hn::LowerHalf(dh, b), d + i);
-    luma_part(dh, hn::UpperHalf(dh, r), hn::UpperHalf(dh, g), hn::UpperHalf(dh, b), d + i + h);
-  }
-#else
-  std::int64_t i = 0;
-#endif
-  const kern::GrayOp<std::uint16_t, C> op;
-  for (; i < n; ++i) d[i] = op(s + C * i);
 }
 
 // R * 0.299f + G * 0.587f + B * 0.114f, each product and sum rounded (as kern::gray_pixel).
@@ -185,8 +177,8 @@ void gray_f32(const float* HWY_RESTRICT s, float* HWY_RESTRICT d, std::int64_t n
 
 void GrayU8C3(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, bool stream) { gray_u8<3>(s, d, n, stream); }
 void GrayU8C4(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, bool stream) { gray_u8<4>(s, d, n, stream); }
-void GrayU16C3(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { gray_u16<3>(s, d, n); }
-void GrayU16C4(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { gray_u16<4>(s, d, n); }
+void GrayU16C3(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { gray_int<std::uint16_t, 3>(s, d, n); }
+void GrayU16C4(const std::uint16_t* s, std::uint16_t* d, std::int64_t n) { gray_int<std::uint16_t, 4>(s, d, n); }
 void GrayF32C3(const float* s, float* d, std::int64_t n) { gray_f32<3>(s, d, n); }
 void GrayF32C4(const float* s, float* d, std::int64_t n) { gray_f32<4>(s, d, n); }
 
