@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/filters_support.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -34,22 +35,26 @@ void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int6
 
 TEST_P(BoxTest, MatchesReferenceOnAwkwardSizes) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for_each_awkward_case(std::vector<int>{1, 2, 3, 6, 9},
-                        [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w, int k,
-                            std::uint64_t seed) { check(runner, c, h, w, k, border, seed); });
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for_each_awkward_case(std::vector<int>{1, 2, 3, 6, 9},
+                          [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w, int k,
+                              std::uint64_t seed) { check(runner, c, h, w, k, border, seed); });
+  });
 }
 
 TEST_P(BoxTest, HugeWindows) {
   // Windows far larger than the image; u16 with K > 181 sums in 64 bits (CPU)
   // or double (GPU); beyond the fused tile the GPU takes the direct path.
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  check(runner, {DType::u8, 3}, 37, 53, 64, "reflect101", 40);
-  check(runner, {DType::u16, 1}, 37, 53, 201, "replicate", 41);
-  check(runner, {DType::u16, 3}, 19, 23, 182, "constant", 42);
-  check(runner, {DType::f32, 1}, 29, 31, 250, "reflect101", 43);
-  check(runner, {DType::u8, 1}, 5, 400, 301, "reflect101", 44);
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    check(runner, {DType::u8, 3}, 37, 53, 64, "reflect101", 40);
+    check(runner, {DType::u16, 1}, 37, 53, 201, "replicate", 41);
+    check(runner, {DType::u16, 3}, 19, 23, 182, "constant", 42);
+    check(runner, {DType::f32, 1}, 29, 31, 250, "reflect101", 43);
+    check(runner, {DType::u8, 1}, 5, 400, 301, "reflect101", 44);
+  });
 }
 
 TEST_P(BoxTest, LargeImages) {
@@ -61,29 +66,35 @@ TEST_P(BoxTest, LargeImages) {
 
 TEST_P(BoxTest, PaddedRowStrides) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  BoxParams p;
-  p.size = 4;
-  p.border = Border::reflect101;
-  check_padded_strides(
-      GetParam(), 60, 0, [&](const View& s, const View& d, const Exec& e) { return box(s, d, p, e); },
-      [](const View& img) { return ref_box(img, 4, "reflect101", 0); });
+  test::for_each_simd_target_on(GetParam(), [&] {
+    BoxParams p;
+    p.size = 4;
+    p.border = Border::reflect101;
+    check_padded_strides(
+        GetParam(), 60, 0, [&](const View& s, const View& d, const Exec& e) { return box(s, d, p, e); },
+        [](const View& img) { return ref_box(img, 4, "reflect101", 0); });
+  });
 }
 
 TEST_P(BoxTest, ThreadCountsAndColumnBlocks) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  const Tensor img = test::random_image(DType::u16, 61, 4200, 3, 70);
-  const auto ref = ref_box(img.view(), 7, "replicate", 0);
-  test::DeviceRunner runner(GetParam());
-  BoxParams p;
-  p.size = 7;
-  p.border = Border::replicate;
-  check_thread_counts(runner, img.view(), ref, 0,
-                      [&](const View& in, Tensor& out, const Exec& exec) { return box(in, out, p, exec); });
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const Tensor img = test::random_image(DType::u16, 61, 4200, 3, 70);
+    const auto ref = ref_box(img.view(), 7, "replicate", 0);
+    test::DeviceRunner runner(GetParam());
+    BoxParams p;
+    p.size = 7;
+    p.border = Border::replicate;
+    check_thread_counts(runner, img.view(), ref, 0,
+                        [&](const View& in, Tensor& out, const Exec& exec) { return box(in, out, p, exec); });
+  });
 }
 
 TEST_P(BoxTest, MatchesOpenCV) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  check_golden("box", GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    check_golden("box", GetParam());
+  });
 }
 
 TEST_P(BoxTest, RejectsBadInputsAndParameters) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "tests/filters_support.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -69,10 +70,12 @@ void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int6
 
 TEST_P(GaussianTest, MatchesReferenceOnAwkwardSizes) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  const Case cases[] = {{1.3, 0}, {0.8, 4}};  // automatic aperture; one wider than the small images
-  for_each_awkward_case(cases, [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w,
-                                   const Case& cs, std::uint64_t seed) { check(runner, c, h, w, cs, border, seed); });
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    const Case cases[] = {{1.3, 0}, {0.8, 4}};  // automatic aperture; one wider than the small images
+    for_each_awkward_case(cases, [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w,
+                                     const Case& cs, std::uint64_t seed) { check(runner, c, h, w, cs, border, seed); });
+  });
 }
 
 TEST_P(GaussianTest, SigmaZeroUsesOpenCVsApertureRule) {
@@ -84,11 +87,13 @@ TEST_P(GaussianTest, SigmaZeroUsesOpenCVsApertureRule) {
 TEST_P(GaussianTest, LargeApertures) {
   // Beyond the GPU's fused shared-memory tile these take the direct two-pass path.
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  check(runner, {DType::u8, 1}, 41, 150, {9, 40}, "reflect101", 60);
-  check(runner, {DType::u8, 4}, 37, 53, {20, 100}, "constant", 61);
-  check(runner, {DType::f32, 1}, 37, 53, {25, 100}, "replicate", 62);
-  check(runner, {DType::u16, 3}, 23, 19, {3, 0}, "reflect101", 63);
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    check(runner, {DType::u8, 1}, 41, 150, {9, 40}, "reflect101", 60);
+    check(runner, {DType::u8, 4}, 37, 53, {20, 100}, "constant", 61);
+    check(runner, {DType::f32, 1}, 37, 53, {25, 100}, "replicate", 62);
+    check(runner, {DType::u16, 3}, 23, 19, {3, 0}, "reflect101", 63);
+  });
 }
 
 TEST_P(GaussianTest, LargeImages) {
@@ -100,29 +105,35 @@ TEST_P(GaussianTest, LargeImages) {
 
 TEST_P(GaussianTest, PaddedRowStrides) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  GaussianParams p;
-  p.sigma = 1.7;
-  p.border = Border::replicate;
-  check_padded_strides(
-      GetParam(), 80, 1, [&](const View& s, const View& d, const Exec& e) { return gaussian(s, d, p, e); },
-      [](const View& img) { return ref_gaussian(img, 1.7, 0, "replicate", 0); });
+  test::for_each_simd_target_on(GetParam(), [&] {
+    GaussianParams p;
+    p.sigma = 1.7;
+    p.border = Border::replicate;
+    check_padded_strides(
+        GetParam(), 80, 1, [&](const View& s, const View& d, const Exec& e) { return gaussian(s, d, p, e); },
+        [](const View& img) { return ref_gaussian(img, 1.7, 0, "replicate", 0); });
+  });
 }
 
 TEST_P(GaussianTest, ThreadCountsAndColumnBlocks) {
   // A wide image is cut into column blocks and strips; results must not depend on the cut.
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  const Tensor img = test::random_image(DType::u8, 61, 2600, 3, 90);
-  const auto ref = ref_gaussian(img.view(), 1.5, 0, "reflect101", 0);
-  test::DeviceRunner runner(GetParam());
-  GaussianParams p;
-  p.sigma = 1.5;
-  check_thread_counts(runner, img.view(), ref, 1,
-                      [&](const View& in, Tensor& out, const Exec& exec) { return gaussian(in, out, p, exec); });
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const Tensor img = test::random_image(DType::u8, 61, 2600, 3, 90);
+    const auto ref = ref_gaussian(img.view(), 1.5, 0, "reflect101", 0);
+    test::DeviceRunner runner(GetParam());
+    GaussianParams p;
+    p.sigma = 1.5;
+    check_thread_counts(runner, img.view(), ref, 1,
+                        [&](const View& in, Tensor& out, const Exec& exec) { return gaussian(in, out, p, exec); });
+  });
 }
 
 TEST_P(GaussianTest, MatchesOpenCV) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  check_golden("gaussian", GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    check_golden("gaussian", GetParam());
+  });
 }
 
 TEST_P(GaussianTest, RejectsBadInputsAndParameters) {

@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "host/ops/neighbourhood.hpp"
 #include "tandem/ops/median.hpp"
 #include "tests/support/image_helpers.hpp"
 #include "tests/support/npy.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -61,15 +63,17 @@ class MedianTest : public ::testing::TestWithParam<Device> {};
 
 TEST_P(MedianTest, MatchesNaiveSortExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  std::uint64_t seed = 1;
-  for (const Case& k : kCases)
-    for (int K : windows_for(k.dtype))
-      for (const auto& hw : kSizes) {
-        const Tensor img = test::random_image_upto(k.dtype, hw[0], hw[1], k.channels, seed++, k.top);
-        const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, img.view());
-        EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0)) << describe(k, K, hw[0], hw[1]);
-      }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    std::uint64_t seed = 1;
+    for (const Case& k : kCases)
+      for (int K : windows_for(k.dtype))
+        for (const auto& hw : kSizes) {
+          const Tensor img = test::random_image_upto(k.dtype, hw[0], hw[1], k.channels, seed++, k.top);
+          const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, img.view());
+          EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0)) << describe(k, K, hw[0], hw[1]);
+        }
+  });
 }
 
 TEST_P(MedianTest, LargestWindows) {
@@ -101,33 +105,37 @@ TEST_P(MedianTest, LargeImages) {
 
 TEST_P(MedianTest, PaddedRowsInAndOut) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (const Case& k : kCases)
-    for (int K : {3, 5, 11}) {
-      const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
-      const Tensor zeros = test::random_image_upto(k.dtype, 23, 41, k.channels, 6, 0);
-      test::PaddedImage src = test::padded_image(img.view(), GetParam(), 5, runner.exec().stream);
-      test::PaddedImage dst = test::padded_image(zeros.view(), GetParam(), 9, runner.exec().stream);
-      MedianParams p;
-      p.size = K;
-      ASSERT_TRUE(median(src.view, dst.view, p, runner.exec()).ok());
-      const Tensor out = runner.download(dst.view);
-      EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0)) << describe(k, K, 23, 41);
-    }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const Case& k : kCases)
+      for (int K : {3, 5, 11}) {
+        const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
+        const Tensor zeros = test::random_image_upto(k.dtype, 23, 41, k.channels, 6, 0);
+        test::PaddedImage src = test::padded_image(img.view(), GetParam(), 5, runner.exec().stream);
+        test::PaddedImage dst = test::padded_image(zeros.view(), GetParam(), 9, runner.exec().stream);
+        MedianParams p;
+        p.size = K;
+        ASSERT_TRUE(median(src.view, dst.view, p, runner.exec()).ok());
+        const Tensor out = runner.download(dst.view);
+        EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0)) << describe(k, K, 23, 41);
+      }
+  });
 }
 
 TEST_P(MedianTest, FloatOrderIncludesSignedZerosAndInfinities) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  Tensor img = test::random_image_upto(DType::f32, 17, 19, 1, 3, 1.0);
-  float* p = img.view().ptr<float>();
-  const float specials[] = {-0.0f, 0.0f, -1e30f, 1e-40f, -std::numeric_limits<float>::infinity(),
-                            std::numeric_limits<float>::infinity(), -3.5f};
-  for (int i = 0; i < 17 * 19; i += 2) p[i] = specials[(i / 2) % 7];
-  for (int K : {3, 5, 7}) {
-    const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, img.view());
-    EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0)) << "K=" << K;
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    Tensor img = test::random_image_upto(DType::f32, 17, 19, 1, 3, 1.0);
+    float* p = img.view().ptr<float>();
+    const float specials[] = {-0.0f, 0.0f, -1e30f, 1e-40f, -std::numeric_limits<float>::infinity(),
+                              std::numeric_limits<float>::infinity(), -3.5f};
+    for (int i = 0; i < 17 * 19; i += 2) p[i] = specials[(i / 2) % 7];
+    for (int K : {3, 5, 7}) {
+      const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, img.view());
+      EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0)) << "K=" << K;
+    }
+  });
 }
 
 TEST_P(MedianTest, GpuMatchesCpuBitForBit) {
@@ -145,20 +153,22 @@ TEST_P(MedianTest, GpuMatchesCpuBitForBit) {
 
 TEST_P(MedianTest, MatchesOpenCVGoldenFiles) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  const std::pair<const char*, std::vector<int>> cases[] = {
-      {"u8c3", {3, 5, 7, 15}}, {"u8c1small", {15}}, {"u16c1", {3, 5}}, {"f32c1", {3, 5}}};
-  for (const auto& [tag, ks] : cases) {
-    Tensor in;
-    ASSERT_TRUE(test::read_npy(test::golden_path(std::string("resample_median_in_") + tag + ".npy"), in).ok()) << tag;
-    for (int K : ks) {
-      const std::string name = std::string("resample_median_out_") + tag + "_k" + std::to_string(K) + ".npy";
-      Tensor want;
-      ASSERT_TRUE(test::read_npy(test::golden_path(name), want).ok()) << name;
-      const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, in.view());
-      EXPECT_TRUE(test::all_near(out.view(), test::values(want.view()), 0)) << name;
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    const std::pair<const char*, std::vector<int>> cases[] = {
+        {"u8c3", {3, 5, 7, 15}}, {"u8c1small", {15}}, {"u16c1", {3, 5}}, {"f32c1", {3, 5}}};
+    for (const auto& [tag, ks] : cases) {
+      Tensor in;
+      ASSERT_TRUE(test::read_npy(test::golden_path(std::string("resample_median_in_") + tag + ".npy"), in).ok()) << tag;
+      for (int K : ks) {
+        const std::string name = std::string("resample_median_out_") + tag + "_k" + std::to_string(K) + ".npy";
+        Tensor want;
+        ASSERT_TRUE(test::read_npy(test::golden_path(name), want).ok()) << name;
+        const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, in.view());
+        EXPECT_TRUE(test::all_near(out.view(), test::values(want.view()), 0)) << name;
+      }
     }
-  }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, MedianTest, ::testing::ValuesIn(test::test_devices()), test::device_name);
@@ -166,6 +176,22 @@ INSTANTIATE_TEST_SUITE_P(Devices, MedianTest, ::testing::ValuesIn(test::test_dev
 // ---- errors ------------------------------------------------------------------
 
 bool mentions(const Status& s, const std::string& what) { return s.message().find(what) != std::string::npos; }
+
+// u16 / f32 with K >= 9 keep the window's K row pointers and K*K 32-bit keys in
+// one scratch block per thread. The pointers once followed the keys, so after
+// an odd number of keys they sat on a 4-byte boundary: a misaligned pointer
+// (undefined behaviour, flagged by -fsanitize=alignment for every odd K).
+TEST(MedianScratch, RowPointersAreAlignedForEveryWindow) {
+  for (int k = 9; k <= kMedianMaxSizeWide; k += 2) {
+    const nbh::MedianSelectLayout l = nbh::median_select_layout(k);
+    EXPECT_EQ(l.rows % alignof(const void*), 0u) << "K=" << k;
+    EXPECT_EQ(l.keys % alignof(std::uint32_t), 0u) << "K=" << k;
+    const std::size_t rows_end = l.rows + sizeof(const void*) * std::size_t(k);
+    const std::size_t keys_end = l.keys + sizeof(std::uint32_t) * std::size_t(k) * std::size_t(k);
+    EXPECT_TRUE(rows_end <= l.keys || keys_end <= l.rows) << "K=" << k << ": the two arrays overlap";
+    EXPECT_GE(l.bytes, std::max(rows_end, keys_end)) << "K=" << k;
+  }
+}
 
 TEST(MedianErrors, RejectsBadWindowSizes) {
   Tensor out;

@@ -13,6 +13,7 @@
 #include "tests/support/image_helpers.hpp"
 #include "tests/support/npy.hpp"
 #include "tests/support/padded_rows.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -89,19 +90,21 @@ class SobelTest : public ::testing::TestWithParam<Device> {};
 
 TEST_P(SobelTest, MatchesNaiveReferenceForEveryDtypeChannelsAndBorder) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  std::uint64_t seed = 1;
-  for (const Case& k : kCases)
-    for (Border b : kBorders)
-      for (const auto& hw : kSizes) {
-        const Tensor img = test::random_image_upto(k.dtype, hw[0], hw[1], k.channels, seed++, k.top);
-        const double v = border_value(k.dtype);
-        const Tensor out =
-            runner.run("sobel", {{"border", border_name(b)}, {"value", std::to_string(v)}}, img.view());
-        ASSERT_EQ(out.view().height(), hw[0]);
-        EXPECT_TRUE(test::all_near(out.view(), ref_sobel(img.view(), b, v), tolerance(k.dtype)))
-            << describe(k, b, hw[0], hw[1]);
-      }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    std::uint64_t seed = 1;
+    for (const Case& k : kCases)
+      for (Border b : kBorders)
+        for (const auto& hw : kSizes) {
+          const Tensor img = test::random_image_upto(k.dtype, hw[0], hw[1], k.channels, seed++, k.top);
+          const double v = border_value(k.dtype);
+          const Tensor out =
+              runner.run("sobel", {{"border", border_name(b)}, {"value", std::to_string(v)}}, img.view());
+          ASSERT_EQ(out.view().height(), hw[0]);
+          EXPECT_TRUE(test::all_near(out.view(), ref_sobel(img.view(), b, v), tolerance(k.dtype)))
+              << describe(k, b, hw[0], hw[1]);
+        }
+  });
 }
 
 TEST_P(SobelTest, LargeImages) {
@@ -118,27 +121,82 @@ TEST_P(SobelTest, LargeImages) {
 
 TEST_P(SobelTest, ConstantBorderValueSaturatesToTheDtype) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  const Tensor img = test::random_image_upto(DType::u8, 5, 6, 1, 7, 40);
-  for (double v : {300.0, -20.0}) {
-    const Tensor out = runner.run("sobel", {{"border", "constant"}, {"value", std::to_string(v)}}, img.view());
-    EXPECT_TRUE(test::all_near(out.view(), ref_sobel(img.view(), Border::constant, v), 0)) << v;
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    const Tensor img = test::random_image_upto(DType::u8, 5, 6, 1, 7, 40);
+    for (double v : {300.0, -20.0}) {
+      const Tensor out = runner.run("sobel", {{"border", "constant"}, {"value", std::to_string(v)}}, img.view());
+      EXPECT_TRUE(test::all_near(out.view(), ref_sobel(img.view(), Border::constant, v), 0)) << v;
+    }
+  });
 }
 
 TEST_P(SobelTest, PaddedRowsInAndOut) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (const Case& k : kCases) {
-    const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
-    SobelParams p;
-    p.border = Border::replicate;
-    const Tensor out = test::run_padded_rows(runner, img.view(), 23, 41, 7, 3, [&](const View& s, const View& d) {
-      return sobel(s, d, p, runner.exec());
-    });
-    EXPECT_TRUE(test::all_near(out.view(), ref_sobel(img.view(), Border::replicate, 0), tolerance(k.dtype)))
-        << dtype_name(k.dtype) << " x" << k.channels;
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const Case& k : kCases) {
+      const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
+      SobelParams p;
+      p.border = Border::replicate;
+      const Tensor out = test::run_padded_rows(runner, img.view(), 23, 41, 7, 3, [&](const View& s, const View& d) {
+        return sobel(s, d, p, runner.exec());
+      });
+      EXPECT_TRUE(test::all_near(out.view(), ref_sobel(img.view(), Border::replicate, 0), tolerance(k.dtype)))
+          << dtype_name(k.dtype) << " x" << k.channels;
+    }
+  });
+}
+
+// The CUDA kernel evaluates kern::sobel_pixel in float, every step rounded
+// (__fmul_rn, __fadd_rn, sqrt, rint), and GpuMatchesCpuBitForBit holds only if
+// the CPU does the same on every SIMD target: no fused multiply-add, no
+// reassociation. The reference rounds each step explicitly (a float product or
+// sum taken exactly in double, then rounded once to float), independent of
+// the compiler's contraction rules.
+float mul_rn(float a, float b) { return float(double(a) * double(b)); }  // exact in double
+float add_rn(float a, float b) { return float(double(a) + double(b)); }  // exact, or far from a float tie
+float sub_rn(float a, float b) { return add_rn(a, -b); }
+float smooth3_rn(float a, float b, float c) { return add_rn(add_rn(a, mul_rn(2.0f, b)), c); }
+
+std::vector<double> ref_sobel_float_steps(const View& img, Border b, double value) {
+  const int H = int(img.height()), W = int(img.width()), C = int(img.channels());
+  const std::vector<double> px = test::values(img);
+  const float outside = dtype_is_float(img.dtype) ? float(value) : float(ref_store(value, img.dtype));
+  auto at = [&](int y, int x, int c) {
+    const int yy = ref_index(y, H, b), xx = ref_index(x, W, b);
+    return yy < 0 || xx < 0 ? outside : float(px[(std::size_t(yy) * W + xx) * C + c]);
+  };
+  std::vector<double> out(px.size());
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x)
+      for (int c = 0; c < C; ++c) {
+        float a[3][3];
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) a[i][j] = at(y + i - 1, x + j - 1, c);
+        const float gx = sub_rn(smooth3_rn(a[0][2], a[1][2], a[2][2]), smooth3_rn(a[0][0], a[1][0], a[2][0]));
+        const float gy = smooth3_rn(sub_rn(a[2][0], a[0][0]), sub_rn(a[2][1], a[0][1]), sub_rn(a[2][2], a[0][2]));
+        const float m = std::sqrt(add_rn(mul_rn(gx, gx), mul_rn(gy, gy)));
+        out[(std::size_t(y) * W + x) * C + c] = dtype_is_float(img.dtype) ? double(m) : ref_store(m, img.dtype);
+      }
+  return out;
+}
+
+TEST_P(SobelTest, CpuRoundsEveryStepAsTheGpuDoes) {
+  if (!GetParam().is_cpu()) GTEST_SKIP() << "checks the CPU's vector code";
+  test::for_each_simd_target([&] {
+    test::DeviceRunner runner(GetParam());
+    std::uint64_t seed = 300;
+    for (const Case& k : kCases)
+      for (Border b : kBorders) {
+        // Full-range u16 makes gx^2 + gy^2 round in float; f32 rounds everywhere.
+        const Tensor img = test::random_image_upto(k.dtype, 29, 83, k.channels, seed++, k.top);
+        const double v = border_value(k.dtype);
+        const Tensor out = runner.run("sobel", {{"border", border_name(b)}, {"value", std::to_string(v)}}, img.view());
+        EXPECT_TRUE(test::all_near(out.view(), ref_sobel_float_steps(img.view(), b, v), 0))
+            << describe(k, b, 29, 83);
+      }
+  });
 }
 
 TEST_P(SobelTest, GpuMatchesCpuBitForBit) {
@@ -155,16 +213,18 @@ TEST_P(SobelTest, GpuMatchesCpuBitForBit) {
 
 TEST_P(SobelTest, MatchesOpenCVGoldenFiles) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (const char* tag : {"u8c3", "u16c1", "f32c1"})
-    for (Border b : kBorders) {
-      Tensor in, want;
-      ASSERT_TRUE(test::read_npy(test::golden_path(std::string("resample_sobel_in_") + tag + ".npy"), in).ok());
-      const std::string name = std::string("resample_sobel_out_") + tag + "_" + border_name(b) + ".npy";
-      ASSERT_TRUE(test::read_npy(test::golden_path(name), want).ok()) << name;
-      const Tensor out = runner.run("sobel", {{"border", border_name(b)}}, in.view());
-      EXPECT_TRUE(test::all_near(out.view(), test::values(want.view()), tolerance(in.view().dtype))) << name;
-    }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const char* tag : {"u8c3", "u16c1", "f32c1"})
+      for (Border b : kBorders) {
+        Tensor in, want;
+        ASSERT_TRUE(test::read_npy(test::golden_path(std::string("resample_sobel_in_") + tag + ".npy"), in).ok());
+        const std::string name = std::string("resample_sobel_out_") + tag + "_" + border_name(b) + ".npy";
+        ASSERT_TRUE(test::read_npy(test::golden_path(name), want).ok()) << name;
+        const Tensor out = runner.run("sobel", {{"border", border_name(b)}}, in.view());
+        EXPECT_TRUE(test::all_near(out.view(), test::values(want.view()), tolerance(in.view().dtype))) << name;
+      }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, SobelTest, ::testing::ValuesIn(test::test_devices()), test::device_name);

@@ -2,8 +2,8 @@
 //
 // CPU paths: K = 3 sorts each column once and combines three sorted columns
 // per pixel; K = 5 and 7 run the selection network of kernels/median.cuh. Both
-// are vectorised across a row (every window row is read from a ring of
-// edge-padded source rows). u8 with K >= 9 slides histograms (Perreault &
+// are vectorised across a row for each SIMD target (every window row is read
+// from a ring of edge-padded source rows; median_hwy.cpp). u8 with K >= 9 slides histograms (Perreault &
 // Hebert's constant-time median: per-column histograms, a 16-bin coarse window
 // histogram updated every step and 16-bin fine segments brought up to date
 // only when the median falls in them), on tiles of columns x rows so the
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/neighbourhood.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
@@ -51,99 +52,6 @@ struct Scratch {
     return reinterpret_cast<U*>((p + 63) / 64 * 64);
   }
 };
-
-// ---------------------------------------------------------------------------
-// K = 3, 5, 7: selection networks over a ring of edge-padded rows.
-
-// Copies source row `y` into `dst` with r replicated pixels on each side.
-template <class T, int C>
-void pad_row(const T* src, T* dst, int W, int r) {
-  std::memcpy(dst + r * C, src, sizeof(T) * std::size_t(W) * C);
-  for (int i = 0; i < r; ++i)
-    for (int c = 0; c < C; ++c) {
-      dst[i * C + c] = src[c];
-      dst[(r + W + i) * C + c] = src[(W - 1) * C + c];
-    }
-}
-
-template <class T, int C, int K>
-TANDEM_CPU_CLONES void median_row_network(const T* const* rows, T* __restrict out, int n) {
-  constexpr int r = K / 2;
-  const T* __restrict w[K];
-  for (int i = 0; i < K; ++i) w[i] = rows[i] + r * C;  // pixel 0 of each padded row
-  for (int i = 0; i < n; ++i) {
-    T v[K * K];
-    TANDEM_MEDIAN_UNROLL
-    for (int dy = 0; dy < K; ++dy) {
-      TANDEM_MEDIAN_UNROLL
-      for (int dx = 0; dx < K; ++dx) v[dy * K + dx] = w[dy][i + (dx - r) * C];
-    }
-    out[i] = kern::median_of<T, K * K>(v);
-  }
-}
-
-// K = 3: sort every column of the three rows once (n elements of the padded
-// rows), then combine three neighbouring sorted columns per output.
-template <class T>
-TANDEM_CPU_CLONES void median3_sort_columns(const T* __restrict r0, const T* __restrict r1, const T* __restrict r2,
-                                            T* __restrict lo, T* __restrict mid, T* __restrict hi, int n) {
-  for (int i = 0; i < n; ++i) {
-    T a = r0[i], b = r1[i], c = r2[i];
-    kern::sort3(a, b, c);
-    lo[i] = a;
-    mid[i] = b;
-    hi[i] = c;
-  }
-}
-
-template <class T, int C>
-TANDEM_CPU_CLONES void median3_combine(const T* __restrict lo, const T* __restrict mid, const T* __restrict hi,
-                                       T* __restrict out, int n) {
-  for (int i = 0; i < n; ++i)
-    out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C],
-                                            hi[i], hi[i + C], hi[i + 2 * C]);
-}
-
-template <class T, int C, int K>
-Status median_network(const View& src, const View& dst, const Exec& exec) {
-  constexpr int r = K / 2;
-  const int H = static_cast<int>(src.height());
-  const int W = static_cast<int>(src.width());
-  const int threads = std::max(1, std::min(cpu_threads(exec), H));
-  const std::size_t row_elems = std::size_t(W + 2 * r) * C;
-  const std::size_t row_bytes = (row_elems * sizeof(T) + 63) / 64 * 64;
-  Scratch scratch;
-  TANDEM_TRY(scratch.allocate(row_bytes * (K == 3 ? K + 3 : K), threads));
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
-    const int nt = omp_get_num_threads();
-    const int y0 = static_cast<int>(std::int64_t(H) * t / nt);
-    const int y1 = static_cast<int>(std::int64_t(H) * (t + 1) / nt);
-    std::byte* ring = scratch.at<std::byte>(t);
-    // Window row yy (unclamped) lives in slot yy mod K.
-    auto slot = [&](int yy) { return reinterpret_cast<T*>(ring + row_bytes * std::size_t(((yy % K) + K) % K)); };
-    auto fill = [&](int yy) { pad_row<T, C>(src.row<const T>(kern::clamp_index(yy, H)), slot(yy), W, r); };
-    if (y0 < y1)
-      for (int yy = y0 - r; yy < y0 + r; ++yy) fill(yy);
-    const T* rows[K];
-    T* sorted = reinterpret_cast<T*>(ring + row_bytes * K);  // K = 3: lo, mid, hi columns
-    for (int y = y0; y < y1; ++y) {
-      fill(y + r);
-      for (int dy = 0; dy < K; ++dy) rows[dy] = slot(y - r + dy);
-      if constexpr (K == 3) {
-        T* lo = sorted;
-        T* mid = reinterpret_cast<T*>(ring + row_bytes * (K + 1));
-        T* hi = reinterpret_cast<T*>(ring + row_bytes * (K + 2));
-        median3_sort_columns<T>(rows[0], rows[1], rows[2], lo, mid, hi, int(row_elems));
-        median3_combine<T, C>(lo, mid, hi, dst.row<T>(y), W * C);
-      } else {
-        median_row_network<T, C, K>(rows, dst.row<T>(y), W * C);
-      }
-    }
-  }
-  return {};
-}
 
 // ---------------------------------------------------------------------------
 // u8, K >= 9: sliding histograms.
@@ -282,12 +190,14 @@ Status median_select(const View& src, const View& dst, int K, const Exec& exec) 
   const int r = K / 2;
   const int n = K * K;
   const int threads = std::max(1, std::min(cpu_threads(exec), H));
+  const nbh::MedianSelectLayout layout = nbh::median_select_layout(K);
   Scratch scratch;
-  TANDEM_TRY(scratch.allocate(sizeof(std::uint32_t) * std::size_t(n) + sizeof(const T*) * std::size_t(K), threads));
+  TANDEM_TRY(scratch.allocate(layout.bytes, threads));
 #pragma omp parallel num_threads(threads)
   {
-    auto* keys = scratch.at<std::uint32_t>(omp_get_thread_num());
-    auto** rows = reinterpret_cast<const T**>(keys + n);
+    std::byte* mine = scratch.at<std::byte>(omp_get_thread_num());
+    auto** rows = reinterpret_cast<const T**>(mine + layout.rows);
+    auto* keys = reinterpret_cast<std::uint32_t*>(mine + layout.keys);
 #pragma omp for schedule(static)
     for (int y = 0; y < H; ++y) {
       for (int dy = 0; dy < K; ++dy) rows[dy] = src.row<const T>(kern::clamp_index(y - r + dy, H));
@@ -309,9 +219,7 @@ Status median_select(const View& src, const View& dst, int K, const Exec& exec) 
 
 template <class T, int C>
 Status median_cpu_typed(const View& src, const View& dst, int K, const Exec& exec) {
-  if (K == 3) return median_network<T, C, 3>(src, dst, exec);
-  if (K == 5) return median_network<T, C, 5>(src, dst, exec);
-  if (K == 7) return median_network<T, C, 7>(src, dst, exec);
+  if (K <= 7) return nbh::median_network_cpu(src, dst, K, cpu_threads(exec));
   if constexpr (std::is_same_v<T, std::uint8_t>)
     return median_u8_hist<C>(src, dst, K, exec);
   else
