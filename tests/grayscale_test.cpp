@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "tests/pointops_test_util.hpp"
-#include "tests/support/cpu_targets.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -40,7 +40,7 @@ double tolerance(DType t) { return t == DType::f32 ? 3e-7 : 0.0; }
 
 TEST_P(GrayscaleTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
       SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
@@ -75,7 +75,7 @@ TEST_P(GrayscaleTest, IntegerResultsAreWithinRoundingOfBt601) {
 // Exhaustive over all 2^24 u8 RGB triples (one 4096 x 4096 image) against the reference.
 TEST_P(GrayscaleTest, EveryU8TripleIsExact) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     Tensor img;
     ASSERT_TRUE(Tensor::create_image(DType::u8, 4096, 4096, 3, Device::cpu(), img).ok());
@@ -108,7 +108,7 @@ TEST_P(GrayscaleTest, F32RoundsEachStepLikeTheGpu) {
     volatile float v = x;
     return float(v);
   };
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (int c : {3, 4}) {
       Tensor img = test::random_image(DType::f32, 67, 131, c, 41 + c);
@@ -127,7 +127,7 @@ TEST_P(GrayscaleTest, F32RoundsEachStepLikeTheGpu) {
 
 TEST_P(GrayscaleTest, PaddedRowStridesInAndOut) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
     std::uint64_t seed = 500;
@@ -151,7 +151,7 @@ TEST_P(GrayscaleTest, PaddedRowStridesInAndOut) {
 
 TEST_P(GrayscaleTest, MatchesOpenCvGoldenExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (const char* name : {"gray_u8_rgb", "gray_u8_rgba", "gray_u16_rgb", "gray_u16_rgba", "gray_u8_hard"}) {
       SCOPED_TRACE(name);

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/pointops_test_util.hpp"
-#include "tests/support/cpu_targets.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -27,7 +27,7 @@ double tolerance(DType t) { return t == DType::f32 ? 0x1p-24 : 0.0; }
 
 TEST_P(InvertTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
       SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
@@ -42,7 +42,7 @@ TEST_P(InvertTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
 
 TEST_P(InvertTest, ExtremesAndTableEntry) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     Tensor u16;
     ASSERT_TRUE(Tensor::create_image(DType::u16, 1, 4, 1, Device::cpu(), u16).ok());
@@ -62,7 +62,7 @@ TEST_P(InvertTest, ExtremesAndTableEntry) {
 
 TEST_P(InvertTest, PaddedStridesAndInPlace) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
     std::uint64_t seed = 300;
@@ -84,7 +84,7 @@ TEST_P(InvertTest, PaddedStridesAndInPlace) {
 // starts unaligned) and in place, on every target.
 TEST_P(InvertTest, OutputsLargerThanTheCacheToo) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
     for (DType t : {DType::u8, DType::u16, DType::f32}) {

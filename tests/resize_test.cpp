@@ -12,9 +12,9 @@
 
 #include "tandem/ops/resize.hpp"
 #include "tests/support/image_helpers.hpp"
-#include "tests/support/cpu_targets.hpp"
 #include "tests/support/npy.hpp"
 #include "tests/support/padded_rows.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -85,7 +85,7 @@ class ResizeTest : public ::testing::TestWithParam<Device> {};
 
 TEST_P(ResizeTest, MatchesNaiveBilinearForEveryDtypeAndChannels) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     std::uint64_t seed = 1;
     for (const Case& k : kCases)
@@ -113,7 +113,7 @@ TEST_P(ResizeTest, IdentitySizeCopiesExactly) {
 
 TEST_P(ResizeTest, LargeImages) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (const Case& k : {kCases[1], kCases[3], kCases[6]})
       for (auto [h, w] : {std::pair{1031, 777}, {311, 1500}}) {
@@ -132,7 +132,7 @@ TEST_P(ResizeTest, LargeImages) {
 // gray pixels, 8 colour pixels), padded rows in and out.
 TEST_P(ResizeTest, ExactHalvingOfU8IsTheRoundedMeanOf2x2Blocks) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (int c : {1, 3, 4})
       for (int dw : {1, 7, 8, 9, 10, 11, 31, 32, 33, 45, 64, 77, 130}) {
@@ -184,7 +184,7 @@ FloatTap float_tap(int d, int src_n, int dst_n) {
 
 TEST_P(ResizeTest, FloatLerpsRoundEachStepLikeTheGpu) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (const Case& k : {kCases[3], kCases[4], kCases[6], kCases[7], kCases[8]})
       for (const auto& s : {std::array<int, 4>{37, 53, 71, 103}, {64, 64, 33, 97}, {41, 300, 29, 111}}) {
@@ -215,7 +215,7 @@ TEST_P(ResizeTest, FloatLerpsRoundEachStepLikeTheGpu) {
 
 TEST_P(ResizeTest, PaddedRowsInAndOut) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (const Case& k : kCases) {
       const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
@@ -244,7 +244,7 @@ TEST_P(ResizeTest, GpuMatchesCpuBitForBit) {
 
 TEST_P(ResizeTest, MatchesOpenCVGoldenFiles) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     const std::pair<const char*, std::vector<std::pair<int, int>>> cases[] = {
         {"u8c3", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},

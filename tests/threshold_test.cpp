@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "tests/pointops_test_util.hpp"
-#include "tests/support/cpu_targets.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -45,7 +45,7 @@ Tensor run_threshold(test::DeviceRunner& runner, const View& img, double t) {
 
 TEST_P(ThresholdTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
       for (double T : {thresholds(t)[0], thresholds(t)[1]}) {
@@ -96,7 +96,7 @@ TEST_P(ThresholdTest, FloatThresholdIsRoundedToFloatFirst) {
 
 TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
     std::uint64_t seed = 300;
@@ -119,7 +119,7 @@ TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
 // starts unaligned) and in place, on every target.
 TEST_P(ThresholdTest, OutputsLargerThanTheCacheToo) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
     for (DType t : {DType::u8, DType::f32}) {
@@ -138,7 +138,7 @@ TEST_P(ThresholdTest, OutputsLargerThanTheCacheToo) {
 
 TEST_P(ThresholdTest, MatchesOpenCvGoldenExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_cpu_target(GetParam(), [&] {
+  test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (const char* name : {"thresh_u8", "thresh_u8c3", "thresh_u16", "thresh_f32"}) {
       const std::string base = std::string("pointops_") + name;
