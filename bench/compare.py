@@ -133,24 +133,51 @@ IMAGE_KERNELS = [
      lambda a, o: cv2.resize(a, (a.shape[1] // 2, a.shape[0] // 2), dst=o, interpolation=cv2.INTER_LINEAR),
      lambda a: ndi.zoom(a, (0.5, 0.5, 1)[:a.ndim], order=1),
      ["resize", "0.5", "--kernel", "linear"]),
+    ("resize 0.37", "resize", None, (1, 3),
+     lambda a, o: cv2.resize(a, resized_wh(a, 0.37), dst=o, interpolation=cv2.INTER_LINEAR),
+     None,
+     ["resize", "0.37", "--kernel", "linear"]),
     ("grayscale", "grayscale", "", (3,),
      lambda a, o: cv2.cvtColor(a, cv2.COLOR_RGB2GRAY, dst=o),
      None,
      ["colourspace", "b-w"]),
+    ("threshold", "threshold", "value=127", (1, 3),
+     lambda a, o: cv2.threshold(a, 127, 255, cv2.THRESH_BINARY, dst=o)[1],
+     None,
+     None),
 ]
+
+# `--check`: the least ratio each comparison must reach (issue #10's targets): every image
+# kernel 1.2x OpenCV, the array ops faster than NumPy.
+OPENCV_TARGET = 1.2
+NUMPY_TARGETS = {"sort": 1.0, "cumsum": 1.0}
+
+
+def resize_scale(name):
+    return 0.5 if name == "resize 1/2" else float(name.split()[1])
+
+
+def resized_wh(a, scale):
+    """Output (width, height) of a resize by `scale`, as tandem's params get it."""
+    return max(1, int(round(a.shape[1] * scale))), max(1, int(round(a.shape[0] * scale)))
 
 
 def out_like(name, a):
-    if name.startswith("resize"):
+    if name == "resize 1/2":
         return np.empty((a.shape[0] // 2, a.shape[1] // 2) + a.shape[2:], a.dtype)
+    if name.startswith("resize"):
+        w, h = resized_wh(a, resize_scale(name))
+        return np.empty((h, w) + a.shape[2:], a.dtype)
     if name == "grayscale":
         return np.empty(a.shape[:2], a.dtype)
     return np.empty_like(a)
 
 
 def params_for(name, params, h, w):
-    if params is None:  # resize: half size
+    if params is None and name == "resize 1/2":
         return "width=%d height=%d" % (w // 2, h // 2)
+    if params is None:  # resize by a factor
+        return "width=%d height=%d" % resized_wh(np.empty((h, w, 0)), resize_scale(name))
     return params
 
 
@@ -472,6 +499,10 @@ def main():
     ap.add_argument("--json", help="also write all results to this file")
     ap.add_argument("--only", action="append", choices=["agreement", "kernels", "arrays", "batch"],
                     help="run only this section (repeatable; default: all)")
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 when a ratio is under its target (image kernels %.1fx OpenCV, sort and cumsum "
+                         "faster than NumPy) or an output disagrees; for developers before a commit, not CI "
+                         "(timings on shared machines are noisy)" % OPENCV_TARGET)
     a = ap.parse_args()
 
     cv2.setNumThreads(a.threads)
@@ -497,7 +528,29 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(report, f, indent=1)
-    return 0
+    return check_targets(report) if a.check else 0
+
+
+def check_targets(report):
+    """Prints every result under its target; 1 when there is one, else 0."""
+    misses = []
+    for r in report["agreement"]:
+        if r.get("status") in ("DIFFER", "error"):
+            misses.append("%s: %s" % (r["check"], r["status"]))
+    for r in report["kernels"]:
+        if r.get("opencv_ratio") is not None and r["opencv_ratio"] < OPENCV_TARGET:
+            misses.append("%s %s: %.2fx OpenCV (target %.1fx)" % (r["kernel"], r["image"], r["opencv_ratio"],
+                                                                  OPENCV_TARGET))
+        elif "error" in r:
+            misses.append("%s %s: %s" % (r["kernel"], r["image"], r["error"]))
+    for r in report["arrays"]:
+        want = NUMPY_TARGETS.get(r["op"])
+        if want is not None and r.get("numpy_ratio") is not None and r["numpy_ratio"] <= want:
+            misses.append("%s: %.2fx NumPy (must be faster)" % (r["op"], r["numpy_ratio"]))
+    print("\n== check: %s" % ("every ratio meets its target" if not misses else "%d under target" % len(misses)))
+    for m in misses:
+        print("  " + m)
+    return 1 if misses else 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 # on the same thread count; see bench/compare.py for what is measured.
 #   bench/compare.sh [BUILD_DIR] [compare.py options...]
 # e.g. bench/compare.sh build-cpu --threads 2 --json results.json
+#      bench/compare.sh build-cpu --threads 1 --only kernels --check   # exit 1 under a target
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "tests/pointops_test_util.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -39,17 +40,19 @@ double tolerance(DType t) { return t == DType::f32 ? 3e-7 : 0.0; }
 
 TEST_P(GrayscaleTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
-    SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
-    Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
-      return grayscale(s, d, GrayscaleParams{}, e);
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
+      SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
+      Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+        return grayscale(s, d, GrayscaleParams{}, e);
+      });
+      ASSERT_EQ(out.view().ndim, 2);
+      EXPECT_EQ(out.view().dtype, t);
+      EXPECT_EQ(out.view().height(), sz.h);
+      EXPECT_EQ(out.view().width(), sz.w);
+      EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
     });
-    ASSERT_EQ(out.view().ndim, 2);
-    EXPECT_EQ(out.view().dtype, t);
-    EXPECT_EQ(out.view().height(), sz.h);
-    EXPECT_EQ(out.view().width(), sz.w);
-    EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
   });
 }
 
@@ -72,63 +75,95 @@ TEST_P(GrayscaleTest, IntegerResultsAreWithinRoundingOfBt601) {
 // Exhaustive over all 2^24 u8 RGB triples (one 4096 x 4096 image) against the reference.
 TEST_P(GrayscaleTest, EveryU8TripleIsExact) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  Tensor img;
-  ASSERT_TRUE(Tensor::create_image(DType::u8, 4096, 4096, 3, Device::cpu(), img).ok());
-  auto* p = img.view().ptr<std::uint8_t>();
-  for (std::int64_t i = 0; i < (std::int64_t(1) << 24); ++i) {
-    p[3 * i] = std::uint8_t(i >> 16);
-    p[3 * i + 1] = std::uint8_t(i >> 8);
-    p[3 * i + 2] = std::uint8_t(i);
-  }
-  Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
-    return grayscale(s, d, GrayscaleParams{}, e);
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    Tensor img;
+    ASSERT_TRUE(Tensor::create_image(DType::u8, 4096, 4096, 3, Device::cpu(), img).ok());
+    auto* p = img.view().ptr<std::uint8_t>();
+    for (std::int64_t i = 0; i < (std::int64_t(1) << 24); ++i) {
+      p[3 * i] = std::uint8_t(i >> 16);
+      p[3 * i + 1] = std::uint8_t(i >> 8);
+      p[3 * i + 2] = std::uint8_t(i);
+    }
+    Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+      return grayscale(s, d, GrayscaleParams{}, e);
+    });
+    ASSERT_EQ(out.view().numel(), std::int64_t(1) << 24);
+    const auto* y = out.view().ptr<std::uint8_t>();
+    std::int64_t bad = 0;
+    for (std::int64_t i = 0; i < (std::int64_t(1) << 24); ++i) {
+      const double r = double(i >> 16), g = double((i >> 8) & 255), b = double(i & 255);
+      bad += y[i] != std::floor((9798.0 * r + 19235.0 * g + 3735.0 * b) / 32768.0 + 0.5);
+    }
+    EXPECT_EQ(bad, 0);
   });
-  ASSERT_EQ(out.view().numel(), std::int64_t(1) << 24);
-  const auto* y = out.view().ptr<std::uint8_t>();
-  std::int64_t bad = 0;
-  for (std::int64_t i = 0; i < (std::int64_t(1) << 24); ++i) {
-    const double r = double(i >> 16), g = double((i >> 8) & 255), b = double(i & 255);
-    bad += y[i] != std::floor((9798.0 * r + 19235.0 * g + 3735.0 * b) / 32768.0 + 0.5);
-  }
-  EXPECT_EQ(bad, 0);
+}
+
+// CPU/GPU same math: f32 luma is R * 0.299f + G * 0.587f + B * 0.114f with each product and
+// sum rounded once (the CUDA kernel's __fmul_rn / __fadd_rn), so every SIMD target must equal
+// this scalar reference bit for bit (volatile forces each rounding here).
+TEST_P(GrayscaleTest, F32RoundsEachStepLikeTheGpu) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  auto rounded = [](float x) {
+    volatile float v = x;
+    return float(v);
+  };
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (int c : {3, 4}) {
+      Tensor img = test::random_image(DType::f32, 67, 131, c, 41 + c);
+      Tensor out = runner.run("grayscale", {}, img.view());
+      std::vector<double> want;
+      for (std::int64_t y = 0; y < 67; ++y)
+        for (std::int64_t x = 0; x < 131; ++x) {
+          const float r = float(test::pixel(img.view(), y, x, 0)), g = float(test::pixel(img.view(), y, x, 1)),
+                      b = float(test::pixel(img.view(), y, x, 2));
+          want.push_back(rounded(rounded(rounded(r * 0.299f) + rounded(g * 0.587f)) + rounded(b * 0.114f)));
+        }
+      EXPECT_TRUE(test::all_near(out.view(), want, 0.0)) << c << " channels";
+    }
+  });
 }
 
 TEST_P(GrayscaleTest, PaddedRowStridesInAndOut) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  const Device dev = GetParam();
-  test::DeviceRunner runner(dev);
-  std::uint64_t seed = 500;
-  for (DType t : {DType::u8, DType::u16, DType::f32})
-    for (int c : {1, 3, 4})
-      for (const auto& sz : {pt::Size2{37, 53}, pt::Size2{1, 5}, pt::Size2{129, 31}}) {
-        SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
-        const std::int64_t es = std::int64_t(dtype_size(t));
-        Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
-        pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), 3 * es));
-        pt::Padded dst = pt::pad_blank(runner, dev, t, sz.h, sz.w, 1, 7 * es);
-        const Status s = grayscale(src.view, dst.view, GrayscaleParams{}, runner.exec());
-        ASSERT_TRUE(s.ok()) << s.message();
-        bool intact = false;
-        pt::Padded got = pt::download(runner, dst, intact);
-        EXPECT_TRUE(intact) << "grayscale wrote into the row padding";
-        EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
-      }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const Device dev = GetParam();
+    test::DeviceRunner runner(dev);
+    std::uint64_t seed = 500;
+    for (DType t : {DType::u8, DType::u16, DType::f32})
+      for (int c : {1, 3, 4})
+        for (const auto& sz : {pt::Size2{37, 53}, pt::Size2{1, 5}, pt::Size2{129, 31}}) {
+          SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
+          const std::int64_t es = std::int64_t(dtype_size(t));
+          Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
+          pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), 3 * es));
+          pt::Padded dst = pt::pad_blank(runner, dev, t, sz.h, sz.w, 1, 7 * es);
+          const Status s = grayscale(src.view, dst.view, GrayscaleParams{}, runner.exec());
+          ASSERT_TRUE(s.ok()) << s.message();
+          bool intact = false;
+          pt::Padded got = pt::download(runner, dst, intact);
+          EXPECT_TRUE(intact) << "grayscale wrote into the row padding";
+          EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
+        }
+  });
 }
 
 TEST_P(GrayscaleTest, MatchesOpenCvGoldenExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (const char* name : {"gray_u8_rgb", "gray_u8_rgba", "gray_u16_rgb", "gray_u16_rgba", "gray_u8_hard"}) {
-    SCOPED_TRACE(name);
-    Tensor in = pt::load_npy(pt::golden_path(std::string("pointops_") + name + "_in.npy"));
-    Tensor want = pt::load_npy(pt::golden_path(std::string("pointops_") + name + "_out.npy"));
-    ASSERT_FALSE(in.empty());
-    ASSERT_FALSE(want.empty());
-    Tensor out = runner.run("grayscale", {}, in.view());
-    ASSERT_EQ(out.view().ndim, 2);
-    EXPECT_TRUE(test::all_near(out.view(), pt::values(want.view()), 0.0));
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const char* name : {"gray_u8_rgb", "gray_u8_rgba", "gray_u16_rgb", "gray_u16_rgba", "gray_u8_hard"}) {
+      SCOPED_TRACE(name);
+      Tensor in = pt::load_npy(pt::golden_path(std::string("pointops_") + name + "_in.npy"));
+      Tensor want = pt::load_npy(pt::golden_path(std::string("pointops_") + name + "_out.npy"));
+      ASSERT_FALSE(in.empty());
+      ASSERT_FALSE(want.empty());
+      Tensor out = runner.run("grayscale", {}, in.view());
+      ASSERT_EQ(out.view().ndim, 2);
+      EXPECT_TRUE(test::all_near(out.view(), pt::values(want.view()), 0.0));
+    }
+  });
 }
 
 TEST_P(GrayscaleTest, RejectsBadInputsWithAClearStatus) {

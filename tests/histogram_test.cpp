@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <tuple>
 
 #include "tests/arrays_test_util.hpp"
 
@@ -144,6 +145,43 @@ TEST_P(HistogramTest, ValuesExactlyOnEdgesAndOneUlpAside) {
     Tensor got = run_hist(r, x.view(), {17, 0, 255});
     EXPECT_EQ(test::at(got.view(), 0), 15);
     EXPECT_EQ(test::at(got.view(), 16), 16);  // the last edge 255 is in the last bin
+  }
+}
+
+// CPU/GPU same math: edge i is i * step + first with the product and the sum each rounded
+// (np.linspace; the CUDA side's __dmul_rn / __dadd_rn), never one fused multiply-add. The
+// ranges are chosen so that a fused i * step + first differs on some edges (checked first,
+// so the comparison can fail); volatile forces each rounding of the reference. Values on
+// those edges and one ulp below must land in the bins the rounded edges give.
+TEST_P(HistogramTest, EdgesRoundEachStepLikeTheGpu) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::DeviceRunner r(GetParam());
+  auto rounded = [](double x) {
+    volatile double v = x;
+    return double(v);
+  };
+  for (const auto& [lo, hi, bins] : {std::tuple{0.1, 0.7, std::int64_t(1000)}, {-1.3, 2.9, 997}, {1e-3, 1e3, 4096}}) {
+    SCOPED_TRACE("[" + std::to_string(lo) + ", " + std::to_string(hi) + "] bins=" + std::to_string(bins));
+    const double step = rounded((hi - lo) / double(bins));
+    std::vector<double> want;
+    int fused_differs = 0;
+    for (std::int64_t i = 0; i < bins; ++i) {
+      want.push_back(rounded(rounded(double(i) * step) + lo));
+      fused_differs += std::fma(double(i), step, lo) != want.back();
+    }
+    want.push_back(hi);
+    ASSERT_GT(fused_differs, 0) << "no edge tells fused from rounded: pick another range";
+    std::vector<double> v;
+    for (double e : want) v.insert(v.end(), {e, std::nextafter(e, -kInf)});
+    Tensor x = ta::make_tensor(DType::f64, v);
+    EXPECT_TRUE(same(edges_of(r, x.view(), {bins, lo, hi}), want));
+    std::vector<double> counts(std::size_t(bins), 0.0);
+    for (double e : v) {
+      if (!(e >= want.front() && e <= want.back())) continue;
+      auto i = std::upper_bound(want.begin(), want.end(), e) - want.begin() - 1;
+      counts[std::size_t(std::min<std::int64_t>(i, bins - 1))] += 1;
+    }
+    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {bins, lo, hi}).view(), counts, 0));
   }
 }
 

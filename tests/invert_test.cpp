@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/pointops_test_util.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -26,50 +27,78 @@ double tolerance(DType t) { return t == DType::f32 ? 0x1p-24 : 0.0; }
 
 TEST_P(InvertTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
-    SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
-    Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
-      return invert(s, d, InvertParams{}, e);
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
+      SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
+      Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+        return invert(s, d, InvertParams{}, e);
+      });
+      ASSERT_EQ(out.view().ndim, img.view().ndim);
+      EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
     });
-    ASSERT_EQ(out.view().ndim, img.view().ndim);
-    EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), tolerance(t)));
   });
 }
 
 TEST_P(InvertTest, ExtremesAndTableEntry) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  Tensor u16;
-  ASSERT_TRUE(Tensor::create_image(DType::u16, 1, 4, 1, Device::cpu(), u16).ok());
-  const std::uint16_t v[] = {0, 1, 65534, 65535};
-  std::copy(v, v + 4, u16.view().ptr<std::uint16_t>());
-  Tensor out = runner.run("invert", {}, u16.view());
-  EXPECT_TRUE(test::all_near(out.view(), {65535, 65534, 1, 0}, 0.0));
-  Tensor f32;
-  ASSERT_TRUE(Tensor::create_image(DType::f32, 1, 3, 1, Device::cpu(), f32).ok());
-  f32.view().ptr<float>()[0] = 0.0f;
-  f32.view().ptr<float>()[1] = 1.0f;
-  f32.view().ptr<float>()[2] = 0.25f;
-  out = runner.run("invert", {}, f32.view());
-  EXPECT_TRUE(test::all_near(out.view(), {1.0, 0.0, 0.75}, 0.0));
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    Tensor u16;
+    ASSERT_TRUE(Tensor::create_image(DType::u16, 1, 4, 1, Device::cpu(), u16).ok());
+    const std::uint16_t v[] = {0, 1, 65534, 65535};
+    std::copy(v, v + 4, u16.view().ptr<std::uint16_t>());
+    Tensor out = runner.run("invert", {}, u16.view());
+    EXPECT_TRUE(test::all_near(out.view(), {65535, 65534, 1, 0}, 0.0));
+    Tensor f32;
+    ASSERT_TRUE(Tensor::create_image(DType::f32, 1, 3, 1, Device::cpu(), f32).ok());
+    f32.view().ptr<float>()[0] = 0.0f;
+    f32.view().ptr<float>()[1] = 1.0f;
+    f32.view().ptr<float>()[2] = 0.25f;
+    out = runner.run("invert", {}, f32.view());
+    EXPECT_TRUE(test::all_near(out.view(), {1.0, 0.0, 0.75}, 0.0));
+  });
 }
 
 TEST_P(InvertTest, PaddedStridesAndInPlace) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  const Device dev = GetParam();
-  test::DeviceRunner runner(dev);
-  std::uint64_t seed = 300;
-  for (DType t : {DType::u8, DType::u16, DType::f32})
-    for (int c : {1, 3, 4})
-      for (bool aligned : {false, true}) {
-        SCOPED_TRACE(pt::label(t, 41, 29, c) + (aligned ? " aligned" : ""));
-        Tensor img = test::random_image(t, 41, 29, c, seed++);
-        pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "invert", reference(img.view()), tolerance(t),
-                                      [&](const View& s, const View& d) {
-                                        return invert(s, d, InvertParams{}, runner.exec());
-                                      });
-      }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const Device dev = GetParam();
+    test::DeviceRunner runner(dev);
+    std::uint64_t seed = 300;
+    for (DType t : {DType::u8, DType::u16, DType::f32})
+      for (int c : {1, 3, 4})
+        for (bool aligned : {false, true}) {
+          SCOPED_TRACE(pt::label(t, 41, 29, c) + (aligned ? " aligned" : ""));
+          Tensor img = test::random_image(t, 41, 29, c, seed++);
+          pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "invert", reference(img.view()), tolerance(t),
+                                        [&](const View& s, const View& d) {
+                                          return invert(s, d, InvertParams{}, runner.exec());
+                                        });
+        }
+  });
+}
+
+// Outputs of 16 MiB and more are written with non-temporal stores from the first address
+// aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
+// starts unaligned) and in place, on every target.
+TEST_P(InvertTest, OutputsLargerThanTheCacheToo) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const Device dev = GetParam();
+    test::DeviceRunner runner(dev);
+    for (DType t : {DType::u8, DType::u16, DType::f32}) {
+      const std::int64_t w = t == DType::u8 ? 4099 : t == DType::u16 ? 2053 : 1031;  // 4 channels: >= 16 MiB
+      Tensor img = test::random_image(t, 1031, w, 4, 78);
+      const std::vector<double> want = reference(img.view());
+      Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+        return invert(s, d, InvertParams{}, e);
+      });
+      EXPECT_TRUE(test::all_near(out.view(), want, tolerance(t))) << dtype_name(t);
+      pt::check_padded_and_in_place(runner, dev, img.view(), false, "invert", want, tolerance(t),
+                                    [&](const View& s, const View& d) { return invert(s, d, InvertParams{}, runner.exec()); });
+    }
+  });
 }
 
 TEST_P(InvertTest, RejectsBadInputsWithAClearStatus) {

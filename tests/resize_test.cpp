@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "tests/support/image_helpers.hpp"
 #include "tests/support/npy.hpp"
 #include "tests/support/padded_rows.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -83,18 +85,20 @@ class ResizeTest : public ::testing::TestWithParam<Device> {};
 
 TEST_P(ResizeTest, MatchesNaiveBilinearForEveryDtypeAndChannels) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  std::uint64_t seed = 1;
-  for (const Case& k : kCases)
-    for (const auto& s : kShapes) {
-      const Tensor img = test::random_image_upto(k.dtype, s[0], s[1], k.channels, seed++, k.top);
-      const Tensor out = runner.run("resize", {{"width", std::to_string(s[3])}, {"height", std::to_string(s[2])}},
-                                    img.view());
-      ASSERT_EQ(out.view().height(), s[2]) << describe(k, s);
-      ASSERT_EQ(out.view().width(), s[3]) << describe(k, s);
-      ASSERT_EQ(out.view().channels(), k.channels) << describe(k, s);
-      EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), s[2], s[3]), tolerance(k.dtype))) << describe(k, s);
-    }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    std::uint64_t seed = 1;
+    for (const Case& k : kCases)
+      for (const auto& s : kShapes) {
+        const Tensor img = test::random_image_upto(k.dtype, s[0], s[1], k.channels, seed++, k.top);
+        const Tensor out = runner.run("resize", {{"width", std::to_string(s[3])}, {"height", std::to_string(s[2])}},
+                                      img.view());
+        ASSERT_EQ(out.view().height(), s[2]) << describe(k, s);
+        ASSERT_EQ(out.view().width(), s[3]) << describe(k, s);
+        ASSERT_EQ(out.view().channels(), k.channels) << describe(k, s);
+        EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), s[2], s[3]), tolerance(k.dtype))) << describe(k, s);
+      }
+  });
 }
 
 TEST_P(ResizeTest, IdentitySizeCopiesExactly) {
@@ -109,15 +113,17 @@ TEST_P(ResizeTest, IdentitySizeCopiesExactly) {
 
 TEST_P(ResizeTest, LargeImages) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (const Case& k : {kCases[1], kCases[3], kCases[6]})
-    for (auto [h, w] : {std::pair{1031, 777}, {311, 1500}}) {
-      const Tensor img = test::random_image_upto(k.dtype, 1031, 777, k.channels, 9, k.top);
-      const Tensor out =
-          runner.run("resize", {{"width", std::to_string(w)}, {"height", std::to_string(h)}}, img.view());
-      EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), h, w), tolerance(k.dtype)))
-          << dtype_name(k.dtype) << " -> " << h << "x" << w;
-    }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const Case& k : {kCases[1], kCases[3], kCases[6]})
+      for (auto [h, w] : {std::pair{1031, 777}, {311, 1500}}) {
+        const Tensor img = test::random_image_upto(k.dtype, 1031, 777, k.channels, 9, k.top);
+        const Tensor out =
+            runner.run("resize", {{"width", std::to_string(w)}, {"height", std::to_string(h)}}, img.view());
+        EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), h, w), tolerance(k.dtype)))
+            << dtype_name(k.dtype) << " -> " << h << "x" << w;
+      }
+  });
 }
 
 // Halving u8 exactly: both weights are 1/2, so the result is the rounded mean of
@@ -126,42 +132,100 @@ TEST_P(ResizeTest, LargeImages) {
 // gray pixels, 8 colour pixels), padded rows in and out.
 TEST_P(ResizeTest, ExactHalvingOfU8IsTheRoundedMeanOf2x2Blocks) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (int c : {1, 3, 4})
-    for (int dw : {1, 7, 8, 9, 10, 11, 31, 32, 33, 45, 64, 77, 130}) {
-      const int dh = 3 + dw % 4;
-      const Tensor img = test::random_image(DType::u8, 2 * dh, 2 * dw, c, static_cast<std::uint64_t>(dw * 10 + c));
-      const View s = img.view();
-      std::vector<double> want;
-      for (int y = 0; y < dh; ++y)
-        for (int x = 0; x < dw; ++x)
-          for (int ch = 0; ch < c; ++ch) {
-            int sum = 0;
-            for (int dy = 0; dy < 2; ++dy)
-              for (int dx = 0; dx < 2; ++dx) sum += int(test::pixel(s, 2 * y + dy, 2 * x + dx, ch));
-            want.push_back((sum + 2) >> 2);
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (int c : {1, 3, 4})
+      for (int dw : {1, 7, 8, 9, 10, 11, 31, 32, 33, 45, 64, 77, 130}) {
+        const int dh = 3 + dw % 4;
+        const Tensor img = test::random_image(DType::u8, 2 * dh, 2 * dw, c, static_cast<std::uint64_t>(dw * 10 + c));
+        const View s = img.view();
+        std::vector<double> want;
+        for (int y = 0; y < dh; ++y)
+          for (int x = 0; x < dw; ++x)
+            for (int ch = 0; ch < c; ++ch) {
+              int sum = 0;
+              for (int dy = 0; dy < 2; ++dy)
+                for (int dx = 0; dx < 2; ++dx) sum += int(test::pixel(s, 2 * y + dy, 2 * x + dx, ch));
+              want.push_back((sum + 2) >> 2);
+            }
+        const Tensor zeros = test::random_image_upto(DType::u8, dh, dw, c, 1, 0);
+        test::PaddedImage src = test::padded_image(s, GetParam(), 5, runner.exec().stream);
+        test::PaddedImage dst = test::padded_image(zeros.view(), GetParam(), 3, runner.exec().stream);
+        ASSERT_TRUE(resize(src.view, dst.view, ResizeParams{}, runner.exec()).ok());
+        EXPECT_TRUE(test::all_near(runner.download(dst.view).view(), want, 0)) << "c=" << c << " dw=" << dw;
+        const Tensor packed = runner.run("resize", {{"width", std::to_string(dw)}, {"height", std::to_string(dh)}}, s);
+        EXPECT_TRUE(test::all_near(packed.view(), want, 0)) << "packed c=" << c << " dw=" << dw;
+      }
+  });
+}
+
+// CPU/GPU same math: u16 and f32 interpolate in float with each product and each sum rounded
+// once (no fused multiply-add; the CUDA kernel rounds with __fmul_rn / __fadd_rn), so the
+// CPU result must equal this scalar reference bit for bit on every SIMD target. volatile
+// forces the rounding of every step here whatever the compiler's contraction setting.
+float rounded(float x) {
+  volatile float v = x;
+  return v;
+}
+float lerp_each_step(float s0, float s1, float a0, float a1) { return rounded(rounded(s0 * a0) + rounded(s1 * a1)); }
+struct FloatTap {
+  int i0, i1;
+  float w0, w1;
+};
+FloatTap float_tap(int d, int src_n, int dst_n) {
+  volatile double pos = (d + 0.5) * (1.0 / (double(dst_n) / src_n));
+  const float s = static_cast<float>(pos - 0.5);
+  int i0 = static_cast<int>(std::floor(s));
+  float f = s - std::floor(s);
+  if (i0 < 0) i0 = 0, f = 0;
+  if (i0 >= src_n - 1) i0 = src_n - 1, f = 0;
+  return {i0, std::min(i0 + 1, src_n - 1), rounded(1.0f - f), f};
+}
+
+TEST_P(ResizeTest, FloatLerpsRoundEachStepLikeTheGpu) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const Case& k : {kCases[3], kCases[4], kCases[6], kCases[7], kCases[8]})
+      for (const auto& s : {std::array<int, 4>{37, 53, 71, 103}, {64, 64, 33, 97}, {41, 300, 29, 111}}) {
+        const Tensor img = test::random_image_upto(k.dtype, s[0], s[1], k.channels, 17, k.top);
+        const Tensor out = runner.run("resize", {{"width", std::to_string(s[3])}, {"height", std::to_string(s[2])}},
+                                      img.view());
+        const int sw = s[1], C = k.channels;
+        const std::vector<double> px = test::values(img.view());
+        std::vector<double> want;
+        for (int y = 0; y < s[2]; ++y) {
+          const FloatTap ty = float_tap(y, s[0], s[2]);
+          for (int x = 0; x < s[3]; ++x) {
+            const FloatTap tx = float_tap(x, sw, s[3]);
+            for (int c = 0; c < C; ++c) {
+              auto at = [&](int yy, int xx) { return float(px[(std::size_t(yy) * sw + xx) * C + c]); };
+              const float h0 = lerp_each_step(at(ty.i0, tx.i0), at(ty.i0, tx.i1), tx.w0, tx.w1);
+              const float h1 = lerp_each_step(at(ty.i1, tx.i0), at(ty.i1, tx.i1), tx.w0, tx.w1);
+              float v = lerp_each_step(h0, h1, ty.w0, ty.w1);
+              if (k.dtype == DType::u16) v = std::nearbyint(std::clamp(v, 0.0f, 65535.0f));
+              want.push_back(v);
+            }
           }
-      const Tensor zeros = test::random_image_upto(DType::u8, dh, dw, c, 1, 0);
-      test::PaddedImage src = test::padded_image(s, GetParam(), 5, runner.exec().stream);
-      test::PaddedImage dst = test::padded_image(zeros.view(), GetParam(), 3, runner.exec().stream);
-      ASSERT_TRUE(resize(src.view, dst.view, ResizeParams{}, runner.exec()).ok());
-      EXPECT_TRUE(test::all_near(runner.download(dst.view).view(), want, 0)) << "c=" << c << " dw=" << dw;
-      const Tensor packed = runner.run("resize", {{"width", std::to_string(dw)}, {"height", std::to_string(dh)}}, s);
-      EXPECT_TRUE(test::all_near(packed.view(), want, 0)) << "packed c=" << c << " dw=" << dw;
-    }
+        }
+        EXPECT_TRUE(test::all_near(out.view(), want, 0)) << dtype_name(k.dtype) << " x" << C;
+      }
+  });
 }
 
 TEST_P(ResizeTest, PaddedRowsInAndOut) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (const Case& k : kCases) {
-    const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
-    const Tensor out = test::run_padded_rows(runner, img.view(), 30, 17, 7, 5, [&](const View& s, const View& d) {
-      return resize(s, d, ResizeParams{}, runner.exec());  // size from dst
-    });
-    EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), 30, 17), tolerance(k.dtype)))
-        << dtype_name(k.dtype) << " x" << k.channels;
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const Case& k : kCases) {
+      const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
+      const Tensor out = test::run_padded_rows(runner, img.view(), 30, 17, 7, 5, [&](const View& s, const View& d) {
+        return resize(s, d, ResizeParams{}, runner.exec());  // size from dst
+      });
+      EXPECT_TRUE(test::all_near(out.view(), ref_resize(img.view(), 30, 17), tolerance(k.dtype)))
+          << dtype_name(k.dtype) << " x" << k.channels;
+    }
+  });
 }
 
 TEST_P(ResizeTest, GpuMatchesCpuBitForBit) {
@@ -180,24 +244,26 @@ TEST_P(ResizeTest, GpuMatchesCpuBitForBit) {
 
 TEST_P(ResizeTest, MatchesOpenCVGoldenFiles) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  const std::pair<const char*, std::vector<std::pair<int, int>>> cases[] = {
-      {"u8c3", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},
-      {"f32c1", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},
-      {"u16c1", {{67, 53}, {17, 13}, {29, 41}}}};
-  for (const auto& [tag, sizes] : cases) {
-    Tensor in;
-    ASSERT_TRUE(test::read_npy(test::golden_path(std::string("resample_resize_in_") + tag + ".npy"), in).ok()) << tag;
-    for (auto [w, h] : sizes) {
-      const std::string name = std::string("resample_resize_out_") + tag + "_" + std::to_string(w) + "x" +
-                               std::to_string(h) + ".npy";
-      Tensor want;
-      ASSERT_TRUE(test::read_npy(test::golden_path(name), want).ok()) << name;
-      const Tensor out =
-          runner.run("resize", {{"width", std::to_string(w)}, {"height", std::to_string(h)}}, in.view());
-      EXPECT_TRUE(test::all_near(out.view(), test::values(want.view()), tolerance(in.view().dtype))) << name;
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    const std::pair<const char*, std::vector<std::pair<int, int>>> cases[] = {
+        {"u8c3", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},
+        {"f32c1", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},
+        {"u16c1", {{67, 53}, {17, 13}, {29, 41}}}};
+    for (const auto& [tag, sizes] : cases) {
+      Tensor in;
+      ASSERT_TRUE(test::read_npy(test::golden_path(std::string("resample_resize_in_") + tag + ".npy"), in).ok()) << tag;
+      for (auto [w, h] : sizes) {
+        const std::string name = std::string("resample_resize_out_") + tag + "_" + std::to_string(w) + "x" +
+                                 std::to_string(h) + ".npy";
+        Tensor want;
+        ASSERT_TRUE(test::read_npy(test::golden_path(name), want).ok()) << name;
+        const Tensor out =
+            runner.run("resize", {{"width", std::to_string(w)}, {"height", std::to_string(h)}}, in.view());
+        EXPECT_TRUE(test::all_near(out.view(), test::values(want.view()), tolerance(in.view().dtype))) << name;
+      }
     }
-  }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, ResizeTest, ::testing::ValuesIn(test::test_devices()), test::device_name);

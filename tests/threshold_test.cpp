@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "tests/pointops_test_util.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -44,15 +45,17 @@ Tensor run_threshold(test::DeviceRunner& runner, const View& img, double t) {
 
 TEST_P(ThresholdTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
-    for (double T : {thresholds(t)[0], thresholds(t)[1]}) {
-      SCOPED_TRACE(pt::label(t, sz.h, sz.w, c) + " T=" + std::to_string(T));
-      Tensor out = run_threshold(runner, img.view(), T);
-      ASSERT_EQ(out.view().ndim, img.view().ndim);
-      EXPECT_EQ(out.view().channels(), c);
-      EXPECT_TRUE(test::all_near(out.view(), reference(img.view(), T), 0.0));
-    }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
+      for (double T : {thresholds(t)[0], thresholds(t)[1]}) {
+        SCOPED_TRACE(pt::label(t, sz.h, sz.w, c) + " T=" + std::to_string(T));
+        Tensor out = run_threshold(runner, img.view(), T);
+        ASSERT_EQ(out.view().ndim, img.view().ndim);
+        EXPECT_EQ(out.view().channels(), c);
+        EXPECT_TRUE(test::all_near(out.view(), reference(img.view(), T), 0.0));
+      }
+    });
   });
 }
 
@@ -93,42 +96,68 @@ TEST_P(ThresholdTest, FloatThresholdIsRoundedToFloatFirst) {
 
 TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  const Device dev = GetParam();
-  test::DeviceRunner runner(dev);
-  std::uint64_t seed = 300;
-  for (DType t : {DType::u8, DType::u16, DType::f32})
-    for (int c : {1, 3, 4})
-      for (double T : {thresholds(t)[0], -1.0, 1e6})
-      for (bool aligned : {false, true}) {
-        SCOPED_TRACE(pt::label(t, 37, 53, c) + " T=" + std::to_string(T) + (aligned ? " aligned" : ""));
-        Tensor img = test::random_image(t, 37, 53, c, seed++);
-        pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "threshold", reference(img.view(), T), 0.0,
-                                      [&](const View& s, const View& d) {
-                                        return threshold(s, d, ThresholdParams{T}, runner.exec());
-                                      });
-      }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const Device dev = GetParam();
+    test::DeviceRunner runner(dev);
+    std::uint64_t seed = 300;
+    for (DType t : {DType::u8, DType::u16, DType::f32})
+      for (int c : {1, 3, 4})
+        for (double T : {thresholds(t)[0], -1.0, 1e6})
+        for (bool aligned : {false, true}) {
+          SCOPED_TRACE(pt::label(t, 37, 53, c) + " T=" + std::to_string(T) + (aligned ? " aligned" : ""));
+          Tensor img = test::random_image(t, 37, 53, c, seed++);
+          pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "threshold", reference(img.view(), T), 0.0,
+                                        [&](const View& s, const View& d) {
+                                          return threshold(s, d, ThresholdParams{T}, runner.exec());
+                                        });
+        }
+  });
+}
+
+// Outputs of 16 MiB and more are written with non-temporal stores from the first address
+// aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
+// starts unaligned) and in place, on every target.
+TEST_P(ThresholdTest, OutputsLargerThanTheCacheToo) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const Device dev = GetParam();
+    test::DeviceRunner runner(dev);
+    for (DType t : {DType::u8, DType::f32}) {
+      const std::int64_t w = t == DType::u8 ? 4099 : 1031;  // 4 channels: >= 16 MiB either way
+      Tensor img = test::random_image(t, 1031, w, 4, 77);
+      const double T = t == DType::u8 ? 127.0 : 0.5;
+      const std::vector<double> want = reference(img.view(), T);
+      EXPECT_TRUE(test::all_near(run_threshold(runner, img.view(), T).view(), want, 0.0)) << dtype_name(t);
+      pt::check_padded_and_in_place(runner, dev, img.view(), false, "threshold", want, 0.0,
+                                    [&](const View& s, const View& d) {
+                                      return threshold(s, d, ThresholdParams{T}, runner.exec());
+                                    });
+    }
+  });
 }
 
 TEST_P(ThresholdTest, MatchesOpenCvGoldenExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::DeviceRunner runner(GetParam());
-  for (const char* name : {"thresh_u8", "thresh_u8c3", "thresh_u16", "thresh_f32"}) {
-    const std::string base = std::string("pointops_") + name;
-    Tensor in = pt::load_npy(pt::golden_path(base + "_in.npy"));
-    Tensor ts = pt::load_npy(pt::golden_path(base + "_T.npy"));
-    Tensor want = pt::load_npy(pt::golden_path(base + "_out.npy"));
-    ASSERT_FALSE(in.empty() || ts.empty() || want.empty()) << name;
-    ASSERT_EQ(want.view().shape[0], ts.view().numel()) << name;
-    for (std::int64_t k = 0; k < ts.view().numel(); ++k) {
-      const double T = test::at(ts.view(), k);
-      SCOPED_TRACE(std::string(name) + " T=" + std::to_string(T));
-      // Through the op table, as a pipeline would: value as text.
-      char text[64];
-      std::snprintf(text, sizeof text, "%.17g", T);
-      Tensor out = runner.run("threshold", {{"value", text}}, in.view());
-      EXPECT_TRUE(test::all_near(out.view(), pt::values(pt::slice(want.view(), k)), 0.0));
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (const char* name : {"thresh_u8", "thresh_u8c3", "thresh_u16", "thresh_f32"}) {
+      const std::string base = std::string("pointops_") + name;
+      Tensor in = pt::load_npy(pt::golden_path(base + "_in.npy"));
+      Tensor ts = pt::load_npy(pt::golden_path(base + "_T.npy"));
+      Tensor want = pt::load_npy(pt::golden_path(base + "_out.npy"));
+      ASSERT_FALSE(in.empty() || ts.empty() || want.empty()) << name;
+      ASSERT_EQ(want.view().shape[0], ts.view().numel()) << name;
+      for (std::int64_t k = 0; k < ts.view().numel(); ++k) {
+        const double T = test::at(ts.view(), k);
+        SCOPED_TRACE(std::string(name) + " T=" + std::to_string(T));
+        // Through the op table, as a pipeline would: value as text.
+        char text[64];
+        std::snprintf(text, sizeof text, "%.17g", T);
+        Tensor out = runner.run("threshold", {{"value", text}}, in.view());
+        EXPECT_TRUE(test::all_near(out.view(), pt::values(pt::slice(want.view(), k)), 0.0));
+      }
     }
-  }
+  });
 }
 
 TEST_P(ThresholdTest, RejectsBadInputsWithAClearStatus) {

@@ -4,7 +4,9 @@
 
 #include <span>
 
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
+#include "host/ops/invert_hwy.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 #include "kernels/invert.cuh"
@@ -17,26 +19,17 @@ namespace {
 
 constexpr std::string_view kOp = "invert";
 
-template <class T>
-TANDEM_POINTOPS_CLONES void invert_row(const T* __restrict s, T* __restrict d, std::int64_t n) {
-  const kern::InvertOp<T> op;
-  for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-}
-
+// The row loop (host/ops/invert_hwy.cpp) also runs in place.
 template <class T>
 void invert_cpu(const View& src, const View& dst, const Exec& exec) {
-  if (src.data == dst.data) {  // in place: same loop without the __restrict promise
-    pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) {
-      const kern::InvertOp<T> op;
-      for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-    });
-  } else {
-    pointops::map_rows<T>(src, dst, exec, [](const T* s, T* d, std::int64_t n) { invert_row<T>(s, d, n); });
-  }
+  const bool stream = pointops::stream_output(dst);
+  pointops::map_rows<T>(src, dst, exec,
+                        [stream](const T* s, T* d, std::int64_t n) { simd::invert_row(s, d, n, stream); });
 }
 
 // After the checks: the op itself, on the host.
 Status invert_on_cpu(const View& src, const View& dst, const InvertParams&, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   switch (src.dtype) {
     case DType::u8: invert_cpu<std::uint8_t>(src, dst, exec); break;
     case DType::u16: invert_cpu<std::uint16_t>(src, dst, exec); break;

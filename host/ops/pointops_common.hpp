@@ -15,16 +15,6 @@
 #include "tandem/status.hpp"
 #include "tandem/tensor.hpp"
 
-// Row kernels get an AVX2 clone picked at load time (GCC function multi-versioning): the
-// baseline x86-64 (SSE2) cannot vectorise the stride-3 deinterleave of RGB rows, AVX2 can.
-// Deliberately not a target with FMA: GCC contracts a*b+c in C++ by default, which would
-// change f32 grayscale results and break CPU/GPU agreement.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(TANDEM_NO_CPU_CLONES)
-#define TANDEM_POINTOPS_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define TANDEM_POINTOPS_CLONES
-#endif
-
 namespace tandem::pointops {
 
 /// Concatenates string pieces (appending, so GCC 12's -Wrestrict false positive on
@@ -118,6 +108,15 @@ template <class T>
 inline T* row_ptr_mut(const View& v, std::int64_t stride, std::int64_t y) {
   return reinterpret_cast<T*>(static_cast<char*>(v.data) + y * stride);
 }
+
+/// Outputs of at least this many bytes are written with non-temporal stores: they do not
+/// fit in the cache next to their input (a 32 MiB L3 holds neither a 4096 x 4096 gray
+/// input and output nor one RGB image), so reading each destination line before writing it
+/// (what a plain store does) is wasted traffic. Smaller outputs stay in the cache for the
+/// next op of a pipeline.
+inline constexpr std::int64_t kStreamOutputBytes = std::int64_t(16) << 20;
+
+inline bool stream_output(const View& dst) { return std::int64_t(dst.nbytes()) >= kStreamOutputBytes; }
 
 /// dst = op(src) elementwise, same dtype and shape: `row(s, d, n)` processes n elements.
 template <class T, class RowFn>

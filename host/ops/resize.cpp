@@ -16,18 +16,13 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
-
 #include "host/ops/image_checks.hpp"
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/core/parallel.hpp"
 #include "host/ops/parallel_pieces.hpp"
+#include "host/ops/resize_hwy.hpp"
 #include "kernels/resize.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -76,17 +71,10 @@ Taps<A> make_taps(int src_n, int dst_n, int channels) {
   return t;
 }
 
-// Source row as the gather type: u8 -> int, u16 -> float (vpgatherdd / vgatherdps
-// load 32-bit elements only).
-template <class T, class S>
-TANDEM_CPU_CLONES void widen_row(const T* __restrict s, S* __restrict out, int n) {
-  for (int i = 0; i < n; ++i) out[i] = static_cast<S>(s[i]);
-}
-
-// Horizontal pass over n = dst_w * C output elements.
-template <class S, class A>
-TANDEM_CPU_CLONES void resize_hrow(const S* __restrict s, A* __restrict h, const int* __restrict i0,
-                                   const int* __restrict i1, const A* __restrict w0, const A* __restrict w1, int n) {
+// Horizontal pass straight from a u8 / u16 row (not widened: the row shrinks a lot, so few
+// of its elements are read, and the vector gathers load 32-bit elements only).
+template <class T, class A>
+void hrow_narrow(const T* s, A* h, const int* i0, const int* i1, const A* w0, const A* w1, int n) {
   for (int i = 0; i < n; ++i) {
     if constexpr (std::is_same_v<A, int>)
       h[i] = kern::resize_h_fixed(s[i0[i]], s[i1[i]], w0[i], w1[i]);
@@ -95,146 +83,13 @@ TANDEM_CPU_CLONES void resize_hrow(const S* __restrict s, A* __restrict h, const
   }
 }
 
-template <class T>
-TANDEM_CPU_CLONES void resize_vrow(const Acc<T>* __restrict h0, const Acc<T>* __restrict h1, T* __restrict out,
-                                   Acc<T> b0, Acc<T> b1, int n) {
-  for (int i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<Acc<T>, int>)
-      out[i] = kern::resize_v_fixed(h0[i], h1[i], b0, b1);
-    else
-      out[i] = kern::resize_store<T>(kern::resize_lerp(h0[i], h1[i], b0, b1));
-  }
-}
-
-// u8 when the height does not grow: blend the two source rows first (exact
-// integers, one pass over sw * C), then gather along the blended row — fewer
-// gathers than resampling every source row, and no widening pass.
-TANDEM_CPU_CLONES void resize_u8_vblend(const std::uint8_t* __restrict s0, const std::uint8_t* __restrict s1,
-                                        int* __restrict v, int b0, int b1, int n) {
-  for (int i = 0; i < n; ++i) v[i] = kern::resize_h_fixed(s0[i], s1[i], b0, b1);
-}
-
-TANDEM_CPU_CLONES void resize_u8_hgather(const int* __restrict v, std::uint8_t* __restrict out,
-                                         const int* __restrict i0, const int* __restrict i1, const int* __restrict w0,
-                                         const int* __restrict w1, int n) {
-  for (int i = 0; i < n; ++i) out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]);
-}
-
-// u8 with 3 or 4 channels, horizontal pass one output pixel at a time in SSE2: the two
-// source pixels are loaded whole (4 bytes each), their bytes interleaved into 16-bit
-// (s0, s1) pairs per channel, and pmaddwd with the pixel's packed (w0, w1) gives all
-// channels' s0 * w0 + s1 * w1 exactly (= resize_h_fixed). Writes 4 ints per pixel (the
-// 4th of a 3-channel pixel is overwritten by the next one; h needs 1 int of slack).
-// Only for pixels whose 4-byte loads stay inside the row (the caller finishes the rest).
-template <int C>
-void resize_u8_hrow_px(const std::uint8_t* __restrict s, int* __restrict h, const int* __restrict x0,
-                       const int* __restrict x1, const int* __restrict w01, int n) {
-#if defined(__SSE2__)
-  const __m128i zero = _mm_setzero_si128();
-  for (int d = 0; d < n; ++d) {
-    std::int32_t a, b;
-    std::memcpy(&a, s + x0[d], 4);
-    std::memcpy(&b, s + x1[d], 4);
-    const __m128i pairs = _mm_unpacklo_epi8(_mm_unpacklo_epi8(_mm_cvtsi32_si128(a), _mm_cvtsi32_si128(b)), zero);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(h + std::ptrdiff_t(d) * C),
-                     _mm_madd_epi16(pairs, _mm_set1_epi32(w01[d])));
-  }
-#else
-  for (int d = 0; d < n; ++d)
-    for (int c = 0; c < C; ++c)
-      h[d * C + c] = kern::resize_h_fixed(s[x0[d] + c], s[x1[d] + c], std::int16_t(w01[d] & 0xffff), w01[d] >> 16);
-#endif
-}
-
-// u8 halved exactly in both directions: every output pixel's source position
-// falls half-way between two pixels, so both 11-bit weights are 1024 and the
-// fixed-point result ((a + b + c + d) * 2^20 + 2^21) >> 22 is (a + b + c + d + 2) >> 2
-// -- the same bits as the general path, as OpenCV's own 2x shortcut (INTER_AREA).
-template <int C>
-TANDEM_CPU_CLONES void resize_u8_half_row(const std::uint8_t* __restrict r0, const std::uint8_t* __restrict r1,
-                                          std::uint8_t* __restrict out, int dw) {
-  for (int x = 0; x < dw; ++x)
-    for (int c = 0; c < C; ++c) {
-      const int a = r0[2 * x * C + c], b = r0[(2 * x + 1) * C + c];
-      const int d = r1[2 * x * C + c], e = r1[(2 * x + 1) * C + c];
-      out[x * C + c] = static_cast<std::uint8_t>((a + b + d + e + 2) >> 2);
-    }
-}
-
-#if TANDEM_HAVE_AVX2_PATHS
-// 16 source pixels' bytes (C = 3: bytes 0-11 of each lane, read 16 at a time).
-template <int C>
-TANDEM_AVX2_INLINE __m256i half_load(const std::uint8_t* p) {
-  if constexpr (C == 3)
-    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
-                                   _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 12)), 1);
+// Horizontal pass of source row s (not widened) into h: vector gathers for f32 rows.
+template <class T, class A>
+void hrow_direct(const T* s, A* h, const int* i0, const int* i1, const A* w0, const A* w1, int n) {
+  if constexpr (std::is_same_v<T, float>)
+    simd::resize_hrow(s, h, i0, i1, w0, w1, n);
   else
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
-
-// (a + b + c + d + 2) >> 2 of the 2x2 blocks whose source bytes start at p0 and p1,
-// as 16-bit lanes in output order within each 128-bit lane.
-template <int C>
-TANDEM_AVX2_INLINE __m256i half_block(const std::uint8_t* p0, const std::uint8_t* p1, __m256i pairs) {
-  __m256i a = half_load<C>(p0), b = half_load<C>(p1);
-  if constexpr (C != 1) {
-    a = _mm256_shuffle_epi8(a, pairs);
-    b = _mm256_shuffle_epi8(b, pairs);
-  }
-  const __m256i ones = _mm256_set1_epi8(1);
-  const __m256i sum = _mm256_add_epi16(_mm256_maddubs_epi16(a, ones), _mm256_maddubs_epi16(b, ones));
-  return _mm256_srli_epi16(_mm256_add_epi16(sum, _mm256_set1_epi16(2)), 2);
-}
-
-// The same halving with AVX2: vpshufb puts the two source pixels' bytes of each
-// channel side by side (C = 1 needs no shuffle), vpmaddubsw with ones adds each
-// pair into 16 bits, the two rows' sums are added, then +2 >> 2 and packed.
-// Whole blocks of 32 (C = 1) or 8 output pixels; returns how many it did (C = 3
-// stops early because its loads and stores run 4 bytes past the block).
-template <int C>
-__attribute__((target("avx2"))) int resize_u8_half_avx2(const std::uint8_t* __restrict r0,
-                                                          const std::uint8_t* __restrict r1,
-                                                          std::uint8_t* __restrict out, int dw) {
-  static_assert(C == 1 || C == 3 || C == 4);
-  constexpr char z = char(0x80);  // vpshufb: zero this byte
-  // C = 4: a lane holds 4 pixels -> 2 outputs; C = 3: bytes 0-11 of a lane (4 pixels) -> 2 outputs.
-  const __m256i pairs = C == 4 ? _mm256_setr_epi8(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15,  //
-                                                  0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15)
-                               : _mm256_setr_epi8(0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11, z, z, z, z,  //
-                                                  0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11, z, z, z, z);
-  // C = 3 after packing: each 8-byte group holds 6 output bytes; close the gaps per lane.
-  const __m256i close = _mm256_setr_epi8(0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, z, z, z, z,  //
-                                         0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, z, z, z, z);
-  constexpr int step = C == 1 ? 32 : 8;      // output pixels per iteration
-  constexpr int in_step = C == 3 ? 24 : 32;  // source bytes per block
-  constexpr int slack = C == 3 ? 2 : 0;      // output pixels of slack the C = 3 loads/stores need
-  int x = 0;
-  for (; x + step + slack <= dw; x += step) {
-    const std::ptrdiff_t o = std::ptrdiff_t(2) * x * C;
-    // packus works per lane: its quadwords are (A lane 0, B lane 0, A lane 1, B lane 1).
-    const __m256i packed = _mm256_permute4x64_epi64(
-        _mm256_packus_epi16(half_block<C>(r0 + o, r1 + o, pairs), half_block<C>(r0 + o + in_step, r1 + o + in_step, pairs)),
-        0xD8);
-    if constexpr (C == 3) {
-      const __m256i dense = _mm256_shuffle_epi8(packed, close);  // 12 output bytes at the start of each lane
-      std::uint8_t* d = out + std::ptrdiff_t(x) * 3;
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm256_castsi256_si128(dense));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 12), _mm256_extracti128_si256(dense, 1));
-    } else {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + std::ptrdiff_t(x) * C), packed);
-    }
-  }
-  return x;
-}
-#endif
-
-template <int C>
-void resize_u8_half_row_best(const std::uint8_t* r0, const std::uint8_t* r1, std::uint8_t* out, int dw) {
-  int done = 0;
-#if TANDEM_HAVE_AVX2_PATHS
-  if (cpu_has_avx2()) done = resize_u8_half_avx2<C>(r0, r1, out, dw);
-#endif
-  resize_u8_half_row<C>(r0 + 2 * done * C, r1 + 2 * done * C, out + done * C, dw - done);
+    hrow_narrow<T, A>(s, h, i0, i1, w0, w1, n);
 }
 
 template <class T, int C>
@@ -252,7 +107,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
         const int y0 = static_cast<int>(std::int64_t(dh) * band / bands);
         const int y1 = static_cast<int>(std::int64_t(dh) * (band + 1) / bands);
         for (int y = y0; y < y1; ++y)
-          resize_u8_half_row_best<C>(src.row<const T>(2 * y), src.row<const T>(2 * y + 1), dst.row<T>(y), dw);
+          simd::resize_u8_half_row(src.row<const T>(2 * y), src.row<const T>(2 * y + 1), dst.row<T>(y), dw, C);
       });
       return {};
     }
@@ -264,16 +119,17 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
   } catch (const std::bad_alloc&) {
     return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
   }
-  // u8 with 3 or 4 channels: whole-pixel horizontal pass (resize_u8_hrow_px) on per-pixel
-  // tables: source byte offsets and the two weights packed as int16 (w0 | w1 << 16).
+  // u8 with 3 or 4 channels: whole-pixel horizontal pass (simd::resize_u8_hrow_px) on
+  // per-pixel tables: source byte offsets and the two weights, each 4 times.
   constexpr bool pixel_taps = std::is_same_v<T, std::uint8_t> && C >= 3;
-  std::vector<int> px0, px1, pw01;
+  std::vector<int> px0, px1, pw0, pw1;
   int px_n = 0;  // leading output pixels whose 4-byte source loads stay inside the row
   if constexpr (pixel_taps) {
     try {
       px0.resize(std::size_t(dw));
       px1.resize(std::size_t(dw));
-      pw01.resize(std::size_t(dw));
+      pw0.resize(4 * std::size_t(dw));
+      pw1.resize(4 * std::size_t(dw));
     } catch (const std::bad_alloc&) {
       return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate the resize tables");
     }
@@ -281,16 +137,22 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       const std::size_t e = std::size_t(d) * C;
       px0[d] = xt.i0[e];
       px1[d] = xt.i1[e];
-      pw01[d] = int(std::uint32_t(std::uint16_t(xt.w0[e])) | (std::uint32_t(std::uint16_t(xt.w1[e])) << 16));
+      std::fill_n(pw0.begin() + 4 * d, 4, xt.w0[e]);
+      std::fill_n(pw1.begin() + 4 * d, 4, xt.w1[e]);
       if (px_n == d && std::max(xt.i0[e], xt.i1[e]) + 4 <= sw * C) px_n = d + 1;
     }
   }
-  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh && !pixel_taps;
+  // u8 when the height does not grow: blend the two source rows first (exact integers), then
+  // resample along the blended row (resize_u8_hgather, or by whole pixels for 3 and 4
+  // channels: resize_u8_hgather_px) -- one blend per output row instead of two horizontal
+  // passes.
+  const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh;
   // Widening the source row pays off unless the row shrinks a lot (or is f32 already).
   const bool widen = !std::is_same_v<T, float> && std::int64_t(dw) * 4 >= sw && !vertical_first && !pixel_taps;
   auto round64 = [](std::size_t b) { return (b + 63) / 64 * 64; };
-  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A) + sizeof(A));
-  const std::size_t sbytes = widen || vertical_first ? round64(std::size_t(sw) * C * sizeof(A)) : 0;
+  // Slack of 4 elements: resize_u8_hrow_px writes, resize_u8_hgather_px reads, that far past.
+  const std::size_t hbytes = round64(std::size_t(dw) * C * sizeof(A) + 4 * sizeof(A));
+  const std::size_t sbytes = widen || vertical_first ? round64(std::size_t(sw) * C * sizeof(A) + 4 * sizeof(A)) : 0;
   const std::size_t per_thread = 2 * hbytes + sbytes;
   std::unique_ptr<std::byte[]> scratch(new (std::nothrow) std::byte[per_thread * std::size_t(threads) + 64]);
   if (!scratch) return detail::op_error(kOp, Errc::out_of_memory, "cannot allocate resize scratch");
@@ -315,39 +177,46 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       const int b = held[0] == keep ? 1 : 0;
       const T* s = src.row<const T>(sy);
       if constexpr (pixel_taps) {
-        resize_u8_hrow_px<C>(s, bufs[b], px0.data(), px1.data(), pw01.data(), px_n);
+        simd::resize_u8_hrow_px(s, bufs[b], px0.data(), px1.data(), pw0.data(), pw1.data(), px_n, C);
         const std::size_t e = std::size_t(px_n) * C;
-        resize_hrow<T, A>(s, bufs[b] + e, xt.i0.data() + e, xt.i1.data() + e, xt.w0.data() + e, xt.w1.data() + e,
+        hrow_narrow<T, A>(s, bufs[b] + e, xt.i0.data() + e, xt.i1.data() + e, xt.w0.data() + e, xt.w1.data() + e,
                           (dw - px_n) * C);
       } else if (widen) {
-        widen_row<T, A>(s, wide, sw * C);
-        resize_hrow<A, A>(wide, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+        if constexpr (!std::is_same_v<T, float>) simd::resize_widen(s, wide, sw * C);
+        simd::resize_hrow(wide, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
       } else {
-        resize_hrow<T, A>(s, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+        hrow_direct<T, A>(s, bufs[b], xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
       }
       held[b] = sy;
       return bufs[b];
     };
     if constexpr (std::is_same_v<T, std::uint8_t>) {
-      if (vertical_first)
+      if (vertical_first) {
+        std::fill_n(wide + std::size_t(sw) * C, 4, 0);  // the slack hgather_px reads (weight 0 or dropped)
         for (int dy = y0; dy < y1; ++dy) {
-          resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy], yt.w1[dy],
-                           sw * C);
-          resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(), dw * C);
+          simd::resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy],
+                                 yt.w1[dy], sw * C);
+          if constexpr (pixel_taps)
+            simd::resize_u8_hgather_px(wide, dst.row<T>(dy), px0.data(), px1.data(), pw0.data(), pw1.data(), dw, C);
+          else
+            simd::resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(),
+                                    dw * C);
         }
+      }
     }
     for (int dy = vertical_first ? y1 : y0; dy < y1; ++dy) {
       const int s0 = yt.i0[dy];
       const int s1 = yt.i1[dy];
       const A* h0 = hrow(s0, -1);
       const A* h1 = s1 == s0 ? h0 : hrow(s1, s0);
-      resize_vrow<T>(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
+      simd::resize_vrow(h0, h1, dst.row<T>(dy), yt.w0[dy], yt.w1[dy], dw * C);
     }
   });
   return {};
 }
 
 Status resize_cpu_dispatch(const View& src, const View& dst, const ResizeParams&, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   const auto c = src.channels();
   auto by_channels = [&](auto tag) -> Status {
     using T = decltype(tag);

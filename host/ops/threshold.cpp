@@ -6,9 +6,11 @@
 #include <cmath>
 #include <span>
 
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
+#include "host/ops/threshold_hwy.hpp"
 #include "kernels/threshold.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -20,23 +22,14 @@ namespace {
 constexpr std::string_view kOp = "threshold";
 
 template <class T>
-TANDEM_POINTOPS_CLONES void threshold_row(const T* __restrict s, T* __restrict d, std::int64_t n, kern::ThresholdOp<T> op) {
-  for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-}
-
-template <class T>
 void threshold_cpu(const View& src, const View& dst, double value, const Exec& exec) {
   const kern::ThresholdPlan<T> plan = kern::plan_threshold<T>(value);
   if (plan.mode == kern::ThresholdMode::compare) {
-    const kern::ThresholdOp<T> op{plan.thresh};
-    // In place (s == d) is fine element by element, but __restrict would be a lie.
-    if (src.data == dst.data) {
-      pointops::map_rows<T>(src, dst, exec, [op](const T* s, T* d, std::int64_t n) {
-        for (std::int64_t i = 0; i < n; ++i) d[i] = op(s[i]);
-      });
-    } else {
-      pointops::map_rows<T>(src, dst, exec, [op](const T* s, T* d, std::int64_t n) { threshold_row<T>(s, d, n, op); });
-    }
+    // The row loop (host/ops/threshold_hwy.cpp) also runs in place.
+    const T t = plan.thresh;
+    const bool stream = pointops::stream_output(dst);
+    pointops::map_rows<T>(src, dst, exec,
+                          [t, stream](const T* s, T* d, std::int64_t n) { simd::threshold_row(s, d, n, t, stream); });
     return;
   }
   // OpenCV's dst.setTo shortcut: T below every value or at/above the maximum.
@@ -46,6 +39,7 @@ void threshold_cpu(const View& src, const View& dst, double value, const Exec& e
 
 // After the checks: the op itself, on the host.
 Status threshold_on_cpu(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   switch (src.dtype) {
     case DType::u8: threshold_cpu<std::uint8_t>(src, dst, p.value, exec); break;
     case DType::u16: threshold_cpu<std::uint16_t>(src, dst, p.value, exec); break;
