@@ -584,13 +584,15 @@ TEST_F(RunCli, TheSameInputNamedTwiceIsProcessedOnce) {
 // The progress bar on a 40-column terminal: no line longer than 39 columns,
 // and MiB/s as in the summary.
 TEST_F(RunCli, ProgressFitsTheTerminalWidth) {
-  make_images(30, 300);
+  // Long enough (about a second at one thread) for the 200 ms progress ticks:
+  // a batch that ends before the first tick shows no bar at all.
+  make_images(60, 300);
   int master = -1, slave = -1;
   winsize ws{};
   ws.ws_col = 40;
   ws.ws_row = 20;
   ASSERT_EQ(openpty(&master, &slave, nullptr, nullptr, &ws), 0);
-  std::vector<std::string> all{TANDEM_CLI, "run", "-p", "median size=5", "-o", out(), "--threads", "1", in()};
+  std::vector<std::string> all{TANDEM_CLI, "run", "-p", "median size=15", "-o", out(), "--threads", "1", in()};
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
