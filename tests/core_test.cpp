@@ -192,7 +192,8 @@ TEST(Simd, ForEachTargetRestrictsTheKernelsToEachTarget) {
   for (std::size_t i = 0; i < bits.size(); ++i) EXPECT_EQ(seen[i], detail::simd_target_name(bits[i]));
   EXPECT_EQ(simd_target_name(), best);
 #if defined(__x86_64__)
-  EXPECT_EQ(supported.back(), "SCALAR");  // the fallback every x86 build has
+  // The fallback every x86 build has: SCALAR with GCC 12, EMU128 where the compiler builds it (clang).
+  EXPECT_TRUE(supported.back() == "SCALAR" || supported.back() == "EMU128") << supported.back();
 #endif
 }
 
