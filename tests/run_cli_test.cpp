@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "host/core/sanitizers.hpp"
 #include "tandem/io/codec.hpp"
 #include "tandem/io/npy.hpp"
 #include "tests/support/test_support.hpp"
@@ -409,6 +410,8 @@ TEST_F(RunCli, DecompressionBombsAreRefusedFromTheirHeader) {
 // plus the baseline of a run over one tiny image, and the reported peak is at
 // least what the process held beyond that baseline (it is the true peak).
 TEST_F(RunCli, ReportedPeakCoversTheProcessMemory) {
+  if (detail::kUnderAddressSanitizer || detail::kUnderThreadSanitizer)
+    GTEST_SKIP() << "a sanitizer's shadow memory and quarantine make RSS say nothing about tandem's buffers";
   Tensor tiny = test::random_image(DType::u8, 8, 8, 3, 1);
   fs::create_directories(dir_ / "tiny");
   ASSERT_TRUE(io::write_image((dir_ / "tiny" / "t.png").string(), tiny.view()).ok());
