@@ -100,7 +100,8 @@ run_tests() {
 }
 
 # The sanitizer builds: clang, CPU only, no benchmarks, package tests or Python
-# module (an uninstrumented interpreter cannot load it), and only the binaries they run.
+# module (an uninstrumented interpreter cannot load it), no MPI (Open MPI leaks from
+# plugins it unloads, which no suppression can name), and only the binaries they run.
 asan_dir="${ASAN_BUILD_DIR:-$here/build-asan}"
 tsan_dir="${TSAN_BUILD_DIR:-$here/build-tsan}"
 sanitizer_configure() {  # DIR SANITIZE [more cmake args]
@@ -108,7 +109,7 @@ sanitizer_configure() {  # DIR SANITIZE [more cmake args]
   shift 2
   # shellcheck disable=SC2086
   CC=clang CXX=clang++ cmake -S "$here" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTANDEM_CUDA=OFF \
-    -DTANDEM_SANITIZE="$san" -DTANDEM_BUILD_BENCH=OFF -DTANDEM_INSTALL=OFF -DTANDEM_PYTHON=OFF "$@" \
+    -DTANDEM_SANITIZE="$san" -DTANDEM_BUILD_BENCH=OFF -DTANDEM_INSTALL=OFF -DTANDEM_PYTHON=OFF -DTANDEM_MPI=OFF "$@" \
     ${CMAKE_ARGS:-} >/dev/null
 }
 timed() {  # NAME COMMAND...: runs it and says how long it took

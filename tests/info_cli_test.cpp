@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "host/core/sanitizers.hpp"
 #include "host/core/simd.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -222,6 +223,8 @@ TEST(InfoCli, JsonSchemaOnThisMachine) {
 
 TEST(InfoCli, FastWithoutAGpu) {
   if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present: creating CUDA contexts takes its time";
+  if (detail::kUnderAddressSanitizer || detail::kUnderThreadSanitizer)
+    GTEST_SKIP() << "a sanitizer build runs several times slower: the time says nothing about tandem";
   // Wall time on a busy CI box is mostly waiting for a core, so take the best
   // of up to 10 runs; the CPU time the run itself used must be small too.
   double best_wall = 1e9, best_cpu = 1e9;
