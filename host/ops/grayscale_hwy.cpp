@@ -80,8 +80,9 @@ void gray_int(const T* HWY_RESTRICT s, T* HWY_RESTRICT d, std::int64_t n) {
   for (; i < n; ++i) d[i] = op(s + C * i);
 }
 
-#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR
-// x86, u8: no deinterleave. Each 128-bit block of a vector gets 4 whole pixels (C = 4: as
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+// x86 vector targets (not EMU128, clang's emulated fallback, whose ReorderWidenMulAccumulate
+// does not sum pairs within a block), u8: no deinterleave. Each 128-bit block of a vector gets 4 whole pixels (C = 4: as
 // loaded; C = 3: a lane permutation gives block k the 12 bytes of pixels 4k..4k+3), a byte
 // shuffle per block makes int16 pairs (R, G) and (B, 0), and one pmaddwd
 // (ReorderWidenMulAccumulate, which on x86 sums adjacent pairs within the block) each gives
@@ -151,7 +152,7 @@ void gray_u8_blocks(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRI
 
 template <int C>
 void gray_u8(const std::uint8_t* HWY_RESTRICT s, std::uint8_t* HWY_RESTRICT d, std::int64_t n, bool stream) {
-#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
   gray_u8_blocks<C>(s, d, n, stream);
 #else
   (void)stream;
