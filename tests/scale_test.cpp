@@ -16,7 +16,6 @@
 #include <map>
 #include <random>
 #include <sstream>
-#include <cstring>
 #include <set>
 #include <string>
 #include <vector>
@@ -94,12 +93,19 @@ Tensor inverted(const View& v) {
   return t;
 }
 
-bool same_pixels(const View& a, const View& b) {
-  if (a.height() != b.height() || a.width() != b.width() || a.channels() != b.channels()) return false;
-  for (std::int64_t y = 0; y < a.height(); ++y)
-    if (std::memcmp(a.row<std::uint8_t>(y), b.row<std::uint8_t>(y), std::size_t(a.width() * a.channels())) != 0)
-      return false;
-  return true;
+/// The `n` shards of `inputs` through the library, each writing into `out`.
+std::vector<RunSummary> run_shards(const Pipeline& p, const std::vector<std::string>& inputs, const std::string& out,
+                                   int n) {
+  std::vector<RunSummary> shards(static_cast<std::size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    RunOptions o = test::engine::cpu_options(out);
+    o.inputs = inputs;
+    o.shard_index = k;
+    o.shard_count = n;
+    EXPECT_TRUE(run_batch(p, o, shards[static_cast<std::size_t>(k)]).ok()) << "shard " << k;
+    EXPECT_EQ(shards[static_cast<std::size_t>(k)].failed, 0u) << "shard " << k;
+  }
+  return shards;
 }
 
 std::string env_prefix(const TempDir& t) { return "XDG_CACHE_HOME=" + test::shell_quote(t.str("cache")); }
@@ -143,14 +149,7 @@ TEST(Shards, UnionIsTheWholeBatchWithTheSameFiles) {
   ASSERT_EQ(all.ok, 14u);
   std::set<std::size_t> seen;
   std::uint64_t max_in = 0, min_in = ~0ull;
-  for (int k = 0; k < 3; ++k) {
-    RunOptions o = test::engine::cpu_options(t.str("sharded"));
-    o.inputs = whole.inputs;
-    o.shard_index = k;
-    o.shard_count = 3;
-    RunSummary s;
-    ASSERT_TRUE(run_batch(p, o, s).ok());
-    EXPECT_EQ(s.failed, 0u);
+  for (const RunSummary& s : run_shards(p, whole.inputs, t.str("sharded"), 3)) {
     for (const auto& r : s.items) {
       EXPECT_TRUE(seen.insert(r.index).second) << r.input << " in two shards";
       EXPECT_EQ(all.items[r.index].input, r.input) << "index " << r.index << " is another input";
@@ -191,19 +190,13 @@ TEST(Shards, SplitTheItemsOfAMultiPageTiffPageByPage) {
   for (int k = 0; k < 5; ++k) {
     Tensor got;
     ASSERT_TRUE(io::read_image(t.str("whole/pages.p" + std::to_string(k) + ".tif"), got).ok()) << "page " << k;
-    EXPECT_TRUE(same_pixels(got.view(), inverted(pages[static_cast<std::size_t>(k)].view()).view())) << "page " << k;
+    EXPECT_TRUE(test::engine::same(got.view(), inverted(pages[static_cast<std::size_t>(k)].view()).view())) << "page " << k;
   }
   std::map<std::size_t, int> shard_of;  // index -> shard
   std::set<int> shards_with_pages;
+  const std::vector<RunSummary> shards = run_shards(p, whole.inputs, t.str("sharded"), 3);
   for (int k = 0; k < 3; ++k) {
-    RunOptions o = test::engine::cpu_options(t.str("sharded"));
-    o.inputs = whole.inputs;
-    o.shard_index = k;
-    o.shard_count = 3;
-    RunSummary s;
-    ASSERT_TRUE(run_batch(p, o, s).ok());
-    EXPECT_EQ(s.failed, 0u);
-    for (const auto& r : s.items) {
+    for (const auto& r : shards[static_cast<std::size_t>(k)].items) {
       EXPECT_TRUE(shard_of.emplace(r.index, k).second) << r.input << " in two shards";
       ASSERT_LT(r.index, all.items.size());
       EXPECT_EQ(all.items[r.index].input, r.input) << "index " << r.index << " is another item";
