@@ -1,9 +1,9 @@
 // `mpirun -n N tandem run ...`: the batch shared over MPI ranks.
 //
-// Every rank lists the inputs (a deterministic, sorted listing) and runs the
-// normal engine inside its own binding. Rank 0 checks that every rank listed
-// the same inputs (a hash of paths and sizes) and hands out listing positions
-// in chunks weighted by bytes and paced by each rank's speed (the bytes it
+// Rank 0 lists the inputs and broadcasts the listing (or its error), so every
+// rank runs the same list and no other rank walks the filesystem; every rank
+// runs the normal engine inside its own binding. Rank 0 hands out listing
+// positions in chunks weighted by bytes and paced by each rank's speed (the bytes it
 // took in the last quarter second, at most a quarter of the remaining bytes
 // per rank), so a slow rank takes fewer and smaller chunks, the chunks shrink
 // as the work runs out, and no rank idles while work remains. Rank 0 serves the chunks from a
@@ -30,6 +30,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -47,7 +48,7 @@ namespace {
 using nlohmann::json;
 using Bytes = std::vector<char>;
 
-enum Tag : int { kHello = 1, kAck, kNext, kChunk, kProgress, kDone };
+enum Tag : int { kNext = 1, kChunk, kProgress, kDone };
 
 // Every MPI call of a rank holds this lock: MPI_THREAD_SERIALIZED is enough,
 // and a wait never holds it (it polls), so the other threads' sends go on.
@@ -86,16 +87,49 @@ std::vector<T> as(const Bytes& b) {
   return v;
 }
 
-std::uint64_t listing_hash(const std::vector<std::string>& inputs, const std::vector<std::uint64_t>& bytes) {
-  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
-  auto mix = [&](const void* p, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ull;
-  };
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    mix(inputs[i].data(), inputs[i].size() + 1);
-    mix(&bytes[i], sizeof bytes[i]);
+// One MPI_Ibcast from rank 0, waited for by polling, so that the lock is
+// not held while the other ranks catch up.
+void bcast(void* data, std::size_t bytes) {
+  MPI_Request req;
+  {
+    std::lock_guard lock(g_mpi);
+    MPI_Ibcast(data, static_cast<int>(bytes), MPI_BYTE, 0, MPI_COMM_WORLD, &req);
   }
-  return h;
+  for (;;) {
+    {
+      std::lock_guard lock(g_mpi);
+      int done = 0;
+      MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+      if (done) return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+// Rank 0's listing (or its error, `made`) to every rank: a header (the
+// status code, the length, the piece size), then the bytes in broadcasts of at most 64 MiB
+// (MPI counts are ints; a message that size is still cheap to buffer).
+// Collective: every rank calls it once per run, inside the engine or after
+// it (a rank that failed before listing). Returns rank 0's status.
+Status share_listing(int rank, const Status& made, std::string& bytes) {
+  std::size_t piece = 64u << 20;
+  // Test hook (hidden): TANDEM_TEST_LISTING_PIECE=BYTES sends the listing in
+  // pieces of BYTES (a small listing then crosses several pieces' seams).
+  if (const char* v = std::getenv("TANDEM_TEST_LISTING_PIECE"); v && std::atoll(v) > 0)
+    piece = std::min<std::size_t>(piece, static_cast<std::size_t>(std::atoll(v)));
+  std::string error = made.ok() ? std::string() : made.message();
+  std::string& body = made.ok() ? bytes : error;
+  // Rank 0's piece size is everyone's.
+  std::uint64_t head[3] = {static_cast<std::uint64_t>(made.code()), body.size(), piece};
+  bcast(head, sizeof head);
+  if (rank != 0) body.resize(head[1]);
+  piece = head[2];
+  for (std::size_t at = 0; at < body.size(); at += piece) bcast(body.data() + at, std::min(piece, body.size() - at));
+  if (head[0] != 0) {
+    if (rank != 0) return {static_cast<Errc>(head[0]), std::move(body)};
+    return made;
+  }
+  return {};
 }
 
 // Rank 0's side: the chunks, the other ranks' progress, who has finished.
@@ -104,19 +138,16 @@ class Coordinator {
   explicit Coordinator(int ranks)
       : ranks_(ranks), progress_(static_cast<std::size_t>(ranks)), pace_(static_cast<std::size_t>(ranks)) {}
 
-  void ready(const std::vector<std::uint64_t>& bytes, std::uint64_t hash) {
+  void ready(const std::vector<std::uint64_t>& bytes) {
     std::lock_guard lock(mu_);
     bytes_ = bytes;
-    hash_ = hash;
     for (auto b : bytes) remaining_ += b;
     state_ = State::ready;
   }
-  void failed(const std::string& why) {
+  // Rank 0's engine never began: the ranks that ask get no chunk.
+  void failed() {
     std::lock_guard lock(mu_);
-    if (state_ == State::waiting) {
-      state_ = State::failed;
-      why_ = why;
-    }
+    if (state_ == State::waiting) state_ = State::failed;
   }
   void local_done() { ++done_; }
 
@@ -164,7 +195,7 @@ class Coordinator {
 
   // The thread: answers until every rank has said it is done.
   void serve() {
-    std::vector<std::pair<int, std::vector<std::uint64_t>>> waiting;  // hellos before the listing
+    std::vector<int> waiting;  // ranks that asked for a chunk before rank 0 began
     while (done_.load() < ranks_) {
       int from = -1, tag = 0;
       Bytes msg;
@@ -183,19 +214,17 @@ class Coordinator {
         }
       }
       if (!waiting.empty() && state() != State::waiting) {
-        for (auto& [r, hello] : waiting) answer_hello(r, hello);
+        for (int r : waiting) answer(r);
         waiting.clear();
       }
       if (from < 0) {
         std::this_thread::sleep_for(std::chrono::microseconds(200));
         continue;
       }
-      if (tag == kHello) {
-        if (state() == State::waiting) waiting.emplace_back(from, as<std::uint64_t>(msg));
-        else answer_hello(from, as<std::uint64_t>(msg));
-      } else if (tag == kNext) {
-        const auto chunk = take(from);
-        send(chunk.data(), chunk.size() * sizeof(std::uint64_t), from, kChunk);
+      if (tag == kNext) {
+        // The listing reaches the ranks before rank 0's engine has begun: wait for it.
+        if (state() == State::waiting) waiting.push_back(from);
+        else answer(from);
       } else if (tag == kProgress) {
         const auto p = as<std::uint64_t>(msg);
         std::lock_guard lock(mu_);
@@ -212,28 +241,16 @@ class Coordinator {
     std::lock_guard lock(mu_);
     return state_;
   }
-  void answer_hello(int rank, const std::vector<std::uint64_t>& hello) {
-    std::string why;
-    {
-      std::lock_guard lock(mu_);
-      if (state_ == State::failed) {
-        why = "rank 0 could not start the run: " + why_;
-      } else if (hello.size() != 2 || hello[0] != bytes_.size() || hello[1] != hash_) {
-        why = "rank " + std::to_string(rank) + " listed " + std::to_string(hello.empty() ? 0 : hello[0]) +
-              " inputs, rank 0 listed " + std::to_string(bytes_.size()) +
-              (hello.size() == 2 && hello[0] == bytes_.size() ? " with other paths or sizes" : "") +
-              ": every rank must see the same inputs (a filesystem shared by every node)";
-      }
-    }
-    send(why.data(), why.size(), rank, kAck);
+  void answer(int rank) {
+    const auto chunk = take(rank);  // empty when rank 0 failed: the rank ends
+    send(chunk.data(), chunk.size() * sizeof(std::uint64_t), rank, kChunk);
   }
 
   const int ranks_;
   std::mutex mu_;
   State state_ = State::waiting;
-  std::string why_;
   std::vector<std::uint64_t> bytes_;
-  std::uint64_t hash_ = 0, remaining_ = 0;
+  std::uint64_t remaining_ = 0;
   std::size_t next_ = 0;
   std::vector<std::array<std::uint64_t, 3>> progress_;
   struct Pace {
@@ -264,18 +281,15 @@ class RankShare final : public WorkShare {
         delay_ms_(test_hook("TANDEM_TEST_RANK_DELAY_MS", rank)),
         kill_after_(test_hook("TANDEM_TEST_KILL_RANK", rank)) {}
 
-  Status begin(const std::vector<std::string>& inputs, const std::vector<std::uint64_t>& bytes) override {
+  // Rank 0 lists; the others receive its listing, never walking the filesystem.
+  Status listing(const std::function<Status(std::string&)>& list_here, std::string& bytes) override {
+    listed_ = true;
+    return share_listing(rank_, rank_ == 0 ? list_here(bytes) : Status{}, bytes);
+  }
+
+  Status begin(const std::vector<std::string>&, const std::vector<std::uint64_t>& bytes) override {
     began_ = true;
-    const std::uint64_t hash = listing_hash(inputs, bytes);
-    if (coordinator_) {
-      coordinator_->ready(bytes, hash);
-      return {};
-    }
-    const std::uint64_t hello[2] = {inputs.size(), hash};
-    send(hello, sizeof hello, 0, kHello);
-    int from = 0;
-    const Bytes why = receive(from, kAck);
-    if (!why.empty()) return {Errc::invalid_argument, std::string(why.begin(), why.end())};
+    if (coordinator_) coordinator_->ready(bytes);
     return {};
   }
 
@@ -297,13 +311,14 @@ class RankShare final : public WorkShare {
   }
 
   [[nodiscard]] bool began() const { return began_; }
+  [[nodiscard]] bool listed() const { return listed_; }
 
  private:
   int rank_;
   Coordinator* coordinator_;
   int delay_ms_, kill_after_;
   std::size_t last_chunk_ = 0, claimed_ = 0;
-  bool began_ = false;
+  bool began_ = false, listed_ = false;
 };
 
 // Ranks on one node bound to the same CPUs (two ranks per socket) split the
@@ -402,6 +417,8 @@ int report(const Pipeline& pipeline, const RunOptions& o, const RankOutput& out,
       summaries.push_back({p["summary"], rank, "rank " + std::to_string(rank)});
     }
   }
+  // No rank ran (each failed before running): as one process, that is 2.
+  if (summaries.empty()) rc = 2;
   if (!summaries.empty()) {
     json merged;
     if (const Status s = tools::merge_summaries(summaries, "rank", merged); !s.ok()) {
@@ -446,13 +463,24 @@ int run_as_rank(const Pipeline& pipeline, RunOptions o, const RankOutput& out) {
   o.share = &share;
   o.shard_index = 0;
   o.shard_count = 1;
+  // Rank 0's bar counts every rank: its own counts and the others' latest.
+  std::mutex local_mu;
+  std::optional<Progress> local_last;
+  auto all_ranks = [&](Progress p) {
+    const Progress others = coordinator->remote();
+    p.done += others.done;
+    p.failed += others.failed;
+    p.bytes_in += others.bytes_in;
+    return p;
+  };
   if (rank == 0) {
     o.on_progress = [&](const Progress& local) {
-      Progress p = local;
-      const Progress others = coordinator->remote();
-      p.done += others.done;
-      p.failed += others.failed;
-      p.bytes_in += others.bytes_in;
+      {
+        std::lock_guard lock(local_mu);
+        local_last = local;
+      }
+      Progress p = all_ranks(local);
+      p.last = false;  // rank 0's engine is done, maybe not the others: the last call follows the run
       if (out.progress) out.progress(p);
     };
   } else {
@@ -474,10 +502,22 @@ int run_as_rank(const Pipeline& pipeline, RunOptions o, const RankOutput& out) {
   }
   RunSummary sum;
   const Status s = run_batch(pipeline, o, sum);
+  if (!share.listed()) {
+    // Failed before the listing: still part of its broadcast (rank 0 sends its error).
+    std::string none;
+    (void)share_listing(rank, s.ok() ? Status{Errc::internal, "rank 0 made no listing"} : s, none);
+  }
   if (rank == 0) {
-    if (!share.began()) coordinator->failed(s.ok() ? "no listing" : s.message());
+    if (!share.began()) coordinator->failed();
     coordinator->local_done();
     server.join();
+    // Every rank has reported its final counts (before saying it is done).
+    std::lock_guard lock(local_mu);
+    if (local_last && out.progress) {
+      Progress p = all_ranks(*local_last);
+      p.last = true;
+      out.progress(p);
+    }
   } else {
     send(nullptr, 0, 0, kDone);
   }

@@ -225,7 +225,7 @@ int run_command(const RunArgs& a) {
     if (tty) {
       std::cerr << "\r\033[K" << progress_line(p, mbs, clock_text(eta), terminal_columns()) << std::flush;
       bar_shown = true;
-    } else if (a.verbose && p.elapsed - last_line >= 5.0) {
+    } else if (a.verbose && (p.elapsed - last_line >= 5.0 || p.last)) {
       last_line = p.elapsed;
       std::cerr << "tandem: " << p.done << "/" << p.total << " items, " << static_cast<int>(mbs) << " MiB/s, ETA "
                 << clock_text(eta) << "\n";
@@ -235,7 +235,7 @@ int run_command(const RunArgs& a) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   RunSummary sum;
-  if (a.verbose) {
+  if (a.verbose && mpi_rank <= 0) {
     // What libgomp runs with (main.cpp shortens the idle spin unless the user chose).
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     const char* spin = std::getenv("GOMP_SPINCOUNT");
@@ -308,7 +308,7 @@ void add_run_command(CLI::App& app, Commands& commands) {
   cmd->add_flag("--json", a->json, "Print a JSON summary (every item's path, status, error, device, seconds) on stdout");
   cmd->add_flag("--no-io-uring", a->no_uring, "Read with a pread thread pool instead of io_uring");
   auto* q = cmd->add_flag("-q,--quiet", a->quiet, "No progress, no summary; failures only through the exit code and --json");
-  cmd->add_flag("-v,--verbose", a->verbose, "Periodic progress lines when stderr is not a terminal")->excludes(q);
+  cmd->add_flag("-v,--verbose", a->verbose, "Progress lines when stderr is not a terminal: every 5 s and the final count (under mpirun, rank 0's, counting every rank)")->excludes(q);
   cmd->footer(
       "Examples:\n"
       "  tandem run -p \"gaussian sigma=2 | sobel\" -o out/ photos/\n"

@@ -5,19 +5,26 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <new>
 
+#include <unistd.h>
+
 #include "io/codecs.hpp"
+#include "tandem/io/codec.hpp"
+#include "tandem/io/file.hpp"
 
 namespace tandem::io::detail {
 
 namespace {
 
-// The bytes libtiff reads (decode) or writes (encode), with a position.
+// The bytes libtiff reads (decode) or writes (encode), with a position; or,
+// with `fd`, the file libtiff reads (only what it asks for: the page count).
 struct Memory {
+  int fd = -1;                          // reading a file
   const unsigned char* data = nullptr;  // reading
   std::vector<std::byte>* out = nullptr;  // writing
   std::uint64_t size = 0;
@@ -27,6 +34,15 @@ struct Memory {
 
 tmsize_t mem_read(thandle_t h, void* buf, tmsize_t n) {
   auto* m = static_cast<Memory*>(h);
+  if (m->fd >= 0 && n > 0 && m->pos < m->size) {
+    for (;;) {
+      const ssize_t r = ::pread(m->fd, buf, std::size_t(n), static_cast<off_t>(m->pos));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return -1;
+      m->pos += std::uint64_t(r);
+      return r;
+    }
+  }
   if (!m->data || m->pos >= m->size || n <= 0) return 0;
   const auto k = static_cast<tmsize_t>(std::min<std::uint64_t>(std::uint64_t(n), m->size - m->pos));
   std::memcpy(buf, m->data + m->pos, std::size_t(k));
@@ -209,6 +225,41 @@ Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int 
   if (header_only) return {};
   return read_pixels(tif, l, dst, m, name);
 }
+
+}  // namespace tandem::io::detail
+
+namespace tandem::io {
+
+Status count_tiff_pages(const std::string& path, int& pages) {
+  pages = 1;
+  detail::Memory m;
+  TANDEM_TRY(open_regular_file(path, m.fd, m.size));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } fd_closer{m.fd};
+  unsigned char magic[4] = {};
+  if (::pread(m.fd, magic, sizeof magic, 0) != ssize_t(sizeof magic)) return {};
+  const bool tiff = (magic[0] == 'I' && magic[1] == 'I' && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0) ||
+                    (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0 && (magic[3] == 42 || magic[3] == 43));
+  if (!tiff) return {};
+  // 'h': the header only; TIFFNumberOfDirectories then follows the chain of
+  // directory offsets, reading each directory's entry count and next offset,
+  // never a tag or a pixel (and stops at a loop).
+  TIFF* tif = detail::open_tiff(m, "rmh");
+  detail::Closer closer{tif};
+  if (!tif) return {Errc::format_error, detail::quoted(path) + ": corrupt TIFF (" + std::string(m.error[0] ? m.error : "cannot open") + ")"};
+  const tdir_t n = TIFFNumberOfDirectories(tif);
+  if (n > tdir_t(kMaxTiffPages))
+    return {Errc::unsupported, detail::quoted(path) + ": a TIFF of " + std::to_string(n) + " pages, more than " +
+                                   std::to_string(kMaxTiffPages) + " (each page is an item)"};
+  pages = std::max(1, int(n));
+  return {};
+}
+
+}  // namespace tandem::io
+
+namespace tandem::io::detail {
 
 Status tiff_encode(const View& img, int compression, std::vector<std::byte>& out) {
   out.clear();

@@ -1,9 +1,11 @@
 // Scale-out: byte-balanced shards (assign_shards, RunOptions::shard_*,
-// `tandem run --shard K/N`), `tandem summary merge`, and `mpirun -n N tandem
-// run` (when built with MPI): the same files as one process, every item once,
-// one summary and one trace, usage errors once, a killed rank and --resume,
-// a slow rank taking fewer items.
+// `tandem run --shard K/N`), the pages of a multi-page TIFF as items the
+// shares split, `tandem summary merge`, and `mpirun -n N tandem run` (when
+// built with MPI): one listing made by rank 0, the same files as one
+// process, every item once, one summary, one progress count and one trace,
+// usage errors once, a killed rank and --resume, a slow rank taking fewer items.
 #include <gtest/gtest.h>
+#include <tiffio.h>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <set>
 #include <string>
 #include <vector>
@@ -51,6 +54,58 @@ void make_images(const fs::path& dir, int n) {
     Tensor img = test::random_image(DType::u8, 9 + 5 * i, 13 + 3 * (i % 7), i % 2 ? 3 : 1, 77u + static_cast<unsigned>(i));
     ASSERT_TRUE(io::write_image((sub / ("img" + std::to_string(100 + i) + ".png")).string(), img.view()).ok());
   }
+}
+
+/// A multi-page TIFF written with libtiff: `pages` uncompressed RGB u8 pages
+/// of odd, different sizes, each larger than the 64 KiB a header probe reads
+/// (so the later pages' directories lie beyond it); returns the pages.
+std::vector<Tensor> make_pages(const fs::path& file, int pages) {
+  std::vector<Tensor> out;
+  TIFF* tif = TIFFOpen(file.c_str(), "w");
+  EXPECT_NE(tif, nullptr);
+  if (!tif) return out;
+  for (int k = 0; k < pages; ++k) {
+    Tensor img = test::random_image(DType::u8, 151 + 10 * k, 203 + 6 * k, 3, 900u + static_cast<unsigned>(k));
+    const View v = img.view();
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, std::uint32_t(v.width()));
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, std::uint32_t(v.height()));
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, std::uint16_t(3));
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, std::uint16_t(8));
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, std::uint32_t(16));
+    for (std::int64_t y = 0; y < v.height(); ++y)
+      EXPECT_GE(TIFFWriteScanline(tif, const_cast<std::uint8_t*>(v.row<std::uint8_t>(y)), std::uint32_t(y), 0), 0);
+    EXPECT_TRUE(TIFFWriteDirectory(tif));
+    out.push_back(std::move(img));
+  }
+  TIFFClose(tif);
+  return out;
+}
+
+/// `invert` of a u8 image, element by element.
+Tensor inverted(const View& v) {
+  Tensor t = test::random_image(DType::u8, v.height(), v.width(), v.channels(), 1);
+  for (std::int64_t y = 0; y < v.height(); ++y)
+    for (std::int64_t x = 0; x < v.width() * v.channels(); ++x)
+      t.view().row<std::uint8_t>(y)[x] = static_cast<std::uint8_t>(255 - v.row<std::uint8_t>(y)[x]);
+  return t;
+}
+
+/// The `n` shards of `inputs` through the library, each writing into `out`.
+std::vector<RunSummary> run_shards(const Pipeline& p, const std::vector<std::string>& inputs, const std::string& out,
+                                   int n) {
+  std::vector<RunSummary> shards(static_cast<std::size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    RunOptions o = test::engine::cpu_options(out);
+    o.inputs = inputs;
+    o.shard_index = k;
+    o.shard_count = n;
+    EXPECT_TRUE(run_batch(p, o, shards[static_cast<std::size_t>(k)]).ok()) << "shard " << k;
+    EXPECT_EQ(shards[static_cast<std::size_t>(k)].failed, 0u) << "shard " << k;
+  }
+  return shards;
 }
 
 std::string env_prefix(const TempDir& t) { return "XDG_CACHE_HOME=" + test::shell_quote(t.str("cache")); }
@@ -94,14 +149,7 @@ TEST(Shards, UnionIsTheWholeBatchWithTheSameFiles) {
   ASSERT_EQ(all.ok, 14u);
   std::set<std::size_t> seen;
   std::uint64_t max_in = 0, min_in = ~0ull;
-  for (int k = 0; k < 3; ++k) {
-    RunOptions o = test::engine::cpu_options(t.str("sharded"));
-    o.inputs = whole.inputs;
-    o.shard_index = k;
-    o.shard_count = 3;
-    RunSummary s;
-    ASSERT_TRUE(run_batch(p, o, s).ok());
-    EXPECT_EQ(s.failed, 0u);
+  for (const RunSummary& s : run_shards(p, whole.inputs, t.str("sharded"), 3)) {
     for (const auto& r : s.items) {
       EXPECT_TRUE(seen.insert(r.index).second) << r.input << " in two shards";
       EXPECT_EQ(all.items[r.index].input, r.input) << "index " << r.index << " is another input";
@@ -122,6 +170,43 @@ TEST(Shards, UnionIsTheWholeBatchWithTheSameFiles) {
   bad.shard_count = 3;
   RunSummary none;
   EXPECT_EQ(run_batch(p, bad, none).code(), Errc::invalid_argument);
+}
+
+// Each page of a multi-page TIFF is an item of the listing, so shards split
+// a TIFF's pages as they split files: the shards' union covers every page
+// once, with the files (NAME.pK.tif) of one unsharded run.
+TEST(Shards, SplitTheItemsOfAMultiPageTiffPageByPage) {
+  TempDir t;
+  make_images(t.path() / "in", 4);
+  const std::vector<Tensor> pages = make_pages(t.path() / "in" / "pages.tif", 5);
+  ASSERT_EQ(pages.size(), 5u);
+  const Pipeline p = test::engine::parse("invert");
+  RunOptions whole = test::engine::cpu_options(t.str("whole"));
+  whole.inputs = {t.str("in")};
+  RunSummary all;
+  ASSERT_TRUE(run_batch(p, whole, all).ok());
+  EXPECT_EQ(all.ok, 9u);
+  EXPECT_EQ(all.failed, 0u);
+  for (int k = 0; k < 5; ++k) {
+    Tensor got;
+    ASSERT_TRUE(io::read_image(t.str("whole/pages.p" + std::to_string(k) + ".tif"), got).ok()) << "page " << k;
+    EXPECT_TRUE(test::engine::same(got.view(), inverted(pages[static_cast<std::size_t>(k)].view()).view())) << "page " << k;
+  }
+  std::map<std::size_t, int> shard_of;  // index -> shard
+  std::set<int> shards_with_pages;
+  const std::vector<RunSummary> shards = run_shards(p, whole.inputs, t.str("sharded"), 3);
+  for (int k = 0; k < 3; ++k) {
+    for (const auto& r : shards[static_cast<std::size_t>(k)].items) {
+      EXPECT_TRUE(shard_of.emplace(r.index, k).second) << r.input << " in two shards";
+      ASSERT_LT(r.index, all.items.size());
+      EXPECT_EQ(all.items[r.index].input, r.input) << "index " << r.index << " is another item";
+      EXPECT_EQ(fs::relative(all.items[r.index].output, t.path() / "whole"), fs::relative(r.output, t.path() / "sharded"));
+      if (r.input.find("pages.tif") != std::string::npos) shards_with_pages.insert(k);
+    }
+  }
+  EXPECT_EQ(shard_of.size(), 9u) << "the shards' union is every page and file once";
+  EXPECT_GE(shards_with_pages.size(), 2u) << "the TIFF's pages went to one shard: files were split, not pages";
+  EXPECT_EQ(tree(t.path() / "sharded"), tree(t.path() / "whole"));
 }
 
 TEST(ShardCli, ShardsMergeIntoOneSummary) {
@@ -196,13 +281,13 @@ class Mpi : public ::testing::Test {
   // mpirun -n N tandem ARGS..., as root where CI runs as root, oversubscribed on a small machine.
   test::CommandResult mpirun(int n, std::vector<std::string> args, const std::string& env = "") {
     std::vector<std::string> cmd{TANDEM_TEST_MPIEXEC, "--oversubscribe", "-n", std::to_string(n)};
-    for (const char* var : {"XDG_CACHE_HOME", "TANDEM_TEST_RANK_DELAY_MS", "TANDEM_TEST_KILL_RANK"})
+    for (const char* var : {"XDG_CACHE_HOME", "TANDEM_TEST_RANK_DELAY_MS", "TANDEM_TEST_KILL_RANK", "TANDEM_TEST_LISTING_PIECE"})
       cmd.insert(cmd.end(), {"-x", var});
     cmd.push_back(TANDEM_CLI);
     cmd.insert(cmd.end(), args.begin(), args.end());
     return test::run_command(cmd, "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 " +
                                       env_prefix(t_) + " TANDEM_TEST_RANK_DELAY_MS=" + delay_ + " TANDEM_TEST_KILL_RANK=" +
-                                      kill_ + (env.empty() ? "" : " " + env));
+                                      kill_ + " TANDEM_TEST_LISTING_PIECE=" + piece_ + (env.empty() ? "" : " " + env));
   }
   std::map<std::string, std::string> reference() {
     const auto r = test::run_command({TANDEM_CLI, "run", "-q", "-p", kPipeline, "-o", t_.str("ref"), t_.str("in")},
@@ -212,7 +297,7 @@ class Mpi : public ::testing::Test {
   }
   static constexpr const char* kPipeline = "gaussian sigma=2 | sobel";
   TempDir t_;
-  std::string delay_ = "none", kill_ = "none";
+  std::string delay_ = "none", kill_ = "none", piece_ = "0";
 };
 
 TEST_F(Mpi, RanksWriteTheFilesOfOneProcessWithOneSummaryAndOneTrace) {
@@ -243,6 +328,57 @@ TEST_F(Mpi, RanksWriteTheFilesOfOneProcessWithOneSummaryAndOneTrace) {
   }
 }
 
+// Rank 0 lists and broadcasts the listing (here in pieces of 64 bytes, a
+// test hook): the other ranks never list (their trace row has "receive the
+// listing", never "list inputs"), and they write the files of one process,
+// the pages of a multi-page TIFF included.
+TEST_F(Mpi, RankZeroListsAndTheOthersReceiveItsListing) {
+  make_pages(t_.path() / "in" / "pages.tif", 5);
+  const auto want = reference();
+  ASSERT_EQ(want.size(), 26u);
+  for (int n : {2, 3}) {
+    SCOPED_TRACE(std::to_string(n) + " ranks");
+    const std::string out = t_.str("out" + std::to_string(n)), trace = t_.str("trace" + std::to_string(n) + ".json");
+    piece_ = "64";
+    const auto r = mpirun(n, {"run", "--json", "-p", kPipeline, "-o", out, "--trace", trace, t_.str("in")});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(tree(out), want) << "not the files of one process";
+    const json m = json::parse(r.out);
+    ASSERT_EQ(m["items"].size(), 26u);
+    for (std::size_t i = 0; i < 26; ++i) EXPECT_EQ(m["items"][i]["index"], i) << "every item once, in order";
+    std::map<std::string, std::set<int>> pids;  // event -> ranks
+    const json tr = json::parse(file_bytes(trace));
+    for (const auto& e : tr["traceEvents"])
+      if (e.value("cat", std::string()) == "listing") pids[e["name"].get<std::string>()].insert(e["pid"].get<int>());
+    std::set<int> others;
+    for (int i = 1; i < n; ++i) others.insert(i);
+    EXPECT_EQ(pids["list inputs"], std::set<int>{0}) << "a rank other than 0 listed the inputs";
+    EXPECT_EQ(pids["receive the listing"], others);
+  }
+}
+
+// The progress count is rank 0's and counts every rank: with rank 0 slowed
+// (it runs few items), its last progress line still counts all 21.
+TEST_F(Mpi, RankZerosProgressCountsTheItemsOfEveryRank) {
+  delay_ = "0:150";
+  for (int n : {2, 3}) {
+    SCOPED_TRACE(std::to_string(n) + " ranks");
+    const auto r = mpirun(n, {"run", "-v", "-p", "invert", "-o", t_.str("out" + std::to_string(n)), t_.str("in")});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    std::vector<std::string> lines;  // "D/T" of each progress line
+    std::istringstream err(r.err);
+    for (std::string line; std::getline(err, line);)
+      if (line.starts_with("tandem: ") && line.find(" items, ") != std::string::npos)
+        lines.push_back(line.substr(8, line.find(' ', 8) - 8));
+    ASSERT_FALSE(lines.empty()) << r.err;
+    EXPECT_EQ(lines.back(), "21/21") << r.err;
+    EXPECT_EQ(std::count(lines.begin(), lines.end(), "21/21"), 1) << "one final count, from one rank: " << r.err;
+    const auto at = r.err.find("  rank 0: ");
+    ASSERT_NE(at, std::string::npos) << r.err;
+    EXPECT_LT(std::stoi(r.err.substr(at + 10)), 21) << "rank 0 ran every item: the count proves nothing";
+  }
+}
+
 TEST_F(Mpi, UsageErrorsAreSaidOnceAndEveryRankExits2) {
   auto said = [](const std::string& err, const std::string& what) {
     std::size_t n = 0;
@@ -259,11 +395,21 @@ TEST_F(Mpi, UsageErrorsAreSaidOnceAndEveryRankExits2) {
   const auto shard = mpirun(2, {"run", "--shard", "0/2", "-p", "invert", "-o", t_.str("out"), t_.str("in")});
   EXPECT_EQ(shard.rc, 2) << shard.err;
   EXPECT_EQ(said(shard.err, "--shard under mpirun"), 1u) << shard.err;
-  // A run error found by every rank (no inputs) is also said once.
+  // A listing error (no inputs), found by rank 0 alone and broadcast, is said once.
   fs::create_directories(t_.path() / "empty");
-  const auto none = mpirun(2, {"run", "-p", "invert", "-o", t_.str("out"), t_.str("empty")});
-  EXPECT_EQ(none.rc, 2) << none.err;
-  EXPECT_EQ(said(none.err, "no input files"), 1u) << none.err;
+  for (int n : {2, 3}) {
+    const auto none = mpirun(n, {"run", "-p", "invert", "-o", t_.str("out"), t_.str("empty")});
+    EXPECT_EQ(none.rc, 2) << none.err;
+    EXPECT_EQ(said(none.err, "no input files"), 1u) << none.err;
+  }
+  // An output directory that cannot be made stops every rank before the
+  // listing: said once, and 2 as for one process.
+  const std::string under_file = t_.str("in/camera.png/out");
+  const auto one = test::run_command({TANDEM_CLI, "run", "-p", "invert", "-o", under_file, t_.str("in")}, env_prefix(t_));
+  const auto blocked = mpirun(3, {"run", "-p", "invert", "-o", under_file, t_.str("in")});
+  EXPECT_EQ(one.rc, 2) << one.err;
+  EXPECT_EQ(blocked.rc, one.rc) << blocked.err;
+  EXPECT_EQ(said(blocked.err, "cannot create output directory"), 1u) << blocked.err;
 }
 
 TEST_F(Mpi, FailedItemsNameTheirRankAndExit1) {

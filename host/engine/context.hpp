@@ -42,6 +42,7 @@ struct Item {
   int page = 0;                  // TIFF: the page this item is
   int tiff_compression = 8;      // TIFF: written back with the input's compression
   std::size_t input_bytes = 0;
+  std::uint64_t listed_bytes = 0;  // the listing's bytes for it (a TIFF page: its part of the file)
   bool cpu_only = false;         // a device failed it: CPU teams only
   int node = -1;                 // NUMA node it was decoded on (-1: unknown)
   Clock::time_point read_start;  // when its read was submitted

@@ -111,8 +111,8 @@ class Engine {
 
  private:
   Status prepare();
+  Status list(const std::string& outdir, Listing& listing);
   bool admit(ItemPtr& item, std::vector<ItemPtr>& streamed);
-  void add_pages(Item& first, int pages);
   void skip(ItemPtr item);
   void finish(ItemPtr item);
   void record(ItemPtr item);
@@ -126,8 +126,6 @@ class Engine {
 
   std::unique_ptr<WorkQueue<Item>> work_;
   std::unique_ptr<WriteStage> write_;
-  std::vector<ItemPtr> more_pages_;  // pages of a multi-page TIFF, until admission lists them
-  std::size_t next_index_ = 0;       // the index a page added at admission takes (after the listing's)
   std::function<void(std::size_t, const Status&, Tensor&)> on_tensor_;
 
   std::mutex result_mu_;
@@ -135,7 +133,7 @@ class Engine {
   std::map<std::string, std::size_t> per_device_;            // under result_mu_
   std::atomic<std::size_t> done_{0}, failed_{0};
   std::atomic<std::uint64_t> bytes_in_{0};
-  std::atomic<std::size_t> total_{0};  // grows when a multi-page TIFF is admitted
+  std::size_t total_ = 0;  // set before the monitor starts
   std::mutex monitor_mu_;
   std::condition_variable monitor_cv_;  // wakes the monitor at the end of the run
   bool finished_ = false;               // under monitor_mu_
@@ -224,14 +222,15 @@ void Engine::summarize() {
 }
 
 void Engine::monitor() {
-  for (;;) {
+  for (bool last = false; !last;) {
     {
-      // Every 200 ms, and at once when the run ends (a short batch does not wait out a tick).
+      // Every 200 ms, and once more when the run has ended: the final counts.
       std::unique_lock lock(monitor_mu_);
-      if (monitor_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return finished_; })) break;
+      last = monitor_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return finished_; });
     }
     if (!ctx_.opts.on_progress) continue;
     Progress p;
+    p.last = last;
     p.total = total_;
     p.done = done_.load();
     p.failed = failed_.load();
@@ -298,50 +297,29 @@ bool Engine::admit(ItemPtr& item, std::vector<ItemPtr>& streamed) {
     return false;
   }
   item->charge = static_cast<std::size_t>(e.peak);
-  if (header && info.format == io::Format::tiff) {
-    item->tiff_compression = info.tiff_compression;
-    if (item->page == 0 && info.pages > 1) add_pages(*item, info.pages);
-    // The listing's --resume looked for NAME.tif; pages are written as NAME.pK.tif.
-    std::error_code ec;
-    if (ctx_.opts.resume && info.pages > 1 && fs::exists(item->output, ec)) {
-      item->info.skipped = true;
-      return false;
-    }
-  }
+  // The pages of a multi-page TIFF are items of the listing (make_listing).
+  if (header && info.format == io::Format::tiff) item->tiff_compression = info.tiff_compression;
   // The decoder refuses more than the header promised (a file changed since).
   item->decode_limit = header ? e.decoded : limit;
   return true;
 }
 
-// Each page of a multi-page TIFF is an item of its own, written as
-// NAME.pK.EXT; page 0 (the item itself) takes NAME.p0.EXT. Pages after the
-// first are charged by their own headers when their turn comes.
-void Engine::add_pages(Item& first, int pages) {
-  auto page_path = [](const std::string& out, int k) {
-    const fs::path p(out);
-    return (p.parent_path() / (p.stem().string() + ".p" + std::to_string(k) + p.extension().string())).string();
+// The listing, made here or received from the process that made it (a
+// shared run: WorkShare::listing). The trace says which.
+Status Engine::list(const std::string& outdir, Listing& listing) {
+  const RunOptions& o = ctx_.opts;
+  bool here = false;
+  const auto list_here = [&](std::string& bytes) {
+    here = true;
+    return make_listing(ctx_.pipeline, o, outdir, bytes);
   };
-  const std::string base = first.output;
-  first.output = first.info.output = page_path(base, 0);
-  std::lock_guard lock(result_mu_);
-  for (int k = 1; k < pages; ++k) {
-    auto it = std::make_unique<Item>();
-    it->index = next_index_++;
-    it->input = first.input;
-    it->info.input = first.input + " (page " + std::to_string(k) + ")";
-    it->out_format = first.out_format;
-    it->page = k;
-    it->output = it->info.output = page_path(base, k);
-    std::error_code ec;
-    if (ctx_.opts.resume && fs::exists(it->output, ec)) {
-      it->info.skipped = true;
-      results_.emplace_back(it->index, std::move(it->info));
-      ++summary_.skipped;
-      continue;
-    }
-    more_pages_.push_back(std::move(it));
-    ++total_;
-  }
+  const double t0 = ctx_.trace.now_us();
+  std::string bytes;
+  TANDEM_TRY(o.share ? o.share->listing(list_here, bytes) : list_here(bytes));
+  if (ctx_.trace.enabled())
+    ctx_.trace.span(ctx_.trace.track("listing"), here ? "list inputs" : "receive the listing", "listing", t0,
+                    ctx_.trace.now_us(), std::to_string(bytes.size()) + " bytes");
+  return read_listing(ctx_.pipeline, bytes, ctx_.admission.limit() / 4, listing);
 }
 
 Status Engine::run_files() {
@@ -365,9 +343,8 @@ Status Engine::run_files() {
   (void)io::remove_stale_temporaries(outdir.string(), stale, false, true);
 
   Listing listing;
-  TANDEM_TRY(list_items(ctx_.pipeline, o, outdir.string(), ctx_.admission.limit() / 4, listing));
+  TANDEM_TRY(list(outdir.string(), listing));
   for (auto& n : listing.notices) summary_.notices.push_back(std::move(n));
-  next_index_ = listing.listed;
   // This process's share of the listing: all of it, a --shard, or chunks from a WorkShare.
   ItemSource source(std::move(listing), o);
   TANDEM_TRY(source.begin());
@@ -417,22 +394,11 @@ Status Engine::run_files() {
     for (auto& item : claim.refused) record(std::move(item));
     for (auto& item : claim.skipped) skip(std::move(item));
     for (auto& item : claim.streamed) streamed.push_back(std::move(item));
-    // By index: admitting a multi-page TIFF adds its other pages (appended
-    // here, before a reference into the list is taken).
     std::vector<ItemPtr>& todo = claim.todo;
-    for (std::size_t k = 0;; ++k) {
-      for (auto& page : more_pages_) todo.push_back(std::move(page));
-      more_pages_.clear();
-      if (k >= todo.size()) break;
-      ItemPtr& item = todo[k];
+    for (ItemPtr& item : todo) {
       if (ctx_.cancelled()) break;
       if (!admit(item, streamed)) {
         if (!item) continue;  // moved to the streamed list
-        if (item->info.skipped) {
-          skip(std::move(item));
-          --total_;
-          continue;
-        }
         ++refused;
         finish(std::move(item));
         continue;

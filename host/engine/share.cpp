@@ -2,7 +2,6 @@
 #include "host/engine/share.hpp"
 
 #include <algorithm>
-#include <filesystem>
 #include <numeric>
 
 namespace tandem::engine {
@@ -98,9 +97,7 @@ Status ItemSource::begin() {
   std::vector<std::string> inputs(items_.size());
   for (std::size_t i = 0; i < items_.size(); ++i) {
     inputs[i] = items_[i].second->input;
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(items_[i].second->input, ec);
-    if (!ec) bytes[i] = size;
+    bytes[i] = items_[i].second->listed_bytes;
   }
   TANDEM_TRY(share_->begin(inputs, bytes));
   total_ = 0;

@@ -33,6 +33,7 @@ struct Progress {
   std::uint64_t bytes_in = 0; ///< input bytes read so far
   double elapsed = 0;         ///< seconds since the run began
   std::map<std::string, std::size_t> per_device;  ///< items finished per device ("cpu:0", "cuda:0")
+  bool last = false;          ///< the run's last call, with the final counts
 };
 
 /// @brief The outcome of one input.
@@ -80,8 +81,17 @@ struct RunSummary {
 class WorkShare {
  public:
   virtual ~WorkShare() = default;
-  /// The listing is made: every listed input and its size in bytes (0 when it
-  /// cannot be read), in listing order. An error fails the run.
+  /// Makes the run's listing once for all processes. `list_here` lists the
+  /// inputs on this process (it walks the filesystem) into `bytes`, an opaque
+  /// string. A share of several processes calls it on one of them and hands
+  /// the bytes, or its error, to the others, so that every process runs the
+  /// same list and only one walks the filesystem. By default: lists here.
+  virtual Status listing(const std::function<Status(std::string&)>& list_here, std::string& bytes) {
+    return list_here(bytes);
+  }
+  /// The listing is made: every listed item's input and its size in bytes (0
+  /// when it cannot be read; a TIFF page: its part of the file), in listing
+  /// order. An error fails the run.
   virtual Status begin(const std::vector<std::string>& inputs, const std::vector<std::uint64_t>& bytes) = 0;
   /// The next listing positions this process runs; empty when it has none
   /// left. Each position goes to exactly one process.

@@ -110,6 +110,16 @@ Status probe(std::span<const std::byte> bytes, std::string_view name_for_errors,
 Status probe_file(const std::string& path, ImageInfo& out, std::uint64_t& file_size,
                   const DecodeOptions& options = {});
 
+/// @brief The most pages count_tiff_pages() accepts in one file.
+inline constexpr int kMaxTiffPages = 1 << 16;
+
+/// @brief The pages (image file directories) of the TIFF file at `path`,
+///        reading only the header and each directory's entry count and next
+///        offset (no tag, no pixel); 1 for a file that is not a TIFF. An error
+///        for a file that cannot be read, a TIFF whose header is corrupt, or
+///        one of more than kMaxTiffPages pages.
+Status count_tiff_pages(const std::string& path, int& pages);
+
 /// @brief Bytes of the host tensor decode() makes for `info` (elements x dtype
 ///        size); UINT64_MAX when that does not fit in 64 bits.
 std::uint64_t decoded_bytes(const ImageInfo& info) noexcept;
