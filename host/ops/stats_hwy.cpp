@@ -27,7 +27,7 @@ namespace tandem::stats_detail {
 /// the hardware prefetchers alone, a loop doing this much work per cache line kept fewer
 /// lines in flight and reached ~70% of a plain sum's bandwidth.
 template <std::size_t Bytes>
-inline void prefetch_ahead(const void* p) {
+HWY_INLINE void prefetch_ahead(const void* p) {
   const char* c = static_cast<const char*>(p) + kPrefetchBytes;
   for (std::size_t b = 0; b < Bytes; b += 64) __builtin_prefetch(c + b, 0, 2);
 }
