@@ -178,8 +178,22 @@ HWY_INLINE float block_shift(const float* p) {
 }
 
 #if !TANDEM_STATS_LANE_ARRAYS
+/// One vector of lanes: a += x - k, b += (x - k)^2 (Mul then Add, never fused), and the
+/// values v (x in the input type) into the min/max pair j % 2, so that the compare chains
+/// overlap.
+template <class V, class VT>
+HWY_INLINE void lane_step(V x, V kv, V& a, V& b, VT v, int j, VT& lo0, VT& lo1, VT& hi0, VT& hi1) {
+  const V dx = hn::Sub(x, kv);
+  a = hn::Add(a, dx);
+  b = hn::Add(b, hn::Mul(dx, dx));
+  VT& lo = j % 2 ? lo1 : lo0;
+  VT& hi = j % 2 ? hi1 : hi0;
+  lo = hn::Min(v, lo);
+  hi = hn::Max(v, hi);
+}
+
 /// The 32-lane sums around k of the whole 32-value steps of [p, p + m) into a*, b*, their
-/// min/max into lo*/hi* (two of each, so that the compare chains overlap); returns the
+/// min/max into lo*/hi*; returns the
 /// number of values done.
 template <class V>
 HWY_INLINE std::int64_t lane_steps(const float* HWY_RESTRICT p, std::int64_t m, V kv, V& a0, V& a1, V& a2, V& a3,
@@ -192,13 +206,7 @@ HWY_INLINE std::int64_t lane_steps(const float* HWY_RESTRICT p, std::int64_t m, 
     each_vec<kFN>(
         [&](V& a, V& b, int j) {
           const V x = hn::LoadU(d, p + i + j * kFL);
-          const V dx = hn::Sub(x, kv);
-          a = hn::Add(a, dx);
-          b = hn::Add(b, hn::Mul(dx, dx));
-          V& lo = j % 2 ? lo1 : lo0;
-          V& hi = j % 2 ? hi1 : hi0;
-          lo = hn::Min(x, lo);
-          hi = hn::Max(x, hi);
+          lane_step(x, kv, a, b, x, j, lo0, lo1, hi0, hi1);
         },
         a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7);
   }
@@ -337,13 +345,7 @@ Shifted<T> ShiftedSums(const T* HWY_RESTRICT p, std::int64_t m) {
       each_vec<kDN>(
           [&](V& a, V& b, int j) {
             const VT v = hn::LoadU(dt, x + j * kDL);
-            const V dx = hn::Sub(to_f64(v), kv);
-            a = hn::Add(a, dx);
-            b = hn::Add(b, hn::Mul(dx, dx));
-            VT& l = j % 2 ? lo1 : lo0;
-            VT& h = j % 2 ? hi1 : hi0;
-            l = hn::Min(v, l);
-            h = hn::Max(v, h);
+            lane_step(to_f64(v), kv, a, b, v, j, lo0, lo1, hi0, hi1);
           },
           a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7);
     };
