@@ -1,13 +1,10 @@
-# Build variants: sanitizers, fuzzing, CPU clones, the package tests, the
+# Build variants: sanitizers, fuzzing, the package tests, the
 # release optimisation level.  docs/reliability.md says how each is used.
 #
 #   TANDEM_SANITIZE       comma-separated -fsanitize= list: "" (none), "address,undefined",
 #                         "thread", ... Applied to every C/C++ target of the build.
 #   TANDEM_FUZZ           the libFuzzer harnesses of tests/fuzz (clang only; implies
 #                         address,undefined unless TANDEM_SANITIZE says otherwise).
-#   TANDEM_CPU_CLONES     hot loops compiled per x86-64 level with target_clones (GCC).
-#                         Off for clang (it refuses target_clones on templates) and under
-#                         ThreadSanitizer (the IFUNC resolvers run before TSan starts).
 #   TANDEM_BUILD_PACKAGE_TESTS  install/consume tests (an uninstrumented consumer cannot
 #                         link an instrumented libtandem, so off in sanitizer builds).
 #   TANDEM_RELEASE_OPT    the optimisation flag of Release builds (default -O3).
@@ -21,21 +18,6 @@ if(TANDEM_FUZZ)
   if(TANDEM_SANITIZE STREQUAL "")
     set(TANDEM_SANITIZE "address,undefined" CACHE STRING "" FORCE)
   endif()
-endif()
-
-set(_tandem_clones_default ON)
-if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU" OR TANDEM_SANITIZE MATCHES "thread")
-  set(_tandem_clones_default OFF)
-endif()
-option(TANDEM_CPU_CLONES "Compile hot CPU loops per x86-64 level (target_clones, GCC)" ${_tandem_clones_default})
-if(TANDEM_CPU_CLONES AND NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  message(FATAL_ERROR "TANDEM_CPU_CLONES=ON needs GCC (${CMAKE_CXX_COMPILER_ID} refuses target_clones on templates)")
-endif()
-if(TANDEM_CPU_CLONES AND TANDEM_SANITIZE MATCHES "thread")
-  message(FATAL_ERROR "TANDEM_CPU_CLONES=ON cannot run under ThreadSanitizer (IFUNC resolvers run before it starts)")
-endif()
-if(NOT TANDEM_CPU_CLONES)
-  add_compile_definitions(TANDEM_NO_CPU_CLONES)
 endif()
 
 set(_tandem_pkg_default ${TANDEM_MASTER_PROJECT})

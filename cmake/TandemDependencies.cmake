@@ -11,7 +11,9 @@ endif()
 find_package(nlohmann_json 3.10 CONFIG REQUIRED)
 
 # Google Highway: the one way tandem writes vector code (host/ops/*_hwy.cpp),
-# compiled for every x86 / Arm target and picked at run time.
+# compiled for every x86 / Arm target and picked at run time; its contrib
+# library (hwy::hwy_contrib, in the same Debian package libhwy-dev) has VQSort,
+# which sort uses for 64-bit keys.
 find_package(hwy 1.0 CONFIG REQUIRED)
 
 # Image codecs: libpng (FindPNG also brings zlib) and libjpeg-turbo's libjpeg API.

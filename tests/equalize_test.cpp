@@ -10,6 +10,7 @@
 #include <random>
 
 #include "tests/pointops_test_util.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -68,36 +69,40 @@ Tensor run_equalize(test::DeviceRunner& runner, const View& img) {
 TEST_P(EqualizeTest, MatchesReferenceForEverySizeAndRange) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  std::uint64_t seed = 1;
-  struct Range {
-    int lo, hi;
-  };
-  for (const auto& sz : pt::sizes())
-    for (Range r : {Range{0, 255}, Range{100, 103}, Range{0, 1}, Range{250, 255}, Range{37, 37}}) {
-      SCOPED_TRACE(pt::label(DType::u8, sz.h, sz.w, 1) + " values " + std::to_string(r.lo) + ".." +
-                   std::to_string(r.hi));
-      Tensor img = image_in_range(sz.h, sz.w, r.lo, r.hi, seed++);
-      Tensor out = run_equalize(runner, img.view());
-      ASSERT_EQ(out.view().ndim, 2);
-      EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), 0.0));
-    }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    std::uint64_t seed = 1;
+    struct Range {
+      int lo, hi;
+    };
+    for (const auto& sz : pt::sizes())
+      for (Range r : {Range{0, 255}, Range{100, 103}, Range{0, 1}, Range{250, 255}, Range{37, 37}}) {
+        SCOPED_TRACE(pt::label(DType::u8, sz.h, sz.w, 1) + " values " + std::to_string(r.lo) + ".." +
+                     std::to_string(r.hi));
+        Tensor img = image_in_range(sz.h, sz.w, r.lo, r.hi, seed++);
+        Tensor out = run_equalize(runner, img.view());
+        ASSERT_EQ(out.view().ndim, 2);
+        EXPECT_TRUE(test::all_near(out.view(), reference(img.view()), 0.0));
+      }
+  });
 }
 
 TEST_P(EqualizeTest, SkewedHistogramAndConstantImages) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  // Mostly one value with a thin tail: most LUT entries land near rounding ties.
-  Tensor img = image_in_range(211, 307, 0, 255, 5);
-  auto* p = img.view().ptr<std::uint8_t>();
-  std::mt19937_64 rng(6);
-  for (std::int64_t i = 0; i < 211 * 307; ++i)
-    if (rng() % 16 != 0) p[i] = 200;
-  EXPECT_TRUE(test::all_near(run_equalize(runner, img.view()).view(), reference(img.view()), 0.0));
-  for (int v : {0, 77, 255}) {
-    Tensor flat = image_in_range(13, 17, v, v, 1);
-    Tensor out = run_equalize(runner, flat.view());
-    EXPECT_TRUE(test::all_near(out.view(), std::vector<double>(13 * 17, double(v)), 0.0)) << v;
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    // Mostly one value with a thin tail: most LUT entries land near rounding ties.
+    Tensor img = image_in_range(211, 307, 0, 255, 5);
+    auto* p = img.view().ptr<std::uint8_t>();
+    std::mt19937_64 rng(6);
+    for (std::int64_t i = 0; i < 211 * 307; ++i)
+      if (rng() % 16 != 0) p[i] = 200;
+    EXPECT_TRUE(test::all_near(run_equalize(runner, img.view()).view(), reference(img.view()), 0.0));
+    for (int v : {0, 77, 255}) {
+      Tensor flat = image_in_range(13, 17, v, v, 1);
+      Tensor out = run_equalize(runner, flat.view());
+      EXPECT_TRUE(test::all_near(out.view(), std::vector<double>(13 * 17, double(v)), 0.0)) << v;
+    }
+  });
 }
 
 // More than 2^24 pixels: OpenCV's int counts become float before the multiply and lose
@@ -123,40 +128,44 @@ TEST_P(EqualizeTest, PaddedStridesAndInPlace) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   const Device dev = GetParam();
   test::DeviceRunner runner(dev);
-  std::uint64_t seed = 40;
-  for (const auto& sz : {pt::Size2{37, 53}, pt::Size2{1, 300}, pt::Size2{300, 1}, pt::Size2{67, 129}})
-    for (bool aligned : {false, true}) {
-      SCOPED_TRACE(pt::label(DType::u8, sz.h, sz.w, 1) + (aligned ? " aligned" : ""));
-      Tensor img = image_in_range(sz.h, sz.w, 30, 90, seed++);
-      pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), pt::pad_bytes(sz.w, 5, aligned)));
-      pt::Padded dst = pt::pad_blank(runner, dev, DType::u8, sz.h, sz.w, 1, pt::pad_bytes(sz.w, 3, aligned));
-      ASSERT_TRUE(equalize(src.view, dst.view, EqualizeParams{}, runner.exec()).ok());
-      bool intact = false;
-      pt::Padded got = pt::download(runner, dst, intact);
-      EXPECT_TRUE(intact) << "equalize wrote into the row padding";
-      EXPECT_TRUE(test::all_near(got.view, reference(img.view()), 0.0));
-      ASSERT_TRUE(equalize(src.view, src.view, EqualizeParams{}, runner.exec()).ok());
-      got = pt::download(runner, src, intact);
-      EXPECT_TRUE(intact);
-      EXPECT_TRUE(test::all_near(got.view, reference(img.view()), 0.0));
-    }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    std::uint64_t seed = 40;
+    for (const auto& sz : {pt::Size2{37, 53}, pt::Size2{1, 300}, pt::Size2{300, 1}, pt::Size2{67, 129}})
+      for (bool aligned : {false, true}) {
+        SCOPED_TRACE(pt::label(DType::u8, sz.h, sz.w, 1) + (aligned ? " aligned" : ""));
+        Tensor img = image_in_range(sz.h, sz.w, 30, 90, seed++);
+        pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), pt::pad_bytes(sz.w, 5, aligned)));
+        pt::Padded dst = pt::pad_blank(runner, dev, DType::u8, sz.h, sz.w, 1, pt::pad_bytes(sz.w, 3, aligned));
+        ASSERT_TRUE(equalize(src.view, dst.view, EqualizeParams{}, runner.exec()).ok());
+        bool intact = false;
+        pt::Padded got = pt::download(runner, dst, intact);
+        EXPECT_TRUE(intact) << "equalize wrote into the row padding";
+        EXPECT_TRUE(test::all_near(got.view, reference(img.view()), 0.0));
+        ASSERT_TRUE(equalize(src.view, src.view, EqualizeParams{}, runner.exec()).ok());
+        got = pt::download(runner, src, intact);
+        EXPECT_TRUE(intact);
+        EXPECT_TRUE(test::all_near(got.view, reference(img.view()), 0.0));
+      }
+  });
 }
 
 TEST_P(EqualizeTest, MatchesOpenCvGoldenExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  Tensor in = pt::load_npy(pt::golden_path("pointops_eq_in.npy"));
-  Tensor want = pt::load_npy(pt::golden_path("pointops_eq_out.npy"));
-  ASSERT_FALSE(in.empty() || want.empty());
-  for (std::int64_t k = 0; k < in.view().shape[0]; ++k) {
-    SCOPED_TRACE("pointops_eq_in[" + std::to_string(k) + "]");
-    Tensor out = runner.run("equalize", {}, pt::slice(in.view(), k));
-    EXPECT_TRUE(test::all_near(out.view(), pt::values(pt::slice(want.view(), k)), 0.0));
-  }
-  Tensor big = pt::load_npy(pt::golden_path("pointops_eq_big_in.npy"));
-  Tensor big_want = pt::load_npy(pt::golden_path("pointops_eq_big_out.npy"));
-  ASSERT_FALSE(big.empty() || big_want.empty());
-  EXPECT_TRUE(test::all_near(runner.run("equalize", {}, big.view()).view(), pt::values(big_want.view()), 0.0));
+  test::for_each_simd_target_on(GetParam(), [&] {
+    Tensor in = pt::load_npy(pt::golden_path("pointops_eq_in.npy"));
+    Tensor want = pt::load_npy(pt::golden_path("pointops_eq_out.npy"));
+    ASSERT_FALSE(in.empty() || want.empty());
+    for (std::int64_t k = 0; k < in.view().shape[0]; ++k) {
+      SCOPED_TRACE("pointops_eq_in[" + std::to_string(k) + "]");
+      Tensor out = runner.run("equalize", {}, pt::slice(in.view(), k));
+      EXPECT_TRUE(test::all_near(out.view(), pt::values(pt::slice(want.view(), k)), 0.0));
+    }
+    Tensor big = pt::load_npy(pt::golden_path("pointops_eq_big_in.npy"));
+    Tensor big_want = pt::load_npy(pt::golden_path("pointops_eq_big_out.npy"));
+    ASSERT_FALSE(big.empty() || big_want.empty());
+    EXPECT_TRUE(test::all_near(runner.run("equalize", {}, big.view()).view(), pt::values(big_want.view()), 0.0));
+  });
 }
 
 TEST_P(EqualizeTest, RejectsBadInputsWithAClearStatus) {

@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "tests/arrays_test_util.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -92,60 +93,64 @@ void check(test::DeviceRunner& r, const View& x, const HistogramParams& p) {
 TEST_P(HistogramTest, MatchesReferenceForEveryDtypeSizeAndBinCount) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  std::uint64_t seed = 1;
-  for (DType t : kAllDTypes)
-    for (const auto& shape : ta::shapes()) {
-      Tensor x = test::random_tensor(t, shape, seed++, -3, 11);
-      const bool big = shape.size() == 1 && shape[0] > 100000;
-      const std::vector<std::int64_t> bin_counts = big ? std::vector<std::int64_t>{10, 777}
-                                                       : std::vector<std::int64_t>{1, 7, 10, 256, 1000};
-      for (std::int64_t bins : bin_counts) {
-        SCOPED_TRACE(std::string(dtype_name(t)) + " " + ta::shape_str(shape) + " bins=" + std::to_string(bins));
-        check(r, x.view(), {bins, {}, {}});
-        if (dtype_is_float(t)) check(r, x.view(), {bins, -1.5, 7.25});
-        else check(r, x.view(), {bins, 100, 60000.5});
+  test::for_each_simd_target_on(GetParam(), [&] {
+    std::uint64_t seed = 1;
+    for (DType t : kAllDTypes)
+      for (const auto& shape : ta::shapes()) {
+        Tensor x = test::random_tensor(t, shape, seed++, -3, 11);
+        const bool big = shape.size() == 1 && shape[0] > 100000;
+        const std::vector<std::int64_t> bin_counts = big ? std::vector<std::int64_t>{10, 777}
+                                                         : std::vector<std::int64_t>{1, 7, 10, 256, 1000};
+        for (std::int64_t bins : bin_counts) {
+          SCOPED_TRACE(std::string(dtype_name(t)) + " " + ta::shape_str(shape) + " bins=" + std::to_string(bins));
+          check(r, x.view(), {bins, {}, {}});
+          if (dtype_is_float(t)) check(r, x.view(), {bins, -1.5, 7.25});
+          else check(r, x.view(), {bins, 100, 60000.5});
+        }
       }
-    }
+  });
 }
 
 TEST_P(HistogramTest, ValuesExactlyOnEdgesAndOneUlpAside) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  const struct {
-    double lo, hi;
-    std::int64_t bins;
-  } cases[] = {{0, 1, 3}, {0, 1, 10}, {0, 1, 49}, {-1.3, 2.9, 7}, {1e-3, 1e3, 1000}, {-0.7, 0.3, 6}, {0, 255, 17}};
-  for (const auto& c : cases)
-    for (DType t : {DType::f32, DType::f64}) {
-      SCOPED_TRACE(std::string(dtype_name(t)) + " [" + std::to_string(c.lo) + ", " + std::to_string(c.hi) +
-                   "] bins=" + std::to_string(c.bins));
-      // The edges of this dtype, and their neighbours.
-      const Tensor probe = ta::make_tensor(t, {0.0});
-      const std::vector<double> edges = reference(probe.view(), c.bins, c.lo, c.hi).edges;
-      std::vector<double> v;
-      for (double e : edges) {
-        if (t == DType::f32) {
-          const float f = static_cast<float>(e);
-          v.insert(v.end(), {f, std::nextafter(f, -INFINITY), std::nextafter(f, INFINITY)});
-        } else {
-          v.insert(v.end(), {e, std::nextafter(e, -kInf), std::nextafter(e, kInf)});
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const struct {
+      double lo, hi;
+      std::int64_t bins;
+    } cases[] = {{0, 1, 3}, {0, 1, 10}, {0, 1, 49}, {-1.3, 2.9, 7}, {1e-3, 1e3, 1000}, {-0.7, 0.3, 6}, {0, 255, 17}};
+    for (const auto& c : cases)
+      for (DType t : {DType::f32, DType::f64}) {
+        SCOPED_TRACE(std::string(dtype_name(t)) + " [" + std::to_string(c.lo) + ", " + std::to_string(c.hi) +
+                     "] bins=" + std::to_string(c.bins));
+        // The edges of this dtype, and their neighbours.
+        const Tensor probe = ta::make_tensor(t, {0.0});
+        const std::vector<double> edges = reference(probe.view(), c.bins, c.lo, c.hi).edges;
+        std::vector<double> v;
+        for (double e : edges) {
+          if (t == DType::f32) {
+            const float f = static_cast<float>(e);
+            v.insert(v.end(), {f, std::nextafter(f, -INFINITY), std::nextafter(f, INFINITY)});
+          } else {
+            v.insert(v.end(), {e, std::nextafter(e, -kInf), std::nextafter(e, kInf)});
+          }
         }
+        Tensor x = ta::make_tensor(t, v);
+        check(r, x.view(), {c.bins, c.lo, c.hi});
+        // Autodetected: the range is [min, max] of these values.
+        check(r, x.view(), {c.bins, {}, {}});
       }
+    // Integers on integer edges: [0, 255] in 17 bins of 15.
+    std::vector<double> v;
+    for (int i = 0; i < 256; ++i) v.push_back(i);
+    for (DType t : {DType::u8, DType::i32}) {
       Tensor x = ta::make_tensor(t, v);
-      check(r, x.view(), {c.bins, c.lo, c.hi});
-      // Autodetected: the range is [min, max] of these values.
-      check(r, x.view(), {c.bins, {}, {}});
+      check(r, x.view(), {17, 0, 255});
+      Tensor got = run_hist(r, x.view(), {17, 0, 255});
+      EXPECT_EQ(test::at(got.view(), 0), 15);
+      EXPECT_EQ(test::at(got.view(), 16), 16);  // the last edge 255 is in the last bin
     }
-  // Integers on integer edges: [0, 255] in 17 bins of 15.
-  std::vector<double> v;
-  for (int i = 0; i < 256; ++i) v.push_back(i);
-  for (DType t : {DType::u8, DType::i32}) {
-    Tensor x = ta::make_tensor(t, v);
-    check(r, x.view(), {17, 0, 255});
-    Tensor got = run_hist(r, x.view(), {17, 0, 255});
-    EXPECT_EQ(test::at(got.view(), 0), 15);
-    EXPECT_EQ(test::at(got.view(), 16), 16);  // the last edge 255 is in the last bin
-  }
+  });
 }
 
 // CPU/GPU same math: edge i is i * step + first with the product and the sum each rounded
@@ -156,94 +161,104 @@ TEST_P(HistogramTest, ValuesExactlyOnEdgesAndOneUlpAside) {
 TEST_P(HistogramTest, EdgesRoundEachStepLikeTheGpu) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  auto rounded = [](double x) {
-    volatile double v = x;
-    return double(v);
-  };
-  for (const auto& [lo, hi, bins] : {std::tuple{0.1, 0.7, std::int64_t(1000)}, {-1.3, 2.9, 997}, {1e-3, 1e3, 4096}}) {
-    SCOPED_TRACE("[" + std::to_string(lo) + ", " + std::to_string(hi) + "] bins=" + std::to_string(bins));
-    const double step = rounded((hi - lo) / double(bins));
-    std::vector<double> want;
-    int fused_differs = 0;
-    for (std::int64_t i = 0; i < bins; ++i) {
-      want.push_back(rounded(rounded(double(i) * step) + lo));
-      fused_differs += std::fma(double(i), step, lo) != want.back();
+  test::for_each_simd_target_on(GetParam(), [&] {
+    auto rounded = [](double x) {
+      volatile double v = x;
+      return double(v);
+    };
+    for (const auto& [lo, hi, bins] : {std::tuple{0.1, 0.7, std::int64_t(1000)}, {-1.3, 2.9, 997}, {1e-3, 1e3, 4096}}) {
+      SCOPED_TRACE("[" + std::to_string(lo) + ", " + std::to_string(hi) + "] bins=" + std::to_string(bins));
+      const double step = rounded((hi - lo) / double(bins));
+      std::vector<double> want;
+      int fused_differs = 0;
+      for (std::int64_t i = 0; i < bins; ++i) {
+        want.push_back(rounded(rounded(double(i) * step) + lo));
+        fused_differs += std::fma(double(i), step, lo) != want.back();
+      }
+      want.push_back(hi);
+      ASSERT_GT(fused_differs, 0) << "no edge tells fused from rounded: pick another range";
+      std::vector<double> v;
+      for (double e : want) v.insert(v.end(), {e, std::nextafter(e, -kInf)});
+      Tensor x = ta::make_tensor(DType::f64, v);
+      EXPECT_TRUE(same(edges_of(r, x.view(), {bins, lo, hi}), want));
+      std::vector<double> counts(std::size_t(bins), 0.0);
+      for (double e : v) {
+        if (!(e >= want.front() && e <= want.back())) continue;
+        auto i = std::upper_bound(want.begin(), want.end(), e) - want.begin() - 1;
+        counts[std::size_t(std::min<std::int64_t>(i, bins - 1))] += 1;
+      }
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {bins, lo, hi}).view(), counts, 0));
     }
-    want.push_back(hi);
-    ASSERT_GT(fused_differs, 0) << "no edge tells fused from rounded: pick another range";
-    std::vector<double> v;
-    for (double e : want) v.insert(v.end(), {e, std::nextafter(e, -kInf)});
-    Tensor x = ta::make_tensor(DType::f64, v);
-    EXPECT_TRUE(same(edges_of(r, x.view(), {bins, lo, hi}), want));
-    std::vector<double> counts(std::size_t(bins), 0.0);
-    for (double e : v) {
-      if (!(e >= want.front() && e <= want.back())) continue;
-      auto i = std::upper_bound(want.begin(), want.end(), e) - want.begin() - 1;
-      counts[std::size_t(std::min<std::int64_t>(i, bins - 1))] += 1;
-    }
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {bins, lo, hi}).view(), counts, 0));
-  }
+  });
 }
 
 TEST_P(HistogramTest, ManyBinsUseTheGlobalAndAtomicPaths) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  Tensor x = test::random_tensor(DType::f32, {1000003}, 5, -1, 1);
-  for (std::int64_t bins : {12288, 12289, 20000, 70000}) {
-    SCOPED_TRACE("bins=" + std::to_string(bins));
-    check(r, x.view(), {bins, {}, {}});
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    Tensor x = test::random_tensor(DType::f32, {1000003}, 5, -1, 1);
+    for (std::int64_t bins : {12288, 12289, 20000, 70000}) {
+      SCOPED_TRACE("bins=" + std::to_string(bins));
+      check(r, x.view(), {bins, {}, {}});
+    }
+  });
 }
 
 TEST_P(HistogramTest, ConstantArrayUsesHalfUnitRange) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  for (DType t : kAllDTypes) {
-    SCOPED_TRACE(dtype_name(t));
-    Tensor x = ta::make_tensor(t, std::vector<double>(1001, 5));
-    // np.histogram(np.full(n, 5), bins=4) -> [0, 0, n, 0], edges 4.5 .. 5.5
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {4, {}, {}}).view(), {0, 0, 1001, 0}, 0));
-    EXPECT_TRUE(same(edges_of(r, x.view(), {4, {}, {}}), {4.5, 4.75, 5, 5.25, 5.5}));
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {3, {}, {}}).view(), {0, 1001, 0}, 0));
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {1, {}, {}}).view(), {1001}, 0));
-    // An explicit empty range [5, 5] widens the same way.
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {2, 5, 5}).view(), {0, 1001}, 0));
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    for (DType t : kAllDTypes) {
+      SCOPED_TRACE(dtype_name(t));
+      Tensor x = ta::make_tensor(t, std::vector<double>(1001, 5));
+      // np.histogram(np.full(n, 5), bins=4) -> [0, 0, n, 0], edges 4.5 .. 5.5
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {4, {}, {}}).view(), {0, 0, 1001, 0}, 0));
+      EXPECT_TRUE(same(edges_of(r, x.view(), {4, {}, {}}), {4.5, 4.75, 5, 5.25, 5.5}));
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {3, {}, {}}).view(), {0, 1001, 0}, 0));
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {1, {}, {}}).view(), {1001}, 0));
+      // An explicit empty range [5, 5] widens the same way.
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {2, 5, 5}).view(), {0, 1001}, 0));
+    }
+  });
 }
 
 TEST_P(HistogramTest, ExplicitRangeIgnoresValuesOutside) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  std::vector<double> v;
-  for (int i = 0; i < 10; ++i) v.push_back(i);
-  for (DType t : kAllDTypes) {
-    SCOPED_TRACE(dtype_name(t));
-    Tensor x = ta::make_tensor(t, v);
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {4, 2.5, 6.5}).view(), {1, 1, 1, 1}, 0));
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {3, 2, 6}).view(), {2, 1, 2}, 0));
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {5, 20, 30}).view(), {0, 0, 0, 0, 0}, 0));
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {2, -100, 100}).view(), {0, 10}, 0));
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    std::vector<double> v;
+    for (int i = 0; i < 10; ++i) v.push_back(i);
+    for (DType t : kAllDTypes) {
+      SCOPED_TRACE(dtype_name(t));
+      Tensor x = ta::make_tensor(t, v);
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {4, 2.5, 6.5}).view(), {1, 1, 1, 1}, 0));
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {3, 2, 6}).view(), {2, 1, 2}, 0));
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {5, 20, 30}).view(), {0, 0, 0, 0, 0}, 0));
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {2, -100, 100}).view(), {0, 10}, 0));
+    }
+  });
 }
 
 TEST_P(HistogramTest, NaNAndInfinity) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  for (DType t : {DType::f32, DType::f64}) {
-    SCOPED_TRACE(dtype_name(t));
-    Tensor x = ta::make_tensor(t, {0, 1, std::nan(""), 2, kInf, -kInf, 3});
-    // With a range, NaN and infinities are simply outside it.
-    EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {3, 0, 3}).view(), {1, 1, 2}, 0));
-    // Without, NumPy refuses: the autodetected range is not finite.
-    Tensor dev = r.upload(x.view());
-    Tensor out;
-    Status s = histogram(dev.view(), out, {3, {}, {}}, r.exec());
-    EXPECT_EQ(s.code(), Errc::invalid_argument);
-    EXPECT_NE(s.message().find("autodetected range of [nan, nan] is not finite"), std::string::npos) << s.message();
-    Tensor y = r.upload(ta::make_tensor(t, {0, kInf}).view());
-    s = histogram(y.view(), out, {3, {}, {}}, r.exec());
-    EXPECT_NE(s.message().find("autodetected range of [0, inf] is not finite"), std::string::npos) << s.message();
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    for (DType t : {DType::f32, DType::f64}) {
+      SCOPED_TRACE(dtype_name(t));
+      Tensor x = ta::make_tensor(t, {0, 1, std::nan(""), 2, kInf, -kInf, 3});
+      // With a range, NaN and infinities are simply outside it.
+      EXPECT_TRUE(ta::all_close(run_hist(r, x.view(), {3, 0, 3}).view(), {1, 1, 2}, 0));
+      // Without, NumPy refuses: the autodetected range is not finite.
+      Tensor dev = r.upload(x.view());
+      Tensor out;
+      Status s = histogram(dev.view(), out, {3, {}, {}}, r.exec());
+      EXPECT_EQ(s.code(), Errc::invalid_argument);
+      EXPECT_NE(s.message().find("autodetected range of [nan, nan] is not finite"), std::string::npos) << s.message();
+      Tensor y = r.upload(ta::make_tensor(t, {0, kInf}).view());
+      s = histogram(y.view(), out, {3, {}, {}}, r.exec());
+      EXPECT_NE(s.message().find("autodetected range of [0, inf] is not finite"), std::string::npos) << s.message();
+    }
+  });
 }
 
 TEST_P(HistogramTest, EmptyInputCountsNothing) {
@@ -299,26 +314,28 @@ TEST_P(HistogramTest, Errors) {
 TEST_P(HistogramTest, MatchesNumPyGoldenFilesExactly) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
-  for (const char* name : {"f64_range", "f64_auto", "f64_narrow", "f32_range", "f32_auto", "f32_const", "i32_auto",
-                           "u8_range", "u16_auto", "i64_big"}) {
-    SCOPED_TRACE(name);
-    const std::string base = std::string("arrays_hist_") + name;
-    Tensor x, params, counts, edges;
-    ASSERT_TRUE(ta::read_npy(base + "_x.npy", x));
-    ASSERT_TRUE(ta::read_npy(base + "_params.npy", params));
-    ASSERT_TRUE(ta::read_npy(base + "_counts.npy", counts));
-    ASSERT_TRUE(ta::read_npy(base + "_edges.npy", edges));
-    const std::vector<double> pv = ta::values(params.view());
-    HistogramParams p;
-    p.bins = static_cast<std::int64_t>(pv[0]);
-    if (pv[1] != 0) {
-      p.min = pv[2];
-      p.max = pv[3];
+  test::for_each_simd_target_on(GetParam(), [&] {
+    for (const char* name : {"f64_range", "f64_auto", "f64_narrow", "f32_range", "f32_auto", "f32_const", "i32_auto",
+                             "u8_range", "u16_auto", "i64_big"}) {
+      SCOPED_TRACE(name);
+      const std::string base = std::string("arrays_hist_") + name;
+      Tensor x, params, counts, edges;
+      ASSERT_TRUE(ta::read_npy(base + "_x.npy", x));
+      ASSERT_TRUE(ta::read_npy(base + "_params.npy", params));
+      ASSERT_TRUE(ta::read_npy(base + "_counts.npy", counts));
+      ASSERT_TRUE(ta::read_npy(base + "_edges.npy", edges));
+      const std::vector<double> pv = ta::values(params.view());
+      HistogramParams p;
+      p.bins = static_cast<std::int64_t>(pv[0]);
+      if (pv[1] != 0) {
+        p.min = pv[2];
+        p.max = pv[3];
+      }
+      Tensor got = run_hist(r, x.view(), p);
+      EXPECT_TRUE(ta::all_close(got.view(), ta::values(counts.view()), 0));
+      EXPECT_TRUE(same(edges_of(r, x.view(), p), ta::values(edges.view())));
     }
-    Tensor got = run_hist(r, x.view(), p);
-    EXPECT_TRUE(ta::all_close(got.view(), ta::values(counts.view()), 0));
-    EXPECT_TRUE(same(edges_of(r, x.view(), p), ta::values(edges.view())));
-  }
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, HistogramTest, ::testing::ValuesIn(test::test_devices()), test::device_name);

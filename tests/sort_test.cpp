@@ -12,6 +12,7 @@
 
 #include "tandem/io/npy.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/support/simd_targets.hpp"
 
 namespace tandem {
 namespace {
@@ -101,12 +102,14 @@ class SortTest : public ::testing::TestWithParam<Device> {};
 TEST_P(SortTest, EveryDtypeAndAwkwardShapes) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  const std::vector<Shape> shapes = {{1},     {2},        {17},      {1000003}, {1, 1},       {1, 300},
-                                     {300, 1}, {37, 53},  {3, 5, 7}, {2, 3, 4, 5}, {3, 100003}, {1031, 257}};
-  std::uint64_t seed = 1;
-  for (DType t : kAllDTypes)
-    for (const auto& shape : shapes)
-      visit_dtype(t, [&](auto tag) { check_shape<decltype(tag)>(runner, shape, seed++); });
+  test::for_each_simd_target_on(GetParam(), [&] {
+    const std::vector<Shape> shapes = {{1},     {2},        {17},      {1000003}, {1, 1},       {1, 300},
+                                       {300, 1}, {37, 53},  {3, 5, 7}, {2, 3, 4, 5}, {3, 100003}, {1031, 257}};
+    std::uint64_t seed = 1;
+    for (DType t : kAllDTypes)
+      for (const auto& shape : shapes)
+        visit_dtype(t, [&](auto tag) { check_shape<decltype(tag)>(runner, shape, seed++); });
+  });
 }
 
 TEST_P(SortTest, ThroughTheOpTable) {
@@ -174,8 +177,10 @@ void check_specials(test::DeviceRunner& runner) {
 TEST_P(SortTest, NanInfAndSignedZeroFloats) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  check_specials<float>(runner);
-  check_specials<double>(runner);
+  test::for_each_simd_target_on(GetParam(), [&] {
+    check_specials<float>(runner);
+    check_specials<double>(runner);
+  });
 }
 
 TEST_P(SortTest, IntegerExtremes) {
@@ -199,40 +204,42 @@ TEST_P(SortTest, IntegerExtremes) {
 TEST_P(SortTest, StridedInputAndInPlace) {
   TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
-  // A 37 x 53 i32 view with padded rows (row stride 64 elements) inside a bigger buffer.
-  const auto backing = random_values<std::int32_t>(37 * 64, 21);
-  Tensor host_backing = test::host_tensor(backing, {37, 64});
-  Tensor dev_backing = runner.upload(host_backing.view());
-  View padded = View::image(dev_backing.view().data, DType::i32, 37, 53, 1, GetParam(), 64 * 4);
-  std::vector<std::int32_t> logical;
-  for (int y = 0; y < 37; ++y) logical.insert(logical.end(), backing.begin() + y * 64, backing.begin() + y * 64 + 53);
-  const auto want = reference_sort(logical, 53);
-  {
-    Tensor out;
-    ASSERT_TRUE(sort(padded, out, SortParams{}, runner.exec()).ok());
-    EXPECT_TRUE(same_values(runner.download(out.view()).view(), want));
-  }
-  // Every other column: a non-unit stride along the sorted axis.
-  {
-    View cols = padded;
-    cols.shape[1] = 32;
-    cols.strides[1] = 8;
-    std::vector<std::int32_t> picked;
-    for (int y = 0; y < 37; ++y)
-      for (int x = 0; x < 32; ++x) picked.push_back(backing[std::size_t(y * 64 + 2 * x)]);
-    Tensor out;
-    ASSERT_TRUE(sort(cols, out, SortParams{}, runner.exec()).ok());
-    EXPECT_TRUE(same_values(runner.download(out.view()).view(), reference_sort(picked, 32)));
-  }
-  // In place on a contiguous array.
-  {
-    const auto v = random_values<double>(5 * 1001, 22);
-    Tensor host = test::host_tensor(v, {5, 1001});
-    Tensor dev = runner.upload(host.view());
-    const Status s = sort(dev.view(), dev.view(), SortParams{}, runner.exec());
-    ASSERT_TRUE(s.ok()) << s.message();
-    EXPECT_TRUE(same_values(runner.download(dev.view()).view(), reference_sort(v, 1001)));
-  }
+  test::for_each_simd_target_on(GetParam(), [&] {
+    // A 37 x 53 i32 view with padded rows (row stride 64 elements) inside a bigger buffer.
+    const auto backing = random_values<std::int32_t>(37 * 64, 21);
+    Tensor host_backing = test::host_tensor(backing, {37, 64});
+    Tensor dev_backing = runner.upload(host_backing.view());
+    View padded = View::image(dev_backing.view().data, DType::i32, 37, 53, 1, GetParam(), 64 * 4);
+    std::vector<std::int32_t> logical;
+    for (int y = 0; y < 37; ++y) logical.insert(logical.end(), backing.begin() + y * 64, backing.begin() + y * 64 + 53);
+    const auto want = reference_sort(logical, 53);
+    {
+      Tensor out;
+      ASSERT_TRUE(sort(padded, out, SortParams{}, runner.exec()).ok());
+      EXPECT_TRUE(same_values(runner.download(out.view()).view(), want));
+    }
+    // Every other column: a non-unit stride along the sorted axis.
+    {
+      View cols = padded;
+      cols.shape[1] = 32;
+      cols.strides[1] = 8;
+      std::vector<std::int32_t> picked;
+      for (int y = 0; y < 37; ++y)
+        for (int x = 0; x < 32; ++x) picked.push_back(backing[std::size_t(y * 64 + 2 * x)]);
+      Tensor out;
+      ASSERT_TRUE(sort(cols, out, SortParams{}, runner.exec()).ok());
+      EXPECT_TRUE(same_values(runner.download(out.view()).view(), reference_sort(picked, 32)));
+    }
+    // In place on a contiguous array.
+    {
+      const auto v = random_values<double>(5 * 1001, 22);
+      Tensor host = test::host_tensor(v, {5, 1001});
+      Tensor dev = runner.upload(host.view());
+      const Status s = sort(dev.view(), dev.view(), SortParams{}, runner.exec());
+      ASSERT_TRUE(s.ok()) << s.message();
+      EXPECT_TRUE(same_values(runner.download(dev.view()).view(), reference_sort(v, 1001)));
+    }
+  });
 }
 
 TEST_P(SortTest, EmptyArraysAreFine) {

@@ -7,14 +7,12 @@
 #include <span>
 #include <vector>
 
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
+#include "host/ops/equalize_hwy.hpp"
 #include "host/ops/op_decl.hpp"
 #include "host/ops/pointops_common.hpp"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define TANDEM_EQUALIZE_AVX2 1
-#endif
 #include "kernels/equalize.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -46,96 +44,6 @@ void count_row(const std::uint8_t* s, std::int64_t n, std::uint32_t (&h)[4][kBin
     ++h[3][v >> 56];
   }
   for (; i < n; ++i) ++h[0][s[i]];
-}
-
-// d[i] = lut[s[i]], eight bytes per load and store (the table lookups are the cost; byte
-// stores through uint8_t* would also force the compiler to reload after each one).
-void map_row_scalar(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, const std::uint8_t* lut) {
-  std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t v;
-    std::memcpy(&v, s + i, 8);
-    std::uint64_t r = 0;
-    for (int k = 0; k < 8; ++k) r |= std::uint64_t(lut[(v >> (8 * k)) & 0xff]) << (8 * k);
-    std::memcpy(d + i, &r, 8);
-  }
-  for (; i < n; ++i) d[i] = lut[s[i]];
-}
-
-#if TANDEM_EQUALIZE_AVX2
-// The same with AVX2, 32 bytes at a time: vpshufb looks the low nibble up in each of the
-// 16 rows of 16 entries, then a tree of vpblendvb picks the row by bits 4, 5, 6 and 7
-// (vpblendvb reads bit 7 of each mask byte; a 16-bit shift left by 3, 2, 1 moves bit 4, 5,
-// 6 there without crossing bytes that matter). Returns how many bytes it did.
-__attribute__((target("avx2"))) std::int64_t map_row_avx2(const std::uint8_t* s, std::uint8_t* d, std::int64_t n,
-                                                          const std::uint8_t* lut) {
-  __m256i rows[16];
-  for (int k = 0; k < 16; ++k)
-    rows[k] = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + 16 * k)));
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
-  std::int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i));
-    const __m256i lo = _mm256_and_si256(v, low4);
-    __m256i r[16];
-    for (int k = 0; k < 16; ++k) r[k] = _mm256_shuffle_epi8(rows[k], lo);
-    const __m256i b4 = _mm256_slli_epi16(v, 3);
-    for (int k = 0; k < 8; ++k) r[k] = _mm256_blendv_epi8(r[2 * k], r[2 * k + 1], b4);
-    const __m256i b5 = _mm256_slli_epi16(v, 2);
-    for (int k = 0; k < 4; ++k) r[k] = _mm256_blendv_epi8(r[2 * k], r[2 * k + 1], b5);
-    const __m256i b6 = _mm256_slli_epi16(v, 1);
-    for (int k = 0; k < 2; ++k) r[k] = _mm256_blendv_epi8(r[2 * k], r[2 * k + 1], b6);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + i), _mm256_blendv_epi8(r[0], r[1], v));
-  }
-  return i;
-}
-
-// With AVX-512 VBMI the whole table is four registers: vpermi2b looks 64 bytes up in
-// entries 0-127 and 128-255 (it reads 7 index bits), bit 7 picks between the two.
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) std::int64_t map_row_vbmi(const std::uint8_t* s,
-                                                                                 std::uint8_t* d, std::int64_t n,
-                                                                                 const std::uint8_t* lut) {
-  const __m512i t0 = _mm512_loadu_si512(lut);
-  const __m512i t1 = _mm512_loadu_si512(lut + 64);
-  const __m512i t2 = _mm512_loadu_si512(lut + 128);
-  const __m512i t3 = _mm512_loadu_si512(lut + 192);
-  std::int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    const __m512i v = _mm512_loadu_si512(s + i);
-    const __m512i low = _mm512_permutex2var_epi8(t0, v, t1);
-    const __m512i high = _mm512_permutex2var_epi8(t2, v, t3);
-    _mm512_storeu_si512(d + i, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), low, high));
-  }
-  return i;
-}
-
-bool have_vbmi() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vbmi") != 0 && __builtin_cpu_supports("avx512bw") != 0;
-  }();
-  return yes;
-}
-
-bool have_avx2() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-}
-#endif
-
-void map_row(const std::uint8_t* s, std::uint8_t* d, std::int64_t n, const std::uint8_t* lut) {
-#if TANDEM_EQUALIZE_AVX2
-  if (have_vbmi() || have_avx2()) {
-    const std::int64_t done = have_vbmi() ? map_row_vbmi(s, d, n, lut) : map_row_avx2(s, d, n, lut);
-    s += done;
-    d += done;
-    n -= done;
-  }
-#endif
-  map_row_scalar(s, d, n, lut);
 }
 
 Hist histogram(const View& src, const Exec& exec) {
@@ -172,12 +80,13 @@ void equalize_cpu(const View& src, const View& dst, const Exec& exec) {
     lut[b] = kern::equalize_lut_entry(b, cdf, info);
   }
   pointops::map_rows<std::uint8_t>(src, dst, exec, [&lut](const std::uint8_t* s, std::uint8_t* d, std::int64_t n) {
-    map_row(s, d, n, lut.data());
+    simd::equalize_map_row(s, d, n, lut.data());
   });
 }
 
 // After the checks: the op itself, on the host.
 Status equalize_on_cpu(const View& src, const View& dst, const EqualizeParams&, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   equalize_cpu(src, dst, exec);
   return {};
 }

@@ -14,7 +14,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "host/core/simd.hpp"
 #include "host/ops/dispatch.hpp"
+#include "host/ops/histogram_hwy.hpp"
 #include "host/ops/minmax.hpp"
 #include "host/core/parallel.hpp"
 #include "kernels/histogram.cuh"
@@ -146,15 +148,10 @@ constexpr int kBlock = 512;
 constexpr std::int64_t kLaneBins = 4096;
 constexpr int kLanes = 4;
 
-// out[j] = bin_of(in[j]) + 1 (0 = not counted), vectorisable.
-template <class T, class BinOf>
-TANDEM_CPU_CLONES void bin_block(const T* __restrict in, int m, std::int32_t* __restrict out, BinOf bin_of) {
-  for (int j = 0; j < m; ++j) out[j] = static_cast<std::int32_t>(bin_of(in[j]) + 1);
-}
-
-// Counts bin_of(in[i]) (-1 = not counted) into counts[0, nbins).
-template <class T, class BinOf>
-void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* counts, int threads, BinOf bin_of) {
+// Counts the bins of in[0, n) into counts[0, nbins); bin_block(in + b, m, idx) writes
+// idx[j] = bin + 1 of in[b + j] for j < m <= kBlock (0 = not counted).
+template <class T, class BinBlock>
+void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* counts, int threads, BinBlock bin_block) {
   std::fill(counts, counts + nbins, std::int64_t(0));
   const std::int64_t chunks = (n + kChunk - 1) / kChunk;
   if (chunks == 0) return;
@@ -162,12 +159,15 @@ void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* co
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (chunks > 1)
     for (std::int64_t c = 0; c < chunks; ++c) {
       const std::int64_t e = std::min(n, (c + 1) * kChunk);
-      for (std::int64_t i = c * kChunk; i < e; ++i) {
-        const std::int64_t k = bin_of(in[i]);
-        if (k >= 0) {
+      std::int32_t idx[kBlock];
+      for (std::int64_t b = c * kChunk; b < e; b += kBlock) {
+        const int m = static_cast<int>(std::min<std::int64_t>(kBlock, e - b));
+        bin_block(in + b, m, idx);
+        for (int j = 0; j < m; ++j)
+          if (idx[j] > 0) {
 #pragma omp atomic relaxed
-          ++counts[k];
-        }
+            ++counts[idx[j] - 1];
+          }
       }
     }
     return;
@@ -183,7 +183,7 @@ void cpu_count(const T* in, std::int64_t n, std::int64_t nbins, std::int64_t* co
       const std::int64_t e = std::min(n, (c + 1) * kChunk);
       for (std::int64_t b = c * kChunk; b < e; b += kBlock) {
         const int m = static_cast<int>(std::min<std::int64_t>(kBlock, e - b));
-        bin_block(in + b, m, idx, bin_of);
+        bin_block(in + b, m, idx);
         if (lanes == kLanes) {
           std::int64_t* l0 = mine.data();
           std::int64_t* l1 = l0 + stride;
@@ -216,27 +216,27 @@ void cpu_histogram(const T* in, std::int64_t n, const kern::HistBins& b, std::in
     constexpr std::int64_t values = std::int64_t(std::numeric_limits<T>::max()) + 1;
     if (values <= 256 || n >= 4 * values) {
       std::vector<std::int32_t> lut(static_cast<std::size_t>(values));
-      for (std::int64_t v = 0; v < values; ++v) lut[std::size_t(v)] = static_cast<std::int32_t>(b.bin(static_cast<T>(v)));
+      for (std::int64_t v = 0; v < values; ++v) lut[std::size_t(v)] = static_cast<std::int32_t>(b.bin(static_cast<T>(v)) + 1);
       const std::int32_t* table = lut.data();
-      cpu_count(in, n, b.n, counts, threads, [table](T v) { return std::int64_t(table[v]); });
+      cpu_count(in, n, b.n, counts, threads, [table](const T* x, int m, std::int32_t* idx) {
+        for (int j = 0; j < m; ++j) idx[j] = table[x[j]];
+      });
       return;
     }
   }
-  const kern::HistBins bins = b;
-  if (b.n <= kPrivateBins) {
-    // The same binning with the edges edge<T>(i) looked up in a table.
-    std::vector<double> edges(static_cast<std::size_t>(b.n) + 1);
-    for (std::int64_t i = 0; i <= b.n; ++i) edges[std::size_t(i)] = b.template edge<T>(i);
-    const double* e = edges.data();
-    cpu_count(in, n, b.n, counts, threads, [bins, e](T v) {
-      return bins.bin_with(static_cast<double>(v), [e](std::int64_t i) { return e[i]; });
+  if constexpr (std::is_same_v<T, std::int64_t>) {
+    // i64 beyond 2^53 rounds to f64 as static_cast does, one by one.
+    cpu_count(in, n, b.n, counts, threads, [&b](const T* x, int m, std::int32_t* idx) {
+      for (int j = 0; j < m; ++j) idx[j] = static_cast<std::int32_t>(b.bin(x[j]) + 1);
     });
-    return;
+  } else if constexpr (!std::is_same_v<T, std::uint8_t>) {
+    cpu_count(in, n, b.n, counts, threads,
+              [&b](const T* x, int m, std::int32_t* idx) { simd::histogram_bins(x, m, idx, b); });
   }
-  cpu_count(in, n, b.n, counts, threads, [bins](T v) { return bins.bin(v); });
 }
 
 Status histogram_on_cpu(const View& src, const View& dst, const kern::HistBins& b, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   visit_dtype(src.dtype, [&](auto tag) {
     using T = decltype(tag);
     cpu_histogram(src.ptr<const T>(), src.numel(), b, dst.ptr<std::int64_t>(), cpu_threads(exec));

@@ -3,7 +3,8 @@
 // CPU algorithm: every value is mapped to an unsigned key whose unsigned order
 // is NumPy's order (kernels/sort.cuh: sign flips for integers and floats, NaN
 // -> the key above +inf), the keys are sorted, and mapped back. Short rows use
-// std::sort on the keys. Longer rows: keys that fit in L2 (or differ in at most
+// std::sort on the keys. Longer rows of 64-bit keys (i64, f64) differing in
+// more than 16 bits: Highway's VQSort. Other longer rows: keys that fit in L2 (or differ in at most
 // 16 bits) get an LSD radix sort with 8-bit digits that skips passes whose
 // digit is the same for every key (so u8 takes one pass); larger ones first
 // an MSD pass on their top 4-11 differing bits, then each bucket recursively,
@@ -25,6 +26,9 @@
 
 #include <sys/mman.h>
 
+#include <hwy/contrib/sort/vqsort.h>
+
+#include "host/core/simd.hpp"
 #include "host/ops/array_rows.hpp"
 #include "host/ops/dispatch.hpp"
 #include "host/ops/op_decl.hpp"
@@ -121,6 +125,16 @@ void lsd_sort(K* a, K* b, std::int64_t n, int bits) {
 /// top msd_width(bits) bits and each bucket recursively.
 template <class K>
 void sort_keys(K* data, K* scratch, std::int64_t n, int bits, bool to_scratch) {
+  if constexpr (sizeof(K) == 8) {
+    // 64-bit keys with more than two digits: Highway's VQSort (vectorised quicksort) sorts
+    // them in place about 1.5-2x faster per core than the radix passes (docs/performance.md).
+    if (n > kSmallRow && bits > 16) {
+      thread_local const hwy::Sorter sorter;  // one per thread: it holds scratch space
+      sorter(reinterpret_cast<std::uint64_t*>(data), static_cast<std::size_t>(n), hwy::SortAscending());
+      if (to_scratch) std::memcpy(scratch, data, std::size_t(n) * sizeof(K));
+      return;
+    }
+  }
   if (n <= kSmallRow || bits <= 0 || (bits <= 8 && n > std::int64_t(UINT32_MAX))) {
     if (bits > 0) std::sort(data, data + n);
     if (to_scratch) std::memcpy(scratch, data, std::size_t(n) * sizeof(K));
@@ -358,6 +372,7 @@ Status check_device(const View& v, const char* which, const Exec& exec) {
 namespace {
 
 Status sort_on_cpu(const View& src, const View& dst, const SortParams&, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before VQSort's first dispatch
   return visit_dtype(src.dtype, [&](auto tag) { return sort_cpu<decltype(tag)>(src, dst, cpu_threads(exec)); });
 }
 

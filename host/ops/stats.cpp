@@ -16,6 +16,8 @@
 #include "host/ops/op_decl.hpp"
 #include "host/ops/reduction.hpp"
 #include "host/ops/stats_blocks.hpp"
+#include "host/ops/stats_hwy.hpp"
+#include "host/core/simd.hpp"
 #include "kernels/stats.cuh"
 #include "tandem/config.hpp"
 #include "tandem/op_table.hpp"
@@ -81,44 +83,9 @@ Status check(const View& src, const View& dst, const Exec& exec) {
 
 
 template <class T>
-TANDEM_CPU_CLONES Shifted<T> shifted_sums(const T* __restrict p, std::int64_t m, double k) {
-  double a1[kLanes] = {}, a2[kLanes] = {};
-  T lo[kLanes], hi[kLanes];
-  for (int j = 0; j < kLanes; ++j) lo[j] = hi[j] = p[0];
-  std::int64_t i = 0;
-  for (; i + kLanes <= m; i += kLanes) {
-    prefetch_ahead<kLanes * sizeof(T)>(p + i);
-    for (int j = 0; j < kLanes; ++j) {
-      const T v = p[i + j];
-      const double d = static_cast<double>(v) - k;
-      a1[j] += d;
-      a2[j] += d * d;
-      lo[j] = v < lo[j] ? v : lo[j];
-      hi[j] = v > hi[j] ? v : hi[j];
-    }
-  }
-  for (int j = 0; i < m; ++i, ++j) {
-    const T v = p[i];
-    const double d = static_cast<double>(v) - k;
-    a1[j] += d;
-    a2[j] += d * d;
-    lo[j] = v < lo[j] ? v : lo[j];
-    hi[j] = v > hi[j] ? v : hi[j];
-  }
-  for (int w = kLanes / 2; w > 0; w /= 2)
-    for (int j = 0; j < w; ++j) {
-      a1[j] += a1[j + w];
-      a2[j] += a2[j + w];
-      lo[j] = lo[j + w] < lo[j] ? lo[j + w] : lo[j];
-      hi[j] = hi[j + w] > hi[j] ? hi[j + w] : hi[j];
-    }
-  return {a1[0], a2[0], lo[0], hi[0]};
-}
-
-template <class T>
 kern::StatsAcc fast_block_stats(const T* p, std::int64_t m) {
   const double k = static_cast<double>(p[0]);
-  const Shifted<T> s = shifted_sums(p, m, k);
+  const Shifted<T> s = simd::stats_shifted_sums(p, m);
   if (!std::isfinite(s.s1) || !std::isfinite(s.s2)) return block_stats(p, m);
   const double n = double(m);
   return kern::stats_from_shifted(n, k, s.s1, s.s2, s.s1 + n * k, static_cast<double>(s.lo),
@@ -139,28 +106,8 @@ kern::StatsAcc f64_task_stats(const T* p, std::int64_t m) {
 
 static_assert(kTask * 255 * 255 < (std::int64_t(1) << 32), "u8 sums of squares of a task must fit in u32");
 
-struct U8Sums {
-  std::uint32_t s1, s2;
-  std::uint8_t lo, hi;
-};
-
-/// sum(x), sum(x^2), min, max of m <= kTask values (u32 arithmetic wraps in the
-/// lanes but the totals fit, so they are exact).
-TANDEM_CPU_CLONES U8Sums u8_sums(const std::uint8_t* __restrict p, std::int64_t m) {
-  std::uint32_t s1 = 0, s2 = 0;
-  std::uint8_t lo = 255, hi = 0;
-  for (std::int64_t i = 0; i < m; ++i) {
-    const std::uint32_t v = p[i];
-    s1 += v;
-    s2 += v * v;
-    lo = p[i] < lo ? p[i] : lo;
-    hi = p[i] > hi ? p[i] : hi;
-  }
-  return {s1, s2, lo, hi};
-}
-
 kern::StatsAcc u8_task_stats(const std::uint8_t* p, std::int64_t m) {
-  const U8Sums s = u8_sums(p, m);
+  const U8Sums s = simd::stats_u8_sums(p, m);
   // n * sum(x^2) - sum(x)^2 = n * m2, an exact integer below 2^49.
   const std::int64_t nm2 = m * std::int64_t(s.s2) - std::int64_t(s.s1) * std::int64_t(s.s1);
   const double n = double(m);
@@ -212,7 +159,7 @@ kern::StatsAcc cpu_stats(const T* in, std::int64_t n, int threads) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (tasks > 1)
       for (std::int64_t t = 0; t < tasks; ++t) {
         const std::int64_t begin = t * kTask;
-        errs[static_cast<std::size_t>(t)] = f64_sum(in + begin, std::min(n, begin + kTask) - begin);
+        errs[static_cast<std::size_t>(t)] = simd::stats_f64_sum(in + begin, std::min(n, begin + kTask) - begin);
       }
       acc.sum = sum_range(errs, 0, errs.size());
     }
@@ -221,6 +168,7 @@ kern::StatsAcc cpu_stats(const T* in, std::int64_t n, int threads) {
 }
 
 Status run_cpu(const View& src, const View& dst, const Exec& exec) {
+  TANDEM_TRY(detail::simd_ready());  // the TANDEM_SIMD cap, before the first vector kernel
   const kern::StatsAcc acc = visit_dtype(src.dtype, [&](auto tag) {
     using T = decltype(tag);
     return cpu_stats(src.ptr<const T>(), src.numel(), cpu_threads(exec));

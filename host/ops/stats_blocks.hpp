@@ -1,6 +1,7 @@
-// What stats.cpp (the op, the u8 and f64-lane paths) and stats_f32.cpp (the
-// f32-lane path) share: the task and block sizes, the L2 prefetch, the exact
-// two-pass statistics of a block, and a block's shifted sums.
+// What stats.cpp (the op, the u8 and f64-lane paths), stats_f32.cpp (the
+// f32-lane path) and their vector loops (stats_hwy.cpp) share: the task and
+// block sizes, the exact two-pass statistics of a block, and what the vector
+// loops return.
 #pragma once
 
 #include <cmath>
@@ -8,7 +9,6 @@
 #include <cstdint>
 #include <limits>
 
-#include "host/core/parallel.hpp"
 #include "kernels/stats.cuh"
 
 namespace tandem::stats_detail {
@@ -19,13 +19,6 @@ constexpr int kLanes = 16;
 constexpr std::int64_t kF32Block = 1024;
 constexpr int kF32TaskBlocks = int(kTask / kF32Block);
 constexpr std::int64_t kPrefetchBytes = 8192;
-
-/// Prefetches into L2 the `bytes` (a multiple of 64 or less) at p + kPrefetchBytes.
-template <std::size_t Bytes>
-[[gnu::always_inline]] inline void prefetch_ahead(const void* p) {
-  const char* c = static_cast<const char*>(p) + kPrefetchBytes;
-  for (std::size_t b = 0; b < Bytes; b += 64) __builtin_prefetch(c + b, 0, 2);
-}
 
 /// Exact two-pass statistics of m values (NaN-aware): the fallback of every path.
 template <class T>
@@ -61,14 +54,26 @@ struct Shifted {
   T lo, hi;
 };
 
+/// f32 lane sums of each full block of a task: block b's shift k[b],
+/// s1[b] = sum(x - k[b]), s2[b] = sum((x - k[b])^2); and the task's min/max
+/// (NaN ignored: a block with NaN is redone).
+struct LaneTask {
+  float k[kF32TaskBlocks];
+  double s1[kF32TaskBlocks], s2[kF32TaskBlocks];
+  float lo, hi;
+};
+
+/// sum(x), sum(x^2), min, max of m <= kTask u8 values (the totals fit in u32).
+struct U8Sums {
+  std::uint32_t s1, s2;
+  std::uint8_t lo, hi;
+};
+
 /// A task's (or the array's) sum is recomputed in f64 when its error bound is
 /// above this fraction of it: the sum of an array whose mean is small next to
 /// its spread (|mean| < ~0.5 sigma) cancels, and f32 partials cannot give it
 /// to 1e-5 relative.
 constexpr double kSumTol = 5e-6;
-
-/// The sum of m f32 values in f64 (when the f32 lane sums' bound is too wide).
-double f64_sum(const float* p, std::int64_t m);
 
 /// The statistics of one f32 task of m <= kTask values; err: a bound on the
 /// error of their sum (stats_f32.cpp).
