@@ -119,8 +119,8 @@ TANDEM_HD std::uint8_t gauss_fx_finish(std::uint32_t s, int r) {
 /// (half away from zero) and the centre takes the rest; while the centre is
 /// more than 1 off its own w * 2^16, the outer pair whose rounding moved it
 /// least in the needed direction takes or gives one unit (two with its mirror),
-/// lowest index first on ties. That keeps every weight within about 1 of its
-/// float64 value.
+/// the one nearest the centre first on ties. That keeps every weight within 1
+/// of its float64 value (the capped centre within 2).
 inline void gaussian_fixed_weights(int n, double sigma, std::uint16_t* q) {
   double w[2 * kGaussianMaxRadius + 1];
   gaussian_weights(n, sigma, w);
@@ -134,15 +134,15 @@ inline void gaussian_fixed_weights(int n, double sigma, std::uint16_t* q) {
   while (centre - want > 1 || centre > 65534) {  // the centre too large: raise an outer pair
     int best = -1;
     for (int k = 0; k < r; ++k)
-      if (best < 0 || w[k] * one - double(qi[k]) > w[best] * one - double(qi[best])) best = k;
+      if (best < 0 || w[k] * one - double(qi[k]) >= w[best] * one - double(qi[best])) best = k;
     if (best < 0) break;  // r == 0: not a fixed-point aperture
     ++qi[best];
     centre -= 2;
   }
-  while (want - centre > 1) {  // the centre too small: lower an outer pair
+  while (want - centre > 1 && centre <= 65532) {  // the centre too small: lower an outer pair
     int best = -1;
     for (int k = 0; k < r; ++k)
-      if (qi[k] > 0 && (best < 0 || double(qi[k]) - w[k] * one > double(qi[best]) - w[best] * one)) best = k;
+      if (qi[k] > 0 && (best < 0 || double(qi[k]) - w[k] * one >= double(qi[best]) - w[best] * one)) best = k;
     if (best < 0) break;
     --qi[best];
     centre += 2;
