@@ -57,7 +57,9 @@ const OpSpec& spec() {
       .kind = OpKind::image,
       .doc = "Gaussian blur (separable, every channel independently)",
       .semantics = "cv2.GaussianBlur(img, (0,0), sigma, borderType=border); with radius R: ksize (2R+1, 2R+1); "
-                   "float accumulation, rounded half to even (OpenCV's u8/u16 fixed point may differ by 1-2)",
+                   "u8 with radius 1-30: 16-bit fixed point (integer weights summing to 2^16, the same integers on "
+                   "CPU and GPU, every result within 1 of the float64 Gaussian); otherwise float accumulation, "
+                   "rounded half to even (OpenCV's own u8/u16 fixed point may differ by 1-2)",
       .params = {detail::field(&GaussianParams::sigma, "sigma",
                                "standard deviation in pixels; 0 derives it from radius as cv::getGaussianKernel does")
                      .in(0, 1e4),
