@@ -30,6 +30,7 @@ struct GaussOp {
 // horizontal pass scales them by 2^kGaussFxBits as the CPU's LoadRowFx does).
 struct GaussFxOp {
   using Acc = std::uint16_t;
+  using OwnSums = void;  // hsum and vsum below
   int nx, ny, bx, by;
   std::uint16_t cval;
   std::uint16_t hc;  // the horizontal pass of a row of cval
