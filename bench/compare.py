@@ -110,12 +110,25 @@ def sobel_mag(img, out=None):
     return cv2.convertScaleAbs(m, dst=out)
 
 
+def gaussian_kernel(sigma):
+    """The gaussian row of IMAGE_KERNELS for one sigma (u8: OpenCV's aperture is 6 sigma + 1)."""
+    g = "%g" % sigma
+    return ("gaussian s=" + g, "gaussian", "sigma=" + g, (1, 3),
+            lambda a, o: cv2.GaussianBlur(a, (0, 0), sigma, dst=o),
+            lambda a: ndi.gaussian_filter(a, (sigma, sigma, 0)[:a.ndim], truncate=3.0, mode="mirror"),
+            ["gaussblur", g])
+
+
+def image_kernels(sigmas, only):
+    """The image kernels to run: a gaussian row per sigma, then IMAGE_KERNELS,
+    those whose name starts with one of `only` (all when it is empty)."""
+    rows = [gaussian_kernel(s) for s in sigmas] + IMAGE_KERNELS
+    return [k for k in rows if not only or any(k[0].startswith(o) for o in only)]
+
+
 IMAGE_KERNELS = [
     # name, tandem op, params, channels, OpenCV call (img, out) -> out, scipy call (img) -> out, vips args
-    ("gaussian s=2", "gaussian", "sigma=2", (1, 3),
-     lambda a, o: cv2.GaussianBlur(a, (0, 0), 2, dst=o),
-     lambda a: ndi.gaussian_filter(a, (2, 2, 0)[:a.ndim], truncate=3.0, mode="mirror"),
-     ["gaussblur", "2"]),
+    # gaussian: one row per --sigma (gaussian_kernel)
     ("box 5", "box", "size=5", (1, 3),
      lambda a, o: cv2.blur(a, (5, 5), dst=o),
      lambda a: ndi.uniform_filter(a, (5, 5, 1)[:a.ndim], mode="mirror"),
@@ -184,11 +197,11 @@ def params_for(name, params, h, w):
 # ---------------------------------------------------------------------------
 
 
-def check_agreement(tandem, have, threads, report):
+def check_agreement(tandem, have, threads, kernels, report):
     print("\n== agreement (tandem run on .npy vs the reference, 37x53 and 257x193 inputs)")
     tmp = tempfile.mkdtemp(prefix="tandem_cmp_")
     try:
-        for name, op, params, chans, cvf, _, _ in IMAGE_KERNELS:
+        for name, op, params, chans, cvf, _, _ in kernels:
             if op not in have:
                 print("  %-14s skipped (no '%s' op in this tandem)" % (name, op))
                 report.append({"check": name, "status": "skipped"})
@@ -263,25 +276,26 @@ def vips_time(args, img, repeats, tmp, threads):
     return t - base if t > 1.1 * base else None
 
 
-def kernel_timings(tandem, have, threads, size, repeats, use_vips, report):
+def kernel_timings(tandem, have, threads, kernels, size, repeats, use_vips, use_scipy, report):
+    w, h = size
     print("\n== kernels: median of %d, %dx%d u8, %d threads (ratio = peer / tandem; > 1: tandem faster)"
-          % (repeats, size, size, threads))
+          % (repeats, w, h, threads))
     print("  %-14s %-5s %10s %10s %7s %10s %7s %10s %7s" % ("kernel", "img", "tandem", "OpenCV", "ratio",
                                                            "scipy", "ratio", "vips", "ratio"))
     tmp = tempfile.mkdtemp(prefix="tandem_cmp_")
     try:
-        for name, op, params, chans, cvf, spf, vargs in IMAGE_KERNELS:
+        for name, op, params, chans, cvf, spf, vargs in kernels:
             for c in chans:
                 label = "gray" if c == 1 else "RGB"
-                row = {"kernel": name, "image": label, "size": size, "threads": threads}
-                a = rng_image(size, size, c)
+                row = {"kernel": name, "image": label, "size": "%dx%d" % (w, h), "threads": threads}
+                a = rng_image(h, w, c)
                 if op not in have:
                     print("  %-14s %-5s skipped (no '%s' op in this tandem)" % (name, label, op))
                     row["skipped"] = True
                     report.append(row)
                     continue
-                p = params_for(name, params, size, size)
-                t_t, err = tandem_bench(tandem, op, ["--size", "%dx%d" % (size, size), "--channels", str(c)],
+                p = params_for(name, params, h, w)
+                t_t, err = tandem_bench(tandem, op, ["--size", "%dx%d" % (w, h), "--channels", str(c)],
                                         threads, repeats, p)
                 if t_t is None:
                     print("  %-14s %-5s tandem failed: %s" % (name, label, err))
@@ -290,7 +304,7 @@ def kernel_timings(tandem, have, threads, size, repeats, use_vips, report):
                     continue
                 o = out_like(name, a)
                 t_cv = median_time(lambda: cvf(a, o), repeats)
-                t_sp = median_time(lambda: spf(a), max(1, repeats // 2)) if spf else None
+                t_sp = median_time(lambda: spf(a), max(1, repeats // 2)) if spf and use_scipy else None
                 t_vi = None
                 if use_vips and vargs:
                     try:
@@ -490,7 +504,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tandem", required=True, help="path of the tandem executable")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--size", default="4096", help="image side N (N x N) or WxH (e.g. 1920x1080)")
+    ap.add_argument("--sigma", default="2", help="gaussian sigmas, comma separated (one row each)")
+    ap.add_argument("--kernel", action="append", help="only the image kernels whose name starts with this "
+                    "(repeatable, e.g. --kernel gaussian)")
+    ap.add_argument("--no-scipy", action="store_true", help="leave scipy.ndimage out of the kernel timings")
     ap.add_argument("--elements", type=int, default=10_000_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batch", type=int, default=120, help="photos in the batch job (0: skip)")
@@ -504,6 +522,8 @@ def main():
                          "faster than NumPy) or an output disagrees; for developers before a commit, not CI "
                          "(timings on shared machines are noisy)" % OPENCV_TARGET)
     a = ap.parse_args()
+    size = tuple(int(x) for x in a.size.lower().split("x")) if "x" in a.size.lower() else (int(a.size),) * 2
+    kernels = image_kernels([float(x) for x in a.sigma.split(",")], a.kernel)
 
     cv2.setNumThreads(a.threads)
     have = tandem_ops(a.tandem)
@@ -517,9 +537,10 @@ def main():
     report = {"agreement": [], "kernels": [], "arrays": [], "batch": []}
     only = set(a.only or ["agreement", "kernels", "arrays", "batch"])
     if "agreement" in only:
-        check_agreement(a.tandem, have, a.threads, report["agreement"])
+        check_agreement(a.tandem, have, a.threads, kernels, report["agreement"])
     if "kernels" in only:
-        kernel_timings(a.tandem, have, a.threads, a.size, a.repeats, use_vips, report["kernels"])
+        kernel_timings(a.tandem, have, a.threads, kernels, size, a.repeats, use_vips, not a.no_scipy,
+                       report["kernels"])
     if "arrays" in only:
         array_timings(a.tandem, have, a.threads, a.elements, a.repeats, report["arrays"])
     if a.batch > 0 and "batch" in only:

@@ -4,6 +4,7 @@
 #   bench/compare.sh [BUILD_DIR] [compare.py options...]
 # e.g. bench/compare.sh build-cpu --threads 2 --json results.json
 #      bench/compare.sh build-cpu --threads 1 --only kernels --check   # exit 1 under a target
+#      bench/compare.sh build-cpu --threads 2 --only kernels --kernel gaussian --sigma 1,2,5 --size 1920x1080
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}

@@ -2,7 +2,8 @@
 // bench/cpu_ratios.py (ratios against OpenCV that hold on a machine shared with other
 // jobs, where wall-clock medians count waiting as work).
 //   tandem_cpu_time OP SIZE CHANNELS REPEATS [VALUE]
-// OP: resize-0.5, resize-0.37, grayscale, threshold (VALUE: its T, default 127), invert.
+// OP: resize-0.5, resize-0.37, grayscale, threshold (VALUE: its T, default 127), invert,
+// gaussian-S (sigma S). SIZE: N (N x N) or WxH.
 // Prints the mean milliseconds per call after one untimed call.
 #include <time.h>
 
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "tandem/ops/gaussian.hpp"
 #include "tandem/ops/grayscale.hpp"
 #include "tandem/ops/invert.hpp"
 #include "tandem/ops/resize.hpp"
@@ -29,7 +31,8 @@ double thread_seconds() {
 int usage() {
   std::fprintf(stderr,
                "usage: tandem_cpu_time OP SIZE CHANNELS REPEATS [VALUE]\n"
-               "  OP: resize-0.5 resize-0.37 grayscale threshold invert\n");
+               "  OP: resize-0.5 resize-0.37 grayscale threshold invert gaussian-S\n"
+               "  SIZE: N or WxH\n");
   return 2;
 }
 
@@ -39,16 +42,22 @@ int main(int argc, char** argv) {
   using namespace tandem;
   if (argc < 5) return usage();
   const std::string op = argv[1];
-  const std::int64_t size = std::atoll(argv[2]), channels = std::atoll(argv[3]);
+  long long width = 0, height = 0;
+  if (std::sscanf(argv[2], "%lldx%lld", &width, &height) != 2) width = height = std::atoll(argv[2]);
+  const std::int64_t channels = std::atoll(argv[3]);
   const int repeats = std::atoi(argv[4]);
-  if (size < 1 || repeats < 1 || (channels != 1 && channels != 3 && channels != 4)) return usage();
+  if (width < 1 || height < 1 || repeats < 1 || (channels != 1 && channels != 3 && channels != 4)) return usage();
   Tensor src, dst;
-  if (!Tensor::create_image(DType::u8, size, size, channels, Device::cpu(), src).ok()) return 1;
+  if (!Tensor::create_image(DType::u8, height, width, channels, Device::cpu(), src).ok()) return 1;
   auto* p = src.view().ptr<std::uint8_t>();
   std::uint64_t z = 42;
   for (std::int64_t i = 0; i < src.view().numel(); ++i) p[i] = std::uint8_t((z = z * 6364136223846793005ull + 1) >> 56);
-  std::int64_t oh = size, ow = size, oc = channels;
-  if (op.rfind("resize-", 0) == 0) oh = ow = std::max<std::int64_t>(1, std::llround(size * std::atof(op.c_str() + 7)));
+  std::int64_t oh = height, ow = width, oc = channels;
+  if (op.rfind("resize-", 0) == 0) {
+    const double scale = std::atof(op.c_str() + 7);
+    oh = std::max<std::int64_t>(1, std::llround(double(height) * scale));
+    ow = std::max<std::int64_t>(1, std::llround(double(width) * scale));
+  }
   if (op == "grayscale") oc = 1;
   if (!Tensor::create_image(DType::u8, oh, ow, oc, Device::cpu(), dst).ok()) return 1;
   Exec exec = Exec::cpu();
@@ -58,6 +67,11 @@ int main(int argc, char** argv) {
     if (op == "grayscale") return grayscale(src.view(), dst.view(), GrayscaleParams{}, exec);
     if (op == "threshold") return threshold(src.view(), dst.view(), ThresholdParams{argc > 5 ? std::atof(argv[5]) : 127.0}, exec);
     if (op == "invert") return invert(src.view(), dst.view(), InvertParams{}, exec);
+    if (op.rfind("gaussian-", 0) == 0) {
+      GaussianParams g;
+      g.sigma = std::atof(op.c_str() + 9);
+      return gaussian(src.view(), dst.view(), g, exec);
+    }
     return {Errc::invalid_argument, "unknown op " + op};
   };
   if (const Status s = call(); !s.ok()) {

@@ -4,7 +4,7 @@ against OpenCV, and optionally against an older tandem build.
 
 Usage:
   /usr/bin/python3 bench/simd_ab.py --tandem build/tandem [--before OLD/tandem]
-      [--targets best,avx2] [--threads 1,2] [--rounds 3] [--size 4096] [--json FILE]
+      [--targets best,avx2] [--threads 1,2] [--rounds 3] [--size 4096|WxH] [--json FILE]
 
 For each thread count, each round times every kernel (4096x4096 u8, gray and
 RGB) with OpenCV (cv2.setNumThreads), with `tandem bench` once per TANDEM_SIMD
@@ -77,7 +77,7 @@ def tandem_time(binary, op, params, size, channels, threads, repeats, simd, cpu_
         env["TANDEM_SIMD"] = simd
     else:
         env.pop("TANDEM_SIMD", None)
-    cmd = [binary, "bench", "--device", "cpu", "--op", op, "--size", f"{size}x{size}", "--channels",
+    cmd = [binary, "bench", "--device", "cpu", "--op", op, "--size", f"{size[0]}x{size[1]}", "--channels",
            str(channels), "--dtype", "u8", "--threads", str(threads), "--repeats", str(repeats), "--warmup", "1",
            "--json", "--no-roof"]
     if params:
@@ -95,20 +95,22 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--size", default="4096", help="image side N (N x N) or WxH")
     ap.add_argument("--only", help="kernel names to run, comma separated (default: all)")
     ap.add_argument("--cpu-time", action="store_true", help="CPU seconds per call (one thread only)")
     ap.add_argument("--json")
     a = ap.parse_args()
     if a.cpu_time and a.threads != "1":
         ap.error("--cpu-time measures one thread: pass --threads 1")
+    a.size = tuple(int(x) for x in a.size.lower().split("x")) if "x" in a.size.lower() else (int(a.size),) * 2
+    w, h = a.size
     rng = np.random.default_rng(0)
-    imgs = {1: rng.integers(0, 256, (a.size, a.size), dtype=np.uint8),
-            3: rng.integers(0, 256, (a.size, a.size, 3), dtype=np.uint8)}
+    imgs = {1: rng.integers(0, 256, (h, w), dtype=np.uint8),
+            3: rng.integers(0, 256, (h, w, 3), dtype=np.uint8)}
     kernels = [k for k in KERNELS if not a.only or k[0] in a.only.split(",")]
     targets = a.targets.split(",")
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    print(f"CPU: {cpu}; OpenCV {cv2.__version__}; {a.size}x{a.size} u8; min over {a.rounds} rounds; "
+    print(f"CPU: {cpu}; OpenCV {cv2.__version__}; {w}x{h} u8; min over {a.rounds} rounds; "
           f"{'CPU' if a.cpu_time else 'wall'} time; "
           f"load {open('/proc/loadavg').read().split()[:3]}")
     results = []

@@ -79,18 +79,34 @@ __device__ __forceinline__ void stage_row(A* out, const T* row, int xs, int npx,
 //   Acc wx(int k), wy(int k);       the weights
 //   Acc hconst();                   the horizontal pass of a row that is all cval
 //   template <class T> T finish(Acc);
+//   optionally OwnSums (a type) with hsum(get), vsum(get): the op's own sums of the
+//                                    taps get(0..n-1), where they are not
+//                                    sum w(k) * get(k) (gaussian's u8 fixed
+//                                    point pairs its taps).
 
+/// The sum of one pass (kH: horizontal) over the taps get(0..n-1): the op's own
+/// hsum / vsum when it declares OwnSums, else sum w(k) * get(k) in order of k.
+template <bool kH, class Op, class Get>
+__device__ __forceinline__ typename Op::Acc sep_sum(const Op& op, const Get& get) {
+  if constexpr (requires { typename Op::OwnSums; }) {
+    if constexpr (kH)
+      return op.hsum(get);
+    else
+      return op.vsum(get);
+  } else {
+    typename Op::Acc s = 0;
+    const int n = kH ? op.nx : op.ny;
+    for (int k = 0; k < n; ++k) s += (kH ? op.wx(k) : op.wy(k)) * get(k);
+    return s;
+  }
+}
 template <class Op>
 __device__ __forceinline__ typename Op::Acc sep_h(const Op& op, const typename Op::Acc* p, int step) {
-  typename Op::Acc s = 0;
-  for (int k = 0; k < op.nx; ++k) s += op.wx(k) * p[k * step];
-  return s;
+  return sep_sum<true>(op, [&](int k) { return p[k * step]; });
 }
 template <class Op>
 __device__ __forceinline__ typename Op::Acc sep_v(const Op& op, const typename Op::Acc* p, int step) {
-  typename Op::Acc s = 0;
-  for (int k = 0; k < op.ny; ++k) s += op.wy(k) * p[k * step];
-  return s;
+  return sep_sum<false>(op, [&](int k) { return p[k * step]; });
 }
 
 template <class Op, int C>
@@ -151,12 +167,10 @@ __global__ void __launch_bounds__(256) sep_rows_direct(const __grid_constant__ O
   const int px = e / C, c = e - px * C;
   for (int y = blockIdx.y; y < im.height; y += gridDim.y) {
     const T* row = src_row<T>(im, y);
-    Acc s = 0;
-    for (int k = 0; k < op.nx; ++k) {
+    tmp[std::size_t(y) * n + e] = sep_sum<true>(op, [&](int k) {
       const int sx = kern::border_index(px - op.bx + k, im.width, im.mode);
-      s += op.wx(k) * (sx < 0 ? op.cval : static_cast<Acc>(__ldg(row + sx * C + c)));
-    }
-    tmp[std::size_t(y) * n + e] = s;
+      return sx < 0 ? op.cval : static_cast<Acc>(__ldg(row + sx * C + c));
+    });
   }
 }
 
@@ -169,11 +183,10 @@ __global__ void __launch_bounds__(256) sep_cols_direct(const __grid_constant__ O
   const int n = im.width * C;
   if (e >= n) return;
   for (int y = blockIdx.y; y < im.height; y += gridDim.y) {
-    Acc s = 0;
-    for (int k = 0; k < op.ny; ++k) {
+    const Acc s = sep_sum<false>(op, [&](int k) {
       const int sy = kern::border_index(y - op.by + k, im.height, im.mode);
-      s += op.wy(k) * (sy < 0 ? op.hconst() : tmp[std::size_t(sy) * n + e]);
-    }
+      return sy < 0 ? op.hconst() : tmp[std::size_t(sy) * n + e];
+    });
     dst_row<T>(im, y)[e] = op.template finish<T>(s);
   }
 }

@@ -1,12 +1,16 @@
 // gaussian: every dtype x channels x border x awkward size against a float64
-// reference, padded strides, large apertures, errors, and OpenCV golden data.
+// reference, padded strides, large apertures, errors, and OpenCV golden data;
+// the u8 fixed-point path bit for bit against a scalar restatement of its
+// integer algorithm, and within 1 of the float64 Gaussian.
 #include "tandem/ops/gaussian.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
+#include "kernels/gaussian.cuh"
 #include "tests/filters_support.hpp"
 #include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
@@ -126,6 +130,170 @@ TEST_P(GaussianTest, ThreadCountsAndColumnBlocks) {
     p.sigma = 1.5;
     check_thread_counts(runner, img.view(), ref, 1,
                         [&](const View& in, Tensor& out, const Exec& exec) { return gaussian(in, out, p, exec); });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The u8 fixed-point path (radius 1 .. kern::kGaussFxMaxRadius).
+
+std::vector<std::uint16_t> fixed_weights(int r, double sigma) {
+  std::vector<std::uint16_t> q(std::size_t(2 * r + 1));
+  kern::gaussian_fixed_weights(2 * r + 1, sigma, q.data());
+  return q;
+}
+
+// The integer algorithm of kernels/gaussian.cuh restated on whole images, in
+// 64-bit arithmetic and with the test's own border rule: each pass is
+// floor(p[r] q[r] / 2^16) + sum_{k<r} floor((p[k] + p[2r-k]) q[k] / 2^16), the
+// horizontal one over pixels times 128, the vertical one over its results (a
+// row outside the image in constant mode: the horizontal pass of a row of the
+// value); the result is min(255, (s + 64 + r + 1) >> 7).
+std::vector<double> ref_fixed(const View& img, double sigma, int radius, const std::string& border, double value) {
+  const int r = radius > 0 ? radius : ref_radius(sigma, DType::u8);
+  const auto q = fixed_weights(r, sigma);
+  const auto pass = [&](auto get) {
+    std::uint64_t s = (std::uint64_t(get(r)) * q[std::size_t(r)]) >> 16;
+    for (int k = 0; k < r; ++k) s += ((std::uint64_t(get(k)) + get(2 * r - k)) * q[std::size_t(k)]) >> 16;
+    return s;
+  };
+  const std::int64_t h = img.height(), w = img.width(), ch = img.channels();
+  const std::uint64_t cval = std::uint64_t(ref_value(DType::u8, value));
+  std::vector<std::uint64_t> hor(std::size_t(h * w * ch));
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x = 0; x < w; ++x)
+      for (std::int64_t c = 0; c < ch; ++c)
+        hor[std::size_t((y * w + x) * ch + c)] = pass([&](int k) {
+          const std::int64_t sx = ref_index(x - r + k, w, border);
+          return (sx < 0 ? cval : std::uint64_t(test::pixel(img, y, sx, c))) * 128;
+        });
+  const std::uint64_t hconst = pass([&](int) { return cval * 128; });
+  std::vector<double> out(hor.size());
+  for (std::int64_t y = 0; y < h; ++y)
+    for (std::int64_t x = 0; x < w; ++x)
+      for (std::int64_t c = 0; c < ch; ++c) {
+        const std::uint64_t s = pass([&](int k) {
+          const std::int64_t sy = ref_index(y - r + k, h, border);
+          return sy < 0 ? hconst : hor[std::size_t((sy * w + x) * ch + c)];
+        });
+        out[std::size_t((y * w + x) * ch + c)] = double(std::min<std::uint64_t>(255, (s + 64 + std::uint64_t(r) + 1) >> 7));
+      }
+  return out;
+}
+
+TEST(GaussianFixedPoint, WeightsAreSymmetricSumTo65536AndStayNearFloat64) {
+  for (int r = 1; r <= kern::kGaussFxMaxRadius; ++r)
+    for (double sigma : {0.0, 0.05, 0.3, 0.5, 0.8, 1.0, r / 3.0, r / 2.0, double(r), 4.0 * r, 1e4}) {
+      SCOPED_TRACE("radius " + std::to_string(r) + " sigma " + std::to_string(sigma));
+      const auto q = fixed_weights(r, sigma);
+      const auto w = ref_weights(r, sigma);
+      std::int64_t sum = 0;
+      double l1 = 0;
+      for (int k = 0; k <= 2 * r; ++k) {
+        const double want = w[std::size_t(k)] * 65536;
+        const double got = q[std::size_t(k)];
+        sum += q[std::size_t(k)];
+        l1 += std::abs(got - want) / 65536;
+        EXPECT_EQ(q[std::size_t(k)], q[std::size_t(2 * r - k)]) << "tap " << k;
+        // Within one unit of the float64 weight, but for a centre capped at 2^16 - 2.
+        if (!(k == r && want > 65534 && got == 65534)) EXPECT_LE(std::abs(got - want), 1.0) << "tap " << k;
+      }
+      EXPECT_EQ(sum, 65536);
+      // The bound of kernels/gaussian.cuh under 1/2: weights (both passes) plus floors.
+      EXPECT_LT(2 * 255 * l1 + (r + 1) / 128.0, 0.5);
+    }
+}
+
+TEST(GaussianFixedPoint, PathChoice) {
+  EXPECT_TRUE(kern::gaussian_fixed_point(DType::u8, 1));
+  EXPECT_TRUE(kern::gaussian_fixed_point(DType::u8, kern::kGaussFxMaxRadius));
+  EXPECT_FALSE(kern::gaussian_fixed_point(DType::u8, 0));
+  EXPECT_FALSE(kern::gaussian_fixed_point(DType::u8, kern::kGaussFxMaxRadius + 1));
+  EXPECT_FALSE(kern::gaussian_fixed_point(DType::u16, 3));
+  EXPECT_FALSE(kern::gaussian_fixed_point(DType::f32, 3));
+}
+
+// Sigma 0.5 .. 8 with the automatic aperture, and explicit radii (with sigma 0:
+// OpenCV's small tables and derived sigma), up to the widest fixed-point one.
+const Case kFixedCases[] = {{0.5, 0}, {0.8, 0}, {1, 0},   {1.7, 0}, {2, 0},   {3.3, 0}, {5, 0},
+                            {8, 0},   {0, 1},   {0, 3},   {1.2, 7}, {0.1, 2}, {4, 30}};
+
+TEST_P(GaussianTest, FixedPointIsBitExactAndWithinOneOfFloat64) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    const std::pair<std::int64_t, std::int64_t> sizes[] = {{1, 1}, {1, 9}, {9, 1}, {3, 70}, {29, 37}, {40, 131}};
+    std::uint64_t seed = 300;
+    for (int ch : {1, 3, 4})
+      for (const auto& border : borders())
+        for (auto [h, w] : sizes)
+          for (const Case& cs : kFixedCases) {
+            const Tensor img = test::random_image(DType::u8, h, w, ch, ++seed);
+            std::map<std::string, std::string, std::less<>> params{{"sigma", std::to_string(cs.sigma)},
+                                                                   {"border", border}};
+            if (cs.radius) params["radius"] = std::to_string(cs.radius);
+            const double value = border == "constant" ? 77 : 0;
+            if (border == "constant") params["value"] = "77";
+            const Tensor got = runner.run("gaussian", params, img.view());
+            std::ostringstream what;
+            what << "u8x" << ch << " " << h << "x" << w << " sigma " << cs.sigma << " radius " << cs.radius << " "
+                 << border;
+            // to_dtype leaves the reference's integers as they are: tolerance 0 is equality.
+            EXPECT_TRUE(matches(got.view(), ref_fixed(img.view(), cs.sigma, cs.radius, border, value), 0))
+                << what.str();
+            EXPECT_TRUE(test::all_near(got.view(), ref_gaussian(img.view(), cs.sigma, cs.radius, border, value), 1.0))
+                << what.str() << " (float64 Gaussian)";
+          }
+  });
+}
+
+TEST_P(GaussianTest, FixedPointKeepsConstantImagesAndExtremes) {
+  // A constant image stays constant (the compensation of the floors is exact
+  // there up to the widest radius); 0/255 stripes stay within [0, 255].
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    test::DeviceRunner runner(GetParam());
+    for (int v : {0, 1, 128, 254, 255})
+      for (int r : {1, 4, kern::kGaussFxMaxRadius}) {
+        Tensor img;
+        ASSERT_TRUE(Tensor::create(DType::u8, {19, 45, 3}, Device::cpu(), img).ok());
+        std::fill_n(static_cast<std::uint8_t*>(img.view().data), 19 * 45 * 3, std::uint8_t(v));
+        const Tensor got = runner.run("gaussian", {{"sigma", "20"}, {"radius", std::to_string(r)}}, img.view());
+        EXPECT_TRUE(test::all_near(got.view(), std::vector<double>(19 * 45 * 3, v), 0)) << v << " radius " << r;
+      }
+    const Tensor stripes = [] {
+      Tensor t;
+      throw_if_error(Tensor::create(DType::u8, {33, 64, 1}, Device::cpu(), t));
+      auto* p = static_cast<std::uint8_t*>(t.view().data);
+      for (int i = 0; i < 33 * 64; ++i) p[i] = (i / 3) % 2 ? 255 : 0;
+      return t;
+    }();
+    for (const auto& border : borders()) {
+      const Tensor got = runner.run("gaussian", {{"sigma", "1.1"}, {"border", border}}, stripes.view());
+      EXPECT_TRUE(matches(got.view(), ref_fixed(stripes.view(), 1.1, 0, border, 0), 0)) << border;
+    }
+  });
+}
+
+TEST_P(GaussianTest, FixedPointPaddedStridesAndThreadCounts) {
+  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
+  test::for_each_simd_target_on(GetParam(), [&] {
+    GaussianParams p;
+    p.sigma = 2.6;
+    p.border = Border::constant;
+    p.value = 300;  // saturates to 255
+    for (int ch : {1, 3, 4}) {
+      const Tensor img = test::random_image(DType::u8, 23, 37, ch, 400 + std::uint64_t(ch));
+      const Tensor got = run_padded(GetParam(), img.view(),
+                                    [&](const View& s, const View& d, const Exec& e) { return gaussian(s, d, p, e); });
+      EXPECT_TRUE(matches(got.view(), ref_fixed(img.view(), 2.6, 0, "constant", 300), 0)) << ch;
+    }
+    // Wide enough for two column blocks at sigma 5; strips vary with the thread count.
+    const Tensor wide = test::random_image(DType::u8, 61, 2600, 3, 410);
+    test::DeviceRunner runner(GetParam());
+    GaussianParams w;
+    w.sigma = 5;
+    check_thread_counts(runner, wide.view(), ref_fixed(wide.view(), 5, 0, "reflect101", 0), 0,
+                        [&](const View& in, Tensor& out, const Exec& exec) { return gaussian(in, out, w, exec); });
   });
 }
 

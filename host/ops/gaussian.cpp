@@ -39,9 +39,15 @@ Status check_radius(const GaussianParams& p, DType t) {
 // After the checks: the blur itself, on the host.
 Status gaussian_on_cpu(const View& src, const View& dst, const GaussianParams& p, const Exec& exec) {
   const int r = kern::gaussian_radius(p, src.dtype);
+  const kern::BorderMode mode = nbh::to_mode(p.border);
+  if (kern::gaussian_fixed_point(src.dtype, r)) {
+    std::array<std::uint16_t, 2 * kern::kGaussFxMaxRadius + 1> q;
+    kern::gaussian_fixed_weights(2 * r + 1, p.sigma, q.data());
+    return nbh::gaussian_fixed_cpu(src, dst, q.data(), r, mode, kern::saturate<std::uint8_t>(p.value),
+                                   cpu_threads(exec));
+  }
   std::array<float, 2 * kGaussianMaxRadius + 1> w;
   kern::gaussian_weights(2 * r + 1, p.sigma, w.data());
-  const kern::BorderMode mode = nbh::to_mode(p.border);
   return nbh::gaussian_cpu(src, dst, w.data(), r, mode, nbh::outside_value(src.dtype, p.value), cpu_threads(exec));
 }
 
@@ -51,7 +57,9 @@ const OpSpec& spec() {
       .kind = OpKind::image,
       .doc = "Gaussian blur (separable, every channel independently)",
       .semantics = "cv2.GaussianBlur(img, (0,0), sigma, borderType=border); with radius R: ksize (2R+1, 2R+1); "
-                   "float accumulation, rounded half to even (OpenCV's u8/u16 fixed point may differ by 1-2)",
+                   "u8 with radius 1-30: 16-bit fixed point (integer weights summing to 2^16, the same integers on "
+                   "CPU and GPU, every result within 1 of the float64 Gaussian); otherwise float accumulation, "
+                   "rounded half to even (OpenCV's own u8/u16 fixed point may differ by 1-2)",
       .params = {detail::field(&GaussianParams::sigma, "sigma",
                                "standard deviation in pixels; 0 derives it from radius as cv::getGaussianKernel does")
                      .in(0, 1e4),

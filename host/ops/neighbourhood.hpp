@@ -71,11 +71,12 @@ struct TilePlan {
   [[nodiscard]] int tiles() const { return ntx * nty; }
 };
 
-inline TilePlan plan_tiles(int height, int width, int channels, int window_rows, int min_strip, int threads) {
+inline TilePlan plan_tiles(int height, int width, int channels, int window_rows, int min_strip, int threads,
+                           int max_row = 2048) {
   constexpr int kBudget = 64 * 1024;  // floats of buffered rows per thread
-  // Elements per buffered row: at most 2048 (8 KB), so the rows one pass
-  // touches stay in L1.
-  const int target = std::clamp(kBudget / std::max(window_rows, 1), 256, 2048);
+  // Elements per buffered row: at most max_row (2048: 8 KB of float), so the
+  // rows one pass touches stay in L1.
+  const int target = std::clamp(kBudget / std::max(window_rows, 1), 256, max_row);
   TilePlan p;
   const std::int64_t row = std::int64_t(width) * channels;
   p.ntx = row <= target + target / 2 ? 1 : int((row + target - 1) / target);
@@ -133,6 +134,9 @@ constexpr MedianSelectLayout median_select_layout(int k) {
 /// the op with `threads` OpenMP threads on the best SIMD target).
 Status gaussian_cpu(const View& src, const View& dst, const float* w, int r, kern::BorderMode mode, float cval,
                     int threads);
+/// gaussian's u8 fixed-point path (kernels/gaussian.cuh): q the 2r+1 integer weights.
+Status gaussian_fixed_cpu(const View& src, const View& dst, const std::uint16_t* q, int r, kern::BorderMode mode,
+                          std::uint8_t cval, int threads);
 Status box_cpu(const View& src, const View& dst, int k, kern::BorderMode mode, float cval, int threads);
 Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::BorderMode mode, float cval,
                   int threads);
