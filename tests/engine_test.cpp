@@ -308,12 +308,9 @@ TEST(Engine, StreamsAnArrayLargerThanTheBudget) {
 }
 
 TEST(Engine, InMemoryTensorsWithACallbackPerResult) {
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 9; ++i) owned.push_back(test::random_image(DType::u8, 10 + i, 13, 1, static_cast<std::uint64_t>(i)));
-  for (auto& t : owned) views.push_back(t.view());
-  const RunSummary sum = run_tensors_checked(parse("threshold value=100"), views, DeviceChoice::cpu);
-  EXPECT_EQ(sum.ok, views.size());
+  const Images images = random_images(9, DType::u8, 0, [](int i) { return Shape{10 + i, 13, 1}; });
+  const RunSummary sum = run_tensors_checked(parse("threshold value=100"), images.views, DeviceChoice::cpu);
+  EXPECT_EQ(sum.ok, images.views.size());
 }
 
 // --- the GPU workers (skipped without a GPU) ---
@@ -327,17 +324,11 @@ TEST(Engine, InMemoryTensorsWithACallbackPerResult) {
 // packs them into shared round trips, and each result equals the CPU's.
 TEST(EngineGpu, SmallImagesTravelInBatchesAndEqualTheCpu) {
   SKIP_WITHOUT_GPU();
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 64; ++i) {
-    const std::int64_t h = 1 + (i * 37) % 211, w = 1 + (i * 53) % 307, c = i % 3 == 0 ? 3 : 1;
-    owned.push_back(test::random_image(DType::u8, h, w, c, static_cast<std::uint64_t>(100 + i)));
-  }
-  for (auto& t : owned) views.push_back(t.view());
+  const Images images = random_images(64, DType::u8, 100, mixed_sizes(211, 307));
   for (const char* text : {"median size=5 | invert", "threshold value=77 | box size=3"}) {
     SCOPED_TRACE(text);
-    const RunSummary sum = run_tensors_checked(parse(text), views, DeviceChoice::gpu);
-    EXPECT_EQ(sum.ok, views.size());
+    const RunSummary sum = run_tensors_checked(parse(text), images.views, DeviceChoice::gpu);
+    EXPECT_EQ(sum.ok, images.views.size());
     std::size_t batched = 0;
     for (const auto& r : sum.items) {
       EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input << " ran on " << r.device;
