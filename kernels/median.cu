@@ -17,6 +17,22 @@
 namespace tandem::cuda {
 namespace {
 
+// Stages the tw x th window of the image whose top-left pixel is (gx0, gy0), edge pixels
+// replicated, with all the block's threads: put(i, ty, tx, pixel) for its cell i = ty * tw + tx,
+// `pixel` pointing at the cell's first channel.
+template <class T, int C, class Put>
+__device__ __forceinline__ void stage_window(const char* __restrict__ src, std::int64_t src_stride, int H, int W,
+                                             int gx0, int gy0, int tw, int th, Put put) {
+  const int tid = threadIdx.y * kBlockX + threadIdx.x;
+  for (int i = tid; i < tw * th; i += kBlockThreads) {
+    const int ty = i / tw;
+    const int tx = i - ty * tw;
+    put(i, ty, tx,
+        reinterpret_cast<const T*>(src + kern::clamp_index(gy0 + ty, H) * src_stride) +
+            std::int64_t(kern::clamp_index(gx0 + tx, W)) * C);
+  }
+}
+
 template <class T, int C, int K>
 __global__ void __launch_bounds__(kBlockThreads)
     median_network_kernel(const char* __restrict__ src, std::int64_t src_stride, char* __restrict__ dst,
@@ -25,19 +41,13 @@ __global__ void __launch_bounds__(kBlockThreads)
   constexpr int TW = kBlockX + K - 1;
   constexpr int TH = kBlockY + K - 1;
   __shared__ T tile[TH][TW * C];
-  const int tid = threadIdx.y * kBlockX + threadIdx.x;
   const int x = blockIdx.x * kBlockX + threadIdx.x;
   const int gx0 = blockIdx.x * kBlockX - r;
   for (int by = blockIdx.y; by * kBlockY < H; by += gridDim.y) {
-    const int gy0 = by * kBlockY - r;
-    for (int i = tid; i < TW * TH; i += kBlockThreads) {
-      const int ty = i / TW;
-      const int tx = i - ty * TW;
-      const T* p = reinterpret_cast<const T*>(src + kern::clamp_index(gy0 + ty, H) * src_stride) +
-                   std::int64_t(kern::clamp_index(gx0 + tx, W)) * C;
+    stage_window<T, C>(src, src_stride, H, W, gx0, by * kBlockY - r, TW, TH, [&](int, int ty, int tx, const T* p) {
 #pragma unroll
       for (int c = 0; c < C; ++c) tile[ty][tx * C + c] = p[c];
-    }
+    });
     __syncthreads();
     const int y = by * kBlockY + threadIdx.y;
     if (x < W && y < H) {
@@ -70,17 +80,12 @@ __global__ void __launch_bounds__(kBlockThreads)
   const int TW = kBlockX + K - 1;
   const int TH = kBlockY + K - 1;
   const int c = blockIdx.z;
-  const int tid = threadIdx.y * kBlockX + threadIdx.x;
   const int x = blockIdx.x * kBlockX + threadIdx.x;
   const int gx0 = blockIdx.x * kBlockX - r;
   for (int by = blockIdx.y; by * kBlockY < H; by += gridDim.y) {
-    const int gy0 = by * kBlockY - r;
-    for (int i = tid; i < TW * TH; i += kBlockThreads) {
-      const int ty = i / TW;
-      const int tx = i - ty * TW;
-      const T* p = reinterpret_cast<const T*>(src + kern::clamp_index(gy0 + ty, H) * src_stride);
-      tile[i] = static_cast<TileKey<T>>(Key::key(p[std::int64_t(kern::clamp_index(gx0 + tx, W)) * C + c]));
-    }
+    stage_window<T, C>(src, src_stride, H, W, gx0, by * kBlockY - r, TW, TH, [&](int i, int, int, const T* p) {
+      tile[i] = static_cast<TileKey<T>>(Key::key(p[c]));
+    });
     __syncthreads();
     const int y = by * kBlockY + threadIdx.y;
     if (x < W && y < H) {
