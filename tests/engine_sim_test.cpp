@@ -67,15 +67,6 @@ void expect_same_outputs(const RunSummary& sum, const fs::path& a, const fs::pat
   }
 }
 
-// The same inputs through the CPU only, into `out`.
-RunSummary cpu_run(const Pipeline& p, const TempDir& in, const TempDir& out) {
-  RunOptions c = cpu_options(out.str());
-  c.inputs = {in.str()};
-  RunSummary sum;
-  EXPECT_TRUE(run_batch(p, c, sum).ok());
-  return sum;
-}
-
 std::size_t count_device(const RunSummary& sum, const std::string& prefix) {
   return std::size_t(std::count_if(sum.items.begin(), sum.items.end(),
                                    [&](const ItemResult& r) { return r.device.rfind(prefix, 0) == 0; }));
@@ -89,7 +80,7 @@ void expect_all_on_sim_equal_to_the_cpu(const Pipeline& p, const RunOptions& o, 
   ASSERT_TRUE(run_batch(p, o, sum).ok());
   EXPECT_EQ(sum.ok, n);
   EXPECT_EQ(count_device(sum, "sim:0"), n);
-  cpu_run(p, in, ref);
+  cpu_run(p, in.str(), ref.str());
   expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
 }
 
@@ -148,7 +139,7 @@ TEST_F(EngineSim, LoneItemsUseReusedPinnedMemoryBothWays) {
   const std::size_t allocated = detail::pinned_allocations() - before;
   EXPECT_EQ(sum.ok, 20u);
   EXPECT_EQ(count_device(sum, "sim:0"), 20u);
-  cpu_run(p, in, ref);
+  cpu_run(p, in.str(), ref.str());
   expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
   // 40 pinned blocks used (an input and a result per item); only about as
   // many as are in flight at once are ever allocated.
@@ -230,7 +221,7 @@ TEST_F(EngineSim, AStickyErrorRetiresTheDeviceAndTheRunFinishesOnTheCpu) {
     ASSERT_TRUE(run_batch(p, o, sum).ok());
     EXPECT_EQ(sum.ok, 10u);
     EXPECT_EQ(sum.failed, 0u);
-    cpu_run(p, in, ref);
+    cpu_run(p, in.str(), ref.str());
     expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
     EXPECT_EQ(count_device(sum, "sim:0"), 0u);  // nothing finished on the lost device
     EXPECT_EQ(count_device(sum, "cpu"), 10u);
@@ -258,7 +249,7 @@ TEST_F(EngineSim, OutOfMemoryOnTheDeviceFallsBackPerItem) {
   RunSummary sum;
   ASSERT_TRUE(run_batch(p, o, sum).ok());
   EXPECT_EQ(sum.ok, 8u);
-  cpu_run(p, in, ref);
+  cpu_run(p, in.str(), ref.str());
   expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
   std::size_t retried = 0;
   for (const auto& r : sum.items) retried += r.retried_on_cpu;

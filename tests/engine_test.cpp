@@ -49,10 +49,7 @@ TEST(Engine, BatchOfPhotosMatchesDirectApplication) {
     fs::copy_file(test::data_dir() + "/images/" + name, in.path() / name);
   fs::copy_file(test::data_dir() + "/images/moon.png", in.path() / "sub" / "moon.png");
   const Pipeline p = parse("gaussian sigma=2 | sobel");
-  RunOptions o = cpu_options(out.str());
-  o.inputs = {in.str()};
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = cpu_run(p, in.str(), out.str());
   EXPECT_EQ(sum.ok, 4u);
   EXPECT_EQ(sum.failed, 0u);
   ASSERT_EQ(sum.items.size(), 4u);
@@ -179,10 +176,7 @@ TEST(Engine, RefusesToOverwriteInputsOrEscapeTheOutputDirectory) {
     // A symlink inside the output directory pointing elsewhere is not followed out.
     TempDir out;
     fs::create_directory_symlink(elsewhere.path(), out.path() / "deep");
-    RunOptions o = cpu_options(out.str());
-    o.inputs = {in.str()};
-    RunSummary sum;
-    ASSERT_TRUE(run_batch(p, o, sum).ok());
+    const RunSummary sum = cpu_run(p, in.str(), out.str());
     EXPECT_EQ(sum.ok, 1u);
     EXPECT_EQ(sum.failed, 1u);
     EXPECT_FALSE(fs::exists(elsewhere.path() / "b.png"));
@@ -359,10 +353,7 @@ TEST(EngineGpu, FilesOnTheGpuEqualTheCpuAndCopiesOverlapKernels) {
   ASSERT_TRUE(run_batch(p, o, sum).ok());
   ASSERT_EQ(sum.ok, 12u);
   for (const auto& r : sum.items) EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input;
-  RunOptions c = cpu_options(out_cpu.str());
-  c.inputs = {in.str()};
-  RunSummary csum;
-  ASSERT_TRUE(run_batch(p, c, csum).ok());
+  const RunSummary csum = cpu_run(p, in.str(), out_cpu.str());
   for (int i = 0; i < 12; ++i) {
     const std::string name = "img" + std::to_string(i) + ".ppm";
     std::ifstream a(out_gpu.str(name), std::ios::binary), b(out_cpu.str(name), std::ios::binary);
