@@ -59,9 +59,9 @@ Status launch(const View& src, const View& dst, const SobelParams& p, cudaStream
   const int H = static_cast<int>(src.height());
   const int W = static_cast<int>(src.width());
   const float cval = static_cast<float>(kern::saturate<T>(p.value));
-  sobel_kernel<T, C><<<image_grid(W, H), dim3(kBlockX, kBlockY), 0, stream>>>(static_cast<const char*>(src.data), src.row_stride(),
-                                                  static_cast<char*>(dst.data), dst.row_stride(), H, W,
-                                                  static_cast<kern::BorderMode>(p.border), cval);
+  sobel_kernel<T, C><<<image_grid(W, H), dim3(kBlockX, kBlockY), 0, stream>>>(
+      static_cast<const char*>(src.data), src.row_stride(), static_cast<char*>(dst.data), dst.row_stride(), H, W,
+      static_cast<kern::BorderMode>(p.border), cval);
   return launch_status("sobel_kernel");
 }
 
