@@ -76,8 +76,7 @@ std::size_t count_device(const RunSummary& sum, const std::string& prefix) {
 // output equals the CPU's (written into `ref`).
 void expect_all_on_sim_equal_to_the_cpu(const Pipeline& p, const RunOptions& o, const TempDir& in,
                                          const TempDir& out, const TempDir& ref, std::size_t n) {
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   EXPECT_EQ(sum.ok, n);
   EXPECT_EQ(count_device(sum, "sim:0"), n);
   cpu_run(p, in.str(), ref.str());
@@ -134,8 +133,7 @@ TEST_F(EngineSim, LoneItemsUseReusedPinnedMemoryBothWays) {
   o.inputs = {in.str()};
   o.io_memory = 12u << 20;  // a few items in flight at a time, as in a long batch
   const std::size_t before = detail::pinned_allocations();
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   const std::size_t allocated = detail::pinned_allocations() - before;
   EXPECT_EQ(sum.ok, 20u);
   EXPECT_EQ(count_device(sum, "sim:0"), 20u);
@@ -217,8 +215,7 @@ TEST_F(EngineSim, AStickyErrorRetiresTheDeviceAndTheRunFinishesOnTheCpu) {
     const Pipeline p = parse("gaussian sigma=1.5 | sobel");
     RunOptions o = gpu_options(out.str(), d);
     o.inputs = {in.str()};
-    RunSummary sum;
-    ASSERT_TRUE(run_batch(p, o, sum).ok());
+    const RunSummary sum = run_ok(p, o);
     EXPECT_EQ(sum.ok, 10u);
     EXPECT_EQ(sum.failed, 0u);
     cpu_run(p, in.str(), ref.str());
@@ -246,8 +243,7 @@ TEST_F(EngineSim, OutOfMemoryOnTheDeviceFallsBackPerItem) {
   const Pipeline p = parse("box size=5");
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   EXPECT_EQ(sum.ok, 8u);
   cpu_run(p, in.str(), ref.str());
   expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
@@ -271,8 +267,7 @@ TEST_F(EngineSim, AStreamedArrayThatFailsOnTheDeviceFallsBackToTheCpu) {
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
   o.io_memory = 4u << 20;  // the file is more than a quarter of it: streamed in 1 MiB chunks
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
   EXPECT_TRUE(sum.items[0].retried_on_cpu);
   Tensor got;
@@ -295,8 +290,7 @@ TEST_F(EngineSim, AStreamedArrayOverlapsTwoStreamsOnTheDevice) {
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
   o.io_memory = 8u << 20;
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
   EXPECT_EQ(sum.items[0].device, "sim:0");
   EXPECT_FALSE(sum.items[0].retried_on_cpu);

@@ -85,8 +85,7 @@ TEST(Engine, BadInputsFailAloneAndTheBatchGoesOn) {
   RunOptions o = cpu_options(out.str());
   // notes.txt: ignored where the directory walk finds it, failed where it is named.
   o.inputs = {in.str(), in.str("missing.png"), in.str("notes.txt")};
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   EXPECT_EQ(sum.ok, 1u);
   EXPECT_EQ(sum.failed, 6u);
   EXPECT_EQ(sum.items.size(), 7u);
@@ -134,15 +133,13 @@ TEST(Engine, ResumeSkipsCompleteOutputs) {
   const Pipeline p = parse("box size=3");
   RunOptions o = cpu_options(out.str());
   o.inputs = {in.str()};
-  RunSummary first;
-  ASSERT_TRUE(run_batch(p, o, first).ok());
+  const RunSummary first = run_ok(p, o);
   ASSERT_EQ(first.ok, 6u);
   fs::remove(out.path() / "img2.png");
   fs::remove(out.path() / "img4.png");
   const auto before = fs::last_write_time(out.path() / "img0.png");
   o.resume = true;
-  RunSummary second;
-  ASSERT_TRUE(run_batch(p, o, second).ok());
+  const RunSummary second = run_ok(p, o);
   EXPECT_EQ(second.ok, 2u);
   EXPECT_EQ(second.skipped, 4u);
   EXPECT_EQ(fs::last_write_time(out.path() / "img0.png"), before);
@@ -226,8 +223,7 @@ TEST(Engine, MemoryStaysWithinTheBudgetOnALargeBatch) {
   RunOptions o = cpu_options(out.str());
   o.inputs = {in.str()};
   o.io_memory = 4u << 20;  // room for a handful of items, not 120
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(parse("affine scale=2 offset=1 | abs"), o, sum).ok());
+  const RunSummary sum = run_ok(parse("affine scale=2 offset=1 | abs"), o);
   EXPECT_EQ(sum.ok, 120u);
   EXPECT_EQ(sum.io_memory_limit, 4u << 20);
   EXPECT_LE(sum.io_memory_peak, sum.io_memory_limit);
@@ -349,8 +345,7 @@ TEST(EngineGpu, FilesOnTheGpuEqualTheCpuAndCopiesOverlapKernels) {
   o.inputs = {in.str()};
   o.device = DeviceChoice::gpu;
   o.trace_path = out_gpu.str("trace.json");
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   ASSERT_EQ(sum.ok, 12u);
   for (const auto& r : sum.items) EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input;
   const RunSummary csum = cpu_run(p, in.str(), out_cpu.str());
@@ -403,8 +398,7 @@ TEST(EngineGpu, ItemsTakingMostOfTheBudgetDoNotStallTheGpuWorker) {
   o.inputs = {in.str()};
   o.device = DeviceChoice::gpu;
   o.io_memory = 8u << 20;  // an item's peak is ~5 MiB (f32 in, 8-byte results of two stages): one at a time
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   EXPECT_EQ(sum.ok, 6u);
   for (const auto& r : sum.items) EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input << " ran on " << r.device;
   Tensor src, got;

@@ -80,15 +80,19 @@ inline auto mixed_sizes(std::int64_t max_h, std::int64_t max_w) {
   };
 }
 
-/// run_batch of `p` on the CPU over the input `in` (a directory or a file) into `out`; the
-/// batch itself must run (its items may fail: the summary says).
-inline RunSummary cpu_run(const Pipeline& p, const std::string& in, const std::string& out) {
-  RunOptions o = cpu_options(out);
-  o.inputs = {in};
+/// run_batch of `p` with `o`, which must run (its items may fail: the summary says).
+inline RunSummary run_ok(const Pipeline& p, const RunOptions& o) {
   RunSummary sum;
   const Status s = run_batch(p, o, sum);
   EXPECT_TRUE(s.ok()) << s.message();
   return sum;
+}
+
+/// run_ok on the CPU over the input `in` (a directory or a file) into `out`.
+inline RunSummary cpu_run(const Pipeline& p, const std::string& in, const std::string& out) {
+  RunOptions o = cpu_options(out);
+  o.inputs = {in};
+  return run_ok(p, o);
 }
 
 // Applies `pipeline` directly (no engine) on the CPU.
