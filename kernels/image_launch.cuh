@@ -2,7 +2,7 @@
 // neighbourhood ops): blocks of 32 x 8 threads over the output, a grid whose
 // rows of blocks stop at CUDA's gridDim.y limit (the kernels loop over the
 // rest), and the dispatch from an image's (dtype, channels) to the kernel
-// instantiation for it. CUDA only.
+// instantiation for it (launch_on). CUDA only.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "kernels/cuda_check.cuh"
 #include "tandem/dtype.hpp"
 #include "tandem/status.hpp"
+#include "tandem/tensor.hpp"
 
 namespace tandem::cuda {
 
@@ -45,6 +47,15 @@ Status dispatch(DType t, int channels, F&& f) {
   if (t == DType::u16) return dispatch_channels(channels, [&](auto c) { return f(std::uint16_t{}, c); });
   if (t == DType::f32) return dispatch_channels(channels, [&](auto c) { return f(float{}, c); });
   return {Errc::internal, "unsupported dtype reached the CUDA launcher"};
+}
+
+/// The entry of an image kernel: makes src's device current, then calls
+/// f(T{}, std::integral_constant<int, C>{}, stream) for src's layout.
+template <class F>
+Status launch_on(const View& src, void* stream, F&& f) {
+  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
+  const cudaStream_t s = as_stream(stream);
+  return dispatch(src.dtype, int(src.channels()), [&](auto tag, auto ch) { return f(tag, ch, s); });
 }
 
 }  // namespace tandem::cuda

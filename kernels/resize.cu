@@ -63,9 +63,7 @@ Status launch(const View& src, const View& dst, cudaStream_t stream) {
 }  // namespace
 
 Status resize(const View& src, const View& dst, void* stream) {
-  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
-  cudaStream_t s = as_stream(stream);
-  return dispatch(src.dtype, int(src.channels()), [&](auto tag, auto ch) {
+  return launch_on(src, stream, [&](auto tag, auto ch, cudaStream_t s) {
     return launch<decltype(tag), decltype(ch)::value>(src, dst, s);
   });
 }
