@@ -75,27 +75,35 @@ inline void op_benchmark(benchmark::State& state, const OpSpec* spec, std::strin
                  }());
 }
 
+/// The op `name` of the table, or nullptr after a note on stderr (an op this build leaves out).
+inline const OpSpec* find_bench_op(const std::string& name) {
+  const OpSpec* spec = find_op(name);
+  if (!spec) std::fprintf(stderr, "note: op '%s' is not in this build; not benchmarked\n", name.c_str());
+  return spec;
+}
+
+/// Registers op_benchmark of `spec` on a random `dtype` input of `shape` as `label`, in real time.
+inline void register_op(const std::string& label, const OpSpec* spec, const std::vector<std::int64_t>& shape,
+                        DType dtype) {
+  benchmark::RegisterBenchmark(label.c_str(),
+                               [spec, shape, dtype](benchmark::State& st) { op_benchmark(st, spec, "", shape, dtype); })
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
 /// Registers image benchmarks for each op in `ops` present in the table, on
 /// square sizes x {gray, RGB} (channel counts the op refuses are left out).
 inline void register_image_ops(const std::vector<std::string>& ops, const std::vector<std::int64_t>& sizes,
                                DType dtype = DType::u8) {
   for (const auto& name : ops) {
-    const OpSpec* spec = find_op(name);
-    if (!spec) {
-      std::fprintf(stderr, "note: op '%s' is not in this build; not benchmarked\n", name.c_str());
-      continue;
-    }
+    const OpSpec* spec = find_bench_op(name);
+    if (!spec) continue;
     for (int ch : {1, 3}) {
       if (!(spec->channels & (1u << ch))) continue;
       for (std::int64_t n : sizes) {
         std::vector<std::int64_t> shape{n, n};
         if (ch > 1) shape.push_back(ch);
-        benchmark::RegisterBenchmark((name + "/" + bench::shape_text(shape)).c_str(),
-                                     [spec, shape, dtype](benchmark::State& st) {
-                                       op_benchmark(st, spec, "", shape, dtype);
-                                     })
-            ->UseRealTime()
-            ->Unit(benchmark::kMillisecond);
+        register_op(name + "/" + bench::shape_text(shape), spec, shape, dtype);
       }
     }
   }
@@ -105,20 +113,9 @@ inline void register_image_ops(const std::vector<std::string>& ops, const std::v
 inline void register_array_ops(const std::vector<std::string>& ops, const std::vector<std::int64_t>& sizes,
                                DType dtype = DType::f32) {
   for (const auto& name : ops) {
-    const OpSpec* spec = find_op(name);
-    if (!spec) {
-      std::fprintf(stderr, "note: op '%s' is not in this build; not benchmarked\n", name.c_str());
-      continue;
-    }
-    for (std::int64_t n : sizes) {
-      const std::vector<std::int64_t> shape{n};
-      benchmark::RegisterBenchmark((name + "/" + std::to_string(n)).c_str(),
-                                   [spec, shape, dtype](benchmark::State& st) {
-                                     op_benchmark(st, spec, "", shape, dtype);
-                                   })
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-    }
+    const OpSpec* spec = find_bench_op(name);
+    if (!spec) continue;
+    for (std::int64_t n : sizes) register_op(name + "/" + std::to_string(n), spec, {n}, dtype);
   }
 }
 

@@ -11,39 +11,45 @@
 #include <type_traits>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/image_launch.cuh"
 #include "kernels/median.cuh"
 
 namespace tandem::cuda {
 namespace {
 
-constexpr int kTileX = 32;
-constexpr int kTileY = 8;
-constexpr int kThreads = kTileX * kTileY;
-constexpr int kMaxGridY = 65535;
+// Stages the tw x th window of the image whose top-left pixel is (gx0, gy0), edge pixels
+// replicated, with all the block's threads: put(i, ty, tx, pixel) for its cell i = ty * tw + tx,
+// `pixel` pointing at the cell's first channel.
+template <class T, int C, class Put>
+__device__ __forceinline__ void stage_window(const char* __restrict__ src, std::int64_t src_stride, int H, int W,
+                                             int gx0, int gy0, int tw, int th, Put put) {
+  const int tid = threadIdx.y * kBlockX + threadIdx.x;
+  for (int i = tid; i < tw * th; i += kBlockThreads) {
+    const int ty = i / tw;
+    const int tx = i - ty * tw;
+    put(i, ty, tx,
+        reinterpret_cast<const T*>(src + kern::clamp_index(gy0 + ty, H) * src_stride) +
+            std::int64_t(kern::clamp_index(gx0 + tx, W)) * C);
+  }
+}
 
 template <class T, int C, int K>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kBlockThreads)
     median_network_kernel(const char* __restrict__ src, std::int64_t src_stride, char* __restrict__ dst,
                           std::int64_t dst_stride, int H, int W) {
   constexpr int r = K / 2;
-  constexpr int TW = kTileX + K - 1;
-  constexpr int TH = kTileY + K - 1;
+  constexpr int TW = kBlockX + K - 1;
+  constexpr int TH = kBlockY + K - 1;
   __shared__ T tile[TH][TW * C];
-  const int tid = threadIdx.y * kTileX + threadIdx.x;
-  const int x = blockIdx.x * kTileX + threadIdx.x;
-  const int gx0 = blockIdx.x * kTileX - r;
-  for (int by = blockIdx.y; by * kTileY < H; by += gridDim.y) {
-    const int gy0 = by * kTileY - r;
-    for (int i = tid; i < TW * TH; i += kThreads) {
-      const int ty = i / TW;
-      const int tx = i - ty * TW;
-      const T* p = reinterpret_cast<const T*>(src + kern::clamp_index(gy0 + ty, H) * src_stride) +
-                   std::int64_t(kern::clamp_index(gx0 + tx, W)) * C;
+  const int x = blockIdx.x * kBlockX + threadIdx.x;
+  const int gx0 = blockIdx.x * kBlockX - r;
+  for (int by = blockIdx.y; by * kBlockY < H; by += gridDim.y) {
+    stage_window<T, C>(src, src_stride, H, W, gx0, by * kBlockY - r, TW, TH, [&](int, int ty, int tx, const T* p) {
 #pragma unroll
       for (int c = 0; c < C; ++c) tile[ty][tx * C + c] = p[c];
-    }
+    });
     __syncthreads();
-    const int y = by * kTileY + threadIdx.y;
+    const int y = by * kBlockY + threadIdx.y;
     if (x < W && y < H) {
       T* out = reinterpret_cast<T*>(dst + y * dst_stride) + std::int64_t(x) * C;
       for (int c = 0; c < C; ++c) {
@@ -64,29 +70,24 @@ template <class T>
 using TileKey = std::conditional_t<std::is_floating_point_v<T>, std::uint32_t, T>;
 
 template <class T, int C>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kBlockThreads)
     median_radix_kernel(const char* __restrict__ src, std::int64_t src_stride, char* __restrict__ dst,
                         std::int64_t dst_stride, int H, int W, int K) {
   using Key = kern::MedianKey<T>;
   extern __shared__ unsigned char smem[];
   TileKey<T>* tile = reinterpret_cast<TileKey<T>*>(smem);
   const int r = K / 2;
-  const int TW = kTileX + K - 1;
-  const int TH = kTileY + K - 1;
+  const int TW = kBlockX + K - 1;
+  const int TH = kBlockY + K - 1;
   const int c = blockIdx.z;
-  const int tid = threadIdx.y * kTileX + threadIdx.x;
-  const int x = blockIdx.x * kTileX + threadIdx.x;
-  const int gx0 = blockIdx.x * kTileX - r;
-  for (int by = blockIdx.y; by * kTileY < H; by += gridDim.y) {
-    const int gy0 = by * kTileY - r;
-    for (int i = tid; i < TW * TH; i += kThreads) {
-      const int ty = i / TW;
-      const int tx = i - ty * TW;
-      const T* p = reinterpret_cast<const T*>(src + kern::clamp_index(gy0 + ty, H) * src_stride);
-      tile[i] = static_cast<TileKey<T>>(Key::key(p[std::int64_t(kern::clamp_index(gx0 + tx, W)) * C + c]));
-    }
+  const int x = blockIdx.x * kBlockX + threadIdx.x;
+  const int gx0 = blockIdx.x * kBlockX - r;
+  for (int by = blockIdx.y; by * kBlockY < H; by += gridDim.y) {
+    stage_window<T, C>(src, src_stride, H, W, gx0, by * kBlockY - r, TW, TH, [&](int i, int, int, const T* p) {
+      tile[i] = static_cast<TileKey<T>>(Key::key(p[c]));
+    });
     __syncthreads();
-    const int y = by * kTileY + threadIdx.y;
+    const int y = by * kBlockY + threadIdx.y;
     if (x < W && y < H) {
       const TileKey<T>* w = tile + threadIdx.y * TW + threadIdx.x;
       const std::uint32_t k =
@@ -101,24 +102,23 @@ template <class T, int C>
 Status launch(const View& src, const View& dst, int K, cudaStream_t stream) {
   const int H = static_cast<int>(src.height());
   const int W = static_cast<int>(src.width());
-  const dim3 block(kTileX, kTileY);
-  const unsigned gx = (W + kTileX - 1) / kTileX;
-  const unsigned gy = std::min((H + kTileY - 1) / kTileY, kMaxGridY);
+  const dim3 block(kBlockX, kBlockY);
+  const dim3 grid = image_grid(W, H);
   const auto* s = static_cast<const char*>(src.data);
   auto* d = static_cast<char*>(dst.data);
   if (K == 3) {
-    median_network_kernel<T, C, 3><<<dim3(gx, gy), block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
+    median_network_kernel<T, C, 3><<<grid, block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
     return launch_status("median_network_kernel<3>");
   }
   if (K == 5) {
-    median_network_kernel<T, C, 5><<<dim3(gx, gy), block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
+    median_network_kernel<T, C, 5><<<grid, block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
     return launch_status("median_network_kernel<5>");
   }
   if (K == 7) {
-    median_network_kernel<T, C, 7><<<dim3(gx, gy), block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
+    median_network_kernel<T, C, 7><<<grid, block, 0, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W);
     return launch_status("median_network_kernel<7>");
   }
-  const std::size_t smem = sizeof(TileKey<T>) * std::size_t(kTileX + K - 1) * std::size_t(kTileY + K - 1);
+  const std::size_t smem = sizeof(TileKey<T>) * std::size_t(kBlockX + K - 1) * std::size_t(kBlockY + K - 1);
   int device = 0, limit = 0;
   TANDEM_CUDA_TRY(cudaGetDevice(&device));
   TANDEM_CUDA_TRY(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -128,30 +128,16 @@ Status launch(const View& src, const View& dst, int K, cudaStream_t stream) {
                                    std::to_string(limit)};
   auto* kernel = &median_radix_kernel<T, C>;
   TANDEM_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
-  kernel<<<dim3(gx, gy, C), block, smem, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W, K);
+  kernel<<<dim3(grid.x, grid.y, C), block, smem, stream>>>(s, src.row_stride(), d, dst.row_stride(), H, W, K);
   return launch_status("median_radix_kernel");
 }
 
 }  // namespace
 
 Status median(const View& src, const View& dst, const MedianParams& p, void* stream) {
-  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
-  cudaStream_t s = as_stream(stream);
-  const auto c = src.channels();
-  switch (src.dtype) {
-    case DType::u8:
-      if (c == 1) return launch<std::uint8_t, 1>(src, dst, p.size, s);
-      if (c == 3) return launch<std::uint8_t, 3>(src, dst, p.size, s);
-      return launch<std::uint8_t, 4>(src, dst, p.size, s);
-    case DType::u16:
-      if (c == 1) return launch<std::uint16_t, 1>(src, dst, p.size, s);
-      if (c == 3) return launch<std::uint16_t, 3>(src, dst, p.size, s);
-      return launch<std::uint16_t, 4>(src, dst, p.size, s);
-    default:
-      if (c == 1) return launch<float, 1>(src, dst, p.size, s);
-      if (c == 3) return launch<float, 3>(src, dst, p.size, s);
-      return launch<float, 4>(src, dst, p.size, s);
-  }
+  return launch_on(src, stream, [&](auto tag, auto ch, cudaStream_t s) {
+    return launch<decltype(tag), decltype(ch)::value>(src, dst, p.size, s);
+  });
 }
 
 }  // namespace tandem::cuda

@@ -12,6 +12,7 @@
 
 #include "kernels/common.cuh"
 #include "kernels/cuda_check.cuh"
+#include "kernels/image_launch.cuh"
 #include "tandem/tensor.hpp"
 
 namespace tandem::cuda::nbh {
@@ -241,23 +242,7 @@ Status run_separable(const Op& op, const Image& im, cudaStream_t stream, const c
   return s.ok() ? f : s;
 }
 
-/// Calls f(T{}, std::integral_constant<int, C>{}) for the layouts the
-/// neighbourhood ops declare: u8, u16 and f32 with 1, 3 or 4 channels.
-template <class F>
-Status dispatch_channels(int channels, F&& f) {
-  using std::integral_constant;
-  if (channels == 1) return f(integral_constant<int, 1>{});
-  if (channels == 3) return f(integral_constant<int, 3>{});
-  if (channels == 4) return f(integral_constant<int, 4>{});
-  return {Errc::internal, "unsupported channel count reached the CUDA launcher"};
-}
-
-template <class F>
-Status dispatch(DType t, int channels, F&& f) {
-  if (t == DType::u8) return dispatch_channels(channels, [&](auto c) { return f(std::uint8_t{}, c); });
-  if (t == DType::u16) return dispatch_channels(channels, [&](auto c) { return f(std::uint16_t{}, c); });
-  if (t == DType::f32) return dispatch_channels(channels, [&](auto c) { return f(float{}, c); });
-  return {Errc::internal, "unsupported dtype reached the CUDA launcher"};
-}
+// The (dtype, channels) dispatch of every image kernel (kernels/image_launch.cuh).
+using cuda::dispatch;
 
 }  // namespace tandem::cuda::nbh

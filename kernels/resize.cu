@@ -8,17 +8,14 @@
 #include <type_traits>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/image_launch.cuh"
 #include "kernels/resize.cuh"
 
 namespace tandem::cuda {
 namespace {
 
-constexpr int kBlockX = 32;
-constexpr int kBlockY = 8;
-constexpr int kMaxGridY = 65535;
-
 template <class T, int C>
-__global__ void __launch_bounds__(kBlockX * kBlockY)
+__global__ void __launch_bounds__(kBlockThreads)
     resize_kernel(const char* __restrict__ src, std::int64_t src_stride, int sh, int sw, char* __restrict__ dst,
                   std::int64_t dst_stride, int dh, int dw, double scale_x, double scale_y) {
   const int dx = blockIdx.x * kBlockX + threadIdx.x;
@@ -57,33 +54,18 @@ template <class T, int C>
 Status launch(const View& src, const View& dst, cudaStream_t stream) {
   const int sh = static_cast<int>(src.height()), sw = static_cast<int>(src.width());
   const int dh = static_cast<int>(dst.height()), dw = static_cast<int>(dst.width());
-  const dim3 block(kBlockX, kBlockY);
-  const dim3 grid((dw + kBlockX - 1) / kBlockX, std::min((dh + kBlockY - 1) / kBlockY, kMaxGridY));
-  resize_kernel<T, C><<<grid, block, 0, stream>>>(static_cast<const char*>(src.data), src.row_stride(), sh, sw,
-                                                   static_cast<char*>(dst.data), dst.row_stride(), dh, dw,
-                                                   kern::resize_scale(sw, dw), kern::resize_scale(sh, dh));
+  resize_kernel<T, C><<<image_grid(dw, dh), dim3(kBlockX, kBlockY), 0, stream>>>(
+      static_cast<const char*>(src.data), src.row_stride(), sh, sw, static_cast<char*>(dst.data), dst.row_stride(),
+      dh, dw, kern::resize_scale(sw, dw), kern::resize_scale(sh, dh));
   return launch_status("resize_kernel");
-}
-
-template <class T>
-Status launch_channels(const View& src, const View& dst, cudaStream_t stream) {
-  switch (src.channels()) {
-    case 1: return launch<T, 1>(src, dst, stream);
-    case 3: return launch<T, 3>(src, dst, stream);
-    default: return launch<T, 4>(src, dst, stream);
-  }
 }
 
 }  // namespace
 
 Status resize(const View& src, const View& dst, void* stream) {
-  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
-  cudaStream_t s = as_stream(stream);
-  switch (src.dtype) {
-    case DType::u8: return launch_channels<std::uint8_t>(src, dst, s);
-    case DType::u16: return launch_channels<std::uint16_t>(src, dst, s);
-    default: return launch_channels<float>(src, dst, s);
-  }
+  return launch_on(src, stream, [&](auto tag, auto ch, cudaStream_t s) {
+    return launch<decltype(tag), decltype(ch)::value>(src, dst, s);
+  });
 }
 
 }  // namespace tandem::cuda

@@ -5,29 +5,26 @@
 #include <cstdint>
 
 #include "kernels/cuda_check.cuh"
+#include "kernels/image_launch.cuh"
 #include "kernels/sobel.cuh"
 
 namespace tandem::cuda {
 namespace {
 
-constexpr int kTileX = 32;
-constexpr int kTileY = 8;
-constexpr int kMaxGridY = 65535;
-
 template <class T, int C>
-__global__ void __launch_bounds__(kTileX * kTileY)
+__global__ void __launch_bounds__(kBlockThreads)
     sobel_kernel(const char* __restrict__ src, std::int64_t src_stride, char* __restrict__ dst,
                  std::int64_t dst_stride, int H, int W, kern::BorderMode mode, float cval) {
-  constexpr int TW = kTileX + 2;
-  constexpr int TH = kTileY + 2;
+  constexpr int TW = kBlockX + 2;
+  constexpr int TH = kBlockY + 2;
   __shared__ float tile[TH][TW][C];
-  const int tid = threadIdx.y * kTileX + threadIdx.x;
-  const int x = blockIdx.x * kTileX + threadIdx.x;
-  const int gx0 = blockIdx.x * kTileX - 1;
+  const int tid = threadIdx.y * kBlockX + threadIdx.x;
+  const int x = blockIdx.x * kBlockX + threadIdx.x;
+  const int gx0 = blockIdx.x * kBlockX - 1;
   // Grid-stride over row tiles, so any height fits in gridDim.y.
-  for (int by = blockIdx.y; by * kTileY < H; by += gridDim.y) {
-    const int gy0 = by * kTileY - 1;
-    for (int i = tid; i < TW * TH; i += kTileX * kTileY) {
+  for (int by = blockIdx.y; by * kBlockY < H; by += gridDim.y) {
+    const int gy0 = by * kBlockY - 1;
+    for (int i = tid; i < TW * TH; i += kBlockThreads) {
       const int ty = i / TW;
       const int tx = i - ty * TW;
       const int sy = kern::border_index(gy0 + ty, H, mode);
@@ -42,7 +39,7 @@ __global__ void __launch_bounds__(kTileX * kTileY)
       }
     }
     __syncthreads();
-    const int y = by * kTileY + threadIdx.y;
+    const int y = by * kBlockY + threadIdx.y;
     if (x < W && y < H) {
       T* out = reinterpret_cast<T*>(dst + y * dst_stride) + std::int64_t(x) * C;
       const int tx = threadIdx.x + 1;
@@ -61,35 +58,19 @@ template <class T, int C>
 Status launch(const View& src, const View& dst, const SobelParams& p, cudaStream_t stream) {
   const int H = static_cast<int>(src.height());
   const int W = static_cast<int>(src.width());
-  const dim3 block(kTileX, kTileY);
-  const dim3 grid((W + kTileX - 1) / kTileX, std::min((H + kTileY - 1) / kTileY, kMaxGridY));
   const float cval = static_cast<float>(kern::saturate<T>(p.value));
-  sobel_kernel<T, C><<<grid, block, 0, stream>>>(static_cast<const char*>(src.data), src.row_stride(),
-                                                  static_cast<char*>(dst.data), dst.row_stride(), H, W,
-                                                  static_cast<kern::BorderMode>(p.border), cval);
+  sobel_kernel<T, C><<<image_grid(W, H), dim3(kBlockX, kBlockY), 0, stream>>>(
+      static_cast<const char*>(src.data), src.row_stride(), static_cast<char*>(dst.data), dst.row_stride(), H, W,
+      static_cast<kern::BorderMode>(p.border), cval);
   return launch_status("sobel_kernel");
 }
 
 }  // namespace
 
 Status sobel(const View& src, const View& dst, const SobelParams& p, void* stream) {
-  TANDEM_CUDA_TRY(cudaSetDevice(src.device.index));
-  cudaStream_t s = as_stream(stream);
-  const auto c = src.channels();
-  switch (src.dtype) {
-    case DType::u8:
-      if (c == 1) return launch<std::uint8_t, 1>(src, dst, p, s);
-      if (c == 3) return launch<std::uint8_t, 3>(src, dst, p, s);
-      return launch<std::uint8_t, 4>(src, dst, p, s);
-    case DType::u16:
-      if (c == 1) return launch<std::uint16_t, 1>(src, dst, p, s);
-      if (c == 3) return launch<std::uint16_t, 3>(src, dst, p, s);
-      return launch<std::uint16_t, 4>(src, dst, p, s);
-    default:
-      if (c == 1) return launch<float, 1>(src, dst, p, s);
-      if (c == 3) return launch<float, 3>(src, dst, p, s);
-      return launch<float, 4>(src, dst, p, s);
-  }
+  return launch_on(src, stream, [&](auto tag, auto ch, cudaStream_t s) {
+    return launch<decltype(tag), decltype(ch)::value>(src, dst, p, s);
+  });
 }
 
 }  // namespace tandem::cuda

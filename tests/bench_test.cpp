@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "cli/tools/bench.hpp"
 #include "cli/tools/bench_pipeline.hpp"
 #include "host/core/simd.hpp"
 #include "cli/tools/format.hpp"
 #include "tandem/tandem.hpp"
+#include "tests/support/cli.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem::bench {
@@ -226,17 +228,10 @@ std::string cli_stdout(const std::string& args, int* rc, const std::string& env 
 }
 
 TEST(BenchCli, UsageErrorsExit2) {
-  EXPECT_EQ(cli_exit("--device tpu"), 2);
-  EXPECT_EQ(cli_exit("--op no_such_op"), 2);
-  EXPECT_EQ(cli_exit("--size 12"), 2);
-  EXPECT_EQ(cli_exit("--size 0x5"), 2);
-  EXPECT_EQ(cli_exit("--dtype q7"), 2);
-  EXPECT_EQ(cli_exit("--repeats 0"), 2);
-  EXPECT_EQ(cli_exit("--channels 9"), 2);
-  EXPECT_EQ(cli_exit("--op invert --params novalue"), 2);
-  EXPECT_EQ(cli_exit("--params a=1"), 2);  // --params without --op
-  EXPECT_EQ(cli_exit("--roof --no-roof"), 2);
-  EXPECT_EQ(cli_exit("--frobnicate"), 2);
+  for (const char* args : {"--device tpu", "--op no_such_op", "--size 12", "--size 0x5", "--dtype q7", "--repeats 0",
+                           "--channels 9", "--op invert --params novalue", "--params a=1" /* without --op */,
+                           "--roof --no-roof", "--frobnicate"})
+    EXPECT_EQ(cli_exit(args), 2) << args;
 }
 
 TEST(BenchCli, TinyRunPrintsJson) {
@@ -416,30 +411,19 @@ TEST(BenchPipelineCli, DefaultInputsAreTheBundledPhotos) {
 }
 
 TEST(BenchPipelineCli, UsageErrorsExit2) {
-  EXPECT_EQ(cli_exit("--pipeline \"gaussian sigma=2 | nope\""), 2);
-  EXPECT_EQ(cli_exit("--pipeline \"gaussian sigma=-1\""), 2);
-  EXPECT_EQ(cli_exit("--pipeline \"\""), 2);
-  EXPECT_EQ(cli_exit("--pipeline invert --op invert"), 2);
-  EXPECT_EQ(cli_exit("--pipeline invert --roof"), 2);
-  EXPECT_EQ(cli_exit("--pipeline invert --size 8x8"), 2);
-  EXPECT_EQ(cli_exit(image("camera.png")), 2);  // inputs without --pipeline
-  EXPECT_EQ(cli_exit("--glob '*.png'"), 2);
+  const std::vector<std::string> usage_errors = {
+      "--pipeline \"gaussian sigma=2 | nope\"", "--pipeline \"gaussian sigma=-1\"", "--pipeline \"\"",
+      "--pipeline invert --op invert", "--pipeline invert --roof", "--pipeline invert --size 8x8",
+      image("camera.png") /* inputs without --pipeline */, "--glob '*.png'"};
+  for (const std::string& args : usage_errors) EXPECT_EQ(cli_exit(args), 2) << args;
   EXPECT_EQ(cli_exit("--pipeline invert --device cpu /no/such/dir"), 1);  // its one input fails
 }
 
 TEST(BenchPipelineCli, FailingInputExits1AndNamesIt) {
-  int rc = -1;
-  const std::string cmd = std::string(TANDEM_CLI) + " bench --pipeline invert --device cpu --repeats 1 " +
-                          test::data_dir() + "/broken/truncated.jpg 2>&1 >/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string err;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) err.append(buf, n);
-  const int st = pclose(p);
-  rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  EXPECT_EQ(rc, 1);
-  EXPECT_NE(err.find("truncated.jpg"), std::string::npos) << err;
+  const test::CommandResult r = test::run_command({TANDEM_CLI, "bench", "--pipeline", "invert", "--device", "cpu",
+                                                   "--repeats", "1", test::data_dir() + "/broken/truncated.jpg"});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("truncated.jpg"), std::string::npos) << r.err;
 }
 
 }  // namespace

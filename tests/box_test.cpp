@@ -22,7 +22,7 @@ std::vector<double> ref_box(const View& img, int k, const std::string& border, d
   return sums;
 }
 
-class BoxTest : public ::testing::TestWithParam<Device> {};
+class BoxTest : public test::DeviceTest {};
 
 // Integer results are exact on both devices (integer or double sums, one division).
 void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int64_t w, int k,
@@ -34,9 +34,7 @@ void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int6
 }
 
 TEST_P(BoxTest, MatchesReferenceOnAwkwardSizes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for_each_awkward_case(std::vector<int>{1, 2, 3, 6, 9},
                           [&](const Combo& c, const std::string& border, std::int64_t h, std::int64_t w, int k,
                               std::uint64_t seed) { check(runner, c, h, w, k, border, seed); });
@@ -46,9 +44,7 @@ TEST_P(BoxTest, MatchesReferenceOnAwkwardSizes) {
 TEST_P(BoxTest, HugeWindows) {
   // Windows far larger than the image; u16 with K > 181 sums in 64 bits (CPU)
   // or double (GPU); beyond the fused tile the GPU takes the direct path.
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     check(runner, {DType::u8, 3}, 37, 53, 64, "reflect101", 40);
     check(runner, {DType::u16, 1}, 37, 53, 201, "replicate", 41);
     check(runner, {DType::u16, 3}, 19, 23, 182, "constant", 42);
@@ -58,14 +54,12 @@ TEST_P(BoxTest, HugeWindows) {
 }
 
 TEST_P(BoxTest, LargeImages) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   check(runner, {DType::u8, 4}, 1031, 777, 5, "reflect101", 50);
   check(runner, {DType::f32, 1}, 1031, 777, 4, "constant", 51);
 }
 
 TEST_P(BoxTest, PaddedRowStrides) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     BoxParams p;
     p.size = 4;
@@ -77,7 +71,6 @@ TEST_P(BoxTest, PaddedRowStrides) {
 }
 
 TEST_P(BoxTest, ThreadCountsAndColumnBlocks) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const Tensor img = test::random_image(DType::u16, 61, 4200, 3, 70);
     const auto ref = ref_box(img.view(), 7, "replicate", 0);
@@ -91,14 +84,12 @@ TEST_P(BoxTest, ThreadCountsAndColumnBlocks) {
 }
 
 TEST_P(BoxTest, MatchesOpenCV) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     check_golden("box", GetParam());
   });
 }
 
 TEST_P(BoxTest, RejectsBadInputsAndParameters) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Exec& exec = runner.exec();
   const auto status = [&](const Tensor& host, const BoxParams& p) {

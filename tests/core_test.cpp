@@ -103,7 +103,7 @@ TEST(Tensor, DeviceMemoryWithoutGpuIsAnErrorNotACrash) {
 // copy() to a device and back, on every device: a 1-D array (one linear
 // copy on the GPU), padded rows on both sides, and a one-row view whose
 // unused row stride is smaller than its row (no pitch to honour).
-class CopyTest : public ::testing::TestWithParam<Device> {};
+class CopyTest : public test::DeviceTest {};
 
 ::testing::AssertionResult same_elements(const View& got, const View& want) {
   std::vector<double> w(static_cast<std::size_t>(want.numel()));
@@ -112,7 +112,6 @@ class CopyTest : public ::testing::TestWithParam<Device> {};
 }
 
 TEST_P(CopyTest, RoundTripsKeepEveryElement) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Tensor line = test::random_tensor(DType::f32, {100003}, 11);
   EXPECT_TRUE(same_elements(runner.download(runner.upload(line.view()).view()).view(), line.view()));

@@ -67,18 +67,20 @@ void expect_same_outputs(const RunSummary& sum, const fs::path& a, const fs::pat
   }
 }
 
-// The same inputs through the CPU only, into `out`.
-RunSummary cpu_run(const Pipeline& p, const TempDir& in, const TempDir& out) {
-  RunOptions c = cpu_options(out.str());
-  c.inputs = {in.str()};
-  RunSummary sum;
-  EXPECT_TRUE(run_batch(p, c, sum).ok());
-  return sum;
-}
-
 std::size_t count_device(const RunSummary& sum, const std::string& prefix) {
   return std::size_t(std::count_if(sum.items.begin(), sum.items.end(),
                                    [&](const ItemResult& r) { return r.device.rfind(prefix, 0) == 0; }));
+}
+
+// Runs `p` with `o` (inputs `in`, outputs `out`): all `n` items succeed on sim:0, and every
+// output equals the CPU's (written into `ref`).
+void expect_all_on_sim_equal_to_the_cpu(const Pipeline& p, const RunOptions& o, const TempDir& in,
+                                         const TempDir& out, const TempDir& ref, std::size_t n) {
+  const RunSummary sum = run_ok(p, o);
+  EXPECT_EQ(sum.ok, n);
+  EXPECT_EQ(count_device(sum, "sim:0"), n);
+  cpu_run(p, in.str(), ref.str());
+  expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
 }
 
 // Files on one sim device equal the CPU's, and the double buffering really
@@ -93,12 +95,7 @@ TEST_F(EngineSim, FilesEqualTheCpuAndOneStreamCopiesWhileTheOtherComputes) {
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
   o.trace_path = tr.str("trace.json");
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
-  EXPECT_EQ(sum.ok, 12u);
-  EXPECT_EQ(count_device(sum, "sim:0"), 12u);
-  cpu_run(p, in, ref);
-  expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+  expect_all_on_sim_equal_to_the_cpu(p, o, in, out, ref, 12);
 
   const auto events = detail::sim_events(0);
   bool overlap = false;
@@ -136,12 +133,11 @@ TEST_F(EngineSim, LoneItemsUseReusedPinnedMemoryBothWays) {
   o.inputs = {in.str()};
   o.io_memory = 12u << 20;  // a few items in flight at a time, as in a long batch
   const std::size_t before = detail::pinned_allocations();
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   const std::size_t allocated = detail::pinned_allocations() - before;
   EXPECT_EQ(sum.ok, 20u);
   EXPECT_EQ(count_device(sum, "sim:0"), 20u);
-  cpu_run(p, in, ref);
+  cpu_run(p, in.str(), ref.str());
   expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
   // 40 pinned blocks used (an input and a result per item); only about as
   // many as are in flight at once are ever allocated.
@@ -175,15 +171,9 @@ TEST_F(EngineSim, DecodingIntoPinnedMemoryEqualsTheHostDecodeAndFallsBack) {
 // result equals the CPU's.
 TEST_F(EngineSim, SmallImagesTravelInBatchesAndEqualTheCpu) {
   detail::sim_configure({SimDeviceSpec{}});
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 48; ++i) {
-    const std::int64_t h = 1 + (i * 37) % 97, w = 1 + (i * 53) % 131, c = i % 3 == 0 ? 3 : 1;
-    owned.push_back(test::random_image(DType::u8, h, w, c, static_cast<std::uint64_t>(100 + i)));
-  }
-  for (auto& t : owned) views.push_back(t.view());
-  const RunSummary sum = run_tensors_checked(parse("median size=3 | invert"), views, DeviceChoice::gpu);
-  EXPECT_EQ(sum.ok, views.size());
+  const Images images = random_images(48, DType::u8, 100, mixed_sizes(97, 131));
+  const RunSummary sum = run_tensors_checked(parse("median size=3 | invert"), images.views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, images.views.size());
   std::size_t batched = 0;
   for (const auto& r : sum.items) {
     EXPECT_EQ(r.device, "sim:0") << r.input;
@@ -199,17 +189,14 @@ TEST_F(EngineSim, AFailedLaunchRetriesItsItemOnTheCpu) {
   SimDeviceSpec spec;
   spec.fail_launch_at = 3;
   detail::sim_configure({spec});
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 12; ++i) owned.push_back(test::random_image(DType::u8, 1100, 1000 + i, 1, std::uint64_t(i)));
-  for (auto& t : owned) views.push_back(t.view());
-  const RunSummary sum = run_tensors_checked(parse("invert"), views, DeviceChoice::gpu);
-  EXPECT_EQ(sum.ok, views.size());
+  const Images images = random_images(12, DType::u8, 0, [](int i) { return Shape{1100, 1000 + i, 1}; });
+  const RunSummary sum = run_tensors_checked(parse("invert"), images.views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, images.views.size());
   EXPECT_EQ(sum.failed, 0u);
   std::size_t retried = 0;
   for (const auto& r : sum.items) retried += r.retried_on_cpu;
   EXPECT_EQ(retried, 1u);
-  EXPECT_EQ(count_device(sum, "sim:0"), views.size() - 1);
+  EXPECT_EQ(count_device(sum, "sim:0"), images.views.size() - 1);
   EXPECT_FALSE(detail::sim_stats(0).lost);
 }
 
@@ -228,11 +215,10 @@ TEST_F(EngineSim, AStickyErrorRetiresTheDeviceAndTheRunFinishesOnTheCpu) {
     const Pipeline p = parse("gaussian sigma=1.5 | sobel");
     RunOptions o = gpu_options(out.str(), d);
     o.inputs = {in.str()};
-    RunSummary sum;
-    ASSERT_TRUE(run_batch(p, o, sum).ok());
+    const RunSummary sum = run_ok(p, o);
     EXPECT_EQ(sum.ok, 10u);
     EXPECT_EQ(sum.failed, 0u);
-    cpu_run(p, in, ref);
+    cpu_run(p, in.str(), ref.str());
     expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
     EXPECT_EQ(count_device(sum, "sim:0"), 0u);  // nothing finished on the lost device
     EXPECT_EQ(count_device(sum, "cpu"), 10u);
@@ -257,10 +243,9 @@ TEST_F(EngineSim, OutOfMemoryOnTheDeviceFallsBackPerItem) {
   const Pipeline p = parse("box size=5");
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   EXPECT_EQ(sum.ok, 8u);
-  cpu_run(p, in, ref);
+  cpu_run(p, in.str(), ref.str());
   expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
   std::size_t retried = 0;
   for (const auto& r : sum.items) retried += r.retried_on_cpu;
@@ -282,8 +267,7 @@ TEST_F(EngineSim, AStreamedArrayThatFailsOnTheDeviceFallsBackToTheCpu) {
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
   o.io_memory = 4u << 20;  // the file is more than a quarter of it: streamed in 1 MiB chunks
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
   EXPECT_TRUE(sum.items[0].retried_on_cpu);
   Tensor got;
@@ -306,8 +290,7 @@ TEST_F(EngineSim, AStreamedArrayOverlapsTwoStreamsOnTheDevice) {
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
   o.io_memory = 8u << 20;
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   ASSERT_EQ(sum.ok, 1u) << sum.items[0].status.message();
   EXPECT_EQ(sum.items[0].device, "sim:0");
   EXPECT_FALSE(sum.items[0].retried_on_cpu);
@@ -338,12 +321,7 @@ TEST_F(EngineSim, ItemsTakingMostOfTheBudgetDoNotStallTheFeeder) {
   RunOptions o = gpu_options(out.str());
   o.inputs = {in.str()};
   o.io_memory = 4u << 20;  // an item's peak is ~3.2 MB (its input, a stage's input and output): one at a time
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
-  EXPECT_EQ(sum.ok, 6u);
-  EXPECT_EQ(count_device(sum, "sim:0"), 6u);
-  cpu_run(p, in, ref);
-  expect_same_outputs(sum, fs::canonical(out.path()), ref.path());
+  expect_all_on_sim_equal_to_the_cpu(p, o, in, out, ref, 6);
 }
 
 // Devices of different speeds: every worker pulls when it is free, so the
@@ -354,14 +332,11 @@ TEST_F(EngineSim, AFastDeviceTakesMoreItemsThanASlowOne) {
   slow.compute_slowdown = 20;
   slow.h2d_gbps = slow.d2h_gbps = 1;
   detail::sim_configure({fast, slow});
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 40; ++i) owned.push_back(test::random_image(DType::u8, 1100, 1001 + i, 1, std::uint64_t(50 + i)));
-  for (auto& t : owned) views.push_back(t.view());
-  const RunSummary sum = run_tensors_checked(parse("gaussian sigma=2"), views, DeviceChoice::gpu);
-  EXPECT_EQ(sum.ok, views.size());
+  const Images images = random_images(40, DType::u8, 50, [](int i) { return Shape{1100, 1001 + i, 1}; });
+  const RunSummary sum = run_tensors_checked(parse("gaussian sigma=2"), images.views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, images.views.size());
   const std::size_t on_fast = count_device(sum, "sim:0"), on_slow = count_device(sum, "sim:1");
-  EXPECT_EQ(on_fast + on_slow, views.size());
+  EXPECT_EQ(on_fast + on_slow, images.views.size());
   // About 4:1 on an idle 2-core machine; the feeders share its cores with the
   // simulated kernels, so under heavy load the ratio shrinks (3:2 seen with
   // five suites at once): "more" is what must hold everywhere.
@@ -394,12 +369,9 @@ TEST_F(EngineSim, MatmulUploadsBOncePerDevice) {
 // Four devices: every one takes part and every result is right.
 TEST_F(EngineSim, FourDevicesShareTheBatch) {
   detail::sim_configure({SimDeviceSpec{}, SimDeviceSpec{}, SimDeviceSpec{}, SimDeviceSpec{}});
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 48; ++i) owned.push_back(test::random_image(DType::u16, 800 + i, 701, 1, std::uint64_t(80 + i)));
-  for (auto& t : owned) views.push_back(t.view());
-  const RunSummary sum = run_tensors_checked(parse("box size=3 | invert"), views, DeviceChoice::gpu);
-  EXPECT_EQ(sum.ok, views.size());
+  const Images images = random_images(48, DType::u16, 80, [](int i) { return Shape{800 + i, 701, 1}; });
+  const RunSummary sum = run_tensors_checked(parse("box size=3 | invert"), images.views, DeviceChoice::gpu);
+  EXPECT_EQ(sum.ok, images.views.size());
   for (int d = 0; d < 4; ++d) EXPECT_GT(count_device(sum, "sim:" + std::to_string(d)), 0u) << "sim:" << d;
 }
 

@@ -49,10 +49,7 @@ TEST(Engine, BatchOfPhotosMatchesDirectApplication) {
     fs::copy_file(test::data_dir() + "/images/" + name, in.path() / name);
   fs::copy_file(test::data_dir() + "/images/moon.png", in.path() / "sub" / "moon.png");
   const Pipeline p = parse("gaussian sigma=2 | sobel");
-  RunOptions o = cpu_options(out.str());
-  o.inputs = {in.str()};
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = cpu_run(p, in.str(), out.str());
   EXPECT_EQ(sum.ok, 4u);
   EXPECT_EQ(sum.failed, 0u);
   ASSERT_EQ(sum.items.size(), 4u);
@@ -88,8 +85,7 @@ TEST(Engine, BadInputsFailAloneAndTheBatchGoesOn) {
   RunOptions o = cpu_options(out.str());
   // notes.txt: ignored where the directory walk finds it, failed where it is named.
   o.inputs = {in.str(), in.str("missing.png"), in.str("notes.txt")};
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   EXPECT_EQ(sum.ok, 1u);
   EXPECT_EQ(sum.failed, 6u);
   EXPECT_EQ(sum.items.size(), 7u);
@@ -137,15 +133,13 @@ TEST(Engine, ResumeSkipsCompleteOutputs) {
   const Pipeline p = parse("box size=3");
   RunOptions o = cpu_options(out.str());
   o.inputs = {in.str()};
-  RunSummary first;
-  ASSERT_TRUE(run_batch(p, o, first).ok());
+  const RunSummary first = run_ok(p, o);
   ASSERT_EQ(first.ok, 6u);
   fs::remove(out.path() / "img2.png");
   fs::remove(out.path() / "img4.png");
   const auto before = fs::last_write_time(out.path() / "img0.png");
   o.resume = true;
-  RunSummary second;
-  ASSERT_TRUE(run_batch(p, o, second).ok());
+  const RunSummary second = run_ok(p, o);
   EXPECT_EQ(second.ok, 2u);
   EXPECT_EQ(second.skipped, 4u);
   EXPECT_EQ(fs::last_write_time(out.path() / "img0.png"), before);
@@ -179,10 +173,7 @@ TEST(Engine, RefusesToOverwriteInputsOrEscapeTheOutputDirectory) {
     // A symlink inside the output directory pointing elsewhere is not followed out.
     TempDir out;
     fs::create_directory_symlink(elsewhere.path(), out.path() / "deep");
-    RunOptions o = cpu_options(out.str());
-    o.inputs = {in.str()};
-    RunSummary sum;
-    ASSERT_TRUE(run_batch(p, o, sum).ok());
+    const RunSummary sum = cpu_run(p, in.str(), out.str());
     EXPECT_EQ(sum.ok, 1u);
     EXPECT_EQ(sum.failed, 1u);
     EXPECT_FALSE(fs::exists(elsewhere.path() / "b.png"));
@@ -232,8 +223,7 @@ TEST(Engine, MemoryStaysWithinTheBudgetOnALargeBatch) {
   RunOptions o = cpu_options(out.str());
   o.inputs = {in.str()};
   o.io_memory = 4u << 20;  // room for a handful of items, not 120
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(parse("affine scale=2 offset=1 | abs"), o, sum).ok());
+  const RunSummary sum = run_ok(parse("affine scale=2 offset=1 | abs"), o);
   EXPECT_EQ(sum.ok, 120u);
   EXPECT_EQ(sum.io_memory_limit, 4u << 20);
   EXPECT_LE(sum.io_memory_peak, sum.io_memory_limit);
@@ -308,12 +298,9 @@ TEST(Engine, StreamsAnArrayLargerThanTheBudget) {
 }
 
 TEST(Engine, InMemoryTensorsWithACallbackPerResult) {
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 9; ++i) owned.push_back(test::random_image(DType::u8, 10 + i, 13, 1, static_cast<std::uint64_t>(i)));
-  for (auto& t : owned) views.push_back(t.view());
-  const RunSummary sum = run_tensors_checked(parse("threshold value=100"), views, DeviceChoice::cpu);
-  EXPECT_EQ(sum.ok, views.size());
+  const Images images = random_images(9, DType::u8, 0, [](int i) { return Shape{10 + i, 13, 1}; });
+  const RunSummary sum = run_tensors_checked(parse("threshold value=100"), images.views, DeviceChoice::cpu);
+  EXPECT_EQ(sum.ok, images.views.size());
 }
 
 // --- the GPU workers (skipped without a GPU) ---
@@ -327,17 +314,11 @@ TEST(Engine, InMemoryTensorsWithACallbackPerResult) {
 // packs them into shared round trips, and each result equals the CPU's.
 TEST(EngineGpu, SmallImagesTravelInBatchesAndEqualTheCpu) {
   SKIP_WITHOUT_GPU();
-  std::vector<Tensor> owned;
-  std::vector<View> views;
-  for (int i = 0; i < 64; ++i) {
-    const std::int64_t h = 1 + (i * 37) % 211, w = 1 + (i * 53) % 307, c = i % 3 == 0 ? 3 : 1;
-    owned.push_back(test::random_image(DType::u8, h, w, c, static_cast<std::uint64_t>(100 + i)));
-  }
-  for (auto& t : owned) views.push_back(t.view());
+  const Images images = random_images(64, DType::u8, 100, mixed_sizes(211, 307));
   for (const char* text : {"median size=5 | invert", "threshold value=77 | box size=3"}) {
     SCOPED_TRACE(text);
-    const RunSummary sum = run_tensors_checked(parse(text), views, DeviceChoice::gpu);
-    EXPECT_EQ(sum.ok, views.size());
+    const RunSummary sum = run_tensors_checked(parse(text), images.views, DeviceChoice::gpu);
+    EXPECT_EQ(sum.ok, images.views.size());
     std::size_t batched = 0;
     for (const auto& r : sum.items) {
       EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input << " ran on " << r.device;
@@ -364,14 +345,10 @@ TEST(EngineGpu, FilesOnTheGpuEqualTheCpuAndCopiesOverlapKernels) {
   o.inputs = {in.str()};
   o.device = DeviceChoice::gpu;
   o.trace_path = out_gpu.str("trace.json");
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   ASSERT_EQ(sum.ok, 12u);
   for (const auto& r : sum.items) EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input;
-  RunOptions c = cpu_options(out_cpu.str());
-  c.inputs = {in.str()};
-  RunSummary csum;
-  ASSERT_TRUE(run_batch(p, c, csum).ok());
+  const RunSummary csum = cpu_run(p, in.str(), out_cpu.str());
   for (int i = 0; i < 12; ++i) {
     const std::string name = "img" + std::to_string(i) + ".ppm";
     std::ifstream a(out_gpu.str(name), std::ios::binary), b(out_cpu.str(name), std::ios::binary);
@@ -421,8 +398,7 @@ TEST(EngineGpu, ItemsTakingMostOfTheBudgetDoNotStallTheGpuWorker) {
   o.inputs = {in.str()};
   o.device = DeviceChoice::gpu;
   o.io_memory = 8u << 20;  // an item's peak is ~5 MiB (f32 in, 8-byte results of two stages): one at a time
-  RunSummary sum;
-  ASSERT_TRUE(run_batch(p, o, sum).ok());
+  const RunSummary sum = run_ok(p, o);
   EXPECT_EQ(sum.ok, 6u);
   for (const auto& r : sum.items) EXPECT_EQ(r.device.rfind("cuda:", 0), 0u) << r.input << " ran on " << r.device;
   Tensor src, got;

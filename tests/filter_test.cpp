@@ -44,7 +44,7 @@ std::vector<double> ref_filter(const View& img, const Matrix& k, const std::stri
   return correlate(img, w, k.rows, k.cols, k.rows / 2, k.cols / 2, border, value);
 }
 
-class FilterTest : public ::testing::TestWithParam<Device> {};
+class FilterTest : public test::DeviceTest {};
 
 void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int64_t w, const Matrix& k,
            const std::string& border, std::uint64_t seed) {
@@ -55,9 +55,7 @@ void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int6
 }
 
 TEST_P(FilterTest, MatchesReferenceOnAwkwardSizes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     // Signed weights (results saturate), one smoothing kernel (they stay in range).
     const Matrix kernels[] = {random_kernel(1, 1, 1), random_kernel(3, 3, 2), random_kernel(1, 5, 3),
                               random_kernel(7, 3, 4), random_kernel(5, 9, 5, 0, 0.05)};
@@ -69,9 +67,7 @@ TEST_P(FilterTest, MatchesReferenceOnAwkwardSizes) {
 TEST_P(FilterTest, LargeKernels) {
   // 63x63 needs more than 48 KB of shared memory per GPU block; 3x801 and
   // 9x455 (4095 taps, the most but one) go to the direct GPU kernel.
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     check(runner, {DType::u8, 1}, 37, 53, random_kernel(63, 63, 10, 0, 0.0005), "reflect101", 20);
     check(runner, {DType::u16, 3}, 11, 29, random_kernel(3, 801, 11, 0, 0.002), "replicate", 21);
     check(runner, {DType::f32, 1}, 7, 9, random_kernel(9, 455, 12), "constant", 22);
@@ -80,7 +76,6 @@ TEST_P(FilterTest, LargeKernels) {
 }
 
 TEST_P(FilterTest, LargeImages) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   check(runner, {DType::u8, 3}, 1031, 777, random_kernel(3, 5, 30, -0.3, 0.6), "reflect101", 31);
   check(runner, {DType::u16, 1}, 1031, 777, random_kernel(5, 5, 32, -0.1, 0.2), "constant", 33);
@@ -88,9 +83,7 @@ TEST_P(FilterTest, LargeImages) {
 
 TEST_P(FilterTest, ZeroTapsAreSkipped) {
   // As OpenCV's filter engine: a NaN only spreads through non-zero weights.
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     Tensor img = test::random_image(DType::f32, 9, 11, 1, 40);
     img.view().row<float>(4)[5] = std::nanf("");
     const Tensor got = runner.run("filter", {{"kernel", "0,0,0;0,2,0;0,0,0"}}, img.view());
@@ -109,7 +102,6 @@ TEST_P(FilterTest, ZeroTapsAreSkipped) {
 }
 
 TEST_P(FilterTest, PaddedRowStrides) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const Matrix k = random_kernel(3, 5, 50);
     FilterParams p;
@@ -123,7 +115,6 @@ TEST_P(FilterTest, PaddedRowStrides) {
 }
 
 TEST_P(FilterTest, ThreadCountsAndColumnBlocks) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const Tensor img = test::random_image(DType::u8, 47, 2100, 4, 60);
     const Matrix k = random_kernel(5, 3, 61);
@@ -137,14 +128,12 @@ TEST_P(FilterTest, ThreadCountsAndColumnBlocks) {
 }
 
 TEST_P(FilterTest, MatchesOpenCV) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     check_golden("filter", GetParam());
   });
 }
 
 TEST_P(FilterTest, RejectsBadInputsAndParameters) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Exec& exec = runner.exec();
   const Tensor u8 = test::random_image(DType::u8, 8, 9, 1, 3);

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/padded_rows.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem::test::filters {
@@ -188,37 +189,6 @@ inline void check_golden(const std::string& op, Device device) {
 
 namespace tandem::test::filters {
 
-/// Runs `fn(src, dst, exec)` on `device` with the input and the output in
-/// buffers whose rows are padded (by different amounts), and returns the
-/// result as a packed host tensor.
-template <class F>
-Tensor run_padded(Device device, const View& host_src, F&& fn) {
-  Stream stream;
-  Exec exec = Exec::cpu();
-  if (device.is_cuda()) {
-    throw_if_error(Stream::create(device.index, stream));
-    exec = Exec::cuda(stream);
-  }
-  const auto make = [&](std::int64_t pad, Buffer& b) {
-    const std::int64_t stride = host_src.width() * host_src.channels() * std::int64_t(host_src.elem_size()) + pad;
-    throw_if_error(Buffer::allocate(std::size_t(stride * host_src.height()),
-                                    device.is_cuda() ? MemKind::device : MemKind::host, b, device.index));
-    return View::image(b.data(), host_src.dtype, host_src.height(), host_src.width(), host_src.channels(), device,
-                       stride);
-  };
-  Buffer sb, db;
-  const View s = make(24, sb), d = make(40, db);
-  throw_if_error(copy(host_src, s, exec.stream));
-  throw_if_error(stream.synchronize());
-  throw_if_error(fn(s, d, exec));
-  Tensor out;
-  throw_if_error(Tensor::create_like(host_src, Device::cpu(), out));
-  throw_if_error(stream.synchronize());
-  throw_if_error(copy(d, out.view(), exec.stream));
-  throw_if_error(stream.synchronize());
-  return out;
-}
-
 /// The `value` parameter the tests use for constant borders: a half-way value
 /// for integers (so rounding half to even is exercised), in range for f32.
 inline std::string test_value(DType t) {
@@ -261,12 +231,15 @@ void check_against_ref(DeviceRunner& runner, const std::string& op,
 }
 
 /// For every combo: a random 23x37 image (of `seed`) run by `op(src, dst,
-/// exec)` with padded rows on `device` must match `ref(img)` within `int_tol`.
+/// exec)` on `device`, from and into images whose rows are padded (by 6 and
+/// 10 elements), must match `ref(img)` within `int_tol`.
 template <class Op, class Ref>
 void check_padded_strides(Device device, std::uint64_t seed, int int_tol, Op&& op, Ref&& ref) {
+  DeviceRunner runner(device);
   for (const Combo& c : combos()) {
     const Tensor img = random_image(c.dtype, 23, 37, c.channels, seed);
-    const Tensor got = run_padded(device, img.view(), op);
+    const Tensor got = run_padded_rows(runner, img.view(), 23, 37, 6, 10,
+                                       [&](const View& s, const View& d) { return op(s, d, runner.exec()); });
     EXPECT_TRUE(matches(got.view(), ref(img.view()), int_tol)) << combo_name(c);
   }
 }

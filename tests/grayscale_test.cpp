@@ -14,7 +14,7 @@ namespace {
 
 namespace pt = test::pointops;
 
-class GrayscaleTest : public ::testing::TestWithParam<Device> {};
+class GrayscaleTest : public test::DeviceTest {};
 
 // Independent reference in double. Integer types: OpenCV 4's 15-bit fixed point,
 // floor(sum / 2^15 + 1/2), which double evaluates exactly (sums < 2^53, power-of-two
@@ -39,9 +39,7 @@ std::vector<double> reference(const View& img) {
 double tolerance(DType t) { return t == DType::f32 ? 3e-7 : 0.0; }
 
 TEST_P(GrayscaleTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
       SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
       Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
@@ -58,7 +56,6 @@ TEST_P(GrayscaleTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
 
 // The fixed-point weights really are BT.601: within rounding of the real-valued sum.
 TEST_P(GrayscaleTest, IntegerResultsAreWithinRoundingOfBt601) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (DType t : {DType::u8, DType::u16}) {
     Tensor img = test::random_image(t, 61, 67, 3, 99);
@@ -74,9 +71,7 @@ TEST_P(GrayscaleTest, IntegerResultsAreWithinRoundingOfBt601) {
 
 // Exhaustive over all 2^24 u8 RGB triples (one 4096 x 4096 image) against the reference.
 TEST_P(GrayscaleTest, EveryU8TripleIsExact) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     Tensor img;
     ASSERT_TRUE(Tensor::create_image(DType::u8, 4096, 4096, 3, Device::cpu(), img).ok());
     auto* p = img.view().ptr<std::uint8_t>();
@@ -103,13 +98,11 @@ TEST_P(GrayscaleTest, EveryU8TripleIsExact) {
 // sum rounded once (the CUDA kernel's __fmul_rn / __fadd_rn), so every SIMD target must equal
 // this scalar reference bit for bit (volatile forces each rounding here).
 TEST_P(GrayscaleTest, F32RoundsEachStepLikeTheGpu) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   auto rounded = [](float x) {
     volatile float v = x;
     return float(v);
   };
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (int c : {3, 4}) {
       Tensor img = test::random_image(DType::f32, 67, 131, c, 41 + c);
       Tensor out = runner.run("grayscale", {}, img.view());
@@ -126,33 +119,26 @@ TEST_P(GrayscaleTest, F32RoundsEachStepLikeTheGpu) {
 }
 
 TEST_P(GrayscaleTest, PaddedRowStridesInAndOut) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    const Device dev = GetParam();
-    test::DeviceRunner runner(dev);
-    std::uint64_t seed = 500;
-    for (DType t : {DType::u8, DType::u16, DType::f32})
-      for (int c : {1, 3, 4})
-        for (const auto& sz : {pt::Size2{37, 53}, pt::Size2{1, 5}, pt::Size2{129, 31}}) {
-          SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
-          const std::int64_t es = std::int64_t(dtype_size(t));
-          Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
-          pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), 3 * es));
-          pt::Padded dst = pt::pad_blank(runner, dev, t, sz.h, sz.w, 1, 7 * es);
-          const Status s = grayscale(src.view, dst.view, GrayscaleParams{}, runner.exec());
-          ASSERT_TRUE(s.ok()) << s.message();
-          bool intact = false;
-          pt::Padded got = pt::download(runner, dst, intact);
-          EXPECT_TRUE(intact) << "grayscale wrote into the row padding";
-          EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
-        }
+  const Device dev = GetParam();
+  pt::for_each_layout_on(dev, 500, [&](test::DeviceRunner& runner, DType t, int c, std::uint64_t& seed) {
+    for (const auto& sz : {pt::Size2{37, 53}, pt::Size2{1, 5}, pt::Size2{129, 31}}) {
+      SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
+      const std::int64_t es = std::int64_t(dtype_size(t));
+      Tensor img = test::random_image(t, sz.h, sz.w, c, seed++);
+      pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), 3 * es));
+      pt::Padded dst = pt::pad_blank(runner, dev, t, sz.h, sz.w, 1, 7 * es);
+      const Status s = grayscale(src.view, dst.view, GrayscaleParams{}, runner.exec());
+      ASSERT_TRUE(s.ok()) << s.message();
+      bool intact = false;
+      pt::Padded got = pt::download(runner, dst, intact);
+      EXPECT_TRUE(intact) << "grayscale wrote into the row padding";
+      EXPECT_TRUE(test::all_near(got.view, reference(img.view()), tolerance(t)));
+    }
   });
 }
 
 TEST_P(GrayscaleTest, MatchesOpenCvGoldenExactly) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const char* name : {"gray_u8_rgb", "gray_u8_rgba", "gray_u16_rgb", "gray_u16_rgba", "gray_u8_hard"}) {
       SCOPED_TRACE(name);
       Tensor in = pt::load_npy(pt::golden_path(std::string("pointops_") + name + "_in.npy"));
@@ -167,7 +153,6 @@ TEST_P(GrayscaleTest, MatchesOpenCvGoldenExactly) {
 }
 
 TEST_P(GrayscaleTest, RejectsBadInputsWithAClearStatus) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Exec& exec = runner.exec();
   Tensor dst;

@@ -11,8 +11,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/core/sanitizers.hpp"
@@ -23,6 +25,11 @@ namespace tandem {
 namespace {
 
 using nlohmann::json;
+
+// Each named field is in `j` and of the kind its predicate (json::is_string, ...) accepts.
+void expect_fields(const json& j, std::initializer_list<std::pair<const char*, bool (json::*)() const noexcept>> want) {
+  for (const auto& [name, is] : want) EXPECT_TRUE(j.contains(name) && (j[name].*is)()) << "field '" << name << "'";
+}
 
 struct CliRun {
   int rc = -1;
@@ -94,21 +101,17 @@ void check_schema(const json& j) {
   ASSERT_TRUE(cpu["numa_nodes"].is_array());
   EXPECT_FALSE(cpu["numa_nodes"].empty());
   for (const json& n : cpu["numa_nodes"]) {
-    EXPECT_TRUE(n["os_index"].is_number_integer());
-    EXPECT_TRUE(n["local_memory_bytes"].is_number_unsigned());
-    EXPECT_TRUE(n["cores"].is_array());
-    EXPECT_TRUE(n["pus"].is_array());
+    expect_fields(n, {{"os_index", &json::is_number_integer}, {"local_memory_bytes", &json::is_number_unsigned},
+                      {"cores", &json::is_array}, {"pus", &json::is_array}});
   }
   ASSERT_TRUE(cpu["packages"].is_array());
   ASSERT_TRUE(cpu["core_list"].is_array());
   EXPECT_EQ(cpu["core_list"].size(), cpu["cores"].get<std::size_t>());
   ASSERT_TRUE(cpu["caches"].is_array());
   for (const json& c : cpu["caches"]) {
-    EXPECT_TRUE(c["level"].is_number_integer());
-    EXPECT_TRUE(c["size_bytes"].is_number_unsigned());
-    EXPECT_TRUE(c["type"].is_string());
-    EXPECT_TRUE(c["count"].is_number_integer());
-    EXPECT_TRUE(c["cores_sharing"].is_number_integer());
+    expect_fields(c, {{"level", &json::is_number_integer}, {"size_bytes", &json::is_number_unsigned},
+                      {"type", &json::is_string}, {"count", &json::is_number_integer},
+                      {"cores_sharing", &json::is_number_integer}});
   }
   ASSERT_TRUE(j["gpus"].is_array());
   for (const json& g : j["gpus"]) {
@@ -134,10 +137,8 @@ void check_schema(const json& j) {
   ASSERT_TRUE(p["gpu_workers"].is_array());
   EXPECT_EQ(p["gpu_workers"].size(), j["gpus"].size());
   for (const json& w : p["gpu_workers"]) {
-    EXPECT_TRUE(w["gpu"].is_number_integer());
-    EXPECT_TRUE(w["core"].is_number_integer());
-    EXPECT_TRUE(w["pus"].is_array());
-    EXPECT_TRUE(w["dedicated"].is_boolean());
+    expect_fields(w, {{"gpu", &json::is_number_integer}, {"core", &json::is_number_integer}, {"pus", &json::is_array},
+                      {"dedicated", &json::is_boolean}});
   }
   ASSERT_TRUE(p["io_workers"].is_array());
   EXPECT_TRUE(p["notes"].is_array());
@@ -211,12 +212,10 @@ TEST(InfoCli, JsonSchemaOnThisMachine) {
   } else {
     EXPECT_EQ(static_cast<int>(j["gpus"].size()), cuda_device_count());
     for (const json& g : j["gpus"]) {
-      EXPECT_TRUE(g["compute_capability"].is_string());
-      EXPECT_TRUE(g["sm_count"].is_number_integer());
-      EXPECT_TRUE(g["memory_total_bytes"].is_number_integer());
-      EXPECT_TRUE(g["memory_bandwidth_bytes_per_s"].is_number());
-      EXPECT_TRUE(g["pci_bus_id"].is_string());
-      EXPECT_TRUE(g["numa_node"].is_number_integer());
+      expect_fields(g, {{"compute_capability", &json::is_string}, {"sm_count", &json::is_number_integer},
+                        {"memory_total_bytes", &json::is_number_integer},
+                        {"memory_bandwidth_bytes_per_s", &json::is_number}, {"pci_bus_id", &json::is_string},
+                        {"numa_node", &json::is_number_integer}});
     }
   }
 }

@@ -12,7 +12,7 @@ namespace {
 
 namespace pt = test::pointops;
 
-class InvertTest : public ::testing::TestWithParam<Device> {};
+class InvertTest : public test::DeviceTest {};
 
 // max - x in double: exact for the integer types; for f32 the only error is tandem's one
 // float rounding of 1 - x (at most half an ulp of 1, 2^-24).
@@ -26,9 +26,7 @@ std::vector<double> reference(const View& img) {
 double tolerance(DType t) { return t == DType::f32 ? 0x1p-24 : 0.0; }
 
 TEST_P(InvertTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
       SCOPED_TRACE(pt::label(t, sz.h, sz.w, c));
       Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
@@ -41,9 +39,7 @@ TEST_P(InvertTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
 }
 
 TEST_P(InvertTest, ExtremesAndTableEntry) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     Tensor u16;
     ASSERT_TRUE(Tensor::create_image(DType::u16, 1, 4, 1, Device::cpu(), u16).ok());
     const std::uint16_t v[] = {0, 1, 65534, 65535};
@@ -61,21 +57,16 @@ TEST_P(InvertTest, ExtremesAndTableEntry) {
 }
 
 TEST_P(InvertTest, PaddedStridesAndInPlace) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    const Device dev = GetParam();
-    test::DeviceRunner runner(dev);
-    std::uint64_t seed = 300;
-    for (DType t : {DType::u8, DType::u16, DType::f32})
-      for (int c : {1, 3, 4})
-        for (bool aligned : {false, true}) {
-          SCOPED_TRACE(pt::label(t, 41, 29, c) + (aligned ? " aligned" : ""));
-          Tensor img = test::random_image(t, 41, 29, c, seed++);
-          pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "invert", reference(img.view()), tolerance(t),
-                                        [&](const View& s, const View& d) {
-                                          return invert(s, d, InvertParams{}, runner.exec());
-                                        });
-        }
+  const Device dev = GetParam();
+  pt::for_each_layout_on(dev, 300, [&](test::DeviceRunner& runner, DType t, int c, std::uint64_t& seed) {
+    for (bool aligned : {false, true}) {
+      SCOPED_TRACE(pt::label(t, 41, 29, c) + (aligned ? " aligned" : ""));
+      Tensor img = test::random_image(t, 41, 29, c, seed++);
+      pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "invert", reference(img.view()), tolerance(t),
+                                    [&](const View& s, const View& d) {
+                                      return invert(s, d, InvertParams{}, runner.exec());
+                                    });
+    }
   });
 }
 
@@ -83,7 +74,6 @@ TEST_P(InvertTest, PaddedStridesAndInPlace) {
 // aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
 // starts unaligned) and in place, on every target.
 TEST_P(InvertTest, OutputsLargerThanTheCacheToo) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
@@ -102,7 +92,6 @@ TEST_P(InvertTest, OutputsLargerThanTheCacheToo) {
 }
 
 TEST_P(InvertTest, RejectsBadInputsWithAClearStatus) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Exec& exec = runner.exec();
   Tensor dst;

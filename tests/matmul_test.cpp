@@ -77,10 +77,9 @@ std::string golden(const std::string& name) {
   return std::string(TANDEM_SOURCE_DIR) + "/tests/golden/sortmat_" + name + ".npy";
 }
 
-class MatmulTest : public ::testing::TestWithParam<Device> {};
+class MatmulTest : public test::DeviceTest {};
 
 TEST_P(MatmulTest, DtypesAndAwkwardShapes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   struct Case {
     std::int64_t m, k, n;
@@ -101,7 +100,6 @@ TEST_P(MatmulTest, DtypesAndAwkwardShapes) {
 }
 
 TEST_P(MatmulTest, EmptyInnerDimensionGivesZeros) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor a, b;
   ASSERT_TRUE(Tensor::create(DType::f32, {3, 0}, Device::cpu(), a).ok());
@@ -118,7 +116,6 @@ TEST_P(MatmulTest, EmptyInnerDimensionGivesZeros) {
 }
 
 TEST_P(MatmulTest, PaddedRowsUseTheLeadingDimension) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   // A: 37 x 53 f64 inside rows of 60; B: 53 x 29 f32 inside rows of 32; C: 37 x 29 f64 inside rows of 40.
   Tensor a_back = random_matrix(DType::f64, 37, 60, 5), b_back = random_matrix(DType::f32, 53, 32, 6);
@@ -138,7 +135,6 @@ TEST_P(MatmulTest, PaddedRowsUseTheLeadingDimension) {
 }
 
 TEST_P(MatmulTest, Tf32IsOptIn) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor a = random_matrix(DType::f32, 513, 257, 8), b = random_matrix(DType::f32, 257, 129, 9);
   MatmulParams p;
@@ -148,7 +144,6 @@ TEST_P(MatmulTest, Tf32IsOptIn) {
 }
 
 TEST_P(MatmulTest, ThroughTheOpTableWithBFromAFile) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor a = random_matrix(DType::f32, 37, 53, 10), b = random_matrix(DType::f32, 53, 29, 11);
   const std::string path = temp_path("b32.npy");
@@ -168,7 +163,6 @@ TEST_P(MatmulTest, ThroughTheOpTableWithBFromAFile) {
 }
 
 TEST_P(MatmulTest, MatchesNumPyGolden) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor a, want32, want64;
   ASSERT_TRUE(io::read_npy(golden("matmul_a"), a).ok());
@@ -184,7 +178,6 @@ TEST_P(MatmulTest, MatchesNumPyGolden) {
 }
 
 TEST_P(MatmulTest, ErrorsNameTheProblem) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor a = runner.upload(random_matrix(DType::f32, 37, 53, 1).view());
   Tensor b = runner.upload(random_matrix(DType::f32, 52, 29, 2).view());

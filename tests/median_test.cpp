@@ -59,12 +59,10 @@ std::string describe(const Case& k, int K, int h, int w) {
          std::to_string(h) + "x" + std::to_string(w);
 }
 
-class MedianTest : public ::testing::TestWithParam<Device> {};
+class MedianTest : public test::DeviceTest {};
 
 TEST_P(MedianTest, MatchesNaiveSortExactly) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     std::uint64_t seed = 1;
     for (const Case& k : kCases)
       for (int K : windows_for(k.dtype))
@@ -77,7 +75,6 @@ TEST_P(MedianTest, MatchesNaiveSortExactly) {
 }
 
 TEST_P(MedianTest, LargestWindows) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   // u8 up to 255 (larger than the image, and not), u16 / f32 up to 99.
   for (auto [dtype, c, K, h, w] : {std::tuple{DType::u8, 3, 255, 9, 14}, {DType::u8, 1, 255, 130, 7},
@@ -92,7 +89,6 @@ TEST_P(MedianTest, LargestWindows) {
 }
 
 TEST_P(MedianTest, LargeImages) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (auto [dtype, c, K] : {std::tuple{DType::u8, 3, 3}, {DType::u8, 1, 5}, {DType::u8, 1, 9},
                              {DType::u16, 1, 5}, {DType::f32, 1, 7}}) {
@@ -104,9 +100,7 @@ TEST_P(MedianTest, LargeImages) {
 }
 
 TEST_P(MedianTest, PaddedRowsInAndOut) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const Case& k : kCases)
       for (int K : {3, 5, 11}) {
         const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
@@ -123,9 +117,7 @@ TEST_P(MedianTest, PaddedRowsInAndOut) {
 }
 
 TEST_P(MedianTest, FloatOrderIncludesSignedZerosAndInfinities) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     Tensor img = test::random_image_upto(DType::f32, 17, 19, 1, 3, 1.0);
     float* p = img.view().ptr<float>();
     const float specials[] = {-0.0f, 0.0f, -1e30f, 1e-40f, -std::numeric_limits<float>::infinity(),
@@ -139,7 +131,6 @@ TEST_P(MedianTest, FloatOrderIncludesSignedZerosAndInfinities) {
 }
 
 TEST_P(MedianTest, GpuMatchesCpuBitForBit) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   if (GetParam().is_cpu()) GTEST_SKIP() << "compares the CUDA result with the CPU one";
   test::DeviceRunner gpu(GetParam()), cpu(Device::cpu());
   for (const Case& k : kCases)
@@ -152,9 +143,7 @@ TEST_P(MedianTest, GpuMatchesCpuBitForBit) {
 }
 
 TEST_P(MedianTest, MatchesOpenCVGoldenFiles) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     const std::pair<const char*, std::vector<int>> cases[] = {
         {"u8c3", {3, 5, 7, 15}}, {"u8c1small", {15}}, {"u16c1", {3, 5}}, {"f32c1", {3, 5}}};
     for (const auto& [tag, ks] : cases) {

@@ -33,10 +33,9 @@ const std::vector<Case>& cases() {
   return c;
 }
 
-class Photos : public ::testing::TestWithParam<Device> {};
+class Photos : public test::DeviceTest {};
 
 TEST_P(Photos, MatchOpenCV) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   int compared = 0;
   for (const char* stem : {"camera", "astronaut"}) {

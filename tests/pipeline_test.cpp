@@ -150,11 +150,10 @@ TEST(PipelineParse, Streamable) {
   EXPECT_FALSE(p.streamable());
 }
 
-class PipelineApply : public ::testing::TestWithParam<Device> {};
+class PipelineApply : public test::DeviceTest {};
 
 // A chain equals its ops applied one after another.
 TEST_P(PipelineApply, ChainEqualsSequentialOps) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor img = test::random_image(DType::u8, 37, 53, 3, 7);
   Pipeline p;
@@ -174,7 +173,6 @@ TEST_P(PipelineApply, ChainEqualsSequentialOps) {
 }
 
 TEST_P(PipelineApply, ErrorsNameTheStage) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor img = test::random_image(DType::u8, 8, 8, 3, 1);
   Pipeline p;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem::test::pointops {
@@ -169,6 +170,19 @@ void for_each_image(F&& f) {
         f(t, c, sz, img);
         ++seed;
       }
+}
+
+/// On every SIMD target of `device`, with a fresh runner: f(runner, dtype, channels, seed)
+/// for u8, u16 and f32 with 1, 3 and 4 channels; `seed` (which f advances with seed++)
+/// counts from `first_seed` anew on each target.
+template <class F>
+void for_each_layout_on(Device device, std::uint64_t first_seed, F&& f) {
+  for_each_simd_target_on(device, [&] {
+    DeviceRunner runner(device);
+    std::uint64_t seed = first_seed;
+    for (DType t : {DType::u8, DType::u16, DType::f32})
+      for (int c : {1, 3, 4}) f(runner, t, c, seed);
+  });
 }
 
 /// An in-place-capable op `run(src, dst)` (returning a Status) on `img` with padded rows

@@ -81,12 +81,10 @@ std::string describe(const Case& k, const int* s) {
          std::to_string(s[1]) + " -> " + std::to_string(s[2]) + "x" + std::to_string(s[3]);
 }
 
-class ResizeTest : public ::testing::TestWithParam<Device> {};
+class ResizeTest : public test::DeviceTest {};
 
 TEST_P(ResizeTest, MatchesNaiveBilinearForEveryDtypeAndChannels) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     std::uint64_t seed = 1;
     for (const Case& k : kCases)
       for (const auto& s : kShapes) {
@@ -102,7 +100,6 @@ TEST_P(ResizeTest, MatchesNaiveBilinearForEveryDtypeAndChannels) {
 }
 
 TEST_P(ResizeTest, IdentitySizeCopiesExactly) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (const Case& k : kCases) {
     const Tensor img = test::random_image_upto(k.dtype, 13, 29, k.channels, 3, k.top);
@@ -112,9 +109,7 @@ TEST_P(ResizeTest, IdentitySizeCopiesExactly) {
 }
 
 TEST_P(ResizeTest, LargeImages) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const Case& k : {kCases[1], kCases[3], kCases[6]})
       for (auto [h, w] : {std::pair{1031, 777}, {311, 1500}}) {
         const Tensor img = test::random_image_upto(k.dtype, 1031, 777, k.channels, 9, k.top);
@@ -131,9 +126,7 @@ TEST_P(ResizeTest, LargeImages) {
 // its 11-bit weights are 1024 each). Widths around the CPU's vector blocks (32
 // gray pixels, 8 colour pixels), padded rows in and out.
 TEST_P(ResizeTest, ExactHalvingOfU8IsTheRoundedMeanOf2x2Blocks) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (int c : {1, 3, 4})
       for (int dw : {1, 7, 8, 9, 10, 11, 31, 32, 33, 45, 64, 77, 130}) {
         const int dh = 3 + dw % 4;
@@ -183,9 +176,7 @@ FloatTap float_tap(int d, int src_n, int dst_n) {
 }
 
 TEST_P(ResizeTest, FloatLerpsRoundEachStepLikeTheGpu) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const Case& k : {kCases[3], kCases[4], kCases[6], kCases[7], kCases[8]})
       for (const auto& s : {std::array<int, 4>{37, 53, 71, 103}, {64, 64, 33, 97}, {41, 300, 29, 111}}) {
         const Tensor img = test::random_image_upto(k.dtype, s[0], s[1], k.channels, 17, k.top);
@@ -214,9 +205,7 @@ TEST_P(ResizeTest, FloatLerpsRoundEachStepLikeTheGpu) {
 }
 
 TEST_P(ResizeTest, PaddedRowsInAndOut) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const Case& k : kCases) {
       const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
       const Tensor out = test::run_padded_rows(runner, img.view(), 30, 17, 7, 5, [&](const View& s, const View& d) {
@@ -229,7 +218,6 @@ TEST_P(ResizeTest, PaddedRowsInAndOut) {
 }
 
 TEST_P(ResizeTest, GpuMatchesCpuBitForBit) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   if (GetParam().is_cpu()) GTEST_SKIP() << "compares the CUDA result with the CPU one";
   test::DeviceRunner gpu(GetParam()), cpu(Device::cpu());
   for (const Case& k : kCases)
@@ -243,9 +231,7 @@ TEST_P(ResizeTest, GpuMatchesCpuBitForBit) {
 }
 
 TEST_P(ResizeTest, MatchesOpenCVGoldenFiles) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     const std::pair<const char*, std::vector<std::pair<int, int>>> cases[] = {
         {"u8c3", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},
         {"f32c1", {{67, 53}, {17, 13}, {29, 41}, {20, 15}, {1, 1}}},

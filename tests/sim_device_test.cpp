@@ -36,6 +36,18 @@ class Sim : public ::testing::Test {
     throw_if_error(Stream::create(Device::sim(0), s));
     return s;
   }
+  // A stream on sim:0 (as configured), 64 i32 there and their host twin.
+  struct Scratch {
+    Stream stream;
+    Tensor dev, host;
+  };
+  static Scratch scratch_on_sim0() {
+    Scratch x;
+    throw_if_error(Stream::create(Device::sim(0), x.stream));
+    throw_if_error(Tensor::create(DType::i32, {64}, Device::sim(0), x.dev));
+    throw_if_error(Tensor::create(DType::i32, {64}, Device::cpu(), x.host));
+    return x;
+  }
 };
 
 // A launch that stores `value` into every u32 of `v` (a device view: host memory on sim).
@@ -282,11 +294,7 @@ TEST_F(Sim, RecoverableLaunchFailureIsReportedOnce) {
   SimDeviceSpec spec;
   spec.fail_launch_at = 2;
   configure({spec});
-  Stream s;
-  ASSERT_TRUE(Stream::create(Device::sim(0), s).ok());
-  Tensor dev, host;
-  ASSERT_TRUE(Tensor::create(DType::i32, {64}, Device::sim(0), dev).ok());
-  ASSERT_TRUE(Tensor::create(DType::i32, {64}, Device::cpu(), host).ok());
+  auto [s, dev, host] = scratch_on_sim0();
   ASSERT_TRUE(fill(s, dev.view(), 1).ok());
   ASSERT_TRUE(fill(s, dev.view(), 2).ok()) << "the failure is asynchronous: queuing succeeds";
   const Status first = s.synchronize();
@@ -315,11 +323,7 @@ TEST_F(Sim, StickyFailurePoisonsTheDevice) {
   bad.fail_launch_at = 1;
   bad.launch_failure_sticky = true;
   configure({bad, SimDeviceSpec{}});
-  Stream s;
-  ASSERT_TRUE(Stream::create(Device::sim(0), s).ok());
-  Tensor dev, host;
-  ASSERT_TRUE(Tensor::create(DType::i32, {64}, Device::sim(0), dev).ok());
-  ASSERT_TRUE(Tensor::create(DType::i32, {64}, Device::cpu(), host).ok());
+  auto [s, dev, host] = scratch_on_sim0();
   ASSERT_TRUE(fill(s, dev.view(), 1).ok());
   const Status st = s.synchronize();
   EXPECT_EQ(st.code(), Errc::device_lost) << st.message();

@@ -86,12 +86,10 @@ std::string describe(const Case& k, Border b, int h, int w) {
          std::to_string(h) + "x" + std::to_string(w);
 }
 
-class SobelTest : public ::testing::TestWithParam<Device> {};
+class SobelTest : public test::DeviceTest {};
 
 TEST_P(SobelTest, MatchesNaiveReferenceForEveryDtypeChannelsAndBorder) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     std::uint64_t seed = 1;
     for (const Case& k : kCases)
       for (Border b : kBorders)
@@ -108,7 +106,6 @@ TEST_P(SobelTest, MatchesNaiveReferenceForEveryDtypeChannelsAndBorder) {
 }
 
 TEST_P(SobelTest, LargeImages) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (const Case& k : {kCases[1], kCases[4], kCases[5]})
     for (Border b : {Border::reflect101, Border::constant}) {
@@ -120,9 +117,7 @@ TEST_P(SobelTest, LargeImages) {
 }
 
 TEST_P(SobelTest, ConstantBorderValueSaturatesToTheDtype) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     const Tensor img = test::random_image_upto(DType::u8, 5, 6, 1, 7, 40);
     for (double v : {300.0, -20.0}) {
       const Tensor out = runner.run("sobel", {{"border", "constant"}, {"value", std::to_string(v)}}, img.view());
@@ -132,9 +127,7 @@ TEST_P(SobelTest, ConstantBorderValueSaturatesToTheDtype) {
 }
 
 TEST_P(SobelTest, PaddedRowsInAndOut) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const Case& k : kCases) {
       const Tensor img = test::random_image_upto(k.dtype, 23, 41, k.channels, 5, k.top);
       SobelParams p;
@@ -200,7 +193,6 @@ TEST_P(SobelTest, CpuRoundsEveryStepAsTheGpuDoes) {
 }
 
 TEST_P(SobelTest, GpuMatchesCpuBitForBit) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   if (GetParam().is_cpu()) GTEST_SKIP() << "compares the CUDA result with the CPU one";
   test::DeviceRunner gpu(GetParam()), cpu(Device::cpu());
   for (const Case& k : kCases) {
@@ -212,9 +204,7 @@ TEST_P(SobelTest, GpuMatchesCpuBitForBit) {
 }
 
 TEST_P(SobelTest, MatchesOpenCVGoldenFiles) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const char* tag : {"u8c3", "u16c1", "f32c1"})
       for (Border b : kBorders) {
         Tensor in, want;

@@ -17,7 +17,7 @@ namespace {
 
 namespace pt = test::pointops;
 
-class ThresholdTest : public ::testing::TestWithParam<Device> {};
+class ThresholdTest : public test::DeviceTest {};
 
 double type_max(DType t) { return t == DType::u8 ? 255.0 : t == DType::u16 ? 65535.0 : 1.0; }
 
@@ -44,9 +44,7 @@ Tensor run_threshold(test::DeviceRunner& runner, const View& img, double t) {
 }
 
 TEST_P(ThresholdTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     pt::for_each_image([&](DType t, int c, const pt::Size2& sz, const Tensor& img) {
       for (double T : {thresholds(t)[0], thresholds(t)[1]}) {
         SCOPED_TRACE(pt::label(t, sz.h, sz.w, c) + " T=" + std::to_string(T));
@@ -60,7 +58,6 @@ TEST_P(ThresholdTest, MatchesReferenceForEveryDtypeChannelsAndSize) {
 }
 
 TEST_P(ThresholdTest, FractionalAndOutOfRangeThresholds) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (DType t : {DType::u8, DType::u16, DType::f32}) {
     Tensor img = test::random_image(t, 37, 53, 3, 7);
@@ -81,7 +78,6 @@ TEST_P(ThresholdTest, FractionalAndOutOfRangeThresholds) {
 }
 
 TEST_P(ThresholdTest, FloatThresholdIsRoundedToFloatFirst) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor img;
   ASSERT_TRUE(Tensor::create_image(DType::f32, 1, 3, 1, Device::cpu(), img).ok());
@@ -95,22 +91,17 @@ TEST_P(ThresholdTest, FloatThresholdIsRoundedToFloatFirst) {
 }
 
 TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    const Device dev = GetParam();
-    test::DeviceRunner runner(dev);
-    std::uint64_t seed = 300;
-    for (DType t : {DType::u8, DType::u16, DType::f32})
-      for (int c : {1, 3, 4})
-        for (double T : {thresholds(t)[0], -1.0, 1e6})
-        for (bool aligned : {false, true}) {
-          SCOPED_TRACE(pt::label(t, 37, 53, c) + " T=" + std::to_string(T) + (aligned ? " aligned" : ""));
-          Tensor img = test::random_image(t, 37, 53, c, seed++);
-          pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "threshold", reference(img.view(), T), 0.0,
-                                        [&](const View& s, const View& d) {
-                                          return threshold(s, d, ThresholdParams{T}, runner.exec());
-                                        });
-        }
+  const Device dev = GetParam();
+  pt::for_each_layout_on(dev, 300, [&](test::DeviceRunner& runner, DType t, int c, std::uint64_t& seed) {
+    for (double T : {thresholds(t)[0], -1.0, 1e6})
+      for (bool aligned : {false, true}) {
+        SCOPED_TRACE(pt::label(t, 37, 53, c) + " T=" + std::to_string(T) + (aligned ? " aligned" : ""));
+        Tensor img = test::random_image(t, 37, 53, c, seed++);
+        pt::check_padded_and_in_place(runner, dev, img.view(), aligned, "threshold", reference(img.view(), T), 0.0,
+                                      [&](const View& s, const View& d) {
+                                        return threshold(s, d, ThresholdParams{T}, runner.exec());
+                                      });
+      }
   });
 }
 
@@ -118,7 +109,6 @@ TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
 // aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
 // starts unaligned) and in place, on every target.
 TEST_P(ThresholdTest, OutputsLargerThanTheCacheToo) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
@@ -137,9 +127,7 @@ TEST_P(ThresholdTest, OutputsLargerThanTheCacheToo) {
 }
 
 TEST_P(ThresholdTest, MatchesOpenCvGoldenExactly) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
-  test::for_each_simd_target_on(GetParam(), [&] {
-    test::DeviceRunner runner(GetParam());
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const char* name : {"thresh_u8", "thresh_u8c3", "thresh_u16", "thresh_f32"}) {
       const std::string base = std::string("pointops_") + name;
       Tensor in = pt::load_npy(pt::golden_path(base + "_in.npy"));
@@ -161,7 +149,6 @@ TEST_P(ThresholdTest, MatchesOpenCvGoldenExactly) {
 }
 
 TEST_P(ThresholdTest, RejectsBadInputsWithAClearStatus) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Exec& exec = runner.exec();
   Tensor dst;

@@ -30,7 +30,6 @@ Status box_on_cpu(const View& src, const View& dst, const BoxParams& p, const Ex
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<BoxParams>({
       .name = "box",
-      .kind = OpKind::image,
       .doc = "normalised box filter: the mean of each K x K window (every channel independently)",
       .semantics = "cv2.blur(img, (K,K), borderType=border): anchor K/2 (also for even K); integer results exact "
                    "(window sum / K^2 rounded half to even)",
@@ -39,26 +38,28 @@ const OpSpec& spec() {
                      .in(1, kBoxMaxSize),
                  detail::border_field(&BoxParams::border), detail::value_field(&BoxParams::value)},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) { return box(src, dst, p, exec); },
+      .run = box,
   });
   return s;
+}
+
+// The checks of src and p both entry points make.
+Status check(const View& src, const BoxParams& p, const Exec& exec) {
+  TANDEM_TRY(nbh::check_src(spec(), src, exec));
+  return detail::check_params(spec(), p);
 }
 
 }  // namespace
 
 Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
-  TANDEM_TRY(detail::check_params(spec(), p));
+  TANDEM_TRY(check(src, p, exec));
+  TANDEM_TRY(nbh::check_dst(spec(), src, dst));
   return detail::on_device("box", src, dst, p, exec, box_on_cpu,
                            [&](auto stream) { return cuda::box(src, dst, p, stream); });
 }
 
 Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p));
-  return detail::into_new(
-      dst, [&](Tensor& t) { return Tensor::create_like(src, exec.device, t); },
-      [&](const View& out) { return box(src, out, p, exec); });
+  return detail::into_new_image("box", check(src, p, exec), src, dst, p, exec, box, {.like_src = true});
 }
 
 TANDEM_OP_SPECS(box, &spec())

@@ -151,9 +151,7 @@ const OpSpec kCumsum = detail::make_op<CumsumParams>({
     .semantics = "np.cumsum(a) (axis=None; u8/u16 give i64 where NumPy gives uint64, same values; "
                  "f32 is accumulated in double, more accurate than NumPy's f32 sum; i64 overflow wraps)",
     .layouts = detail::array_layouts(kAllDTypes),
-    .run = [](const View& src, Tensor& dst, const CumsumParams& p, const Exec& exec) {
-      return cumsum(src, dst, p, exec);
-    },
+    .run = cumsum,
 });
 }  // namespace
 

@@ -94,14 +94,12 @@ Status equalize_on_cpu(const View& src, const View& dst, const EqualizeParams&, 
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<EqualizeParams>({
       .name = "equalize",
-      .kind = OpKind::image,
       .doc = "histogram equalisation of an 8-bit gray image, bit-exact with OpenCV (a constant image is "
              "returned unchanged)",
       .semantics = "cv2.equalizeHist(img): lut[i] = rint(float(cdf(i) - hist[first]) * (255.f / float(N - "
                    "hist[first]))), float arithmetic, round half to even",
-      .params = {},
       .layouts = {{DType::u8, 1}},
-      .run = [](const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) { return equalize(src, dst, p, exec); },
+      .run = equalize,
   });
   return s;
 }
@@ -127,9 +125,7 @@ Status equalize(const View& src, const View& dst, const EqualizeParams& p, const
 }
 
 Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  return pointops::allocate_and_run(kOp, src, 1, dst, exec,
-                                    [&](const View& out) { return equalize(src, out, p, exec); });
+  return detail::into_new_image(kOp, check(src, exec), src, dst, p, exec, equalize, {.channels = 1});
 }
 
 TANDEM_OP_SPECS(equalize, &spec())

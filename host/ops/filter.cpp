@@ -45,7 +45,6 @@ Status filter_on_cpu(const View& src, const View& dst, const FilterParams& p, co
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<FilterParams>({
       .name = "filter",
-      .kind = OpKind::image,
       .doc = "2-D correlation with an odd-sized kernel (every channel independently)",
       .semantics = "cv2.filter2D(img, -1, kernel, anchor=(-1,-1), delta=0, borderType=border): not flipped, anchor "
                    "at the centre, float accumulation, zero weights skipped, rounded half to even and saturated",
@@ -55,29 +54,29 @@ const OpSpec& spec() {
                      .required(),
                  detail::border_field(&FilterParams::border), detail::value_field(&FilterParams::value)},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const FilterParams& p, const Exec& exec) {
-        return filter(src, dst, p, exec);
-      },
+      .run = filter,
       .check = check_kernel,
   });
   return s;
 }
 
+// The checks of src and p both entry points make.
+Status check(const View& src, const FilterParams& p, const Exec& exec) {
+  TANDEM_TRY(nbh::check_src(spec(), src, exec));
+  return detail::check_params(spec(), p, check_kernel);
+}
+
 }  // namespace
 
 Status filter(const View& src, const View& dst, const FilterParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_kernel));
+  TANDEM_TRY(check(src, p, exec));
+  TANDEM_TRY(nbh::check_dst(spec(), src, dst));
   return detail::on_device("filter", src, dst, p, exec, filter_on_cpu,
                            [&](auto stream) { return cuda::filter(src, dst, p, stream); });
 }
 
 Status filter(const View& src, Tensor& dst, const FilterParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_kernel));
-  return detail::into_new(
-      dst, [&](Tensor& t) { return Tensor::create_like(src, exec.device, t); },
-      [&](const View& out) { return filter(src, out, p, exec); });
+  return detail::into_new_image("filter", check(src, p, exec), src, dst, p, exec, filter, {.like_src = true});
 }
 
 TANDEM_OP_SPECS(filter, &spec())

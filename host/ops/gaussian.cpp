@@ -54,7 +54,6 @@ Status gaussian_on_cpu(const View& src, const View& dst, const GaussianParams& p
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<GaussianParams>({
       .name = "gaussian",
-      .kind = OpKind::image,
       .doc = "Gaussian blur (separable, every channel independently)",
       .semantics = "cv2.GaussianBlur(img, (0,0), sigma, borderType=border); with radius R: ksize (2R+1, 2R+1); "
                    "u8 with radius 1-30: 16-bit fixed point (integer weights summing to 2^16, the same integers on "
@@ -69,31 +68,30 @@ const OpSpec& spec() {
                      .in(0, kGaussianMaxRadius),
                  detail::border_field(&GaussianParams::border), detail::value_field(&GaussianParams::value)},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec) {
-        return gaussian(src, dst, p, exec);
-      },
+      .run = gaussian,
       .check = check_gaussian,
   });
   return s;
 }
 
+// The checks of src and p both entry points make.
+Status check(const View& src, const GaussianParams& p, const Exec& exec) {
+  TANDEM_TRY(nbh::check_src(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
+  return check_radius(p, src.dtype);
+}
+
 }  // namespace
 
 Status gaussian(const View& src, const View& dst, const GaussianParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_io(spec(), src, dst, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
-  TANDEM_TRY(check_radius(p, src.dtype));
+  TANDEM_TRY(check(src, p, exec));
+  TANDEM_TRY(nbh::check_dst(spec(), src, dst));
   return detail::on_device("gaussian", src, dst, p, exec, gaussian_on_cpu,
                            [&](auto stream) { return cuda::gaussian(src, dst, p, stream); });
 }
 
 Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
-  TANDEM_TRY(check_radius(p, src.dtype));
-  return detail::into_new(
-      dst, [&](Tensor& t) { return Tensor::create_like(src, exec.device, t); },
-      [&](const View& out) { return gaussian(src, out, p, exec); });
+  return detail::into_new_image("gaussian", check(src, p, exec), src, dst, p, exec, gaussian, {.like_src = true});
 }
 
 TANDEM_OP_SPECS(gaussian, &spec())

@@ -52,14 +52,12 @@ Status grayscale_on_cpu(const View& src, const View& dst, const GrayscaleParams&
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<GrayscaleParams>({
       .name = "grayscale",
-      .kind = OpKind::image,
       .doc = "BT.601 luma of an RGB/RGBA image (alpha ignored) -> H x W; u8/u16 in OpenCV 4's 15-bit "
              "fixed point (exact), f32 in float; a 1-channel image is copied",
       .semantics = "cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) (COLOR_RGBA2GRAY for 4 channels); "
                    "Y = (9798 R + 19235 G + 3735 B + 2^14) >> 15 for u8/u16",
-      .params = {},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec) { return grayscale(src, dst, p, exec); },
+      .run = grayscale,
   });
   return s;
 }
@@ -80,9 +78,7 @@ Status grayscale(const View& src, const View& dst, const GrayscaleParams& p, con
 }
 
 Status grayscale(const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  return pointops::allocate_and_run(kOp, src, 1, dst, exec,
-                                    [&](const View& out) { return grayscale(src, out, p, exec); });
+  return detail::into_new_image(kOp, check(src, exec), src, dst, p, exec, grayscale, {.channels = 1});
 }
 
 TANDEM_OP_SPECS(grayscale, &spec())

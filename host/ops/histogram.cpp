@@ -324,9 +324,7 @@ const OpSpec& spec() {
                detail::field(&HistogramParams::max, "max",
                              "upper end of the range (with min, >= min); default a.max()")},
     .layouts = detail::array_layouts(kAllDTypes),
-    .run = [](const View& src, Tensor& dst, const HistogramParams& p, const Exec& exec) {
-      return histogram(src, dst, p, exec);
-    },
+    .run = histogram,
     .check = check_range,
     .combine = combine_counts,
     .finish = finish_counts,

@@ -41,12 +41,10 @@ Status invert_on_cpu(const View& src, const View& dst, const InvertParams&, cons
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<InvertParams>({
       .name = "invert",
-      .kind = OpKind::image,
       .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
       .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
-      .params = {},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) { return invert(src, dst, p, exec); },
+      .run = invert,
   });
   return s;
 }
@@ -65,9 +63,7 @@ Status invert(const View& src, const View& dst, const InvertParams& p, const Exe
 }
 
 Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  return pointops::allocate_and_run(kOp, src, src.channels(), dst, exec,
-                                    [&](const View& out) { return invert(src, out, p, exec); });
+  return detail::into_new_image(kOp, check(src, exec), src, dst, p, exec, invert);
 }
 
 TANDEM_OP_SPECS(invert, &spec())

@@ -267,7 +267,6 @@ Status check_size_for(const View& src, const MedianParams& p) {
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<MedianParams>({
       .name = "median",
-      .kind = OpKind::image,
       .doc = "Median of the K x K window per channel, edge pixels replicated (exact)",
       .semantics = "cv2.medianBlur(img, K) (OpenCV takes u16 / f32 only for K = 3, 5; tandem computes the "
                    "same exact median for any odd K up to 99 for them, up to 255 for u8)",
@@ -276,20 +275,23 @@ const OpSpec& spec() {
                      .in(1, kMedianMaxSizeU8)
                      .required()},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const MedianParams& p, const Exec& exec) {
-        return median(src, dst, p, exec);
-      },
+      .run = median,
       .check = check_odd,
   });
   return s;
 }
 
+// The checks of src and p both entry points make.
+Status check(const View& src, const MedianParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  TANDEM_TRY(detail::check_params(spec(), p, check_odd));
+  return check_size_for(src, p);
+}
+
 }  // namespace
 
 Status median(const View& src, const View& dst, const MedianParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_odd));
-  TANDEM_TRY(check_size_for(src, p));
+  TANDEM_TRY(check(src, p, exec));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
   if (p.size == 1) return copy(src, dst, exec.stream);
   return detail::on_device(kOp, src, dst, p, exec, median_cpu,
@@ -297,12 +299,7 @@ Status median(const View& src, const View& dst, const MedianParams& p, const Exe
 }
 
 Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_odd));
-  TANDEM_TRY(check_size_for(src, p));
-  return detail::into_new(
-      dst, [&](Tensor& t) { return Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, t); },
-      [&](const View& out) { return median(src, out, p, exec); });
+  return detail::into_new_image(kOp, check(src, p, exec), src, dst, p, exec, median);
 }
 
 TANDEM_OP_SPECS(median, &spec())

@@ -42,10 +42,9 @@ inline Status check_src(const OpSpec& spec, const View& src, const Exec& exec) {
   return {};
 }
 
-/// check_src, and the output: an image like the input, on the same device, not overlapping it.
-inline Status check_io(const OpSpec& spec, const View& src, const View& dst, const Exec& exec) {
+/// The output (after check_src): an image like the input, on the same device, not overlapping it.
+inline Status check_dst(const OpSpec& spec, const View& src, const View& dst) {
   const std::string_view op = spec.name;
-  TANDEM_TRY(check_src(spec, src, exec));
   const auto fail = [&](Errc c, const std::string& why) { return Status(c, std::string(op) + ": " + why); };
   if (!dst.is_image() || !dst.same_layout(src) || !dst.data)
     return fail(Errc::invalid_argument, "the output must be an image like the input (" + src.describe() + "); got " +

@@ -223,6 +223,10 @@ Status check_params(const OpSpec& spec, const P& p, Status (*check)(const P&) = 
   return check ? check(p) : Status{};
 }
 
+/// The view form of an op (`op(src, const View& dst, params, exec)`): it fills a preallocated output.
+template <class P>
+using IntoFn = Status (*)(const View& src, const View& dst, const P& p, const Exec& exec);
+
 /// The allocating form of an op (`op(src, Tensor& dst, params, exec)`):
 /// `make` allocates the result on the op's device once the caller's checks
 /// passed, `into` fills it, and `dst` is replaced only when both succeed.
@@ -233,6 +237,35 @@ Status into_new(Tensor& dst, Make&& make, Into&& into) {
   TANDEM_TRY(into(out.view()));
   dst = std::move(out);
   return {};
+}
+
+/// The output of an image op's allocating form: an image of src's dtype, `height` x `width` x
+/// `channels`, where 0 keeps src's (an H x W x 1 input gives H x W); or, `like_src`, src's very
+/// shape (H x W x 1 stays 3-D), for the ops whose output must have the input's layout.
+struct ImageOut {
+  std::int64_t height = 0, width = 0, channels = 0;
+  bool like_src = false;
+};
+
+/// The allocating form of an image op, whole: `checked` is what the op's checks of src and p
+/// found (made before anything is allocated, so bad input is reported as such); then the output
+/// `out` is allocated on exec.device and the op's view form `into` fills it.
+template <class P>
+Status into_new_image(std::string_view op, const Status& checked, const View& src, Tensor& dst, const P& p,
+                      const Exec& exec, IntoFn<P> into, ImageOut out = {}) {
+  TANDEM_TRY(checked);
+  return into_new(
+      dst,
+      [&](Tensor& t) {
+        const Status made =
+            out.like_src
+                ? Tensor::create_like(src, exec.device, t)
+                : Tensor::create_image(src.dtype, out.height ? out.height : src.height(),
+                                       out.width ? out.width : src.width(),
+                                       out.channels ? out.channels : src.channels(), exec.device, t);
+        return made.with_context(std::string(op) + ": allocating the output");
+      },
+      [&](const View& v) { return into(src, v, p, exec); });
 }
 
 }  // namespace tandem::detail

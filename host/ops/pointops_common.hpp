@@ -127,17 +127,4 @@ void map_rows(const View& src, const View& dst, const Exec& exec, RowFn&& row) {
   });
 }
 
-/// Common tail of the allocating overloads: create dst like `shape_of` on exec.device, then
-/// run `into(dst view)`.
-template <class Into>
-Status allocate_and_run(std::string_view op, const View& src, std::int64_t out_channels, Tensor& dst,
-                        const Exec& exec, Into&& into) {
-  Tensor out;
-  TANDEM_TRY(Tensor::create_image(src.dtype, src.height(), src.width(), out_channels, exec.device, out)
-                 .with_context(cat(op, ": allocating the output")));
-  TANDEM_TRY(into(out.view()));
-  dst = std::move(out);
-  return {};
-}
-
 }  // namespace tandem::pointops

@@ -242,7 +242,6 @@ Status check_size(std::int64_t w, std::int64_t h) {
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<ResizeParams>({
       .name = "resize",
-      .kind = OpKind::image,
       .doc = "Bilinear resize to width x height (half-pixel centres, edge pixels replicated, no "
              "antialiasing); u8 within 1 of OpenCV (11-bit fixed-point weights)",
       .semantics = "cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)",
@@ -253,9 +252,7 @@ const OpSpec& spec() {
                      .in(1, double(kResizeMaxSide))
                      .required()},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {
-        return resize(src, dst, p, exec);
-      },
+      .run = resize,
   });
   return s;
 }
@@ -274,11 +271,10 @@ Status resize(const View& src, const View& dst, const ResizeParams& p, const Exe
 }
 
 Status resize(const View& src, Tensor& dst, const ResizeParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p));
-  return detail::into_new(
-      dst, [&](Tensor& t) { return Tensor::create_image(src.dtype, p.height, p.width, src.channels(), exec.device, t); },
-      [&](const View& out) { return resize(src, out, p, exec); });
+  // Here the declared range applies to the fields themselves: there is no dst to take a side from.
+  Status checked = detail::check_image_input(spec(), src, exec);
+  if (checked.ok()) checked = detail::check_params(spec(), p);
+  return detail::into_new_image(kOp, checked, src, dst, p, exec, resize, {.height = p.height, .width = p.width});
 }
 
 TANDEM_OP_SPECS(resize, &spec())

@@ -31,7 +31,6 @@ Status sobel_on_cpu(const View& src, const View& dst, const SobelParams& p, cons
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<SobelParams>({
       .name = "sobel",
-      .kind = OpKind::image,
       .doc = "Sobel gradient magnitude per channel: sqrt(gx^2 + gy^2) of the 3x3 Sobel derivatives, "
              "rounded half to even and saturated to the input dtype",
       .semantics = "m = cv2.magnitude(cv2.Sobel(img, CV_32F, 1, 0, ksize=3, borderType=B), "
@@ -39,29 +38,28 @@ const OpSpec& spec() {
                    "(f32: m itself)",
       .params = {detail::border_field(&SobelParams::border), detail::value_field(&SobelParams::value)},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const SobelParams& p, const Exec& exec) {
-        return sobel(src, dst, p, exec);
-      },
+      .run = sobel,
   });
   return s;
+}
+
+// The checks of src and p both entry points make.
+Status check(const View& src, const SobelParams& p, const Exec& exec) {
+  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
+  return detail::check_params(spec(), p);
 }
 
 }  // namespace
 
 Status sobel(const View& src, const View& dst, const SobelParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p));
+  TANDEM_TRY(check(src, p, exec));
   TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
   return detail::on_device(kOp, src, dst, p, exec, sobel_on_cpu,
                            [&](auto stream) { return cuda::sobel(src, dst, p, stream); });
 }
 
 Status sobel(const View& src, Tensor& dst, const SobelParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p));
-  return detail::into_new(
-      dst, [&](Tensor& t) { return Tensor::create_image(src.dtype, src.height(), src.width(), src.channels(), exec.device, t); },
-      [&](const View& out) { return sobel(src, out, p, exec); });
+  return detail::into_new_image(kOp, check(src, p, exec), src, dst, p, exec, sobel);
 }
 
 TANDEM_OP_SPECS(sobel, &spec())

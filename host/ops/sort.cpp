@@ -413,7 +413,7 @@ const OpSpec kSort = detail::make_op<SortParams>({
     .doc = "Sort ascending along the last axis; NaNs last (any dtype, any rank >= 1)",
     .semantics = "np.sort(a) (axis=-1; NaNs written as the canonical quiet NaN; -0.0 == +0.0)",
     .layouts = detail::array_layouts(kAllDTypes),
-    .run = [](const View& src, Tensor& dst, const SortParams& p, const Exec& exec) { return sort(src, dst, p, exec); },
+    .run = sort,
 });
 }  // namespace
 

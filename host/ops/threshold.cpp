@@ -51,7 +51,6 @@ Status threshold_on_cpu(const View& src, const View& dst, const ThresholdParams&
 const OpSpec& spec() {
   static const OpSpec s = detail::make_op<ThresholdParams>({
       .name = "threshold",
-      .kind = OpKind::image,
       .doc = "binary threshold: src > T ? max : 0 per channel, max = 255 (u8), 65535 (u16), 1.0 (f32)",
       .semantics = "cv2.threshold(img, T, maxval, cv2.THRESH_BINARY)[1] with maxval = 255 / 65535 / 1.0; "
                    "integer types compare with floor(T), f32 with float(T)",
@@ -61,7 +60,7 @@ const OpSpec& spec() {
                                "T >= max all 0. f32 images (range [0, 1]) use T rounded to float")
                      .required()},
       .layouts = detail::standard_image_layouts(),
-      .run = [](const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) { return threshold(src, dst, p, exec); },
+      .run = threshold,
   });
   return s;
 }
@@ -81,9 +80,7 @@ Status threshold(const View& src, const View& dst, const ThresholdParams& p, con
 }
 
 Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, p, exec));
-  return pointops::allocate_and_run(kOp, src, src.channels(), dst, exec,
-                                    [&](const View& out) { return threshold(src, out, p, exec); });
+  return detail::into_new_image(kOp, check(src, p, exec), src, dst, p, exec, threshold);
 }
 
 TANDEM_OP_SPECS(threshold, &spec())

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -48,6 +50,49 @@ inline RunOptions cpu_options(const std::string& out) {
   o.device = DeviceChoice::cpu;
   o.model_cache = "-";
   return o;
+}
+
+/// Host tensors and the views of them that run_tensors takes.
+struct Images {
+  std::vector<Tensor> owned;
+  std::vector<View> views;
+};
+
+/// An image's height, width and channels.
+using Shape = std::array<std::int64_t, 3>;
+
+/// `n` random images of `dtype`: image i has shape_of(i) and seed `seed + i`.
+template <class ShapeOf>
+Images random_images(int n, DType dtype, std::uint64_t seed, ShapeOf&& shape_of) {
+  Images out;
+  for (int i = 0; i < n; ++i) {
+    const Shape s = shape_of(i);
+    out.owned.push_back(random_image(dtype, s[0], s[1], s[2], seed + std::uint64_t(i)));
+  }
+  for (const Tensor& t : out.owned) out.views.push_back(t.view());
+  return out;
+}
+
+/// Sizes from 1 x 1 to `max_h` x `max_w`, spread by two coprime strides; every third image RGB, the others gray.
+inline auto mixed_sizes(std::int64_t max_h, std::int64_t max_w) {
+  return [=](int i) {
+    return Shape{1 + (i * 37) % max_h, 1 + (i * 53) % max_w, i % 3 == 0 ? 3 : 1};
+  };
+}
+
+/// run_batch of `p` with `o`, which must run (its items may fail: the summary says).
+inline RunSummary run_ok(const Pipeline& p, const RunOptions& o) {
+  RunSummary sum;
+  const Status s = run_batch(p, o, sum);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return sum;
+}
+
+/// run_ok on the CPU over the input `in` (a directory or a file) into `out`.
+inline RunSummary cpu_run(const Pipeline& p, const std::string& in, const std::string& out) {
+  RunOptions o = cpu_options(out);
+  o.inputs = {in};
+  return run_ok(p, o);
 }
 
 // Applies `pipeline` directly (no engine) on the CPU.

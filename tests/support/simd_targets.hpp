@@ -10,6 +10,7 @@
 
 #include "host/core/simd.hpp"
 #include "tandem/device.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace tandem::test {
 
@@ -37,6 +38,16 @@ void for_each_simd_target_on(Device device, F&& fn) {
     for_each_simd_target(fn);
   else
     fn();
+}
+
+/// for_each_simd_target_on `device`, with a DeviceRunner of it made anew for
+/// each target: fn(runner).
+template <class F>
+void for_each_simd_target_with_runner(Device device, F&& fn) {
+  for_each_simd_target_on(device, [&] {
+    DeviceRunner runner(device);
+    fn(runner);
+  });
 }
 
 }  // namespace tandem::test

@@ -31,6 +31,13 @@ std::string device_name(const ::testing::TestParamInfo<Device>& info);
       GTEST_SKIP() << "no usable CUDA device: " << ::tandem::cuda_status();         \
   } while (0)
 
+/// The fixture of the suites instantiated for every device of test_devices():
+/// a test on a device that is not usable skips, with the reason, before its body.
+class DeviceTest : public ::testing::TestWithParam<Device> {
+ protected:
+  void SetUp() override { TANDEM_SKIP_IF_UNAVAILABLE(GetParam()); }
+};
+
 /// Holds a host tensor and runs ops on a chosen device: uploads inputs,
 /// downloads outputs, and owns the stream for CUDA.
 class DeviceRunner {
