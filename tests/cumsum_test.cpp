@@ -97,10 +97,9 @@ void check(test::DeviceRunner& runner, const std::vector<T>& values, const Shape
     EXPECT_TRUE(same_ints(got.view(), reference_int(values))) << host.view().describe();
 }
 
-class CumsumTest : public ::testing::TestWithParam<Device> {};
+class CumsumTest : public test::DeviceTest {};
 
 TEST_P(CumsumTest, EveryDtypeAndAwkwardShapes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const std::vector<Shape> shapes = {{1}, {2}, {1000003}, {1, 1}, {1, 301}, {301, 1}, {37, 53}, {3, 5, 7}, {1031, 777}};
   std::uint64_t seed = 1;
@@ -115,7 +114,6 @@ TEST_P(CumsumTest, EveryDtypeAndAwkwardShapes) {
 }
 
 TEST_P(CumsumTest, ThroughTheOpTable) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const auto v = random_values<std::uint8_t>(40 * 41, 7);
   Tensor host = test::host_tensor(v, {40, 41});
@@ -124,7 +122,6 @@ TEST_P(CumsumTest, ThroughTheOpTable) {
 }
 
 TEST_P(CumsumTest, IntegersAccumulateInI64AndI64Wraps) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   // i32 sums far beyond the i32 range are exact in i64.
   const std::int32_t big = std::numeric_limits<std::int32_t>::max();
@@ -147,7 +144,6 @@ TEST_P(CumsumTest, IntegersAccumulateInI64AndI64Wraps) {
 }
 
 TEST_P(CumsumTest, F32AccumulatesInDouble) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   // A sequential f32 sum of a million 0.1f drifts by ~1%; a double accumulator does not.
   std::vector<float> v(1000000, 0.1f);
@@ -160,7 +156,6 @@ TEST_P(CumsumTest, F32AccumulatesInDouble) {
 }
 
 TEST_P(CumsumTest, NanAndInfPropagate) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const double inf = std::numeric_limits<double>::infinity();
   std::vector<double> v = {1, 2, inf, 3, -inf, 4};
@@ -175,7 +170,6 @@ TEST_P(CumsumTest, NanAndInfPropagate) {
 }
 
 TEST_P(CumsumTest, StridedAndZeroDimInputs) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   // A 300 x 301 u16 view with rows padded to 320 elements, then every third column of it.
   const auto backing = random_values<std::uint16_t>(300 * 320, 3);
@@ -211,7 +205,6 @@ TEST_P(CumsumTest, StridedAndZeroDimInputs) {
 }
 
 TEST_P(CumsumTest, ErrorsNameTheProblem) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor a, wrong_type, wrong_len, two_d;
   ASSERT_TRUE(Tensor::create(DType::i32, {4, 5}, GetParam(), a).ok());
@@ -234,7 +227,6 @@ TEST_P(CumsumTest, ErrorsNameTheProblem) {
 
 // np.cumsum results written by tests/golden/make_sortmat_golden.py (stored as int64).
 TEST_P(CumsumTest, MatchesNumPyGolden) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/sortmat_";
   for (const char* name : {"cumsum_u8", "cumsum_i32"}) {

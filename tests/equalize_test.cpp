@@ -17,7 +17,7 @@ namespace {
 
 namespace pt = test::pointops;
 
-class EqualizeTest : public ::testing::TestWithParam<Device> {};
+class EqualizeTest : public test::DeviceTest {};
 
 // cv::equalizeHist as its source reads (imgproc/src/histogram.cpp), restated here:
 // int counts, float scale = 255.f / (total - hist[first]), lut = saturate(lrintf(sum * scale))
@@ -67,7 +67,6 @@ Tensor run_equalize(test::DeviceRunner& runner, const View& img) {
 }
 
 TEST_P(EqualizeTest, MatchesReferenceForEverySizeAndRange) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     std::uint64_t seed = 1;
@@ -87,7 +86,6 @@ TEST_P(EqualizeTest, MatchesReferenceForEverySizeAndRange) {
 }
 
 TEST_P(EqualizeTest, SkewedHistogramAndConstantImages) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     // Mostly one value with a thin tail: most LUT entries land near rounding ties.
@@ -108,7 +106,6 @@ TEST_P(EqualizeTest, SkewedHistogramAndConstantImages) {
 // More than 2^24 pixels: OpenCV's int counts become float before the multiply and lose
 // low bits; tandem must round the same way.
 TEST_P(EqualizeTest, CountsBeyondFloatPrecision) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const std::int64_t h = 4099, w = 4111;  // 16.85M pixels > 2^24
   Tensor img = image_in_range(h, w, 0, 255, 9);
@@ -125,7 +122,6 @@ TEST_P(EqualizeTest, CountsBeyondFloatPrecision) {
 }
 
 TEST_P(EqualizeTest, PaddedStridesAndInPlace) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   const Device dev = GetParam();
   test::DeviceRunner runner(dev);
   test::for_each_simd_target_on(GetParam(), [&] {
@@ -150,7 +146,6 @@ TEST_P(EqualizeTest, PaddedStridesAndInPlace) {
 }
 
 TEST_P(EqualizeTest, MatchesOpenCvGoldenExactly) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     Tensor in = pt::load_npy(pt::golden_path("pointops_eq_in.npy"));
@@ -169,7 +164,6 @@ TEST_P(EqualizeTest, MatchesOpenCvGoldenExactly) {
 }
 
 TEST_P(EqualizeTest, RejectsBadInputsWithAClearStatus) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Exec& exec = runner.exec();
   Tensor dst;

@@ -51,7 +51,7 @@ std::vector<double> ref_gaussian(const View& img, double sigma, int radius, cons
   return correlate(img, k, n, n, r, r, border, value);
 }
 
-class GaussianTest : public ::testing::TestWithParam<Device> {};
+class GaussianTest : public test::DeviceTest {};
 
 struct Case {
   double sigma;
@@ -73,7 +73,6 @@ void check(test::DeviceRunner& runner, const Combo& c, std::int64_t h, std::int6
 }
 
 TEST_P(GaussianTest, MatchesReferenceOnAwkwardSizes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     const Case cases[] = {{1.3, 0}, {0.8, 4}};  // automatic aperture; one wider than the small images
@@ -83,14 +82,12 @@ TEST_P(GaussianTest, MatchesReferenceOnAwkwardSizes) {
 }
 
 TEST_P(GaussianTest, SigmaZeroUsesOpenCVsApertureRule) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (int radius : {1, 2, 3, 5}) check(runner, {DType::u8, 1}, 29, 31, {0.0, radius}, "reflect101", 50 + radius);
 }
 
 TEST_P(GaussianTest, LargeApertures) {
   // Beyond the GPU's fused shared-memory tile these take the direct two-pass path.
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     check(runner, {DType::u8, 1}, 41, 150, {9, 40}, "reflect101", 60);
@@ -101,14 +98,12 @@ TEST_P(GaussianTest, LargeApertures) {
 }
 
 TEST_P(GaussianTest, LargeImages) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   check(runner, {DType::u8, 3}, 1031, 777, {1.0, 0}, "reflect101", 70);
   check(runner, {DType::f32, 1}, 1031, 777, {1.5, 0}, "constant", 71);
 }
 
 TEST_P(GaussianTest, PaddedRowStrides) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     GaussianParams p;
     p.sigma = 1.7;
@@ -121,7 +116,6 @@ TEST_P(GaussianTest, PaddedRowStrides) {
 
 TEST_P(GaussianTest, ThreadCountsAndColumnBlocks) {
   // A wide image is cut into column blocks and strips; results must not depend on the cut.
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const Tensor img = test::random_image(DType::u8, 61, 2600, 3, 90);
     const auto ref = ref_gaussian(img.view(), 1.5, 0, "reflect101", 0);
@@ -218,7 +212,6 @@ const Case kFixedCases[] = {{0.5, 0}, {0.8, 0}, {1, 0},   {1.7, 0}, {2, 0},   {3
                             {8, 0},   {0, 1},   {0, 3},   {1.2, 7}, {0.1, 2}, {4, 30}};
 
 TEST_P(GaussianTest, FixedPointIsBitExactAndWithinOneOfFloat64) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     const std::pair<std::int64_t, std::int64_t> sizes[] = {{1, 1}, {1, 9}, {9, 1}, {3, 70}, {29, 37}, {40, 131}};
@@ -249,7 +242,6 @@ TEST_P(GaussianTest, FixedPointIsBitExactAndWithinOneOfFloat64) {
 TEST_P(GaussianTest, FixedPointKeepsConstantImagesAndExtremes) {
   // A constant image stays constant (the compensation of the floors is exact
   // there up to the widest radius); 0/255 stripes stay within [0, 255].
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     test::DeviceRunner runner(GetParam());
     for (int v : {0, 1, 128, 254, 255})
@@ -275,16 +267,17 @@ TEST_P(GaussianTest, FixedPointKeepsConstantImagesAndExtremes) {
 }
 
 TEST_P(GaussianTest, FixedPointPaddedStridesAndThreadCounts) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     GaussianParams p;
     p.sigma = 2.6;
     p.border = Border::constant;
     p.value = 300;  // saturates to 255
+    test::DeviceRunner padded_runner(GetParam());
     for (int ch : {1, 3, 4}) {
       const Tensor img = test::random_image(DType::u8, 23, 37, ch, 400 + std::uint64_t(ch));
-      const Tensor got = run_padded(GetParam(), img.view(),
-                                    [&](const View& s, const View& d, const Exec& e) { return gaussian(s, d, p, e); });
+      const Tensor got = test::run_padded_rows(padded_runner, img.view(), 23, 37, 6, 10, [&](const View& s, const View& d) {
+        return gaussian(s, d, p, padded_runner.exec());
+      });
       EXPECT_TRUE(matches(got.view(), ref_fixed(img.view(), 2.6, 0, "constant", 300), 0)) << ch;
     }
     // Wide enough for two column blocks at sigma 5; strips vary with the thread count.
@@ -298,14 +291,12 @@ TEST_P(GaussianTest, FixedPointPaddedStridesAndThreadCounts) {
 }
 
 TEST_P(GaussianTest, MatchesOpenCV) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     check_golden("gaussian", GetParam());
   });
 }
 
 TEST_P(GaussianTest, RejectsBadInputsAndParameters) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const Exec& exec = runner.exec();
   const auto status = [&](const Tensor& host, const GaussianParams& p) {

@@ -97,10 +97,9 @@ void check_shape(test::DeviceRunner& runner, const Shape& shape, std::uint64_t s
       << dtype_name(dtype_of_v<T>) << " " << host.view().describe();
 }
 
-class SortTest : public ::testing::TestWithParam<Device> {};
+class SortTest : public test::DeviceTest {};
 
 TEST_P(SortTest, EveryDtypeAndAwkwardShapes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const std::vector<Shape> shapes = {{1},     {2},        {17},      {1000003}, {1, 1},       {1, 300},
@@ -113,7 +112,6 @@ TEST_P(SortTest, EveryDtypeAndAwkwardShapes) {
 }
 
 TEST_P(SortTest, ThroughTheOpTable) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const auto values = random_values<float>(7 * 129, 99);
   Tensor host = test::host_tensor(values, {7, 129});
@@ -175,7 +173,6 @@ void check_specials(test::DeviceRunner& runner) {
 }
 
 TEST_P(SortTest, NanInfAndSignedZeroFloats) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     check_specials<float>(runner);
@@ -184,7 +181,6 @@ TEST_P(SortTest, NanInfAndSignedZeroFloats) {
 }
 
 TEST_P(SortTest, IntegerExtremes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   auto check = [&](auto tag) {
     using T = decltype(tag);
@@ -202,7 +198,6 @@ TEST_P(SortTest, IntegerExtremes) {
 }
 
 TEST_P(SortTest, StridedInputAndInPlace) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     // A 37 x 53 i32 view with padded rows (row stride 64 elements) inside a bigger buffer.
@@ -243,7 +238,6 @@ TEST_P(SortTest, StridedInputAndInPlace) {
 }
 
 TEST_P(SortTest, EmptyArraysAreFine) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   for (const Shape& shape : {Shape{0}, Shape{3, 0}, Shape{0, 5}}) {
     Tensor in;
@@ -256,7 +250,6 @@ TEST_P(SortTest, EmptyArraysAreFine) {
 }
 
 TEST_P(SortTest, ErrorsNameTheProblem) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   Tensor a, b, c;
   ASSERT_TRUE(Tensor::create(DType::f32, {4, 5}, GetParam(), a).ok());
@@ -300,7 +293,6 @@ std::vector<T> values_of(const View& v) {
 
 // np.sort results written by tests/golden/make_sortmat_golden.py.
 TEST_P(SortTest, MatchesNumPyGolden) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner runner(GetParam());
   const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/sortmat_";
   for (const char* name : {"sort_f64", "sort_f32"}) {

@@ -24,7 +24,7 @@ namespace {
 
 namespace ta = test::arrays;
 
-class StatsTest : public ::testing::TestWithParam<Device> {};
+class StatsTest : public test::DeviceTest {};
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -94,7 +94,6 @@ double worst_rel(const View& got, const std::vector<double>& want) {
 }
 
 TEST_P(StatsTest, MatchesReferenceForEveryDtypeAndSize) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     std::uint64_t seed = 1;
@@ -108,7 +107,6 @@ TEST_P(StatsTest, MatchesReferenceForEveryDtypeAndSize) {
 }
 
 TEST_P(StatsTest, F32MillionValuesWithinOneInHundredThousand) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const std::int64_t n = 1000003;
@@ -133,7 +131,6 @@ TEST_P(StatsTest, F32MillionValuesWithinOneInHundredThousand) {
 // a shift near the data (1e4 + 1e-2 noise: the noise is the 6th significant
 // digit of each value, so sums around 0 in f32 would lose the std entirely).
 TEST_P(StatsTest, F32LargeOffsetKeepsStd) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     std::mt19937_64 rng(31);
@@ -153,7 +150,6 @@ TEST_P(StatsTest, F32LargeOffsetKeepsStd) {
 // a sine and rare large outliers: blocks whose squares overflow f32, whose
 // shift is far from their mean or whose sums are dominated by one value.
 TEST_P(StatsTest, F32ManyMagnitudesAndShapes) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     std::mt19937_64 rng(32);
@@ -183,7 +179,6 @@ TEST_P(StatsTest, F32ManyMagnitudesAndShapes) {
 // Sums that cancel (mean near 0 next to the spread): the sum and mean must still
 // be within 1e-5 of the f64 reference (the f32 partials are not enough there).
 TEST_P(StatsTest, F32CancellingSums) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     std::mt19937_64 rng(33);
@@ -203,7 +198,6 @@ TEST_P(StatsTest, F32CancellingSums) {
 
 // Sizes around the lane (32), block (1024) and task (65536) widths.
 TEST_P(StatsTest, F32SizesAroundBlockAndLaneWidths) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     std::mt19937_64 rng(34);
@@ -222,7 +216,6 @@ TEST_P(StatsTest, F32SizesAroundBlockAndLaneWidths) {
 // Constant arrays: std exactly 0 and sum, mean exact, for every dtype and for
 // f32 values from subnormal to the largest finite.
 TEST_P(StatsTest, AllEqualValuesHaveZeroStd) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     for (std::int64_t n : {std::int64_t(1), std::int64_t(1023), std::int64_t(1025), std::int64_t(65537),
@@ -245,7 +238,6 @@ TEST_P(StatsTest, AllEqualValuesHaveZeroStd) {
 // NaN and +-inf at block and task edges of the f32 and f64 paths (and in the
 // last, partial block).
 TEST_P(StatsTest, NonFiniteAtBlockEdges) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const double nan = std::nan("");
@@ -330,7 +322,6 @@ TEST(StatsCpu, SameBitsOnEveryTarget) {
 
 // u8 sums are exact integers: sum exact, std to the last bits.
 TEST_P(StatsTest, U8IsExact) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     for (std::int64_t n : {std::int64_t(1), std::int64_t(65536), std::int64_t(65537), std::int64_t(1000003)}) {
@@ -351,7 +342,6 @@ TEST_P(StatsTest, U8IsExact) {
 }
 
 TEST_P(StatsTest, OneElementAndConstantHaveZeroStd) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     EXPECT_TRUE(matches(run_stats(r, ta::make_tensor(DType::f32, {2.5f}).view()).view(), {1, 2.5, 2.5, 2.5, 2.5, 0}, 0));
@@ -361,7 +351,6 @@ TEST_P(StatsTest, OneElementAndConstantHaveZeroStd) {
 }
 
 TEST_P(StatsTest, NaNPropagatesAndInfinityAsNumPy) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     const double nan = std::nan("");
@@ -387,7 +376,6 @@ TEST_P(StatsTest, NaNPropagatesAndInfinityAsNumPy) {
 }
 
 TEST_P(StatsTest, HostConvenienceReturnsTheStruct) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   Tensor x = ta::make_tensor(DType::i32, {2, 4, 4, 4, 5, 5, 7, 9}, {2, 4});
   Tensor dev = r.upload(x.view());
@@ -402,7 +390,6 @@ TEST_P(StatsTest, HostConvenienceReturnsTheStruct) {
 }
 
 TEST_P(StatsTest, OpTableEntry) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   const OpSpec* spec = find_op("stats");
   ASSERT_NE(spec, nullptr);
@@ -414,7 +401,6 @@ TEST_P(StatsTest, OpTableEntry) {
 }
 
 TEST_P(StatsTest, Errors) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   Tensor empty, out;
   ASSERT_TRUE(Tensor::create(DType::f32, {0}, GetParam(), empty).ok());
@@ -436,7 +422,6 @@ TEST_P(StatsTest, Errors) {
 // NumPy golden file (tests/golden/make_arrays_golden.py): an f32 array with a
 // large mean and a small spread, statistics of x.astype(np.float64).
 TEST_P(StatsTest, MatchesNumPyGoldenFile) {
-  TANDEM_SKIP_IF_UNAVAILABLE(GetParam());
   test::DeviceRunner r(GetParam());
   test::for_each_simd_target_on(GetParam(), [&] {
     Tensor x, want;
