@@ -38,6 +38,7 @@ struct ReadCtx {
   png_uint_32 width, height;
   int channels, bit_depth;
   std::size_t rowbytes;
+  int keep_exif;  // read eXIf chunks instead of skipping them
 };
 
 // libpng's message into `error`, in words that say what was checked.
@@ -68,9 +69,11 @@ constexpr std::size_t kHeaderAllocCap = std::size_t(16) << 20;
 
 // Ancillary chunks tandem never uses: skipped unread, whatever length they
 // claim (libpng would allocate a tEXt chunk's claimed length to hold it).
+// eXIf comes last: it is read when the caller keeps metadata.
 constexpr png_byte kSkippedChunks[] = {
     't', 'E', 'X', 't', '\0', 'z', 'T', 'X', 't', '\0', 'i', 'T', 'X', 't', '\0', 's', 'P', 'L', 'T', '\0',
-    'e', 'X', 'I', 'f', '\0', 'h', 'I', 'S', 'T', '\0', 'p', 'C', 'A', 'L', '\0', 's', 'C', 'A', 'L', '\0'};
+    'h', 'I', 'S', 'T', '\0', 'p', 'C', 'A', 'L', '\0', 's', 'C', 'A', 'L', '\0', 'e', 'X', 'I', 'f', '\0'};
+constexpr int kSkippedCount = int(sizeof kSkippedChunks / 5);
 
 extern "C" void on_read(png_structp png, png_bytep out, std::size_t n) {
   auto* ctx = static_cast<ReadCtx*>(png_get_io_ptr(png));
@@ -85,7 +88,7 @@ extern "C" void on_read(png_structp png, png_bytep out, std::size_t n) {
   png_set_read_fn(c->png, c, on_read);
   png_set_user_limits(c->png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);  // tandem applies its own limit
   png_set_chunk_malloc_max(c->png, kHeaderAllocCap);
-  png_set_keep_unknown_chunks(c->png, PNG_HANDLE_CHUNK_NEVER, kSkippedChunks, int(sizeof kSkippedChunks / 5));
+  png_set_keep_unknown_chunks(c->png, PNG_HANDLE_CHUNK_NEVER, kSkippedChunks, kSkippedCount - (c->keep_exif ? 1 : 0));
   png_set_keep_unknown_chunks(c->png, PNG_HANDLE_CHUNK_NEVER, nullptr, 0);  // and every unknown chunk
   png_read_info(c->png, c->info);
   png_uint_32 w = 0, h = 0;
@@ -112,7 +115,8 @@ extern "C" void on_read(png_structp png, png_bytep out, std::size_t n) {
 [[gnu::noinline]] int read_pixels(ReadCtx* c, png_bytepp rows, int read_end) {
   if (setjmp(png_jmpbuf(c->png))) return 1;
   png_read_image(c->png, rows);
-  if (read_end) png_read_end(c->png, nullptr);
+  // The end's chunks (an eXIf after the pixels) go into the same info.
+  if (read_end) png_read_end(c->png, c->keep_exif ? c->info : nullptr);
   return 0;
 }
 
@@ -121,6 +125,10 @@ extern "C" void on_read(png_structp png, png_bytep out, std::size_t n) {
 
 struct WriteCtx {
   std::vector<std::byte>* out;
+  const png_byte* icc;
+  png_uint_32 icc_len;
+  png_bytep exif;
+  png_uint_32 exif_len;
   png_structp png;
   png_infop info;
   int out_of_memory;
@@ -151,6 +159,11 @@ extern "C" void on_flush(png_structp) {}
   png_set_IHDR(c->png, c->info, w, h, depth, color, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                PNG_FILTER_TYPE_DEFAULT);
   png_set_compression_level(c->png, level);
+  // A profile libpng finds wrong for the image is left out with a warning,
+  // not an error that would lose the image.
+  png_set_benign_errors(c->png, 1);
+  if (c->icc_len) png_set_iCCP(c->png, c->info, "ICC profile", PNG_COMPRESSION_TYPE_BASE, c->icc, c->icc_len);
+  if (c->exif_len) png_set_eXIf_1(c->png, c->info, c->exif_len, c->exif);
   // At the fast levels the adaptive filter search costs more than it saves;
   // the Sub filter with run-length matching is about twice as fast and, on
   // photos, as small (OpenCV's default PNG settings). Stored data needs no filter.
@@ -167,14 +180,29 @@ extern "C" void on_flush(png_structp) {}
   return 0;
 }
 
+// The iCCP and eXIf chunks libpng read into `info`.
+void keep_chunks(png_structp png, png_infop info, Metadata& meta) {
+  png_charp icc_name = nullptr;
+  int compression = 0;
+  png_bytep icc = nullptr;
+  png_uint_32 icc_len = 0;
+  if (png_get_iCCP(png, info, &icc_name, &compression, &icc, &icc_len) && icc && meta.icc.empty())
+    keep_metadata({reinterpret_cast<const std::byte*>(icc), icc_len}, "ICC profile", meta.icc, meta);
+  png_bytep exif = nullptr;
+  png_uint_32 exif_len = 0;
+  if (png_get_eXIf_1(png, info, &exif_len, &exif) && exif && meta.exif.empty())
+    keep_metadata({reinterpret_cast<const std::byte*>(exif), exif_len}, "EXIF", meta.exif, meta);
+}
+
 }  // namespace
 
 Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
-                  const DstFn& get_dst) {
+                  const DstFn& get_dst, Metadata* meta) {
   ReadCtx ctx{};
   ctx.data = reinterpret_cast<const unsigned char*>(bytes.data());
   ctx.size = bytes.size();
   ctx.alloc_cap = kHeaderAllocCap;
+  ctx.keep_exif = meta && !header_only ? 1 : 0;
   ctx.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning, &ctx, capped_malloc,
                                      capped_free);
   if (!ctx.png) return {Errc::out_of_memory, quoted(name) + ": cannot create a PNG decoder"};
@@ -211,10 +239,11 @@ Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool 
   }
   for (std::int64_t y = 0; y < h.height; ++y) rows[std::size_t(y)] = dst.row<png_byte>(y);
   if (read_pixels(&ctx, rows.data(), strict ? 1 : 0) != 0) return failed("reading the pixels");
+  if (meta) keep_chunks(ctx.png, ctx.info, *meta);
   return {};
 }
 
-Status png_encode(const View& img, int level, std::vector<std::byte>& out) {
+Status png_encode(const View& img, int level, const Metadata& meta, std::vector<std::byte>& out) {
   const std::int64_t c = img.channels();
   const int color = c == 1 ? PNG_COLOR_TYPE_GRAY : c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA;
   const int depth = img.dtype == DType::u16 ? 16 : 8;
@@ -229,6 +258,11 @@ Status png_encode(const View& img, int level, std::vector<std::byte>& out) {
   for (std::int64_t y = 0; y < img.height(); ++y) rows[std::size_t(y)] = img.row<png_byte>(y);
   WriteCtx ctx{};
   ctx.out = &out;
+  // libpng copies both blocks; it takes the EXIF by a non-const pointer only.
+  ctx.icc = reinterpret_cast<const png_byte*>(meta.icc.data());
+  ctx.icc_len = png_uint_32(meta.icc.size());
+  ctx.exif = const_cast<png_bytep>(reinterpret_cast<const png_byte*>(meta.exif.data()));
+  ctx.exif_len = png_uint_32(meta.exif.size());
   ctx.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_write_error, on_warning);
   if (!ctx.png) return {Errc::out_of_memory, "cannot create a PNG encoder"};
   ctx.info = png_create_info_struct(ctx.png);
