@@ -293,7 +293,7 @@ void add_run_command(CLI::App& app, Commands& commands) {
   cmd->add_option("--glob", a->globs, "Only files whose name (or relative path) matches this pattern, e.g. '*.png'; repeatable");
   cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "tif", "tiff", "npy"}));
   cmd->add_option("--quality", a->quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
-  cmd->add_option("--png-compression", a->png_compression, "PNG zlib level (0 none, 1 fast, 9 smallest)")->check(CLI::Range(0, 9))->capture_default_str();
+  cmd->add_option("--png-compression", a->png_compression, "PNG compression: 1 fastest (ISA-L igzip, Sub filter), 2-9 zlib through libpng (2-3 Sub filter and run-length matching, 6 libpng's default, 9 smallest; 1 writes files ~25% larger than 6 on photos' filter outputs, many times faster), 0 none")->check(CLI::Range(0, 9))->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, gpu, or auto: every GPU and CPU team share the batch")->check(CLI::IsMember({"cpu", "gpu", "auto"}))->capture_default_str();
   cmd->add_option("--threads", a->threads, "CPU compute threads in all (0 = every core the placement plan gives the CPU teams)")->check(CLI::Range(0, 4096));
   cmd->add_option("--gpus", a->gpus, "CUDA devices to use, e.g. 0,2 (default all)");

@@ -111,7 +111,12 @@ struct DecodeOptions {
 /// @brief Encoder settings.
 struct EncodeOptions {
   int jpeg_quality = 90;     ///< 1..100
-  int png_compression = 1;   ///< zlib level 0..9 (1: fast, as for a pipeline's outputs)
+  /// 0..9. 1 (fast, as for a pipeline's outputs): the Sub filter and ISA-L's
+  /// igzip when tandem was built with it (libisal-dev), else zlib level 1 with
+  /// run-length matching; 2-9: zlib's level through libpng (2-3: Sub filter,
+  /// run-length matching; 4-9: libpng's adaptive filters; 6 is libpng's
+  /// default); 0: stored. docs/performance.md gives the sizes and times.
+  int png_compression = 1;
   TiffCompression tiff_compression = TiffCompression::deflate;  ///< with a predictor for LZW, deflate, zstd
   /// Written where the format holds it (see Metadata). The EXIF written is
   /// corrected to the image: ImageWidth/ImageLength and
