@@ -28,8 +28,8 @@ packages=(
   libhwloc-dev hwloc-nox
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev
-  liburing-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libopenblas-dev libhwy-dev
-  python3-numpy python3-opencv python3-scipy
+  liburing-dev libpng-dev libjpeg62-turbo-dev libtiff-dev libisal-dev libopenblas-dev libhwy-dev
+  python3-numpy python3-opencv python3-scipy python3-pil
   python3-dev python3-venv python3-pip
   openmpi-bin libopenmpi-dev
   clang libomp-14-dev libclang-rt-14-dev

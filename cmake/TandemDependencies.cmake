@@ -21,6 +21,14 @@ find_package(PNG 1.6 REQUIRED)
 find_package(JPEG REQUIRED)
 # TIFF through libtiff (strips, tiles, LZW/deflate/zstd, pages).
 find_package(TIFF 4.5 REQUIRED)
+# Intel ISA-L's igzip (Debian libisal-dev) compresses PNG pixels at
+# --png-compression 1 about 3x faster than zlib (docs/performance.md); without
+# it libpng's zlib path is used at every level.
+pkg_check_modules(ISAL QUIET IMPORTED_TARGET libisal)
+set(TANDEM_WITH_ISAL OFF)
+if(TARGET PkgConfig::ISAL)
+  set(TANDEM_WITH_ISAL ON)
+endif()
 
 # OpenBLAS for matmul on the CPU.  Debian ships a CMake config (without a
 # target) and a .pc file.  TANDEM_BLAS_FROM tells the package config (a static

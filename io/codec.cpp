@@ -127,30 +127,50 @@ Status check_pixels(std::string_view name, std::int64_t h, std::int64_t w, std::
   return check_bytes(name, bytes, what, o);
 }
 
-using CodecFn = Status (*)(std::span<const std::byte>, std::string_view, bool, bool, const detail::DstFn&);
-
-CodecFn codec_for(Format f) {
-  switch (f) {
-    case Format::png: return detail::png_decode;
-    case Format::pgm:
-    case Format::ppm: return detail::pnm_decode;
-    case Format::jpeg:
-    case Format::npy:
-    case Format::tiff: break;
-  }
-  return nullptr;
-}
-
-// The image codec of `f` with the options' page (TIFF), filling `tiff` when given.
+// The image codec of `f` with the options' page (TIFF), orientation (JPEG)
+// and metadata, filling `tiff` when given. Header-only reads keep no metadata.
 Status decode_image(Format f, std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
                     const DecodeOptions& o, const detail::DstFn& get_dst, detail::TiffInfo* tiff = nullptr) {
   const int page = o.page;
-  if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, tiff);
+  Metadata* meta = header_only ? nullptr : o.metadata;
+  if (meta) *meta = {};
+  if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, tiff, meta);
   if (page != 0)
     return {Errc::invalid_argument, quoted(name) + ": page " + std::to_string(page) + " asked of a " + format_name(f) +
                                         " file (only TIFF files have pages)"};
-  if (f == Format::jpeg) return detail::jpeg_decode(bytes, name, strict, header_only, get_dst, o.apply_orientation);
-  return codec_for(f)(bytes, name, strict, header_only, get_dst);
+  switch (f) {
+    case Format::jpeg: return detail::jpeg_decode(bytes, name, strict, header_only, get_dst, o.apply_orientation, meta);
+    case Format::png: return detail::png_decode(bytes, name, strict, header_only, get_dst, meta);
+    case Format::pgm:
+    case Format::ppm: return detail::pnm_decode(bytes, name, strict, header_only, get_dst);
+    case Format::npy:
+    case Format::tiff: break;
+  }
+  return {Errc::internal, quoted(name) + ": no image codec for " + format_name(f)};
+}
+
+// What `options.metadata` becomes in an image of `img`'s size and channels:
+// the EXIF's sizes corrected and its thumbnail unlinked; a profile for other
+// channels, or an EXIF that is not a TIFF structure, left out.
+Status fitted_metadata(const View& img, const EncodeOptions& options, Metadata& out) {
+  const Metadata* in = options.metadata;
+  if (!in || in->empty()) return {};
+  try {
+    if (!in->icc.empty()) {
+      if (detail::icc_fits_channels(in->icc, img.channels())) out.icc = in->icc;
+      else out.dropped.push_back("ICC profile left out (its colour space does not match " + std::to_string(img.channels()) + " channels)");
+    }
+    if (!in->exif.empty()) {
+      out.exif = in->exif;
+      if (!detail::exif_edit(out.exif, {.width = img.width(), .height = img.height(), .drop_thumbnail = true})) {
+        out.exif.clear();
+        out.dropped.push_back("EXIF left out (not a readable TIFF structure)");
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return {Errc::out_of_memory, "out of memory for the metadata"};
+  }
+  return {};
 }
 
 Status check_npy_limit(const NpyHeader& h, std::string_view name, const DecodeOptions& o) {
@@ -347,6 +367,8 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
   const std::int64_t c = img.channels();
   if (img.height() < 1 || img.width() < 1)
     return {Errc::invalid_argument, what + ": cannot encode an empty image (" + img.describe() + ")"};
+  Metadata meta;
+  TANDEM_TRY(fitted_metadata(img, options, meta).with_context(what));
   switch (format) {
     case Format::png:
       if (img.dtype != DType::u8 && img.dtype != DType::u16)
@@ -357,7 +379,7 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
         return {Errc::unsupported, what + ": " + img.describe() + " is larger than PNG allows"};
       if (options.png_compression < 0 || options.png_compression > 9)
         return {Errc::invalid_argument, what + ": png_compression must be 0..9, got " + std::to_string(options.png_compression)};
-      return detail::png_encode(img, options.png_compression, out);
+      return detail::png_encode(img, options.png_compression, meta, out);
     case Format::jpeg:
       if (img.dtype != DType::u8)
         return {Errc::unsupported, what + ": JPEG holds u8 samples, not " + dtype_name(img.dtype) + " (use png or npy)"};
@@ -368,7 +390,7 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
         return {Errc::unsupported, what + ": " + img.describe() + " is larger than JPEG allows (65500 per side)"};
       if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
         return {Errc::invalid_argument, what + ": jpeg_quality must be 1..100, got " + std::to_string(options.jpeg_quality)};
-      return detail::jpeg_encode(img, options.jpeg_quality, out);
+      return detail::jpeg_encode(img, options.jpeg_quality, meta, out);
     case Format::tiff:
       if (img.dtype != DType::u8 && img.dtype != DType::u16 && img.dtype != DType::f32)
         return {Errc::unsupported, what + ": TIFF here holds u8, u16 or f32 samples, not " + dtype_name(img.dtype) + " (use npy)"};
@@ -376,7 +398,7 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
         return {Errc::unsupported, what + ": TIFF images here have 1, 3 or 4 channels, not " + std::to_string(c)};
       if (img.height() > 0xffffffffLL || img.width() > 0xffffffffLL)
         return {Errc::unsupported, what + ": " + img.describe() + " is larger than TIFF allows"};
-      return detail::tiff_encode(img, static_cast<int>(options.tiff_compression), out);
+      return detail::tiff_encode(img, static_cast<int>(options.tiff_compression), meta, out);
     case Format::pgm:
     case Format::ppm: {
       if (img.dtype != DType::u8 && img.dtype != DType::u16)

@@ -87,7 +87,7 @@ extern "C" void on_progress(j_common_ptr cinfo) {
   }
 }
 
-[[gnu::noinline]] int read_header(ReadCtx* c, const unsigned char* data, unsigned long size) {
+[[gnu::noinline]] int read_header(ReadCtx* c, const unsigned char* data, unsigned long size, int want_icc) {
   c->cinfo.err = &c->err.pub;
   if (setjmp(c->err.jump)) return 1;
   jpeg_create_decompress(&c->cinfo);
@@ -96,6 +96,7 @@ extern "C" void on_progress(j_common_ptr cinfo) {
   c->cinfo.progress = &c->progress;
   jpeg_mem_src(&c->cinfo, data, size);
   jpeg_save_markers(&c->cinfo, JPEG_APP0 + 1, 0xffff);  // APP1: EXIF (its orientation)
+  if (want_icc) jpeg_save_markers(&c->cinfo, JPEG_APP0 + 2, 0xffff);  // APP2: ICC profile
   jpeg_read_header(&c->cinfo, TRUE);
   if (c->cinfo.jpeg_color_space == JCS_CMYK || c->cinfo.jpeg_color_space == JCS_YCCK) {
     c->cmyk = 1;
@@ -129,8 +130,16 @@ struct WriteCtx {
   int created;
 };
 
+// The metadata segments to write: APP1 (whole, "Exif\0\0" included) and the ICC profile.
+struct Markers {
+  const unsigned char* app1;
+  unsigned app1_len;
+  const unsigned char* icc;
+  unsigned icc_len;
+};
+
 [[gnu::noinline]] int write_jpeg(WriteCtx* c, const unsigned char* base, std::size_t stride, unsigned w, unsigned h,
-                                 int channels, int quality) {
+                                 int channels, int quality, const Markers* markers) {
   c->cinfo.err = &c->err.pub;
   if (setjmp(c->err.jump)) return 1;
   jpeg_create_compress(&c->cinfo);
@@ -143,6 +152,8 @@ struct WriteCtx {
   jpeg_set_defaults(&c->cinfo);
   jpeg_set_quality(&c->cinfo, quality, TRUE);
   jpeg_start_compress(&c->cinfo, TRUE);
+  if (markers->app1_len) jpeg_write_marker(&c->cinfo, JPEG_APP0 + 1, markers->app1, markers->app1_len);
+  if (markers->icc_len) jpeg_write_icc_profile(&c->cinfo, markers->icc, markers->icc_len);
   while (c->cinfo.next_scanline < c->cinfo.image_height) {
     JSAMPROW row = const_cast<unsigned char*>(base) + std::size_t(c->cinfo.next_scanline) * stride;
     jpeg_write_scanlines(&c->cinfo, &row, 1);
@@ -151,34 +162,28 @@ struct WriteCtx {
   return 0;
 }
 
-// The EXIF orientation (1..8) in an APP1 segment, 1 when there is none or it
-// cannot be read: "Exif\0\0", then a TIFF header and IFD0 with tag 0x0112.
-int exif_orientation(const jpeg_decompress_struct& cinfo) {
-  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
-    if (m->marker != JPEG_APP0 + 1 || m->data_length < 14 || std::memcmp(m->data, "Exif\0\0", 6) != 0) continue;
-    const unsigned char* t = m->data + 6;
-    const std::size_t n = m->data_length - 6;
-    const bool le = t[0] == 'I' && t[1] == 'I';
-    if (!le && !(t[0] == 'M' && t[1] == 'M')) return 1;
-    auto u16 = [&](std::size_t at) -> unsigned { return le ? t[at] | (t[at + 1] << 8) : (t[at] << 8) | t[at + 1]; };
-    auto u32 = [&](std::size_t at) -> std::size_t {
-      return le ? std::size_t(t[at]) | (std::size_t(t[at + 1]) << 8) | (std::size_t(t[at + 2]) << 16) | (std::size_t(t[at + 3]) << 24)
-                : (std::size_t(t[at]) << 24) | (std::size_t(t[at + 1]) << 16) | (std::size_t(t[at + 2]) << 8) | std::size_t(t[at + 3]);
-    };
-    const std::size_t ifd = u32(4);
-    if (ifd + 2 > n) return 1;
-    const unsigned entries = u16(ifd);
-    for (unsigned e = 0; e < entries; ++e) {
-      const std::size_t at = ifd + 2 + std::size_t(e) * 12;
-      if (at + 12 > n) return 1;
-      if (u16(at) == 0x0112 && u16(at + 2) == 3) {  // Orientation, SHORT
-        const unsigned v = u16(at + 8);
-        return v >= 1 && v <= 8 ? int(v) : 1;
-      }
-    }
-    return 1;
-  }
-  return 1;
+// The EXIF block of the first APP1 "Exif\0\0" segment (a TIFF structure), empty if none.
+std::span<const std::byte> exif_block(const jpeg_decompress_struct& cinfo) {
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+    if (m->marker == JPEG_APP0 + 1 && m->data_length >= 14 && std::memcmp(m->data, "Exif\0\0", 6) == 0)
+      return {reinterpret_cast<const std::byte*>(m->data) + 6, std::size_t(m->data_length) - 6};
+  return {};
+}
+
+// The ICC profile of the saved APP2 segments, joined by libjpeg-turbo (which
+// mallocs it, or reports running out of memory through error_exit). A bad
+// segment sequence is only a warning (JWRN_BOGUS_ICC, benign): no profile.
+[[gnu::noinline]] int read_icc(ReadCtx* c, JOCTET** icc, unsigned int* len) {
+  if (setjmp(c->err.jump)) return 1;
+  return jpeg_read_icc_profile(&c->cinfo, icc, len) ? 0 : 1;
+}
+
+void keep_icc(ReadCtx* c, Metadata& meta) {
+  JOCTET* icc = nullptr;
+  unsigned int len = 0;
+  if (read_icc(c, &icc, &len) == 0 && icc)
+    keep_metadata({reinterpret_cast<const std::byte*>(icc), len}, "ICC profile", meta.icc, meta);
+  std::free(icc);
 }
 
 // Where dst(y, x) comes from in the raw h x w image, for each orientation
@@ -209,7 +214,7 @@ void orient(const unsigned char* src, std::size_t src_stride, std::int64_t h, st
 }  // namespace
 
 Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
-                   const DstFn& get_dst, bool apply_orientation) {
+                   const DstFn& get_dst, bool apply_orientation, Metadata* meta) {
   auto ctx = std::unique_ptr<ReadCtx>(new (std::nothrow) ReadCtx{});
   if (!ctx) return {Errc::out_of_memory, quoted(name) + ": cannot create a JPEG decoder"};
   init_errors(&ctx->err, strict ? 1 : 0);
@@ -222,7 +227,8 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
   auto failed = [&](const char* stage) {
     return Status{Errc::format_error, quoted(name) + ": corrupt JPEG (" + std::string(ctx->err.message) + ") while " + stage};
   };
-  if (read_header(ctx.get(), reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size())) != 0)
+  if (read_header(ctx.get(), reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()),
+                  meta && !header_only ? 1 : 0) != 0)
     return failed("reading the header");
   if (ctx->cmyk)
     return {Errc::unsupported, quoted(name) + ": CMYK/YCCK JPEGs are not supported (tandem decodes gray and RGB JPEGs)"};
@@ -233,11 +239,18 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
   h.channels = ctx->cinfo.output_components;
   if (h.channels != 1 && h.channels != 3)
     return {Errc::unsupported, quoted(name) + ": JPEG with " + std::to_string(h.channels) + " output components"};
-  const int o = apply_orientation ? exif_orientation(ctx->cinfo) : 1;
+  const int o = apply_orientation ? exif_orientation(exif_block(ctx->cinfo)) : 1;
   if (o >= 5) std::swap(h.height, h.width);
   View dst;
   TANDEM_TRY(get_dst(h, dst));
   if (header_only) return {};
+  // Copied now: finishing the decompression frees the saved markers.
+  if (meta) {
+    keep_icc(ctx.get(), *meta);
+    keep_metadata(exif_block(ctx->cinfo), "EXIF", meta->exif, *meta);
+    // The pixels will be upright: a viewer must not turn them again.
+    if (o != 1) exif_edit(meta->exif, {.orientation = 1});
+  }
   // Oriented: decoded into scratch rows first, then moved into place.
   std::vector<unsigned char> raw;
   const std::size_t raw_stride = std::size_t(ctx->cinfo.output_width) * std::size_t(h.channels);
@@ -256,7 +269,21 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
   return {};
 }
 
-Status jpeg_encode(const View& img, int quality, std::vector<std::byte>& out) {
+Status jpeg_encode(const View& img, int quality, const Metadata& meta, std::vector<std::byte>& out) {
+  // One APP1 segment holds 65533 bytes: "Exif\0\0" and the block.
+  constexpr std::size_t kMaxApp1 = 65533;
+  std::vector<unsigned char> app1;
+  if (!meta.exif.empty() && meta.exif.size() + 6 <= kMaxApp1) {
+    try {
+      app1.assign({'E', 'x', 'i', 'f', 0, 0});
+      const auto* e = reinterpret_cast<const unsigned char*>(meta.exif.data());
+      app1.insert(app1.end(), e, e + meta.exif.size());
+    } catch (const std::bad_alloc&) {
+      return {Errc::out_of_memory, "JPEG encoder: out of memory"};
+    }
+  }
+  const Markers markers{app1.data(), unsigned(app1.size()), reinterpret_cast<const unsigned char*>(meta.icc.data()),
+                        unsigned(meta.icc.size())};
   auto ctx = std::unique_ptr<WriteCtx>(new (std::nothrow) WriteCtx{});
   if (!ctx) return {Errc::out_of_memory, "cannot create a JPEG encoder"};
   init_errors(&ctx->err, 1);
@@ -268,7 +295,7 @@ Status jpeg_encode(const View& img, int quality, std::vector<std::byte>& out) {
     }
   } cleanup{*ctx};
   if (write_jpeg(ctx.get(), static_cast<const unsigned char*>(img.data), std::size_t(img.row_stride()),
-                 unsigned(img.width()), unsigned(img.height()), int(img.channels()), quality) != 0)
+                 unsigned(img.width()), unsigned(img.height()), int(img.channels()), quality, &markers) != 0)
     return {Errc::internal, "JPEG encoder: " + std::string(ctx->err.message)};
   try {
     const auto* p = reinterpret_cast<const std::byte*>(ctx->buffer);

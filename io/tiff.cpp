@@ -1,6 +1,6 @@
 // TIFF through libtiff, in memory: 8/16-bit gray, RGB and RGBA, 32-bit float,
 // strips or tiles, any compression libtiff was built with; one page (IFD) at
-// a time. Errors go through per-file handlers (TIFFOpenOptions), never
+// a time, with its ICC profile. Errors go through per-file handlers (TIFFOpenOptions), never
 // libtiff's global ones, so concurrent decoders keep their own messages.
 #include <tiffio.h>
 
@@ -203,7 +203,7 @@ Status read_pixels(TIFF* tif, const Layout& l, const View& dst, Memory& m, std::
 }  // namespace
 
 Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int page, bool header_only,
-                   const DstFn& get_dst, TiffInfo* info) {
+                   const DstFn& get_dst, TiffInfo* info, Metadata* meta) {
   Memory m;
   m.data = reinterpret_cast<const unsigned char*>(bytes.data());
   m.size = bytes.size();
@@ -223,6 +223,12 @@ Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int 
   View dst;
   TANDEM_TRY(get_dst(l.h, dst));
   if (header_only) return {};
+  if (meta) {
+    std::uint32_t icc_len = 0;
+    void* icc = nullptr;
+    if (TIFFGetField(tif, TIFFTAG_ICCPROFILE, &icc_len, &icc) && icc)
+      keep_metadata({static_cast<const std::byte*>(icc), icc_len}, "ICC profile", meta->icc, *meta);
+  }
   return read_pixels(tif, l, dst, m, name);
 }
 
@@ -261,7 +267,7 @@ Status count_tiff_pages(const std::string& path, int& pages) {
 
 namespace tandem::io::detail {
 
-Status tiff_encode(const View& img, int compression, std::vector<std::byte>& out) {
+Status tiff_encode(const View& img, int compression, const Metadata& meta, std::vector<std::byte>& out) {
   out.clear();
   Memory m;
   m.out = &out;
@@ -287,6 +293,7 @@ Status tiff_encode(const View& img, int compression, std::vector<std::byte>& out
   if (compression == COMPRESSION_LZW || compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_ZSTD)
     TIFFSetField(tif, TIFFTAG_PREDICTOR, img.dtype == DType::f32 ? PREDICTOR_FLOATINGPOINT : PREDICTOR_HORIZONTAL);
   TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
+  if (!meta.icc.empty()) TIFFSetField(tif, TIFFTAG_ICCPROFILE, std::uint32_t(meta.icc.size()), meta.icc.data());
   std::vector<unsigned char> row(std::size_t(img.width() * c) * img.elem_size());
   for (std::int64_t y = 0; y < img.height(); ++y) {
     // libtiff may change the row in place (predictor): give it a copy.

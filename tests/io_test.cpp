@@ -1387,8 +1387,10 @@ TEST(PngIntegrity, CutShort) {
 
 // OpenCV (libpng underneath) reads what tandem writes and tandem reads what
 // OpenCV writes, every sample equal: 8/16-bit, 1/3/4 channels, odd sizes,
-// several compression levels (so every PNG filter type occurs). Skipped
-// without /usr/bin/python3 with cv2 and numpy.
+// several compression levels (so every PNG filter type occurs; level 1 is
+// igzip's deflate in strips of 32 rows). Pillow (its own PNG reader, when
+// installed) opens every file and agrees on what it can hold (8-bit, 16-bit
+// gray). Skipped without /usr/bin/python3 with cv2 and numpy.
 TEST(PngInterop, OpenCvAgrees) {
   if (std::system("/usr/bin/python3 -c 'import cv2, numpy' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "/usr/bin/python3 with cv2 and numpy not available";
@@ -1415,10 +1417,19 @@ TEST(PngInterop, OpenCvAgrees) {
   // The script checks cv2's reading of tandem's files and writes cv2's own
   // (levels 0..9, OpenCV's default filters) for tandem to read back.
   std::ofstream(dir.file("check.py")) << R"(import sys, cv2, numpy as np
+try:
+    from PIL import Image
+except ImportError:
+    Image = None
 d = sys.argv[1]
 bad = 0
 for i, name in enumerate(open(d + "/names.txt").read().split()):
     ref = np.load(d + "/" + name + ".npy")
+    if Image is not None:
+        pil = Image.open(d + "/" + name + ".png")
+        pil.load()
+        if (ref.dtype == np.uint8 or ref.ndim == 2) and not np.array_equal(np.asarray(pil).astype(ref.dtype), ref):
+            print("Pillow reads", name, "differently"); bad += 1
     img = cv2.imread(d + "/" + name + ".png", cv2.IMREAD_UNCHANGED)
     if ref.ndim == 3:
         img = img[..., [2, 1, 0]] if ref.shape[2] == 3 else img[..., [2, 1, 0, 3]]

@@ -1,6 +1,8 @@
 // Standalone comparison of the PNG and deflate libraries Debian 12 ships, on
-// the batch job's kind of data (the evaluation recorded in docs/performance.md,
-// "PNG codecs": tandem keeps libpng). Not part of the build: it needs
+// the batch job's kind of data (the evaluations recorded in docs/performance.md:
+// "PNG codecs" in the second session, and "PNG and JPEG codecs" of 2026-12-06,
+// after which tandem writes level-1 pixels through ISA-L's igzip and keeps
+// libpng for the rest). Not part of the build: it needs
 // libspng-dev and libdeflate-dev besides tandem's own packages.
 //
 //   g++ -O2 -std=c++20 bench/eval/png_libraries.cpp -o png_libraries -lspng -lpng -llodepng -ldeflate -lisal -lz

@@ -36,6 +36,7 @@ struct Item {
   std::vector<std::byte> bytes;  // file contents, until decoded
   const View* borrowed = nullptr;  // run_tensors: the caller's tensor
   Tensor host;                   // decoded input
+  io::Metadata metadata;         // the input's ICC profile and EXIF, for its output
   Tensor result;                 // host result
   std::size_t charge = 0;        // bytes charged to the budget at admission
   std::uint64_t decode_limit = 0;  // decoded bytes admission allowed (0: unlimited)

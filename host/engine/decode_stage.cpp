@@ -53,6 +53,7 @@ Status DecodeStage::decode(Context& ctx, Item& it, int track) {
     dopt.max_bytes = it.decode_limit;
     dopt.page = it.page;
     dopt.apply_orientation = !ctx.opts.raw_orientation;
+    if (!ctx.opts.strip_metadata) dopt.metadata = &it.metadata;
     // With GPUs in the plan, straight into pinned memory (reused blocks, see
     // Buffer::allocate): a GPU feeder uploads a lone item from it as it is.
     if (!ctx.plan.gpus.empty()) dopt.pinned_for = ctx.plan.gpus[0].device;

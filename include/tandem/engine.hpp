@@ -118,6 +118,9 @@ struct RunOptions {
   bool fsync = false;
   /// JPEG: keep the pixels as stored instead of applying the EXIF orientation.
   bool raw_orientation = false;
+  /// Write outputs without the input's ICC profile and EXIF; by default they
+  /// are kept where the output format holds them (io::Metadata).
+  bool strip_metadata = false;
   std::uint64_t max_pixels = 1ull << 30;  ///< refuse larger images (0 = no limit; 2^30 as OpenCV)
   std::string trace_path;            ///< Chrome/Perfetto trace-event JSON, if set
   bool use_io_uring = true;          ///< false forces the pread thread pool

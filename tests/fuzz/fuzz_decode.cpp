@@ -2,7 +2,9 @@
 // or, without it, for format detection and every decoder behind it.
 // Inputs of another format are passed over, so each harness spends its time
 // in its own decoder. Every input must give a Status, never a crash, a leak, a
-// hang or an allocation beyond the pixel limit.
+// hang or an allocation beyond the pixel limit. The metadata a decode keeps
+// (ICC profile, EXIF) is written again into a 1x1 PNG, JPEG and TIFF, so the
+// EXIF corrections and the metadata writers see every mutation too.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -29,10 +31,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // fuzzer's memory limit only ever catches a real leak or bomb.
   io::DecodeOptions opts;
   opts.max_pixels = std::int64_t(1) << 22;
+  io::Metadata meta;
   for (bool strict : {true, false}) {
     opts.strict = strict;
+    opts.metadata = strict ? &meta : nullptr;
     Tensor t;
     (void)io::decode(bytes, "fuzz", t, opts);
+  }
+  if (!meta.empty()) {
+    std::uint8_t px[3] = {1, 2, 3};
+    const View one = View::image(px, DType::u8, 1, 1, 3);
+    io::EncodeOptions eo;
+    eo.metadata = &meta;
+    std::vector<std::byte> out;
+    for (io::Format f : {io::Format::png, io::Format::jpeg, io::Format::tiff}) (void)io::encode(one, f, eo, out);
   }
   return 0;
 }

@@ -55,6 +55,10 @@ def main():
                       b"P4\n8 2\n\xa5\x5a"]
     with open(os.path.join(root, "data/broken/truncated.jpg"), "rb") as f:
         images["jpeg"].append(f.read())
+    # With an ICC profile and EXIF (the JPEG's profile over two APP2 segments, a thumbnail).
+    for fmt, name in (("png", "phone.png"), ("jpeg", "phone.jpg")):
+        with open(os.path.join(root, "data/metadata", name), "rb") as f:
+            images[fmt].append(f.read())
     arrays = [(np.arange(12) % 7).astype(t).reshape(3, 4) for t in (np.uint8, np.uint16, np.int32, np.int64, np.float32,
                                                                      np.float64, np.int8, np.int16, np.float16, np.bool_)]
     arrays += [np.asfortranarray(np.arange(24, dtype=np.float32).reshape(2, 3, 4)), np.array(3.5),

@@ -13,7 +13,9 @@
 /// | TIFF   | one page (DecodeOptions::page): gray -> 1, RGB -> 3, RGBA -> 4 ch; 8/16-bit unsigned -> u8/u16, 32-bit float -> f32; strips or tiles, any compression libtiff has (LZW, deflate, zstd, ...); palette, min-is-white, CMYK, YCbCr, signed and separate planes refused | u8/u16/f32, 1/3/4 channels, EncodeOptions::tiff_compression |
 /// | NPY    | see npy.hpp | any host view |
 ///
-/// JPEG's EXIF orientation is applied (DecodeOptions::apply_orientation). Not applied: gamma, ICC profiles, the colour key (tRNS) of
+/// JPEG's EXIF orientation is applied (DecodeOptions::apply_orientation).
+/// ICC profiles and EXIF are not applied to the pixels but can be carried
+/// from input to output (Metadata). Not applied: gamma, ICC profiles, the colour key (tRNS) of
 /// gray and RGB PNGs. Corrupt or truncated input is an error (Errc::format_error),
 /// never a partial image: libjpeg's recoverable warnings ("Premature end of
 /// JPEG file", "Corrupt JPEG data") count as errors unless DecodeOptions::strict
@@ -53,6 +55,30 @@ std::optional<Format> detect_format(std::span<const std::byte> bytes) noexcept;
 ///        .png, .jpg/.jpeg/.jpe, .pgm, .ppm, .npy, .tif/.tiff; nullopt otherwise.
 std::optional<Format> format_from_path(std::string_view path) noexcept;
 
+/// @brief The largest metadata block (an ICC profile, an EXIF block) kept; a
+///        larger one is left out (Metadata::dropped says so), so metadata adds
+///        at most 2 x 4 MiB to an image in flight.
+inline constexpr std::size_t kMaxMetadataBytes = std::size_t(4) << 20;
+
+/// @brief An image's colour profile and camera metadata, carried from an
+///        input to its output where the output format holds them.
+///
+/// | format  | read from                       | written as |
+/// |---------|---------------------------------|------------|
+/// | PNG     | iCCP; eXIf (before the pixels, or after them when DecodeOptions::strict reads the end) | iCCP, eXIf |
+/// | JPEG    | APP2 ICC_PROFILE (all segments); APP1 Exif | APP2 (split over segments as needed), APP1 (EXIF up to 65527 bytes; a larger block is left out) |
+/// | TIFF    | the ICC profile tag (34675)     | the ICC profile tag; EXIF is not written |
+/// | PGM/PPM, NPY | nothing                    | nothing |
+struct Metadata {
+  std::vector<std::byte> icc;   ///< ICC profile, as stored (empty: none)
+  /// EXIF as a TIFF structure ("II*\0..." or "MM\0*..."), without JPEG's
+  /// "Exif\0\0" prefix (empty: none). When decoding applied the orientation,
+  /// its Orientation tag says 1.
+  std::vector<std::byte> exif;
+  std::vector<std::string> dropped;  ///< blocks left out while reading or writing, and why
+  [[nodiscard]] bool empty() const noexcept { return icc.empty() && exif.empty(); }
+};
+
 /// @brief Decoding limits and strictness.
 struct DecodeOptions {
   /// Largest height * width accepted (element count for NPY), checked from the
@@ -77,13 +103,27 @@ struct DecodeOptions {
   /// staging copy (the batch engine sets it when GPUs run); host memory when
   /// unset, or when the device cannot give pinned memory.
   std::optional<Device> pinned_for;
+  /// When set, receives the input's ICC profile and EXIF (see Metadata);
+  /// unset, they are skipped unread.
+  Metadata* metadata = nullptr;
 };
 
 /// @brief Encoder settings.
 struct EncodeOptions {
   int jpeg_quality = 90;     ///< 1..100
-  int png_compression = 1;   ///< zlib level 0..9 (1: fast, as for a pipeline's outputs)
+  /// 0..9. 1 (fast, as for a pipeline's outputs): the Sub filter and ISA-L's
+  /// igzip when tandem was built with it (libisal-dev), else zlib level 1 with
+  /// run-length matching; 2-9: zlib's level through libpng (2-3: Sub filter,
+  /// run-length matching; 4-9: libpng's adaptive filters; 6 is libpng's
+  /// default); 0: stored. docs/performance.md gives the sizes and times.
+  int png_compression = 1;
   TiffCompression tiff_compression = TiffCompression::deflate;  ///< with a predictor for LZW, deflate, zstd
+  /// Written where the format holds it (see Metadata). The EXIF written is
+  /// corrected to the image: ImageWidth/ImageLength and
+  /// PixelXDimension/PixelYDimension say its size, the thumbnail (IFD1) is
+  /// unlinked (it shows the input); an ICC profile whose colour space does
+  /// not match the channels (an RGB profile on a gray result) is left out.
+  const Metadata* metadata = nullptr;
 };
 
 /// @brief What a header says about the decoded result.
