@@ -15,6 +15,11 @@
 #   TANDEM_AARCH64_JOBS  build and test jobs (default: the number of CPUs)
 #   TANDEM_AARCH64_TESTS ctest label regex of the test programs to run
 #                        (default: every op's, plus core, op_layouts and pipeline)
+#   TANDEM_AARCH64_CAPS  the TANDEM_SIMD values to run the tests at, side by side:
+#                        "best neon" (default; best runs every target in the tests
+#                        that loop over targets), or "all": best and every cap the
+#                        emulated CPU supports (sve2, sve, neon)
+#   QEMU_CPU             the emulated CPU (qemu's default: max, 512-bit SVE vectors)
 #
 # Every step is idempotent: a second run only builds what changed and tests.
 set -euo pipefail
@@ -147,8 +152,10 @@ run_tests() {
   targets=$(supported_targets)
   [ -n "$targets" ] || die "tandem info under qemu named no SIMD target"
   say "qemu: $(qemu-aarch64 --version | head -1); QEMU_CPU=${QEMU_CPU:-max (default)}; targets: $targets"
-  # One run per TANDEM_SIMD cap the targets allow (best = every target in the
-  # tests that loop over targets, the best one elsewhere).
+  # One run per TANDEM_SIMD value, side by side (each ctest with its own jobs):
+  # best runs every supported target in the tests that loop over targets
+  # (test::for_each_simd_target) and the best one elsewhere; a cap runs every
+  # test at that target.
   caps=(best)
   for t in $targets; do
     case $t in
@@ -156,27 +163,35 @@ run_tests() {
     esac
     case $seen in *" $cap "*) continue ;; esac
     seen+="$cap "
-    caps+=("$cap")
+    case ${TANDEM_AARCH64_CAPS:-best neon} in
+      all) caps+=("$cap") ;;
+      *) case " ${TANDEM_AARCH64_CAPS:-best neon} " in *" $cap "*) caps+=("$cap") ;; esac ;;
+    esac
   done
-  local summary=() failed=0 log rc counts
+  local summary=() failed=0 pids=() i rc counts skipped took
+  start=$(date +%s)
   for cap in "${caps[@]}"; do
-    log=$work/ctest-$cap.log
-    start=$(date +%s)
-    say "ctest -L '$label_regex' with TANDEM_SIMD=$cap"
-    set +e
-    TANDEM_SIMD=$cap ctest --test-dir "$build" -L "$label_regex" -j "$jobs" --timeout 1800 --output-on-failure >"$log" 2>&1
-    rc=$?
-    set -e
-    end=$(date +%s)
-    counts=$(grep -E 'tests passed, [0-9]+ tests failed' "$log" | tail -1)
-    [ -n "$counts" ] || counts="no ctest summary (see $log)"
-    summary+=("TANDEM_SIMD=$cap: $counts ($((end - start)) s)")
+    say "ctest -L '$label_regex' with TANDEM_SIMD=$cap (log: $work/ctest-$cap.log)"
+    TANDEM_SIMD=$cap ctest --test-dir "$build" -L "$label_regex" -j "$jobs" --timeout 3600 --output-on-failure \
+      >"$work/ctest-$cap.log" 2>&1 &
+    pids+=($!)
+  done
+  for i in "${!caps[@]}"; do
+    cap=${caps[$i]}
+    rc=0
+    wait "${pids[$i]}" || rc=$?
+    counts=$(grep -E 'tests passed, [0-9]+ tests failed' "$work/ctest-$cap.log" | tail -1)
+    [ -n "$counts" ] || counts="no ctest summary (see $work/ctest-$cap.log)"
+    skipped=$(grep -c '(Skipped)' "$work/ctest-$cap.log" || true)
+    took=$(sed -n 's/^Total Test time (real) = *//p' "$work/ctest-$cap.log")
+    summary+=("TANDEM_SIMD=$cap: $counts, $skipped skipped; $took")
     if [ $rc -ne 0 ]; then
       failed=1
-      grep -E '^\s+[0-9]+ - ' "$log" >&2 || tail -20 "$log" >&2
+      grep -E '^\s+[0-9]+ - ' "$work/ctest-$cap.log" >&2 || tail -20 "$work/ctest-$cap.log" >&2
     fi
   done
-  echo "== aarch64 under qemu: $(date -u +%Y-%m-%dT%H:%MZ), SIMD targets: $targets"
+  end=$(date +%s)
+  echo "== aarch64 under qemu: $(date -u +%Y-%m-%dT%H:%MZ), SIMD targets: $targets, $((end - start)) s in all"
   printf '%s\n' "${summary[@]}"
   return $failed
 }
@@ -187,6 +202,6 @@ case ${1:-all} in
   build) build ;;
   test) run_tests ;;
   all) deps; sysroot; build; run_tests ;;
-  -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown step '$1' (deps, sysroot, build, test, all)" ;;
 esac
