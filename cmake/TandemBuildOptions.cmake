@@ -6,9 +6,8 @@
 #   TANDEM_FUZZ           the libFuzzer harnesses of tests/fuzz (clang only; implies
 #                         address,undefined unless TANDEM_SANITIZE says otherwise).
 #   TANDEM_CPU_CLONES     hot loops compiled per x86-64 level with target_clones (GCC).
-#                         Off on other processors (aarch64), for clang (it refuses
-#                         target_clones on templates) and under ThreadSanitizer (the
-#                         IFUNC resolvers run before TSan starts).
+#                         Off for clang (it refuses target_clones on templates) and under
+#                         ThreadSanitizer (the IFUNC resolvers run before TSan starts).
 #   TANDEM_BUILD_PACKAGE_TESTS  install/consume tests (an uninstrumented consumer cannot
 #                         link an instrumented libtandem, so off in sanitizer builds).
 #   TANDEM_RELEASE_OPT    the optimisation flag of Release builds (default -O3).
@@ -24,21 +23,13 @@ if(TANDEM_FUZZ)
   endif()
 endif()
 
-# x86-64 levels exist only on x86-64: an Arm build (cmake/toolchains/) has none.
-set(_tandem_x86_64 OFF)
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
-  set(_tandem_x86_64 ON)
-endif()
 set(_tandem_clones_default ON)
-if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU" OR TANDEM_SANITIZE MATCHES "thread" OR NOT _tandem_x86_64)
+if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU" OR TANDEM_SANITIZE MATCHES "thread")
   set(_tandem_clones_default OFF)
 endif()
 option(TANDEM_CPU_CLONES "Compile hot CPU loops per x86-64 level (target_clones, GCC)" ${_tandem_clones_default})
 if(TANDEM_CPU_CLONES AND NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   message(FATAL_ERROR "TANDEM_CPU_CLONES=ON needs GCC (${CMAKE_CXX_COMPILER_ID} refuses target_clones on templates)")
-endif()
-if(TANDEM_CPU_CLONES AND NOT _tandem_x86_64)
-  message(FATAL_ERROR "TANDEM_CPU_CLONES=ON compiles x86-64 levels; this build is for ${CMAKE_SYSTEM_PROCESSOR}")
 endif()
 if(TANDEM_CPU_CLONES AND TANDEM_SANITIZE MATCHES "thread")
   message(FATAL_ERROR "TANDEM_CPU_CLONES=ON cannot run under ThreadSanitizer (IFUNC resolvers run before it starts)")
