@@ -1,9 +1,11 @@
 // The data model and the op-table machinery (params parsing, input checks).
 #include <gtest/gtest.h>
+#include <hwy/targets.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <cstring>
+#include <sstream>
 
 #include "host/core/simd.hpp"
 #include "tests/support/simd_targets.hpp"
@@ -172,6 +174,29 @@ TEST(Simd, CapValuesDisableTheBetterTargets) {
     EXPECT_EQ(s.code(), Errc::invalid_argument);
     EXPECT_NE(s.message().find(std::string("TANDEM_SIMD='") + bad + "'"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("accepted values: best, "), std::string::npos) << s.message();
+  }
+}
+
+// Every TANDEM_SIMD value the error message offers caps at a target this build
+// has code for: none leaves the kernels with no target (Arm, where Highway
+// compiles no scalar fallback, offers no `scalar`).
+TEST(Simd, EveryAcceptedCapKeepsACompiledTarget) {
+  std::int64_t disabled = 0;
+  const std::string msg = detail::parse_simd_cap("fastest", disabled).message();
+  const std::string key = "accepted values: ";
+  ASSERT_NE(msg.find(key), std::string::npos) << msg;
+  std::stringstream list(msg.substr(msg.find(key) + key.size()));
+  int values = 0;
+  for (std::string value; std::getline(list, value, ',');) {
+    value.erase(0, value.find_first_not_of(' '));
+    ASSERT_TRUE(detail::parse_simd_cap(value, disabled).ok()) << value;
+    EXPECT_NE(HWY_TARGETS & ~disabled, 0) << "TANDEM_SIMD=" << value << " leaves no compiled target";
+    ++values;
+  }
+  EXPECT_GE(values, 3) << msg;  // best and at least two targets
+  if ((HWY_TARGETS & (HWY_SCALAR | HWY_EMU128)) == 0) {
+    EXPECT_FALSE(detail::parse_simd_cap("scalar", disabled).ok());
+    EXPECT_FALSE(detail::parse_simd_cap("emu128", disabled).ok());
   }
 }
 

@@ -28,9 +28,15 @@ constexpr CapName kCaps[] = {{"sve2", HWY_SVE2}, {"sve", HWY_SVE}, {"neon", HWY_
 constexpr CapName kCaps[] = {{"scalar", kFallback}, {"emu128", kFallback}};
 #endif
 
+// A cap must name a target this build has code for: on Arm, NEON is the
+// baseline and Highway (1.0.3 with GCC < 12.3) compiles no SCALAR or EMU128
+// fallback, so there is no `scalar` to cap at.
+constexpr bool compiled(const CapName& c) { return (c.target & HWY_TARGETS) != 0; }
+
 std::string accepted_values() {
   std::string s = "best";
-  for (const CapName& c : kCaps) s += std::string(", ") + c.name;
+  for (const CapName& c : kCaps)
+    if (compiled(c)) s += std::string(", ") + c.name;
   return s;
 }
 
@@ -65,7 +71,7 @@ Status parse_simd_cap(std::string_view value, std::int64_t& disabled) {
   disabled = 0;
   if (value == "best") return {};
   for (const CapName& c : kCaps)
-    if (value == c.name) {
+    if (value == c.name && compiled(c)) {
       // Highway numbers a platform's targets best first: the better ones are
       // the lower bits.
       disabled = c.target - 1;

@@ -14,8 +14,8 @@
 namespace tandem {
 
 /// The environment variable that caps the SIMD target: `best` (the default),
-/// or on x86 `avx512`, `avx2`, `sse4`, `scalar`; on Arm `sve2`, `sve`, `neon`,
-/// `scalar`. Targets better than the one named are not used.
+/// or on x86 `avx512`, `avx2`, `sse4`, `scalar`; on Arm `sve2`, `sve`, `neon`
+/// (no scalar target there). Targets better than the one named are not used.
 inline constexpr const char* kSimdEnv = "TANDEM_SIMD";
 
 /// The target the CPU kernels use now, in Highway's words ("AVX3", "AVX2",

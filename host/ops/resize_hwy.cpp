@@ -44,21 +44,22 @@ HWY_INLINE void half_block(D8 d8, const std::uint8_t* r0, const std::uint8_t* r1
     hn::StoreU(half_pairs(d8, hn::LoadU(d8, r0), hn::LoadU(d8, r0 + n), hn::LoadU(d8, r1), hn::LoadU(d8, r1 + n)),
                d8, out);
   } else if constexpr (C == 3) {
-    V a0[3], b0[3], a1[3], b1[3];
-    hn::LoadInterleaved3(d8, r0, a0[0], a0[1], a0[2]);
-    hn::LoadInterleaved3(d8, r0 + n, b0[0], b0[1], b0[2]);
-    hn::LoadInterleaved3(d8, r1, a1[0], a1[1], a1[2]);
-    hn::LoadInterleaved3(d8, r1 + n, b1[0], b1[1], b1[2]);
-    hn::StoreInterleaved3(half_pairs(d8, a0[0], b0[0], a1[0], b1[0]), half_pairs(d8, a0[1], b0[1], a1[1], b1[1]),
-                          half_pairs(d8, a0[2], b0[2], a1[2], b1[2]), d8, out);
+    // One variable per channel, not arrays: SVE vectors are sizeless and cannot be array elements.
+    V a0c0, a0c1, a0c2, b0c0, b0c1, b0c2, a1c0, a1c1, a1c2, b1c0, b1c1, b1c2;
+    hn::LoadInterleaved3(d8, r0, a0c0, a0c1, a0c2);
+    hn::LoadInterleaved3(d8, r0 + n, b0c0, b0c1, b0c2);
+    hn::LoadInterleaved3(d8, r1, a1c0, a1c1, a1c2);
+    hn::LoadInterleaved3(d8, r1 + n, b1c0, b1c1, b1c2);
+    hn::StoreInterleaved3(half_pairs(d8, a0c0, b0c0, a1c0, b1c0), half_pairs(d8, a0c1, b0c1, a1c1, b1c1),
+                          half_pairs(d8, a0c2, b0c2, a1c2, b1c2), d8, out);
   } else {
-    V a0[4], b0[4], a1[4], b1[4];
-    hn::LoadInterleaved4(d8, r0, a0[0], a0[1], a0[2], a0[3]);
-    hn::LoadInterleaved4(d8, r0 + n, b0[0], b0[1], b0[2], b0[3]);
-    hn::LoadInterleaved4(d8, r1, a1[0], a1[1], a1[2], a1[3]);
-    hn::LoadInterleaved4(d8, r1 + n, b1[0], b1[1], b1[2], b1[3]);
-    hn::StoreInterleaved4(half_pairs(d8, a0[0], b0[0], a1[0], b1[0]), half_pairs(d8, a0[1], b0[1], a1[1], b1[1]),
-                          half_pairs(d8, a0[2], b0[2], a1[2], b1[2]), half_pairs(d8, a0[3], b0[3], a1[3], b1[3]), d8,
+    V a0c0, a0c1, a0c2, a0c3, b0c0, b0c1, b0c2, b0c3, a1c0, a1c1, a1c2, a1c3, b1c0, b1c1, b1c2, b1c3;
+    hn::LoadInterleaved4(d8, r0, a0c0, a0c1, a0c2, a0c3);
+    hn::LoadInterleaved4(d8, r0 + n, b0c0, b0c1, b0c2, b0c3);
+    hn::LoadInterleaved4(d8, r1, a1c0, a1c1, a1c2, a1c3);
+    hn::LoadInterleaved4(d8, r1 + n, b1c0, b1c1, b1c2, b1c3);
+    hn::StoreInterleaved4(half_pairs(d8, a0c0, b0c0, a1c0, b1c0), half_pairs(d8, a0c1, b0c1, a1c1, b1c1),
+                          half_pairs(d8, a0c2, b0c2, a1c2, b1c2), half_pairs(d8, a0c3, b0c3, a1c3, b1c3), d8,
                           out);
   }
 }
