@@ -157,7 +157,10 @@ TEST(FuzzRegressions, PngTextChunkClaimingGigabytesCostsNoMemory) {
   const long grown_mib = (vm_peak_kib() - before) / 1024;
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("png-text-chunk-claims-1280MiB.png"), std::string::npos) << s.message();
-  EXPECT_LT(grown_mib, 64) << "decoding a 219-byte PNG grew the address space by " << grown_mib << " MiB";
+  // The defect reserved 1280 MiB. The bound leaves room for a library thread
+  // (OpenBLAS's, OpenMP's) that makes its first malloc arena in this window:
+  // glibc reserves 128 MiB to align a 64 MiB arena, seen once under ctest -j2.
+  EXPECT_LT(grown_mib, 512) << "decoding a 219-byte PNG grew the address space by " << grown_mib << " MiB";
 }
 
 TEST(FuzzRegressions, PngTextChunksAreSkippedNotRead) {

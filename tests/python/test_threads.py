@@ -147,9 +147,8 @@ def test_gaussian_4096_against_opencv_at_the_same_thread_count(rng):
     ours, theirs = best_times([lambda: tandem.gaussian(img, sigma=2, threads=n),
                                lambda: cv2.GaussianBlur(img, (0, 0), 2)], 5)
     print(f"gaussian 4096x4096 u8 sigma=2, {n} threads: tandem {ours * 1e3:.1f} ms, cv2 {theirs * 1e3:.1f} ms")
-    # The goal is <= 1.0 (docs/python.md gives the figures of the day); this
-    # catches a regression of the Python path (a copy, a lost thread) meanwhile.
-    assert ours <= 1.5 * theirs, (ours, theirs)
+    # At least as fast as OpenCV at the same thread count (docs/python.md has the figures).
+    assert ours <= theirs, (ours, theirs)
 
 
 def rss_bytes():
