@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]
 #
 # SECONDS per harness (default 60); HARNESS names (default all): png jpeg pnm
-# npy detect pipeline_parse pipeline_apply topology. Builds the harnesses with
+# npy tiff detect pipeline_parse pipeline_apply topology. Builds the harnesses with
 # clang, ASan and UBSan in FUZZ_BUILD_DIR (default build-asan) unless
 # FUZZ_NO_BUILD=1, seeds each corpus from data/ (tests/fuzz/make_seeds.py), and
 # keeps what the fuzzer learns in FUZZ_BUILD_DIR/corpus/<harness>. A crash is
@@ -16,7 +16,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-60}"
 shift || true
-all=(png jpeg pnm npy detect pipeline_parse pipeline_apply topology)
+all=(png jpeg pnm npy tiff detect pipeline_parse pipeline_apply topology)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${all[@]}")
 build="${FUZZ_BUILD_DIR:-$here/build-asan}"

@@ -1,4 +1,4 @@
-// libFuzzer harness for one decoder (TANDEM_FUZZ_FORMAT: png, jpeg, pnm, npy)
+// libFuzzer harness for one decoder (TANDEM_FUZZ_FORMAT: png, jpeg, pnm, npy, tiff)
 // or, without it, for format detection and every decoder behind it.
 // Inputs of another format are passed over, so each harness spends its time
 // in its own decoder. Every input must give a Status, never a crash, a leak, a
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool mine =
       (TANDEM_FUZZ_FORMAT == 0 && f == io::Format::png) || (TANDEM_FUZZ_FORMAT == 1 && f == io::Format::jpeg) ||
       (TANDEM_FUZZ_FORMAT == 2 && (f == io::Format::pgm || f == io::Format::ppm)) ||
-      (TANDEM_FUZZ_FORMAT == 3 && f == io::Format::npy);
+      (TANDEM_FUZZ_FORMAT == 3 && f == io::Format::npy) || (TANDEM_FUZZ_FORMAT == 4 && f == io::Format::tiff);
   if (!mine) return -1;
 #endif
   io::ImageInfo info;

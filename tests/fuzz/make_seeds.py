@@ -4,7 +4,7 @@
     make_seeds.py OUT_DIR
 
 Writes OUT_DIR/<harness>/ for every harness of tests/fuzz/CMakeLists.txt:
-small crops of data/images in each PNG/JPEG/PGM/PPM layout tandem reads,
+small crops of data/images in each PNG/JPEG/PGM/PPM/TIFF layout tandem reads,
 .npy arrays of every dtype and order, the topology files of data/topologies,
 and the pipelines of tests/fuzz/pipelines.txt.
 """
@@ -44,7 +44,7 @@ def main():
     small = cv2.resize(photo, (13, 9), interpolation=cv2.INTER_AREA)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     rgba = cv2.cvtColor(small, cv2.COLOR_BGR2BGRA)
-    images = {"png": [], "jpeg": [], "pnm": []}
+    images = {"png": [], "jpeg": [], "pnm": [], "tiff": []}
     images["png"] += [encoded(".png", gray), encoded(".png", small), encoded(".png", rgba),
                       encoded(".png", (gray.astype(np.uint16) * 257)), encoded(".png", small, [cv2.IMWRITE_PNG_COMPRESSION, 9])]
     images["jpeg"] += [encoded(".jpg", gray), encoded(".jpg", small),
@@ -53,10 +53,16 @@ def main():
     images["pnm"] += [encoded(".pgm", gray), encoded(".ppm", small), encoded(".pgm", gray.astype(np.uint16) * 257),
                       b"P2\n3 2\n255\n0 1 2\n3 4 255\n", b"P3\n2 1\n65535\n1 2 3 4 5 65535\n", b"P1\n3 2\n0 1 0\n1 0 1\n",
                       b"P4\n8 2\n\xa5\x5a"]
+    # TIFF: 8/16-bit gray, RGB, RGBA, float, uncompressed / LZW / deflate (OpenCV's libtiff writer).
+    images["tiff"] += [encoded(".tiff", gray), encoded(".tiff", small), encoded(".tiff", rgba),
+                       encoded(".tiff", gray.astype(np.uint16) * 257), encoded(".tiff", gray.astype(np.float32) / 255),
+                       encoded(".tiff", small, [cv2.IMWRITE_TIFF_COMPRESSION, 1]),
+                       encoded(".tiff", small, [cv2.IMWRITE_TIFF_COMPRESSION, 5]),
+                       encoded(".tiff", small, [cv2.IMWRITE_TIFF_COMPRESSION, 8])]
     with open(os.path.join(root, "data/broken/truncated.jpg"), "rb") as f:
         images["jpeg"].append(f.read())
     # With an ICC profile and EXIF (the JPEG's profile over two APP2 segments, a thumbnail).
-    for fmt, name in (("png", "phone.png"), ("jpeg", "phone.jpg")):
+    for fmt, name in (("png", "phone.png"), ("jpeg", "phone.jpg"), ("tiff", "phone.tif")):
         with open(os.path.join(root, "data/metadata", name), "rb") as f:
             images[fmt].append(f.read())
     arrays = [(np.arange(12) % 7).astype(t).reshape(3, 4) for t in (np.uint8, np.uint16, np.int32, np.int64, np.float32,
@@ -72,7 +78,7 @@ def main():
     for name in sorted(os.listdir(regressions)):
         with open(os.path.join(regressions, name), "rb") as f:
             data = f.read()
-        harness = {".png": "png", ".npy": "npy", ".jpg": "jpeg", ".pgm": "pnm", ".ppm": "pnm", ".xml": "topology",
+        harness = {".png": "png", ".npy": "npy", ".jpg": "jpeg", ".pgm": "pnm", ".ppm": "pnm", ".tif": "tiff", ".xml": "topology",
                    ".pipeline": "pipeline_parse"}.get(os.path.splitext(name)[1])
         if harness:
             put(out, harness, "regression-" + name, data)
