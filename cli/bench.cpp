@@ -107,18 +107,18 @@ void print_pipeline(const bench::PipelineBenchResult& r) {
                 s.batch_busy_seconds, i == r.slowest ? "  <- slowest" : "");
   }
   std::printf("%-16s %-22s %10s %10.1f %9.1f %8.3f %8s %9.3f\n", "batch", "run_batch, all stages",
-              time_text(r.batch_seconds).c_str(), r.batch_items_per_s, r.batch_mb_per_s, r.batch_cpu_seconds, "",
-              r.batch_busy_seconds);
+              time_text(r.batch.seconds).c_str(), r.batch.items_per_s, r.batch.mb_per_s, r.batch.cpu_seconds, "",
+              r.batch.busy_seconds);
   if (r.stages.empty()) return;
   const auto& slow = r.stages[r.slowest];
   std::printf("\noverlap efficiency   %.1f%% = batch %.1f items/s / slowest stage alone (%s) %.1f items/s\n",
-              100 * r.efficiency, r.batch_items_per_s, slow.name.c_str(), slow.items_per_s);
+              100 * r.efficiency, r.batch.items_per_s, slow.name.c_str(), slow.items_per_s);
   std::printf("vs resource bound    %.1f%% = bound %s / batch %s; bound = max(slowest stage %s, stages' CPU time "
               "%.3f s / %d cores)\n",
-              100 * r.efficiency_vs_bound, time_text(r.bound_seconds).c_str(), time_text(r.batch_seconds).c_str(),
+              100 * r.efficiency_vs_bound, time_text(r.bound_seconds).c_str(), time_text(r.batch.seconds).c_str(),
               time_text(slow.seconds).c_str(), r.cpu_work_seconds, r.cores);
   std::printf("batch CPU use        %.0f%% of %d cores; CPU time %.3f s, %+.0f%% against the stages alone\n",
-              100 * r.batch_core_use, r.cores, r.batch_cpu_seconds, 100 * r.batch_cpu_overhead);
+              100 * r.batch_core_use, r.cores, r.batch.cpu_seconds, 100 * r.batch_cpu_overhead);
   std::printf("\nMB/s: bytes each stage takes in (read, decode: files; compute: decoded images; encode+write:\n"
               "results); batch: files. CPU s: process CPU time of the pass. busy s: summed per-item time over\n"
               "the stage's workers (read: latency of the reads in flight), alone and inside the median batch run.\n");

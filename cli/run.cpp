@@ -129,12 +129,12 @@ void emit_text(std::ostream& os, const RunSummary& sum) {
   }
 }
 
+// The options CLI11 fills: those the library takes as they are go straight into
+// RunOptions; the rest are the command's own or need a conversion.
 struct RunArgs {
-  std::string pipeline, output, format, device = "auto", gpus, io_memory, trace, shard;
-  std::vector<std::string> inputs, globs;
-  int quality = 90, png_compression = 1, threads = 0;
-  std::uint64_t max_pixels = 1ull << 30;
-  bool resume = false, fsync = false, raw_orientation = false, strip_metadata = false, json = false, quiet = false, verbose = false, no_uring = false;
+  RunOptions run;
+  std::string pipeline, device = "auto", gpus, io_memory, shard;
+  bool json = false, quiet = false, verbose = false, no_uring = false;
 };
 
 int run_command(const RunArgs& a) {
@@ -148,21 +148,8 @@ int run_command(const RunArgs& a) {
     usage_err << "tandem run: invalid pipeline\n" << perr.format(a.pipeline) << "\n";
     return 2;
   }
-  RunOptions o;
-  o.inputs = a.inputs;
-  o.output_dir = a.output;
-  o.globs = a.globs;
-  o.format = a.format;
-  o.jpeg_quality = a.quality;
-  o.png_compression = a.png_compression;
+  RunOptions o = a.run;
   o.device = a.device == "cpu" ? DeviceChoice::cpu : a.device == "gpu" ? DeviceChoice::gpu : DeviceChoice::auto_select;
-  o.threads = a.threads;
-  o.resume = a.resume;
-  o.fsync = a.fsync;
-  o.raw_orientation = a.raw_orientation;
-  o.strip_metadata = a.strip_metadata;
-  o.max_pixels = a.max_pixels;
-  o.trace_path = a.trace;
   o.use_io_uring = !a.no_uring;
   if (!a.io_memory.empty() && !parse_bytes(a.io_memory, o.io_memory)) {
     usage_err << "tandem run: --io-memory: not a size: '" << a.io_memory << "' (e.g. 512M, 4G)\n"
@@ -288,25 +275,25 @@ void add_run_command(CLI::App& app, Commands& commands) {
   auto* cmd = app.add_subcommand("run", "Run a pipeline of ops over files and folders of images or arrays");
   auto a = std::make_shared<RunArgs>();
   cmd->add_option("-p,--pipeline", a->pipeline, "Ops separated by '|', parameters as key=value (see 'tandem ops')")->required();
-  cmd->add_option("-o,--output", a->output, "Output directory (created if missing); outputs keep their relative paths")->required();
-  cmd->add_option("inputs", a->inputs, "Files and directories (searched recursively for .png .jpg .jpeg .pgm .ppm .tif .tiff .npy files; with --glob, for the files that match); each page of a multi-page TIFF is an item, written as NAME.pK.tif")->required();
-  cmd->add_option("--glob", a->globs, "Only files whose name (or relative path) matches this pattern, e.g. '*.png'; repeatable");
-  cmd->add_option("--format", a->format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "tif", "tiff", "npy"}));
-  cmd->add_option("--quality", a->quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
-  cmd->add_option("--png-compression", a->png_compression, "PNG compression: 1 fastest (ISA-L igzip, Sub filter), 2-9 zlib through libpng (2-3 Sub filter and run-length matching, 6 libpng's default, 9 smallest; 1 writes files ~25% larger than 6 on photos' filter outputs, many times faster), 0 none")->check(CLI::Range(0, 9))->capture_default_str();
+  cmd->add_option("-o,--output", a->run.output_dir, "Output directory (created if missing); outputs keep their relative paths")->required();
+  cmd->add_option("inputs", a->run.inputs, "Files and directories (searched recursively for .png .jpg .jpeg .pgm .ppm .tif .tiff .npy files; with --glob, for the files that match); each page of a multi-page TIFF is an item, written as NAME.pK.tif")->required();
+  cmd->add_option("--glob", a->run.globs, "Only files whose name (or relative path) matches this pattern, e.g. '*.png'; repeatable");
+  cmd->add_option("--format", a->run.format, "Output format instead of the input's own")->check(CLI::IsMember({"png", "jpg", "pgm", "ppm", "tif", "tiff", "npy"}));
+  cmd->add_option("--quality", a->run.jpeg_quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
+  cmd->add_option("--png-compression", a->run.png_compression, "PNG compression: 1 fastest (ISA-L igzip, Sub filter), 2-9 zlib through libpng (2-3 Sub filter and run-length matching, 6 libpng's default, 9 smallest; 1 writes files ~25% larger than 6 on photos' filter outputs, many times faster), 0 none")->check(CLI::Range(0, 9))->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, gpu, or auto: every GPU and CPU team share the batch")->check(CLI::IsMember({"cpu", "gpu", "auto"}))->capture_default_str();
-  cmd->add_option("--threads", a->threads, "CPU compute threads in all (0 = every core the placement plan gives the CPU teams)")->check(CLI::Range(0, 4096));
+  cmd->add_option("--threads", a->run.threads, "CPU compute threads in all (0 = every core the placement plan gives the CPU teams)")->check(CLI::Range(0, 4096));
   cmd->add_option("--gpus", a->gpus, "CUDA devices to use, e.g. 0,2 (default all)");
   cmd->add_option("--io-memory", a->io_memory, "Bound on bytes in flight between reading and writing, e.g. 512M, 2G (default 1/8 of RAM, at most 4G)");
-  cmd->add_option("--max-pixels", a->max_pixels, "Refuse images with more pixels than this")->capture_default_str();
+  cmd->add_option("--max-pixels", a->run.max_pixels, "Refuse images with more pixels than this")->capture_default_str();
   cmd->add_option("--shard", a->shard, "Run only the K-th (0-based) of N byte-balanced shares of the inputs, e.g. "
                   "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; merge the --json summaries with 'tandem summary merge'")
       ->type_name("K/N");
-  cmd->add_flag("--resume", a->resume, "Skip inputs whose output already exists (outputs are only ever complete)");
-  cmd->add_flag("--raw-orientation", a->raw_orientation, "JPEG: keep the pixels as stored; by default the EXIF orientation is applied (as a viewer and OpenCV's imread show the photo)");
-  cmd->add_flag("--strip-metadata", a->strip_metadata, "Write outputs without the input's ICC profile and EXIF; by default they are kept where the output format holds them (PNG, JPEG; TIFF: the profile), the EXIF corrected to the output's size and orientation");
-  cmd->add_flag("--fsync", a->fsync, "Make each output durable (fsync the file and its directory) before it takes its final name: outputs then survive a power loss, not only a killed process");
-  cmd->add_option("--trace", a->trace, "Write a Chrome/Perfetto trace of every stage, worker and GPU stream to this JSON file");
+  cmd->add_flag("--resume", a->run.resume, "Skip inputs whose output already exists (outputs are only ever complete)");
+  cmd->add_flag("--raw-orientation", a->run.raw_orientation, "JPEG: keep the pixels as stored; by default the EXIF orientation is applied (as a viewer and OpenCV's imread show the photo)");
+  cmd->add_flag("--strip-metadata", a->run.strip_metadata, "Write outputs without the input's ICC profile and EXIF; by default they are kept where the output format holds them (PNG, JPEG; TIFF: the profile), the EXIF corrected to the output's size and orientation");
+  cmd->add_flag("--fsync", a->run.fsync, "Make each output durable (fsync the file and its directory) before it takes its final name: outputs then survive a power loss, not only a killed process");
+  cmd->add_option("--trace", a->run.trace_path, "Write a Chrome/Perfetto trace of every stage, worker and GPU stream to this JSON file");
   cmd->add_flag("--json", a->json, "Print a JSON summary (every item's path, status, error, device, seconds) on stdout");
   cmd->add_flag("--no-io-uring", a->no_uring, "Read with a pread thread pool instead of io_uring");
   auto* q = cmd->add_flag("-q,--quiet", a->quiet, "No progress, no summary; failures only through the exit code and --json");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <functional>
 
 #include <unistd.h>
 
@@ -310,23 +311,37 @@ Status allocate_decoded(DType dtype, std::span<const std::int64_t> shape, const 
   return Tensor::create(dtype, shape, Device::cpu(), t);
 }
 
-Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& out, const DecodeOptions& options) {
+namespace {
+
+// What decode and decode_into share: the format, and the limits checked
+// before anything is decoded. An NPY array goes to `npy` with its checked
+// header; an image's `place` sees only headers within the limits.
+Status decode_checked(std::span<const std::byte> bytes, std::string_view name, const DecodeOptions& options,
+                      const std::function<Status(const NpyHeader&)>& npy, const detail::DstFn& place) {
   Format f{};
   TANDEM_TRY(identify(bytes, name, f));
   if (f == Format::npy) {
     NpyHeader h;
     TANDEM_TRY(parse_npy_header(bytes, name, h));
     TANDEM_TRY(check_npy_limit(h, name, options));
-    if (!options.pinned_for) return decode_npy(bytes, name, out);
-    Tensor t;
-    TANDEM_TRY(allocate_decoded(h.dtype, h.shape, options, t).with_context("decoding " + quoted(name)));
-    TANDEM_TRY(detail::npy_decode_into(bytes, name, h, t.view()));
-    out = std::move(t);
-    return {};
+    return npy(h);
   }
-  Tensor t;
-  TANDEM_TRY(decode_image(f, bytes, name, options.strict, false, options, [&](const detail::ImageHeader& h, View& dst) {
+  return decode_image(f, bytes, name, options.strict, false, options, [&](const detail::ImageHeader& h, View& dst) {
     TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
+    return place(h, dst);
+  });
+}
+
+}  // namespace
+
+Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& out, const DecodeOptions& options) {
+  Tensor t;
+  const auto npy = [&](const NpyHeader& h) {
+    if (!options.pinned_for) return decode_npy(bytes, name, t);
+    TANDEM_TRY(allocate_decoded(h.dtype, h.shape, options, t).with_context("decoding " + quoted(name)));
+    return detail::npy_decode_into(bytes, name, h, t.view());
+  };
+  TANDEM_TRY(decode_checked(bytes, name, options, npy, [&](const detail::ImageHeader& h, View& dst) {
     std::vector<std::int64_t> shape{h.height, h.width};
     if (h.channels != 1) shape.push_back(h.channels);  // rank 2 for one channel, as create_image
     TANDEM_TRY(allocate_decoded(h.dtype, shape, options, t).with_context("decoding " + quoted(name)));
@@ -339,16 +354,8 @@ Status decode(std::span<const std::byte> bytes, std::string_view name, Tensor& o
 
 Status decode_into(std::span<const std::byte> bytes, std::string_view name, const View& dst,
                    const DecodeOptions& options) {
-  Format f{};
-  TANDEM_TRY(identify(bytes, name, f));
-  if (f == Format::npy) {
-    NpyHeader h;
-    TANDEM_TRY(parse_npy_header(bytes, name, h));
-    TANDEM_TRY(check_npy_limit(h, name, options));
-    return detail::npy_decode_into(bytes, name, h, dst);
-  }
-  return decode_image(f, bytes, name, options.strict, false, options, [&](const detail::ImageHeader& h, View& out) {
-    TANDEM_TRY(check_pixels(name, h.height, h.width, h.channels, h.dtype, options, format_name(f)));
+  const auto npy = [&](const NpyHeader& h) { return detail::npy_decode_into(bytes, name, h, dst); };
+  return decode_checked(bytes, name, options, npy, [&](const detail::ImageHeader& h, View& out) {
     if (!matches(dst, h))
       return Status{Errc::invalid_argument, "decode_into " + quoted(name) + ": the destination " + dst.describe() +
                                                 " does not match the decoded " + describe(h) + " image in host memory"};

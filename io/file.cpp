@@ -13,6 +13,8 @@
 #include <new>
 #include <utility>
 
+#include "io/codecs.hpp"
+
 namespace tandem::io {
 
 namespace {
@@ -23,14 +25,7 @@ namespace {
 
 constexpr std::string_view kTempTag = ".tandem-tmp-";
 
-std::string quoted(const std::string& path) {
-  std::string q;
-  q.reserve(path.size() + 2);
-  q += '\'';
-  q += path;
-  q += '\'';
-  return q;
-}
+using detail::quoted;
 
 Status sys_error(const char* what, const std::string& path, int err) {
   return {Errc::io_error, std::string(what) + " " + quoted(path) + ": " + errno_message(err)};

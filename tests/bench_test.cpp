@@ -357,7 +357,7 @@ TEST(BenchPipeline, LibraryCountsItemsAndPasses) {
   EXPECT_EQ(r.result_bytes, r.decoded_bytes);  // invert keeps the shape
   EXPECT_EQ(r.stages[r.slowest].seconds, std::max({r.stages[0].seconds, r.stages[1].seconds, r.stages[2].seconds,
                                                    r.stages[3].seconds}));
-  EXPECT_NEAR(r.efficiency, r.batch_items_per_s / r.stages[r.slowest].items_per_s, 1e-9);
+  EXPECT_NEAR(r.efficiency, r.batch.items_per_s / r.stages[r.slowest].items_per_s, 1e-9);
   EXPECT_GE(r.bound_seconds, r.stages[r.slowest].seconds);
   EXPECT_TRUE(tmp.empty()) << "temporary outputs left behind";
 }

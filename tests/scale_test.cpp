@@ -110,6 +110,15 @@ std::vector<RunSummary> run_shards(const Pipeline& p, const std::vector<std::str
 
 std::string env_prefix(const TempDir& t) { return "XDG_CACHE_HOME=" + test::shell_quote(t.str("cache")); }
 
+// One unsharded run of t/in into t/whole: what the shards are compared with.
+RunSummary run_unsharded(const Pipeline& p, const TempDir& t) {
+  RunOptions whole = test::engine::cpu_options(t.str("whole"));
+  whole.inputs = {t.str("in")};
+  RunSummary all;
+  EXPECT_TRUE(run_batch(p, whole, all).ok());
+  return all;
+}
+
 TEST(Shards, AssignmentBalancesBytesAndCoversEveryItemOnce) {
   std::mt19937_64 rng(5);
   for (int n : {1, 2, 3, 5, 8}) {
@@ -142,14 +151,12 @@ TEST(Shards, UnionIsTheWholeBatchWithTheSameFiles) {
   TempDir t;
   make_images(t.path() / "in", 14);
   const Pipeline p = test::engine::parse("gaussian sigma=2 | sobel");
-  RunOptions whole = test::engine::cpu_options(t.str("whole"));
-  whole.inputs = {t.str("in")};
-  RunSummary all;
-  ASSERT_TRUE(run_batch(p, whole, all).ok());
+  const RunSummary all = run_unsharded(p, t);
   ASSERT_EQ(all.ok, 14u);
+  const std::vector<std::string> inputs = {t.str("in")};
   std::set<std::size_t> seen;
   std::uint64_t max_in = 0, min_in = ~0ull;
-  for (const RunSummary& s : run_shards(p, whole.inputs, t.str("sharded"), 3)) {
+  for (const RunSummary& s : run_shards(p, inputs, t.str("sharded"), 3)) {
     for (const auto& r : s.items) {
       EXPECT_TRUE(seen.insert(r.index).second) << r.input << " in two shards";
       EXPECT_EQ(all.items[r.index].input, r.input) << "index " << r.index << " is another input";
@@ -165,7 +172,7 @@ TEST(Shards, UnionIsTheWholeBatchWithTheSameFiles) {
   EXPECT_EQ(tree(t.path() / "sharded"), tree(t.path() / "whole"));
   // An index outside 0..N-1 is refused before anything runs.
   RunOptions bad = test::engine::cpu_options(t.str("bad"));
-  bad.inputs = whole.inputs;
+  bad.inputs = inputs;
   bad.shard_index = 3;
   bad.shard_count = 3;
   RunSummary none;
@@ -181,11 +188,8 @@ TEST(Shards, SplitTheItemsOfAMultiPageTiffPageByPage) {
   const std::vector<Tensor> pages = make_pages(t.path() / "in" / "pages.tif", 5);
   ASSERT_EQ(pages.size(), 5u);
   const Pipeline p = test::engine::parse("invert");
-  RunOptions whole = test::engine::cpu_options(t.str("whole"));
-  whole.inputs = {t.str("in")};
-  RunSummary all;
-  ASSERT_TRUE(run_batch(p, whole, all).ok());
-  EXPECT_EQ(all.ok, 9u);
+  const RunSummary all = run_unsharded(p, t);
+  ASSERT_EQ(all.ok, 9u);
   EXPECT_EQ(all.failed, 0u);
   for (int k = 0; k < 5; ++k) {
     Tensor got;
@@ -194,7 +198,7 @@ TEST(Shards, SplitTheItemsOfAMultiPageTiffPageByPage) {
   }
   std::map<std::size_t, int> shard_of;  // index -> shard
   std::set<int> shards_with_pages;
-  const std::vector<RunSummary> shards = run_shards(p, whole.inputs, t.str("sharded"), 3);
+  const std::vector<RunSummary> shards = run_shards(p, {t.str("in")}, t.str("sharded"), 3);
   for (int k = 0; k < 3; ++k) {
     for (const auto& r : shards[static_cast<std::size_t>(k)].items) {
       EXPECT_TRUE(shard_of.emplace(r.index, k).second) << r.input << " in two shards";

@@ -257,6 +257,20 @@ std::size_t median_index(const std::vector<double>& walls) {
   return order[(order.size() - 1) / 2];
 }
 
+// Keeps every pass's wall and the median pass's figures; one pass handles
+// `items` items of `bytes` bytes in. Returns the median pass's index.
+std::size_t keep_median(Timing& t, const std::vector<Pass>& passes, double items, double bytes) {
+  t.runs.clear();
+  for (const Pass& p : passes) t.runs.push_back(p.wall);
+  const std::size_t m = median_index(t.runs);
+  t.seconds = passes[m].wall;
+  t.cpu_seconds = passes[m].cpu;
+  t.busy_seconds = passes[m].busy;
+  t.items_per_s = t.seconds > 0 ? items / t.seconds : 0;
+  t.mb_per_s = t.seconds > 0 ? bytes / t.seconds / 1e6 : 0;
+  return m;
+}
+
 // Times `repeats` passes of a stage; prepare() runs untimed before each.
 Status time_stage(StageBench& sb, int repeats, double items, const std::function<Status()>& prepare,
                   const std::function<Status(Pass&)>& pass_fn) {
@@ -266,14 +280,8 @@ Status time_stage(StageBench& sb, int repeats, double items, const std::function
     Pass pass;
     TANDEM_TRY(pass_fn(pass).with_context("bench: stage " + sb.name));
     passes.push_back(pass);
-    sb.runs.push_back(pass.wall);
   }
-  const Pass& m = passes[median_index(sb.runs)];
-  sb.seconds = m.wall;
-  sb.cpu_seconds = m.cpu;
-  sb.busy_seconds = m.busy;
-  sb.items_per_s = m.wall > 0 ? items / m.wall : 0;
-  sb.mb_per_s = m.wall > 0 ? sb.bytes_in / m.wall / 1e6 : 0;
+  keep_median(sb, passes, items, sb.bytes_in);
   return {};
 }
 
@@ -449,27 +457,21 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
 
   // 6. The whole batch, into an emptied directory each run.
   std::vector<RunSummary> runs;
-  std::vector<double> cpu;
+  std::vector<Pass> passes;
   for (int r = 0; r < out.repeats; ++r) {
     TANDEM_TRY(fresh_dir(batch_dir));
     RunSummary s;
     const auto t0 = Clock::now();
     const double c0 = process_cpu_seconds();
     TANDEM_TRY(run_batch(pipeline, ro, s).with_context("bench: batch"));
-    const double wall = seconds_since(t0);
-    cpu.push_back(process_cpu_seconds() - c0);
+    Pass pass{seconds_since(t0), process_cpu_seconds() - c0, 0};
     if (s.failed > 0 || s.ok != n)
       return {Errc::internal, "bench: the timed batch run did " + std::to_string(s.ok) + " items of " + std::to_string(n)};
-    out.batch_runs.push_back(wall);
+    for (const auto& st : s.stages) pass.busy += st.busy_seconds;
+    passes.push_back(pass);
     runs.push_back(std::move(s));
   }
-  const std::size_t m = median_index(out.batch_runs);
-  const RunSummary& med = runs[m];
-  out.batch_seconds = out.batch_runs[m];
-  out.batch_cpu_seconds = cpu[m];
-  out.batch_items_per_s = items / out.batch_seconds;
-  out.batch_mb_per_s = double(out.file_bytes) / out.batch_seconds / 1e6;
-  for (const auto& st : med.stages) out.batch_busy_seconds += st.busy_seconds;
+  const RunSummary& med = runs[keep_median(out.batch, passes, items, double(out.file_bytes))];
   out.items_per_device = med.items_per_device;
   // Each stage's busy time inside the median batch run, beside its standalone one.
   read.batch_busy_seconds = busy_of(med, "read");
@@ -484,33 +486,40 @@ Status run_pipeline_bench(const Pipeline& pipeline, const PipelineBenchOptions& 
     out.cpu_work_seconds += out.stages[i].cpu_seconds;
   }
   const StageBench& slow = out.stages[out.slowest];
-  out.efficiency = slow.items_per_s > 0 ? out.batch_items_per_s / slow.items_per_s : 0;
+  out.efficiency = slow.items_per_s > 0 ? out.batch.items_per_s / slow.items_per_s : 0;
   out.bound_seconds = std::max(slow.seconds, out.cpu_work_seconds / out.cores);
   out.bound_items_per_s = out.bound_seconds > 0 ? items / out.bound_seconds : 0;
-  out.efficiency_vs_bound = out.bound_seconds / out.batch_seconds;
-  out.batch_core_use = out.batch_cpu_seconds / (out.batch_seconds * out.cores);
-  out.batch_cpu_overhead = out.cpu_work_seconds > 0 ? out.batch_cpu_seconds / out.cpu_work_seconds - 1 : 0;
+  out.efficiency_vs_bound = out.bound_seconds / out.batch.seconds;
+  out.batch_core_use = out.batch.cpu_seconds / (out.batch.seconds * out.cores);
+  out.batch_cpu_overhead = out.cpu_work_seconds > 0 ? out.batch.cpu_seconds / out.cpu_work_seconds - 1 : 0;
   if (!plan.gpus.empty())
     add_note(out.notes, "CPU time includes the GPU feeder threads' waits on their streams, so the resource bound "
                         "is pessimistic with GPUs");
   return {};
 }
 
+namespace {
+
+nlohmann::json timing_json(const Timing& t) {
+  return {{"runs_seconds", t.runs},         {"seconds", t.seconds},
+          {"items_per_second", t.items_per_s}, {"mb_per_second", t.mb_per_s},
+          {"cpu_seconds", t.cpu_seconds},   {"busy_seconds", t.busy_seconds}};
+}
+
+}  // namespace
+
 std::string to_json(const PipelineBenchResult& r) {
   using nlohmann::json;
   json stages = json::array();
-  for (const auto& s : r.stages)
-    stages.push_back({{"name", s.name},
-                      {"workers", s.workers},
-                      {"threads", s.threads},
-                      {"runs_seconds", s.runs},
-                      {"seconds", s.seconds},
-                      {"items_per_second", s.items_per_s},
-                      {"bytes_in", s.bytes_in},
-                      {"mb_per_second", s.mb_per_s},
-                      {"cpu_seconds", s.cpu_seconds},
-                      {"busy_seconds", s.busy_seconds},
-                      {"batch_busy_seconds", s.batch_busy_seconds}});
+  for (const auto& s : r.stages) {
+    json stage = timing_json(s);
+    stage.update({{"name", s.name},
+                  {"workers", s.workers},
+                  {"threads", s.threads},
+                  {"bytes_in", s.bytes_in},
+                  {"batch_busy_seconds", s.batch_busy_seconds}});
+    stages.push_back(std::move(stage));
+  }
   json j;
   j["pipeline"] = r.pipeline;
   j["device"] = r.device;
@@ -521,15 +530,10 @@ std::string to_json(const PipelineBenchResult& r) {
   j["cores"] = r.cores;
   j["stages"] = stages;
   j["slowest_stage"] = r.stages.empty() ? json(nullptr) : json(r.stages[r.slowest].name);
-  j["batch"] = {{"runs_seconds", r.batch_runs},
-                {"seconds", r.batch_seconds},
-                {"items_per_second", r.batch_items_per_s},
-                {"mb_per_second", r.batch_mb_per_s},
-                {"cpu_seconds", r.batch_cpu_seconds},
-                {"busy_seconds", r.batch_busy_seconds},
-                {"core_use", r.batch_core_use},
-                {"cpu_overhead", r.batch_cpu_overhead},
-                {"items_per_device", r.items_per_device}};
+  j["batch"] = timing_json(r.batch);
+  j["batch"].update({{"core_use", r.batch_core_use},
+                     {"cpu_overhead", r.batch_cpu_overhead},
+                     {"items_per_device", r.items_per_device}});
   j["overlap_efficiency"] = r.efficiency;
   j["resource_bound"] = {{"cpu_work_seconds", r.cpu_work_seconds},
                          {"cores", r.cores},

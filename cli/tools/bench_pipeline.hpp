@@ -35,18 +35,23 @@ struct PipelineBenchOptions {
   std::string temp_root;
 };
 
-/// One stage, timed alone.
-struct StageBench {
-  std::string name;         ///< "read (io_uring)", "decode", "compute", "encode+write"
-  std::string workers;      ///< how it ran, e.g. "2 threads", "8 reads in flight", "cpu:0 x2 threads"
-  int threads = 0;          ///< the engine's worker count for the stage (as RunSummary::stages)
+/// The timed passes of one thing (a stage alone, or the whole batch) and the
+/// figures of its median pass.
+struct Timing {
   std::vector<double> runs; ///< wall seconds of each timed pass
   double seconds = 0;       ///< median of runs
   double items_per_s = 0;
-  double bytes_in = 0;      ///< bytes the stage consumes per pass
-  double mb_per_s = 0;      ///< bytes_in / seconds / 1e6
+  double mb_per_s = 0;      ///< bytes in / seconds / 1e6
   double cpu_seconds = 0;   ///< process CPU time (user + system) of the median pass
-  double busy_seconds = 0;  ///< summed per-item time over its workers (median pass), as the engine counts it
+  double busy_seconds = 0;  ///< summed per-item time over the workers (median pass), as the engine counts it
+};
+
+/// One stage, timed alone.
+struct StageBench : Timing {
+  std::string name;         ///< "read (io_uring)", "decode", "compute", "encode+write"
+  std::string workers;      ///< how it ran, e.g. "2 threads", "8 reads in flight", "cpu:0 x2 threads"
+  int threads = 0;          ///< the engine's worker count for the stage (as RunSummary::stages)
+  double bytes_in = 0;      ///< bytes the stage consumes per pass (mb_per_s counts these)
   double batch_busy_seconds = 0;  ///< the same stage's busy time inside the median batch run
 };
 
@@ -60,21 +65,17 @@ struct PipelineBenchResult {
   std::vector<StageBench> stages;
   std::size_t slowest = 0;     ///< index into stages
 
-  std::vector<double> batch_runs;     ///< wall seconds of each timed run_batch call
-  double batch_seconds = 0;           ///< median
-  double batch_items_per_s = 0;
-  double batch_mb_per_s = 0;          ///< file bytes in / second
-  double batch_cpu_seconds = 0;       ///< process CPU time of the median run
-  double batch_busy_seconds = 0;      ///< RunSummary stages' busy time, summed
-  double batch_core_use = 0;          ///< batch_cpu_seconds / (batch_seconds * cores): 1 = every core busy
-  double batch_cpu_overhead = 0;      ///< batch_cpu_seconds / cpu_work_seconds - 1: extra CPU the batch spent
+  /// run_batch timed: MB/s of the file bytes in; busy: the RunSummary stages' busy time, summed.
+  Timing batch;
+  double batch_core_use = 0;          ///< batch.cpu_seconds / (batch.seconds * cores): 1 = every core busy
+  double batch_cpu_overhead = 0;      ///< batch.cpu_seconds / cpu_work_seconds - 1: extra CPU the batch spent
   std::map<std::string, std::size_t> items_per_device;
 
   double efficiency = 0;              ///< batch items/s / slowest stage's items/s
   double cpu_work_seconds = 0;        ///< sum of the stages' cpu_seconds
   double bound_seconds = 0;           ///< max(slowest stage's seconds, cpu_work_seconds / cores)
   double bound_items_per_s = 0;
-  double efficiency_vs_bound = 0;     ///< bound_seconds / batch_seconds
+  double efficiency_vs_bound = 0;     ///< bound_seconds / batch.seconds
 
   std::vector<std::string> notes;
 };

@@ -16,7 +16,6 @@ class CpuTeams {
  public:
   /// Computed (or failed) items go to `on_done`.
   CpuTeams(Context& ctx, WorkQueue<Item>& work, ItemSink on_done);
-  ~CpuTeams();
 
   void start();
   /// Waits for the teams, which end when the work queue is closed and drained.
@@ -32,7 +31,7 @@ class CpuTeams {
   Context& ctx_;
   WorkQueue<Item>& work_;
   ItemSink on_done_;
-  std::vector<std::thread> threads_;
+  std::vector<std::jthread> threads_;  // last: joined before the members they use
 };
 
 }  // namespace tandem::engine

@@ -24,23 +24,11 @@ DecodeStage::DecodeStage(Context& ctx, ItemSink on_decoded, ItemSink on_failed)
       on_decoded_(std::move(on_decoded)),
       on_failed_(std::move(on_failed)),
       seats_(make_seats(ctx.plan)),
-      queue_(2 * seats_.size()) {}
-
-DecodeStage::~DecodeStage() {
-  if (!threads_.empty()) stop();
-}
+      workers_(2 * seats_.size()) {}
 
 void DecodeStage::start() {
   ctx_.decode.threads = threads();
-  for (std::size_t d = 0; d < seats_.size(); ++d) threads_.emplace_back([this, d] { loop(d); });
-}
-
-void DecodeStage::process(ItemPtr item) { queue_.push(std::move(item)); }
-
-void DecodeStage::stop() {
-  queue_.close();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  workers_.start(seats_.size(), [this](std::size_t d) { loop(d); });
 }
 
 Status DecodeStage::decode(Context& ctx, Item& it, int track) {
@@ -70,7 +58,7 @@ void DecodeStage::loop(std::size_t d) {
   bind_thread_best_effort(*seat.pus);
   const int track =
       ctx_.trace.track("decoder " + std::to_string(d) + (seat.node >= 0 ? " (numa " + std::to_string(seat.node) + ")" : ""));
-  while (auto next = queue_.pop()) {
+  while (auto next = workers_.pop()) {
     ItemPtr item = std::move(*next);
     item->node = seat.node;
     item->info.status = decode(ctx_, *item, track);

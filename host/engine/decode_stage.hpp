@@ -16,14 +16,13 @@ class DecodeStage {
   /// Decoded items go to `on_decoded`; items that failed to decode, or that
   /// arrive after the run was cancelled, go to `on_failed` with their status.
   DecodeStage(Context& ctx, ItemSink on_decoded, ItemSink on_failed);
-  ~DecodeStage();
 
   /// Starts the decoder threads (their number: decoders_per_node per compute node).
   void start();
   /// Queues `item` (its bytes read) for decoding; blocks while the stage is full.
-  void process(ItemPtr item);
+  void process(ItemPtr item) { workers_.push(std::move(item)); }
   /// Decodes what is queued, then ends the threads.
-  void stop();
+  void stop() { workers_.stop(); }
   [[nodiscard]] int threads() const { return static_cast<int>(seats_.size()); }
 
   /// Decodes one item in place (bytes -> host tensor); what a decoder thread does.
@@ -40,8 +39,7 @@ class DecodeStage {
   Context& ctx_;
   ItemSink on_decoded_, on_failed_;
   std::vector<Seat> seats_;
-  BoundedQueue<ItemPtr> queue_;
-  std::vector<std::thread> threads_;
+  WorkerPool<ItemPtr> workers_;  // last: its threads end before the members they use
 };
 
 }  // namespace tandem::engine

@@ -316,10 +316,6 @@ void Feeder::run() {
 GpuFeeders::GpuFeeders(Context& ctx, WorkQueue<Item>& work, ItemSink on_done)
     : ctx_(ctx), work_(work), on_done_(std::move(on_done)) {}
 
-GpuFeeders::~GpuFeeders() {
-  if (!threads_.empty()) stop();
-}
-
 void GpuFeeders::start() {
   ctx_.compute_gpu.threads = static_cast<int>(ctx_.plan.gpus.size());
   for (const auto& g : ctx_.plan.gpus)
@@ -330,9 +326,6 @@ void GpuFeeders::start() {
     });
 }
 
-void GpuFeeders::stop() {
-  for (auto& t : threads_) t.join();
-  threads_.clear();
-}
+void GpuFeeders::stop() { threads_.clear(); }  // joins
 
 }  // namespace tandem::engine

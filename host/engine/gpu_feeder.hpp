@@ -22,7 +22,6 @@ class GpuFeeders {
   /// `work` for the CPU teams (or are computed on the feeder's thread when
   /// the plan has no CPU team).
   GpuFeeders(Context& ctx, WorkQueue<Item>& work, ItemSink on_done);
-  ~GpuFeeders();
 
   void start();
   /// Waits for the feeders, which end when the work queue has nothing left for GPUs.
@@ -32,7 +31,7 @@ class GpuFeeders {
   Context& ctx_;
   WorkQueue<Item>& work_;
   ItemSink on_done_;
-  std::vector<std::thread> threads_;
+  std::vector<std::jthread> threads_;  // last: joined before the members they use
 };
 
 }  // namespace tandem::engine

@@ -6,6 +6,9 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace tandem {
 
@@ -55,6 +58,33 @@ class BoundedQueue {
   std::deque<T> items_;
   std::size_t capacity_;
   bool closed_ = false;
+};
+
+/// A stage's bounded queue and the threads that drain it. start(n, work)
+/// runs work(i) on n threads, each popping until the queue is closed and
+/// drained; stop() closes the queue and joins them (as does the destructor,
+/// so a pool declared after what its threads use ends before that goes).
+template <class T>
+class WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t capacity) : queue_(capacity) {}
+  ~WorkerPool() { stop(); }
+
+  template <class Work>
+  void start(std::size_t n, Work work) {
+    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([work, i] { work(i); });
+  }
+  /// Blocks while the queue is full.
+  void push(T item) { queue_.push(std::move(item)); }
+  std::optional<T> pop() { return queue_.pop(); }
+  void stop() {
+    queue_.close();
+    threads_.clear();  // joins
+  }
+
+ private:
+  BoundedQueue<T> queue_;
+  std::vector<std::jthread> threads_;
 };
 
 /// Bytes of item data alive between reading and writing. acquire() blocks

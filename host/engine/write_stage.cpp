@@ -10,21 +10,9 @@ namespace tandem::engine {
 
 WriteStage::WriteStage(Context& ctx, ItemSink on_written) : ctx_(ctx), on_written_(std::move(on_written)) {}
 
-WriteStage::~WriteStage() {
-  if (!threads_.empty()) stop();
-}
-
 void WriteStage::start() {
   ctx_.write.threads = kWriters;
-  for (int w = 0; w < kWriters; ++w) threads_.emplace_back([this, w] { loop(w); });
-}
-
-void WriteStage::process(ItemPtr item) { queue_.push(std::move(item)); }
-
-void WriteStage::stop() {
-  queue_.close();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  workers_.start(kWriters, [this](std::size_t w) { loop(w); });
 }
 
 void WriteStage::write(Context& ctx, Item& item, int track) {
@@ -56,10 +44,10 @@ void WriteStage::write(Context& ctx, Item& item, int track) {
   ctx.write.add(seconds_since(t0));
 }
 
-void WriteStage::loop(int w) {
+void WriteStage::loop(std::size_t w) {
   bind_thread_best_effort(ctx_.plan.codec_pus);
   const int track = ctx_.trace.track("writer " + std::to_string(w));
-  while (auto item = queue_.pop()) {
+  while (auto item = workers_.pop()) {
     write(ctx_, **item, track);
     on_written_(std::move(*item));
   }

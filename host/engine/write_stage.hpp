@@ -17,24 +17,22 @@ class WriteStage {
 
   /// Written (or failed) items go to `on_written` with their status set.
   WriteStage(Context& ctx, ItemSink on_written);
-  ~WriteStage();
 
   void start();
   /// Queues a computed item; blocks while the stage is full.
-  void process(ItemPtr item);
+  void process(ItemPtr item) { workers_.push(std::move(item)); }
   /// Writes what is queued, then ends the threads.
-  void stop();
+  void stop() { workers_.stop(); }
 
   /// Encodes and writes one item; what a writer thread does.
   static void write(Context& ctx, Item& item, int track);
 
  private:
-  void loop(int w);
+  void loop(std::size_t w);
 
   Context& ctx_;
   ItemSink on_written_;
-  BoundedQueue<ItemPtr> queue_{8};
-  std::vector<std::thread> threads_;
+  WorkerPool<ItemPtr> workers_{8};  // last: its threads end before the members they use
 };
 
 }  // namespace tandem::engine

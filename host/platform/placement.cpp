@@ -6,22 +6,25 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace tandem {
 
+namespace {
+// Each placement and its name on the command line and in reports.
+constexpr std::pair<IoPlacement, const char*> kIoPlacementNames[] = {
+    {IoPlacement::per_package, "package"}, {IoPlacement::per_numa_node, "numa"}, {IoPlacement::none, "none"}};
+}  // namespace
+
 const char* io_placement_name(IoPlacement p) noexcept {
-  switch (p) {
-    case IoPlacement::per_package: return "package";
-    case IoPlacement::per_numa_node: return "numa";
-    case IoPlacement::none: return "none";
-  }
+  for (const auto& [value, name] : kIoPlacementNames)
+    if (value == p) return name;
   return "unknown";
 }
 
 std::optional<IoPlacement> parse_io_placement(std::string_view name) noexcept {
-  if (name == "package") return IoPlacement::per_package;
-  if (name == "numa") return IoPlacement::per_numa_node;
-  if (name == "none") return IoPlacement::none;
+  for (const auto& [value, spelled] : kIoPlacementNames)
+    if (name == spelled) return value;
   return std::nullopt;
 }
 
