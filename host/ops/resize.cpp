@@ -143,7 +143,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
     }
   }
   // u8 when the height does not grow: blend the two source rows first (exact integers), then
-  // resample along the blended row (resize_u8_hgather, or by whole pixels for 3 and 4
+  // resample along the blended row (resize_u8_hgather_pairs, or by whole pixels for 3 and 4
   // channels: resize_u8_hgather_px) -- one blend per output row instead of two horizontal
   // passes.
   const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh;
@@ -194,13 +194,14 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
       if (vertical_first) {
         std::fill_n(wide + std::size_t(sw) * C, 4, 0);  // the slack hgather_px reads (weight 0 or dropped)
         for (int dy = y0; dy < y1; ++dy) {
+          const bool more = dy + 1 < y1;
           simd::resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy],
-                                 yt.w1[dy], sw * C);
+                                 yt.w1[dy], sw * C, more ? src.row<const T>(yt.i0[dy + 1]) : nullptr,
+                                 more ? src.row<const T>(yt.i1[dy + 1]) : nullptr);
           if constexpr (pixel_taps)
             simd::resize_u8_hgather_px(wide, dst.row<T>(dy), px0.data(), px1.data(), pw0.data(), pw1.data(), dw, C);
           else
-            simd::resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(),
-                                    dw * C);
+            simd::resize_u8_hgather_pairs(wide, dst.row<T>(dy), xt.i0.data(), xt.w0.data(), xt.w1.data(), dw);
         }
       }
     }

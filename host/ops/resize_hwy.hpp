@@ -38,9 +38,14 @@ void resize_hrow(const float* s, float* h, const int* i0, const int* i1, const f
 void resize_vrow(const int* h0, const int* h1, std::uint8_t* out, int b0, int b1, std::int64_t n);
 void resize_vrow(const float* h0, const float* h1, std::uint16_t* out, float b0, float b1, std::int64_t n);
 void resize_vrow(const float* h0, const float* h1, float* out, float b0, float b1, std::int64_t n);
-/// u8, rows first: v[i] = s0[i] * b0 + s1[i] * b1.
-void resize_u8_vblend(const std::uint8_t* s0, const std::uint8_t* s1, int* v, int b0, int b1, std::int64_t n);
-/// u8, then along the blended row: out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]).
-void resize_u8_hgather(const int* v, std::uint8_t* out, const int* i0, const int* i1, const int* w0, const int* w1,
-                       std::int64_t n);
+/// u8, rows first: v[i] = s0[i] * b0 + s1[i] * b1; next0 and next1 (or null) are the
+/// source rows the next call will blend, prefetched meanwhile.
+void resize_u8_vblend(const std::uint8_t* s0, const std::uint8_t* s1, int* v, int b0, int b1, std::int64_t n,
+                      const std::uint8_t* next0, const std::uint8_t* next1);
+/// u8 with one channel, then along the blended row:
+/// out[x] = kern::resize_round_fixed(v[i0[x]] * w0[x] + v[i0[x] + 1] * w1[x]) for x < n (the
+/// second tap of a one-channel kern::linear_tap is i0 + 1, or has weight 0). v needs one
+/// readable int past the last i0.
+void resize_u8_hgather_pairs(const int* v, std::uint8_t* out, const int* i0, const int* w0, const int* w1,
+                             std::int64_t n);
 }  // namespace tandem::simd
