@@ -3,9 +3,9 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "host/ops/gaussian_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
-#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
+#include "host/core/simd.hpp"
 #include "host/ops/neighbourhood-inl.h"
 #include "host/ops/neighbourhood.hpp"
 #include "kernels/gaussian.cuh"
@@ -199,7 +199,7 @@ void GaussianTileFx(const BlurFx& b, int x0, int x1, int y0, int y1, std::uint16
       if (ny >= 0) {
         const std::uint8_t* next = b.src->row<const std::uint8_t>(ny) + std::size_t(x0) * ch;
         FxPass(hp, b.q, r, n, [&](auto d, auto v, std::size_t i) {
-          hwy::Prefetch(next + i);
+          prefetch_to_l2(next + i);
           hn::StoreU(v, d, h + i);
         });
       } else {
