@@ -220,7 +220,8 @@ void HGatherPairsU8(const int* HWY_RESTRICT v, int origin, std::uint8_t* HWY_RES
   const std::int64_t step = std::int64_t(hn::Lanes(d));
   HWY_ALIGN std::int32_t pairs[2 * hn::MaxLanes(d)];
   for (; x + step <= n; x += step) {
-    for (std::int64_t j = 0; j < step; ++j) std::memcpy(pairs + 2 * j, v + (i0[x + j] - origin), 8);  // lane by lane (gather_soft)
+    for (std::int64_t j = 0; j < step; ++j)  // lane by lane (see gather_soft)
+      std::memcpy(pairs + 2 * j, v + (i0[x + j] - origin), 8);
     const auto lo = hn::Load(d, pairs), hi = hn::Load(d, pairs + step);
     const auto a = hn::ConcatEven(d, hi, lo), b = hn::ConcatOdd(d, hi, lo);
     store_fixed_u8(d, hn::Add(hn::Mul(a, hn::LoadU(d, w0 + x)), hn::Mul(b, hn::LoadU(d, w1 + x))), out + x);
@@ -230,10 +231,10 @@ void HGatherPairsU8(const int* HWY_RESTRICT v, int origin, std::uint8_t* HWY_RES
 }
 
 #if HWY_TARGET != HWY_SCALAR
-// Lanes(d) / 4 runs of 4 ints, from p + off[0] - origin, p + off[1] - origin, ..., side by side in one vector of
-// 8 or 16 lanes, put together in registers: written to memory a run at a time and read back
-// as one vector, they would wait for the stores (a failed store forwarding; measured 3x
-// slower on Zen 4).
+// Lanes(d) / 4 runs of 4 ints, from p + off[0] - origin, p + off[1] - origin, ..., side by
+// side in one vector of 8 or 16 lanes, put together in registers: written to memory a run at
+// a time and read back as one vector, they would wait for the stores (a failed store
+// forwarding; measured 3x slower on Zen 4).
 template <class D>
 HWY_INLINE hn::Vec<D> LoadQuads(D d, const std::int32_t* HWY_RESTRICT p, const int* HWY_RESTRICT off, int origin) {
   const hn::Half<D> dh;
@@ -292,7 +293,8 @@ void hgather_px(const int* HWY_RESTRICT v, int origin, std::uint8_t* HWY_RESTRIC
 #endif
   for (; d < n; ++d)
     for (int c = 0; c < C; ++c)
-      out[d * C + c] = kern::resize_round_fixed(v[x0[d] - origin + c] * w0x4[4 * d] + v[x1[d] - origin + c] * w1x4[4 * d]);
+      out[d * C + c] =
+          kern::resize_round_fixed(v[x0[d] - origin + c] * w0x4[4 * d] + v[x1[d] - origin + c] * w1x4[4 * d]);
 }
 
 void HGatherPxC3(const int* v, int origin, std::uint8_t* out, const int* x0, const int* x1, const int* w0x4,
