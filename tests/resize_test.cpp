@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -175,6 +176,24 @@ FloatTap float_tap(int d, int src_n, int dst_n) {
   return {i0, std::min(i0 + 1, src_n - 1), rounded(1.0f - f), f};
 }
 
+// The expected dh x dw resize of img, element by element from the float taps:
+// f(ty, tx, at) is one output element, at(row, col) the input element of its channel.
+template <class F>
+std::vector<double> tap_reference(const View& img, int dh, int dw, F&& f) {
+  const int sh = int(img.height()), sw = int(img.width()), C = int(img.channels());
+  const std::vector<double> px = test::values(img);
+  std::vector<double> want;
+  for (int y = 0; y < dh; ++y) {
+    const FloatTap ty = float_tap(y, sh, dh);
+    for (int x = 0; x < dw; ++x) {
+      const FloatTap tx = float_tap(x, sw, dw);
+      for (int c = 0; c < C; ++c)
+        want.push_back(f(ty, tx, [&](int yy, int xx) { return px[(std::size_t(yy) * sw + xx) * C + c]; }));
+    }
+  }
+  return want;
+}
+
 TEST_P(ResizeTest, FloatLerpsRoundEachStepLikeTheGpu) {
   test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const Case& k : {kCases[3], kCases[4], kCases[6], kCases[7], kCases[8]})
@@ -182,24 +201,45 @@ TEST_P(ResizeTest, FloatLerpsRoundEachStepLikeTheGpu) {
         const Tensor img = test::random_image_upto(k.dtype, s[0], s[1], k.channels, 17, k.top);
         const Tensor out = runner.run("resize", {{"width", std::to_string(s[3])}, {"height", std::to_string(s[2])}},
                                       img.view());
-        const int sw = s[1], C = k.channels;
-        const std::vector<double> px = test::values(img.view());
-        std::vector<double> want;
-        for (int y = 0; y < s[2]; ++y) {
-          const FloatTap ty = float_tap(y, s[0], s[2]);
-          for (int x = 0; x < s[3]; ++x) {
-            const FloatTap tx = float_tap(x, sw, s[3]);
-            for (int c = 0; c < C; ++c) {
-              auto at = [&](int yy, int xx) { return float(px[(std::size_t(yy) * sw + xx) * C + c]); };
+        const int C = k.channels;
+        const std::vector<double> want =
+            tap_reference(img.view(), s[2], s[3], [&](const FloatTap& ty, const FloatTap& tx, auto px) {
+              auto at = [&](int yy, int xx) { return float(px(yy, xx)); };
               const float h0 = lerp_each_step(at(ty.i0, tx.i0), at(ty.i0, tx.i1), tx.w0, tx.w1);
               const float h1 = lerp_each_step(at(ty.i1, tx.i0), at(ty.i1, tx.i1), tx.w0, tx.w1);
               float v = lerp_each_step(h0, h1, ty.w0, ty.w1);
               if (k.dtype == DType::u16) v = std::nearbyint(std::clamp(v, 0.0f, 65535.0f));
-              want.push_back(v);
-            }
-          }
-        }
+              return double(v);
+            });
         EXPECT_TRUE(test::all_near(out.view(), want, 0)) << dtype_name(k.dtype) << " x" << C;
+      }
+  });
+}
+
+// u8 interpolates in 11-bit fixed point (OpenCV's INTER_RESIZE_COEF_BITS): weights
+// rint(w * 2048), the exact integer sum of pixel x weight x weight, rounded by
+// (sum + 2^21) >> 22 -- the integers the CUDA kernel computes, so the CPU must give them bit
+// for bit on every SIMD target, whichever order its passes take. Shapes: downscales wide
+// enough for the row chunks and the vector blocks with tails, an upscale, odd sizes.
+TEST_P(ResizeTest, U8IsTheExactFixedPointSumOnEveryTarget) {
+  test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
+    for (const int C : {1, 3, 4})
+      for (const auto& s : {std::array<int, 4>{37, 2111, 13, 781}, {29, 1001, 11, 370}, {64, 64, 33, 97},
+                            {17, 300, 40, 611}, {9, 4100, 4, 1517}}) {
+        const Tensor img = test::random_image_upto(DType::u8, s[0], s[1], C, 23 + C, 255);
+        const Tensor out = runner.run("resize", {{"width", std::to_string(s[3])}, {"height", std::to_string(s[2])}},
+                                      img.view());
+        const auto fixed = [](float w) { return static_cast<std::int64_t>(std::nearbyint(w * 2048.0f)); };
+        const std::vector<double> want =
+            tap_reference(img.view(), s[2], s[3], [&](const FloatTap& ty, const FloatTap& tx, auto px) {
+              auto at = [&](int yy, int xx) { return std::int64_t(px(yy, xx)); };
+              const std::int64_t h0 = at(ty.i0, tx.i0) * fixed(tx.w0) + at(ty.i0, tx.i1) * fixed(tx.w1);
+              const std::int64_t h1 = at(ty.i1, tx.i0) * fixed(tx.w0) + at(ty.i1, tx.i1) * fixed(tx.w1);
+              const std::int64_t sum = h0 * fixed(ty.w0) + h1 * fixed(ty.w1);
+              return double(std::min<std::int64_t>(255, (sum + (std::int64_t(1) << 21)) >> 22));
+            });
+        EXPECT_TRUE(test::all_near(out.view(), want, 0))
+            << "x" << C << " " << s[0] << "x" << s[1] << " -> " << s[2] << "x" << s[3];
       }
   });
 }

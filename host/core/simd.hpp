@@ -13,6 +13,12 @@
 
 namespace tandem {
 
+/// Asks for the cache line holding p to be brought into the L2 cache ahead of its use
+/// (prefetcht1 on x86). For the rows a kernel reads next: hwy::Prefetch (into L1) takes
+/// one of L1's few miss buffers per line, and a row's worth of them stalled the loads they
+/// were meant to help (u8 resize 0.37x RGB: 4.7 ms with either, 3.7 ms with this, Zen 4).
+inline void prefetch_to_l2(const void* p) noexcept { __builtin_prefetch(p, 0, 2); }
+
 /// The environment variable that caps the SIMD target: `best` (the default),
 /// or on x86 `avx512`, `avx2`, `sse4`, `scalar`; on Arm `sve2`, `sve`, `neon`
 /// (no scalar target there). Targets better than the one named are not used.

@@ -143,7 +143,7 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
     }
   }
   // u8 when the height does not grow: blend the two source rows first (exact integers), then
-  // resample along the blended row (resize_u8_hgather, or by whole pixels for 3 and 4
+  // resample along the blended row (resize_u8_hgather_pairs, or by whole pixels for 3 and 4
   // channels: resize_u8_hgather_px) -- one blend per output row instead of two horizontal
   // passes.
   const bool vertical_first = std::is_same_v<T, std::uint8_t> && dh <= sh;
@@ -192,15 +192,36 @@ Status resize_cpu(const View& src, const View& dst, const Exec& exec) {
     };
     if constexpr (std::is_same_v<T, std::uint8_t>) {
       if (vertical_first) {
-        std::fill_n(wide + std::size_t(sw) * C, 4, 0);  // the slack hgather_px reads (weight 0 or dropped)
+        // Column chunks of about 2048 blended ints (8 KB), each blended into the start of
+        // `wide` and gathered from there at once, so the blended row is read back from L1 (a
+        // whole RGB row of 4096 pixels is 48 KB of ints). A chunk blends from its first
+        // output's first tap to 4 elements past its last output's last tap (what the gathers
+        // read), within the row; past the row, the gathers read the zeros put there first
+        // (weight 0, or a lane dropped), or values of an earlier chunk (the same).
+        std::fill_n(wide, std::size_t(sw) * C + 4, 0);
+        const int chunk = std::max(16, static_cast<int>(std::int64_t(dw) * 2048 / (std::int64_t(sw) * C)));
+        const int* first_tap = pixel_taps ? px0.data() : xt.i0.data();
+        const int* last_tap = pixel_taps ? px1.data() : xt.i1.data();
         for (int dy = y0; dy < y1; ++dy) {
-          simd::resize_u8_vblend(src.row<const T>(yt.i0[dy]), src.row<const T>(yt.i1[dy]), wide, yt.w0[dy],
-                                 yt.w1[dy], sw * C);
-          if constexpr (pixel_taps)
-            simd::resize_u8_hgather_px(wide, dst.row<T>(dy), px0.data(), px1.data(), pw0.data(), pw1.data(), dw, C);
-          else
-            simd::resize_u8_hgather(wide, dst.row<T>(dy), xt.i0.data(), xt.i1.data(), xt.w0.data(), xt.w1.data(),
-                                    dw * C);
+          const T* r0 = src.row<const T>(yt.i0[dy]);
+          const T* r1 = src.row<const T>(yt.i1[dy]);
+          const T* n0 = dy + 1 < y1 ? src.row<const T>(yt.i0[dy + 1]) : nullptr;
+          const T* n1 = dy + 1 < y1 ? src.row<const T>(yt.i1[dy + 1]) : nullptr;
+          T* out = dst.row<T>(dy);
+          for (int xa = 0; xa < dw; xa += chunk) {
+            const int xb = std::min(dw, xa + chunk);
+            const int lo = first_tap[xa];
+            const int hi = std::min(sw * C, last_tap[xb - 1] + 4);
+            simd::resize_u8_vblend(r0 + lo, r1 + lo, wide, yt.w0[dy], yt.w1[dy], hi - lo, n0 ? n0 + lo : nullptr,
+                                   n1 ? n1 + lo : nullptr);
+            if constexpr (pixel_taps)
+              simd::resize_u8_hgather_px(wide, lo, out + std::size_t(xa) * C, px0.data() + xa, px1.data() + xa,
+                                         pw0.data() + 4 * std::size_t(xa), pw1.data() + 4 * std::size_t(xa), xb - xa,
+                                         C);
+            else
+              simd::resize_u8_hgather_pairs(wide, lo, out + xa, xt.i0.data() + xa, xt.w0.data() + xa,
+                                            xt.w1.data() + xa, xb - xa);
+          }
         }
       }
     }

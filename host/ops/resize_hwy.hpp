@@ -11,11 +11,12 @@ void resize_u8_half_row(const std::uint8_t* r0, const std::uint8_t* r1, std::uin
                         int channels);
 
 /// u8 with `channels` = 3 or 4, rows first, then along the blended row by whole pixels d < n:
-/// out[d * channels + c] = kern::resize_round_fixed(v[x0[d] + c] * w0 + v[x1[d] + c] * w1), the
-/// weights as for resize_u8_hrow_px. Writes exactly n * channels bytes; v needs 4 readable
-/// ints from every x0[d] and x1[d].
-void resize_u8_hgather_px(const int* v, std::uint8_t* out, const int* x0, const int* x1, const int* w0x4,
-                          const int* w1x4, std::int64_t n, int channels);
+/// out[d * channels + c] = kern::resize_round_fixed(v[x0[d] - origin + c] * w0 +
+/// v[x1[d] - origin + c] * w1), the weights as for resize_u8_hrow_px (v holds the blended
+/// row from element `origin` on). Writes exactly n * channels bytes; v needs 4 readable ints
+/// from every x0[d] - origin and x1[d] - origin.
+void resize_u8_hgather_px(const int* v, int origin, std::uint8_t* out, const int* x0, const int* x1,
+                          const int* w0x4, const int* w1x4, std::int64_t n, int channels);
 /// The horizontal pass of u8 with `channels` = 3 or 4, by whole pixels d < n:
 /// h[d * channels + c] = s[x0[d] + c] * w0 + s[x1[d] + c] * w1 (11-bit weights, scale 2^11),
 /// where w0x4[4d .. 4d + 3] and w1x4[4d .. 4d + 3] each hold the pixel's weight 4 times.
@@ -38,9 +39,14 @@ void resize_hrow(const float* s, float* h, const int* i0, const int* i1, const f
 void resize_vrow(const int* h0, const int* h1, std::uint8_t* out, int b0, int b1, std::int64_t n);
 void resize_vrow(const float* h0, const float* h1, std::uint16_t* out, float b0, float b1, std::int64_t n);
 void resize_vrow(const float* h0, const float* h1, float* out, float b0, float b1, std::int64_t n);
-/// u8, rows first: v[i] = s0[i] * b0 + s1[i] * b1.
-void resize_u8_vblend(const std::uint8_t* s0, const std::uint8_t* s1, int* v, int b0, int b1, std::int64_t n);
-/// u8, then along the blended row: out[i] = kern::resize_round_fixed(v[i0[i]] * w0[i] + v[i1[i]] * w1[i]).
-void resize_u8_hgather(const int* v, std::uint8_t* out, const int* i0, const int* i1, const int* w0, const int* w1,
-                       std::int64_t n);
+/// u8, rows first: v[i] = s0[i] * b0 + s1[i] * b1; next0 and next1 (or null) are the
+/// source rows the next call will blend, prefetched meanwhile.
+void resize_u8_vblend(const std::uint8_t* s0, const std::uint8_t* s1, int* v, int b0, int b1, std::int64_t n,
+                      const std::uint8_t* next0, const std::uint8_t* next1);
+/// u8 with one channel, then along the blended row (held in v from element `origin` on):
+/// out[x] = kern::resize_round_fixed(v[i0[x] - origin] * w0[x] + v[i0[x] - origin + 1] * w1[x])
+/// for x < n (the second tap of a one-channel kern::linear_tap is i0 + 1, or has weight 0).
+/// v needs one readable int past the last i0 - origin.
+void resize_u8_hgather_pairs(const int* v, int origin, std::uint8_t* out, const int* i0, const int* w0,
+                             const int* w1, std::int64_t n);
 }  // namespace tandem::simd
