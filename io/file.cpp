@@ -209,27 +209,6 @@ Status remove_stale_temporaries(const std::string& directory, std::int64_t& remo
 
 // ---------------------------------------------------------------------------
 
-AtomicFile::~AtomicFile() { abort(); }
-
-AtomicFile::AtomicFile(AtomicFile&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)),
-      size_(std::exchange(o.size_, 0)),
-      path_(std::move(o.path_)),
-      temp_(std::move(o.temp_)),
-      options_(o.options_) {}
-
-AtomicFile& AtomicFile::operator=(AtomicFile&& o) noexcept {
-  if (this != &o) {
-    abort();
-    fd_ = std::exchange(o.fd_, -1);
-    size_ = std::exchange(o.size_, 0);
-    path_ = std::move(o.path_);
-    temp_ = std::move(o.temp_);
-    options_ = o.options_;
-  }
-  return *this;
-}
-
 Status AtomicFile::open(const std::string& path, const AtomicWriteOptions& options) {
   abort();
   if (path.empty()) return {Errc::invalid_argument, "cannot write a file with an empty name"};
@@ -241,50 +220,52 @@ Status AtomicFile::open(const std::string& path, const AtomicWriteOptions& optio
     return sys_error("cannot create", err == ENOENT ? split_dir(path).first : temp, err)
         .with_context("writing " + quoted(path));
   }
-  fd_ = fd;
-  size_ = 0;
-  path_ = path;
-  temp_ = std::move(temp);
-  options_ = options;
+  f_->fd = fd;
+  f_->size = 0;
+  f_->path = path;
+  f_->temp = std::move(temp);
+  f_->options = options;
   return {};
 }
 
 Status AtomicFile::write(const void* data, std::size_t size) {
-  if (fd_ < 0) return {Errc::invalid_argument, "AtomicFile::write: no file is open"};
-  TANDEM_TRY(write_all(fd_, data, size, size_, path_));
-  size_ += size;
+  if (f_->fd < 0) return {Errc::invalid_argument, "AtomicFile::write: no file is open"};
+  TANDEM_TRY(write_all(f_->fd, data, size, f_->size, f_->path));
+  f_->size += size;
   return {};
 }
 
 Status AtomicFile::write_at(std::uint64_t offset, const void* data, std::size_t size) {
-  if (fd_ < 0) return {Errc::invalid_argument, "AtomicFile::write_at: no file is open"};
-  return write_all(fd_, data, size, offset, path_);
+  if (f_->fd < 0) return {Errc::invalid_argument, "AtomicFile::write_at: no file is open"};
+  return write_all(f_->fd, data, size, offset, f_->path);
 }
 
 Status AtomicFile::commit() {
-  if (fd_ < 0) return {Errc::invalid_argument, "AtomicFile::commit: no file is open"};
+  if (f_->fd < 0) return {Errc::invalid_argument, "AtomicFile::commit: no file is open"};
   Status st;
-  if (options_.fsync && ::fsync(fd_) != 0) st = sys_error("cannot fsync", path_, errno);
-  if (::close(std::exchange(fd_, -1)) != 0 && st.ok()) st = sys_error("cannot close", path_, errno);
-  if (st.ok() && ::rename(temp_.c_str(), path_.c_str()) != 0) st = sys_error("cannot rename temporary onto", path_, errno);
+  if (f_->options.fsync && ::fsync(f_->fd) != 0) st = sys_error("cannot fsync", f_->path, errno);
+  if (::close(std::exchange(f_->fd, -1)) != 0 && st.ok()) st = sys_error("cannot close", f_->path, errno);
+  if (st.ok() && ::rename(f_->temp.c_str(), f_->path.c_str()) != 0) st = sys_error("cannot rename temporary onto", f_->path, errno);
   if (!st.ok()) {
-    ::unlink(temp_.c_str());
+    ::unlink(f_->temp.c_str());
     return st;
   }
-  temp_.clear();
-  if (options_.fsync) TANDEM_TRY(fsync_directory(split_dir(path_).first));
+  f_->temp.clear();
+  if (f_->options.fsync) TANDEM_TRY(fsync_directory(split_dir(f_->path).first));
   return {};
 }
 
-void AtomicFile::abort() noexcept {
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-    ::unlink(temp_.c_str());
+void AtomicFile::Abort::operator()(State& f) const noexcept {
+  if (f.fd >= 0) {
+    ::close(f.fd);
+    f.fd = -1;
+    ::unlink(f.temp.c_str());
   }
-  temp_.clear();
-  size_ = 0;
+  f.temp.clear();
+  f.size = 0;
 }
+
+void AtomicFile::abort() noexcept { Abort{}(*f_); }
 
 Status write_file_atomic(const std::string& path, std::span<const std::byte> bytes,
                          const AtomicWriteOptions& options) {

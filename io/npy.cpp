@@ -185,25 +185,12 @@ Status write_npy(const std::string& path, const View& v, const AtomicWriteOption
 
 // ---------------------------------------------------------------------------
 
-NpyReader::~NpyReader() { close(); }
-
-NpyReader::NpyReader(NpyReader&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)), header_(std::move(o.header_)) {}
-
-NpyReader& NpyReader::operator=(NpyReader&& o) noexcept {
-  if (this != &o) {
-    close();
-    fd_ = std::exchange(o.fd_, -1);
-    path_ = std::move(o.path_);
-    header_ = std::move(o.header_);
-  }
-  return *this;
+void NpyReader::Close::operator()(State& f) const noexcept {
+  if (f.fd >= 0) ::close(f.fd);
+  f.fd = -1;
 }
 
-void NpyReader::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void NpyReader::close() noexcept { Close{}(*f_); }
 
 namespace {
 // Reads exactly `size` bytes at `offset`; a short file is a format error.
@@ -229,8 +216,8 @@ Status NpyReader::open(const std::string& path) {
   int fd = -1;
   std::uint64_t file_size = 0;
   TANDEM_TRY(open_regular_file(path, fd, file_size));
-  fd_ = fd;
-  path_ = path;
+  f_->fd = fd;
+  f_->path = path;
   unsigned char pre[12] = {};
   const std::size_t pre_n = std::min<std::uint64_t>(12, file_size);
   Status s = pread_all(fd, pre, pre_n, 0, path);
@@ -253,7 +240,7 @@ Status NpyReader::open(const std::string& path) {
     close();
     return s;
   }
-  header_ = std::move(h);
+  f_->header = std::move(h);
 #ifdef POSIX_FADV_SEQUENTIAL
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -261,18 +248,18 @@ Status NpyReader::open(const std::string& path) {
 }
 
 Status NpyReader::read_elements(std::int64_t offset, std::int64_t count, void* dst) const {
-  if (fd_ < 0) return {Errc::invalid_argument, "NpyReader::read_elements: no file is open"};
-  if (offset < 0 || count < 0 || offset > header_.numel || count > header_.numel - offset)
+  if (f_->fd < 0) return {Errc::invalid_argument, "NpyReader::read_elements: no file is open"};
+  if (offset < 0 || count < 0 || offset > f_->header.numel || count > f_->header.numel - offset)
     return {Errc::invalid_argument, "NpyReader::read_elements: elements [" + std::to_string(offset) + ", +" +
-                                        std::to_string(count) + ") are outside " + quoted(path_) + " (" +
-                                        std::to_string(header_.numel) + " elements)"};
+                                        std::to_string(count) + ") are outside " + quoted(f_->path) + " (" +
+                                        std::to_string(f_->header.numel) + " elements)"};
   if (count == 0) return {};
   if (!dst) return {Errc::invalid_argument, "NpyReader::read_elements: null destination"};
-  const FileType ft = file_type_of(header_);
-  const std::size_t fs = header_.file_itemsize;
-  const std::uint64_t start = header_.data_offset + std::uint64_t(offset) * fs;
-  if (!needs_conversion(ft, header_.dtype)) {
-    TANDEM_TRY(pread_all(fd_, dst, std::size_t(count) * fs, start, path_));
+  const FileType ft = file_type_of(f_->header);
+  const std::size_t fs = f_->header.file_itemsize;
+  const std::uint64_t start = f_->header.data_offset + std::uint64_t(offset) * fs;
+  if (!needs_conversion(ft, f_->header.dtype)) {
+    TANDEM_TRY(pread_all(f_->fd, dst, std::size_t(count) * fs, start, f_->path));
     if (ft.swap) byteswap_inplace(dst, std::size_t(count), fs);
     return {};
   }
@@ -280,11 +267,11 @@ Status NpyReader::read_elements(std::int64_t offset, std::int64_t count, void* d
   std::unique_ptr<unsigned char[]> scratch(new (std::nothrow) unsigned char[std::min<std::size_t>(std::size_t(count), per_chunk) * fs]);
   if (!scratch) return {Errc::out_of_memory, "NpyReader: out of memory for a read buffer"};
   auto* out = static_cast<unsigned char*>(dst);
-  const std::size_t es = dtype_size(header_.dtype);
+  const std::size_t es = dtype_size(f_->header.dtype);
   for (std::int64_t done = 0; done < count;) {
     const std::size_t n = std::min<std::size_t>(per_chunk, std::size_t(count - done));
-    TANDEM_TRY(pread_all(fd_, scratch.get(), n * fs, start + std::uint64_t(done) * fs, path_));
-    convert(scratch.get(), n, ft, header_.dtype, out + std::size_t(done) * es);
+    TANDEM_TRY(pread_all(f_->fd, scratch.get(), n * fs, start + std::uint64_t(done) * fs, f_->path));
+    convert(scratch.get(), n, ft, f_->header.dtype, out + std::size_t(done) * es);
     done += std::int64_t(n);
   }
   return {};

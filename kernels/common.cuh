@@ -41,35 +41,19 @@ TANDEM_HD int border_index(int p, int n, BorderMode mode) {
 
 // Arithmetic rounded after every operation. nvcc contracts a*b+c into an FMA
 // by default, which would round once where NumPy rounds twice; the _rn
-// intrinsics forbid that so both devices give NumPy's bits.
-TANDEM_HD float mul_rn(float a, float b) {
+// intrinsics forbid that so both devices give NumPy's bits. The host is
+// compiled with -ffp-contract=off, so there a plain operation rounds alone.
 #if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
+TANDEM_HD float mul_rn(float a, float b) { return __fmul_rn(a, b); }
+TANDEM_HD double mul_rn(double a, double b) { return __dmul_rn(a, b); }
+TANDEM_HD float add_rn(float a, float b) { return __fadd_rn(a, b); }
+TANDEM_HD double add_rn(double a, double b) { return __dadd_rn(a, b); }
 #else
-  return a * b;
+TANDEM_HD float mul_rn(float a, float b) { return a * b; }
+TANDEM_HD double mul_rn(double a, double b) { return a * b; }
+TANDEM_HD float add_rn(float a, float b) { return a + b; }
+TANDEM_HD double add_rn(double a, double b) { return a + b; }
 #endif
-}
-TANDEM_HD double mul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-TANDEM_HD float add_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-TANDEM_HD double add_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
 
 template <class T>
 struct type_max {

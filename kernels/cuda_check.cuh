@@ -109,6 +109,14 @@ inline Status check_aligned(const View& src, const View& dst, const char* op) {
 
 inline cudaStream_t as_stream(void* s) { return static_cast<cudaStream_t>(s); }
 
+/// The entry of an array op's kernels: refuses misaligned views (a misaligned
+/// access would lose the device), then calls f(T{}, stream) for src's dtype T.
+template <class F>
+Status launch_by_dtype(const View& src, const View& dst, void* stream, const char* op, F&& f) {
+  TANDEM_TRY(check_aligned(src, dst, op));
+  return visit_dtype(src.dtype, [&](auto tag) { return f(tag, as_stream(stream)); });
+}
+
 }  // namespace tandem::cuda
 
 #define TANDEM_CUDA_TRY(call) TANDEM_TRY(::tandem::cuda::to_status((call), #call))

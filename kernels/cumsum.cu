@@ -44,8 +44,8 @@ Status cumsum_typed(const View& src, const View& dst, cudaStream_t stream) {
 }  // namespace
 
 Status cumsum(const View& src, const View& dst, void* stream) {
-  TANDEM_TRY(check_aligned(src, dst, "cumsum"));  // a misaligned access would lose the device
-  return visit_dtype(src.dtype, [&](auto tag) { return cumsum_typed<decltype(tag)>(src, dst, as_stream(stream)); });
+  return launch_by_dtype(src, dst, stream, "cumsum",
+                         [&](auto tag, cudaStream_t s) { return cumsum_typed<decltype(tag)>(src, dst, s); });
 }
 
 }  // namespace tandem::cuda

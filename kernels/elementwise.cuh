@@ -112,32 +112,20 @@ struct AbsFn {
   }
 };
 
-template <class T>
-struct SqrtFn {
-  using R = float_result_t<T>;
-  TANDEM_HD R operator()(T x) const {
-    if constexpr (std::is_same_v<R, float>) return ::sqrtf(x);
-    else return ::sqrt(static_cast<double>(x));
-  }
-};
-
-template <class T>
-struct ExpFn {
-  using R = float_result_t<T>;
-  TANDEM_HD R operator()(T x) const {
-    if constexpr (std::is_same_v<R, float>) return ::expf(x);
-    else return ::exp(static_cast<double>(x));
-  }
-};
-
-template <class T>
-struct LogFn {
-  using R = float_result_t<T>;
-  TANDEM_HD R operator()(T x) const {
-    if constexpr (std::is_same_v<R, float>) return ::logf(x);
-    else return ::log(static_cast<double>(x));
-  }
-};
+/// np.sqrt, np.exp, np.log: the f32 function where the result is f32, else the f64 one.
+#define TANDEM_FLOAT_MATH_FN(Name, f32_function, f64_function)          \
+  template <class T>                                                    \
+  struct Name {                                                         \
+    using R = float_result_t<T>;                                        \
+    TANDEM_HD R operator()(T x) const {                                 \
+      if constexpr (std::is_same_v<R, float>) return ::f32_function(x); \
+      else return ::f64_function(static_cast<double>(x));               \
+    }                                                                   \
+  };
+TANDEM_FLOAT_MATH_FN(SqrtFn, sqrtf, sqrt)
+TANDEM_FLOAT_MATH_FN(ExpFn, expf, exp)
+TANDEM_FLOAT_MATH_FN(LogFn, logf, log)
+#undef TANDEM_FLOAT_MATH_FN
 
 /// np.power(a, p) with a float exponent (p rounded to f32 for f32 input).
 template <class T>

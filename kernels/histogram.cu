@@ -79,12 +79,7 @@ Status minmax_to_host(const View& src, DataMinMax& out, cudaStream_t s) {
   if (!st.ok()) return st;
   if (!freed.ok()) return freed;
   if (!synced.ok()) return synced;
-  out.min = static_cast<double>(host.min);
-  out.max = static_cast<double>(host.max);
-  if constexpr (std::is_integral_v<T>) {
-    out.imin = static_cast<std::int64_t>(host.min);
-    out.imax = static_cast<std::int64_t>(host.max);
-  }
+  out = DataMinMax::of(host.min, host.max);
   return {};
 }
 

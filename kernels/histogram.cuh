@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/common.cuh"
 #include "kernels/common.cuh"  // mul_rn / add_rn
 #include "tandem/tensor.hpp"
 
@@ -91,6 +90,17 @@ struct DataMinMax {
   double max = 0;
   std::int64_t imin = 0;
   std::int64_t imax = 0;
+
+  /// From the min and max of data of type T.
+  template <class T>
+  static DataMinMax of(T lo, T hi) {
+    DataMinMax r{static_cast<double>(lo), static_cast<double>(hi)};
+    if constexpr (std::is_integral_v<T>) {
+      r.imin = static_cast<std::int64_t>(lo);
+      r.imax = static_cast<std::int64_t>(hi);
+    }
+    return r;
+  }
 };
 
 /// Computes the NaN-propagating min and max of src (contiguous, non-empty, on

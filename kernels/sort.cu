@@ -63,8 +63,8 @@ Status sort_typed(const View& src, const View& dst, cudaStream_t stream) {
 }  // namespace
 
 Status sort(const View& src, const View& dst, void* stream) {
-  TANDEM_TRY(check_aligned(src, dst, "sort"));  // a misaligned access would lose the device
-  return visit_dtype(src.dtype, [&](auto tag) { return sort_typed<decltype(tag)>(src, dst, as_stream(stream)); });
+  return launch_by_dtype(src, dst, stream, "sort",
+                         [&](auto tag, cudaStream_t s) { return sort_typed<decltype(tag)>(src, dst, s); });
 }
 
 }  // namespace tandem::cuda

@@ -114,4 +114,11 @@ inline ::testing::AssertionResult read_npy(const std::string& name, Tensor& out)
   return ::testing::AssertionSuccess();
 }
 
+/// A golden case: its input tests/golden/NAME_in.npy and NumPy's result NAME_out.npy.
+inline ::testing::AssertionResult read_golden_pair(const std::string& name, Tensor& in, Tensor& want) {
+  ::testing::AssertionResult read = read_npy(name + "_in.npy", in);
+  if (!read) return read;
+  return read_npy(name + "_out.npy", want);
+}
+
 }  // namespace tandem::test::arrays

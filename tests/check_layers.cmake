@@ -11,7 +11,7 @@ cmake_minimum_required(VERSION 3.25)
 # The layer of a repository path, or "" for files outside the layered code.
 function(layer_of path out)
   set(l "")
-  if(path MATCHES "^include/tandem/(status|dtype|tensor|device|border|config)\\.hpp$")
+  if(path MATCHES "^include/tandem/(status|dtype|tensor|device|border|config|unique)\\.hpp$")
     set(l core)
   elseif(path MATCHES "^include/tandem/(topology|placement)\\.hpp$")
     set(l platform)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tandem/io/npy.hpp"
+#include "tests/arrays_test_util.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem {
@@ -21,19 +22,7 @@ using Shape = std::vector<std::int64_t>;
 
 template <class T>
 std::vector<T> random_values(std::int64_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<T> v(static_cast<std::size_t>(n));
-  if constexpr (std::is_floating_point_v<T>) {
-    std::uniform_real_distribution<double> d(-100, 100);
-    for (auto& x : v) x = static_cast<T>(d(rng));
-  } else if constexpr (sizeof(T) == 8) {
-    std::uniform_int_distribution<T> d(std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max());
-    for (auto& x : v) x = d(rng);
-  } else {
-    std::uniform_int_distribution<std::int64_t> d(std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max());
-    for (auto& x : v) x = static_cast<T>(d(rng));
-  }
-  return v;
+  return test::random_values<T>(n, seed, 100);
 }
 
 /// Sequential integer prefix sums, wrapping modulo 2^64 like NumPy's int64.
@@ -79,12 +68,9 @@ template <class T>
 }
 
 Tensor run_cumsum(test::DeviceRunner& runner, const View& host) {
-  Tensor in = runner.upload(host);
-  Tensor out;
-  const Status s = cumsum(in.view(), out, CumsumParams{}, runner.exec());
-  EXPECT_TRUE(s.ok()) << s.message();
-  if (!s.ok()) return Tensor{};
-  return runner.download(out.view());
+  return test::arrays::run_alloc(runner, host, [](const View& in, Tensor& out, const Exec& exec) {
+    return cumsum(in, out, CumsumParams{}, exec);
+  });
 }
 
 template <class T>
@@ -228,11 +214,9 @@ TEST_P(CumsumTest, ErrorsNameTheProblem) {
 // np.cumsum results written by tests/golden/make_sortmat_golden.py (stored as int64).
 TEST_P(CumsumTest, MatchesNumPyGolden) {
   test::DeviceRunner runner(GetParam());
-  const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/sortmat_";
-  for (const char* name : {"cumsum_u8", "cumsum_i32"}) {
+  for (const char* name : {"sortmat_cumsum_u8", "sortmat_cumsum_i32"}) {
     Tensor in, want;
-    ASSERT_TRUE(io::read_npy(dir + name + "_in.npy", in).ok()) << name;
-    ASSERT_TRUE(io::read_npy(dir + name + "_out.npy", want).ok()) << name;
+    ASSERT_TRUE(test::arrays::read_golden_pair(name, in, want)) << name;
     ASSERT_EQ(want.view().dtype, DType::i64);
     Tensor got = runner.run("cumsum", {}, in.view());
     const auto* w = want.view().ptr<std::int64_t>();

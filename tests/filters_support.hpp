@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tests/support/padded_rows.hpp"
+#include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace tandem::test::filters {
@@ -164,25 +165,27 @@ inline std::vector<GoldenCase> golden_cases(const std::string& op) {
   return out;
 }
 
-/// Runs every golden case of `op` on `device` and checks it against OpenCV's output.
+/// Runs every golden case of `op` on `device` (on the CPU once per SIMD target)
+/// and checks it against OpenCV's output.
 inline void check_golden(const std::string& op, Device device) {
   const auto cases = golden_cases(op);
   ASSERT_FALSE(cases.empty()) << "no golden cases for " << op << " in " << golden_dir();
-  DeviceRunner runner(device);
-  for (const GoldenCase& c : cases) {
-    SCOPED_TRACE(c.output);
-    const Tensor in = read_npy(golden_dir() + c.input);
-    const Tensor want = read_npy(golden_dir() + c.output);
-    const Tensor got = runner.run(op, c.params, in.view());
-    ASSERT_TRUE(got.view().same_layout(want.view())) << got.view().describe() << " vs " << want.view().describe();
-    std::vector<double> ref(std::size_t(want.view().numel()));
-    double scale = 1;
-    for (std::size_t i = 0; i < ref.size(); ++i) {
-      ref[i] = at(want.view(), std::int64_t(i));
-      scale = std::max(scale, std::abs(ref[i]));
+  for_each_simd_target_with_runner(device, [&](DeviceRunner& runner) {
+    for (const GoldenCase& c : cases) {
+      SCOPED_TRACE(c.output);
+      const Tensor in = read_npy(golden_dir() + c.input);
+      const Tensor want = read_npy(golden_dir() + c.output);
+      const Tensor got = runner.run(op, c.params, in.view());
+      ASSERT_TRUE(got.view().same_layout(want.view())) << got.view().describe() << " vs " << want.view().describe();
+      std::vector<double> ref(std::size_t(want.view().numel()));
+      double scale = 1;
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        ref[i] = at(want.view(), std::int64_t(i));
+        scale = std::max(scale, std::abs(ref[i]));
+      }
+      EXPECT_TRUE(all_near(got.view(), ref, c.tol > 0 ? c.tol : -c.tol * scale));
     }
-    EXPECT_TRUE(all_near(got.view(), ref, c.tol > 0 ? c.tol : -c.tol * scale));
-  }
+  });
 }
 
 }  // namespace tandem::test::filters

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tandem/io/npy.hpp"
+#include "tests/arrays_test_util.hpp"
 #include "tests/support/test_support.hpp"
 #include "tests/support/simd_targets.hpp"
 
@@ -21,18 +22,10 @@ using Shape = std::vector<std::int64_t>;
 
 template <class T>
 std::vector<T> random_values(std::int64_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<T> v(static_cast<std::size_t>(n));
-  if constexpr (std::is_floating_point_v<T>) {
-    std::uniform_real_distribution<double> d(-1000, 1000);
-    for (auto& x : v) x = static_cast<T>(d(rng));
+  std::vector<T> v = test::random_values<T>(n, seed, 1000);
+  if constexpr (std::is_floating_point_v<T>)
     // Some duplicates and zeros of both signs.
     for (std::size_t i = 0; i + 7 < v.size(); i += 97) v[i + 3] = v[i], v[i + 5] = T(-0.0), v[i + 7] = T(0.0);
-  } else {
-    std::uniform_int_distribution<std::int64_t> d(std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max());
-    std::uniform_int_distribution<std::uint64_t> d64;
-    for (auto& x : v) x = sizeof(T) == 8 ? static_cast<T>(d64(rng)) : static_cast<T>(d(rng));
-  }
   return v;
 }
 
@@ -78,12 +71,9 @@ template <class T>
 
 /// Sorts `host` on the runner's device through the allocating API and returns the host result.
 Tensor run_sort(test::DeviceRunner& runner, const View& host) {
-  Tensor in = runner.upload(host);
-  Tensor out;
-  const Status s = sort(in.view(), out, SortParams{}, runner.exec());
-  EXPECT_TRUE(s.ok()) << s.message();
-  if (!s.ok()) return Tensor{};
-  return runner.download(out.view());
+  return test::arrays::run_alloc(runner, host, [](const View& in, Tensor& out, const Exec& exec) {
+    return sort(in, out, SortParams{}, exec);
+  });
 }
 
 template <class T>
@@ -294,11 +284,9 @@ std::vector<T> values_of(const View& v) {
 // np.sort results written by tests/golden/make_sortmat_golden.py.
 TEST_P(SortTest, MatchesNumPyGolden) {
   test::DeviceRunner runner(GetParam());
-  const std::string dir = std::string(TANDEM_SOURCE_DIR) + "/tests/golden/sortmat_";
-  for (const char* name : {"sort_f64", "sort_f32"}) {
+  for (const char* name : {"sortmat_sort_f64", "sortmat_sort_f32"}) {
     Tensor in, want;
-    ASSERT_TRUE(io::read_npy(dir + name + "_in.npy", in).ok()) << name;
-    ASSERT_TRUE(io::read_npy(dir + name + "_out.npy", want).ok()) << name;
+    ASSERT_TRUE(test::arrays::read_golden_pair(name, in, want)) << name;
     Tensor got = runner.run("sort", {}, in.view());
     ASSERT_TRUE(got.view().same_layout(want.view())) << got.view().describe() << " vs " << want.view().describe();
     if (want.view().dtype == DType::f64)

@@ -52,21 +52,9 @@ std::string cuda_status() {
 #endif
 }
 
-Stream::~Stream() {
-  if (handle_)
-    if (detail::DeviceBackend* be = detail::backend_for(device_)) be->stream_destroy(handle_);
-}
-
-Stream::Stream(Stream&& other) noexcept
-    : handle_(std::exchange(other.handle_, nullptr)), device_(std::exchange(other.device_, Device::cpu())) {}
-
-Stream& Stream::operator=(Stream&& other) noexcept {
-  if (this != &other) {
-    Stream tmp(std::move(*this));
-    handle_ = std::exchange(other.handle_, nullptr);
-    device_ = std::exchange(other.device_, Device::cpu());
-  }
-  return *this;
+void Stream::Destroy::operator()(State& s) const noexcept {
+  if (s.handle)
+    if (detail::DeviceBackend* be = detail::backend_for(s.device)) be->stream_destroy(s.handle);
 }
 
 Status Stream::create(int ordinal, Stream& out) { return create(Device::cuda(ordinal), out); }
@@ -78,16 +66,16 @@ Status Stream::create(Device device, Stream& out) {
   void* s = nullptr;
   TANDEM_TRY(be->stream_create(device.index, &s));
   Stream made;
-  made.handle_ = s;
-  made.device_ = device;
+  made.s_->handle = s;
+  made.s_->device = device;
   out = std::move(made);
   return {};
 }
 
 Status Stream::synchronize() const {
-  if (!handle_) return {};
-  detail::DeviceBackend* be = detail::backend_for(device_);
-  return be ? be->stream_synchronize(handle_) : Status{};
+  if (!s_->handle) return {};
+  detail::DeviceBackend* be = detail::backend_for(s_->device);
+  return be ? be->stream_synchronize(s_->handle) : Status{};
 }
 
 }  // namespace tandem

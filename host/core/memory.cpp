@@ -63,29 +63,6 @@ StreamAllocScope::~StreamAllocScope() {
   t_alloc_kind = previous_kind_;
 }
 
-Buffer::~Buffer() { reset(); }
-
-Buffer::Buffer(Buffer&& o) noexcept
-    : data_(std::exchange(o.data_, nullptr)),
-      size_(std::exchange(o.size_, 0)),
-      kind_(o.kind_),
-      device_(o.device_),
-      stream_(o.stream_),
-      reusable_(o.reusable_) {}
-
-Buffer& Buffer::operator=(Buffer&& o) noexcept {
-  if (this != &o) {
-    reset();
-    data_ = std::exchange(o.data_, nullptr);
-    size_ = std::exchange(o.size_, 0);
-    kind_ = o.kind_;
-    device_ = o.device_;
-    stream_ = o.stream_;
-    reusable_ = o.reusable_;
-  }
-  return *this;
-}
-
 namespace {
 
 // Large host blocks are kept for reuse. glibc rarely hands a freed image-sized
@@ -217,18 +194,20 @@ std::size_t host_memory_limit() {
 
 }  // namespace
 
-void Buffer::reset() noexcept {
-  if (!data_) return;
-  if (kind_ == MemKind::host) {
-    if (reusable_) host_blocks().give(data_, host_block_bytes(size_), current_node());
-    else std::free(data_);
-  } else if (detail::DeviceBackend* be = detail::backend_for(device_)) {
-    if (kind_ == MemKind::pinned) pinned_blocks().give(data_, (size_ + kPinnedRound - 1) / kPinnedRound * kPinnedRound, pinned_key(device_));
-    else be->device_free(data_, stream_);
+void Buffer::Free::operator()(State& m) const noexcept {
+  if (!m.data) return;
+  if (m.kind == MemKind::host) {
+    if (m.reusable) host_blocks().give(m.data, host_block_bytes(m.size), current_node());
+    else std::free(m.data);
+  } else if (detail::DeviceBackend* be = detail::backend_for(m.device)) {
+    if (m.kind == MemKind::pinned) pinned_blocks().give(m.data, (m.size + kPinnedRound - 1) / kPinnedRound * kPinnedRound, pinned_key(m.device));
+    else be->device_free(m.data, m.stream);
   }
-  data_ = nullptr;
-  size_ = 0;
+  m.data = nullptr;
+  m.size = 0;
 }
+
+void Buffer::reset() noexcept { Free{}(*m_); }
 
 Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, int device, int numa_node) {
   // A bare ordinal has always meant a CUDA device.
@@ -237,20 +216,20 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, int device
 
 Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device device, int numa_node) {
   Buffer b;
-  b.kind_ = kind;
-  b.size_ = bytes;
+  b.m_->kind = kind;
+  b.m_->size = bytes;
   if (kind == MemKind::host) {
     if (bytes > host_memory_limit())
       return {Errc::out_of_memory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory: the machine has " +
                                        std::to_string(host_memory_limit()) + " bytes of memory and swap"};
     // 64-byte alignment for full-width vector loads; aligned_alloc needs a multiple.
     const std::size_t rounded = host_block_bytes(bytes);
-    b.reusable_ = numa_node < 0 && rounded >= kHostCacheMinBytes;
-    if (b.reusable_) b.data_ = host_blocks().take(rounded, current_node());
-    if (!b.data_) b.data_ = host_block_alloc(rounded);
-    if (!b.data_)
+    b.m_->reusable = numa_node < 0 && rounded >= kHostCacheMinBytes;
+    if (b.m_->reusable) b.m_->data = host_blocks().take(rounded, current_node());
+    if (!b.m_->data) b.m_->data = host_block_alloc(rounded);
+    if (!b.m_->data)
       return {Errc::out_of_memory, "cannot allocate " + std::to_string(bytes) + " bytes of host memory"};
-    if (numa_node >= 0) TANDEM_TRY(detail::bind_memory_to_numa(b.data_, rounded, numa_node));
+    if (numa_node >= 0) TANDEM_TRY(detail::bind_memory_to_numa(b.m_->data, rounded, numa_node));
     out = std::move(b);
     return {};
   }
@@ -261,19 +240,19 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device dev
       return {Errc::invalid_argument, std::string("cannot allocate ") + what + " memory on the CPU: name a device"};
     return {Errc::unsupported, std::string("cannot allocate ") + what + " memory on " + device.str() + ": " + cuda_status()};
   }
-  b.device_ = device;
+  b.m_->device = device;
   if (kind == MemKind::pinned) {
     const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kPinnedRound - 1) / kPinnedRound * kPinnedRound;
-    b.data_ = pinned_blocks().take(rounded, pinned_key(device));
-    if (!b.data_) {
-      TANDEM_TRY(be->pinned_malloc(rounded, device.index, &b.data_));
+    b.m_->data = pinned_blocks().take(rounded, pinned_key(device));
+    if (!b.m_->data) {
+      TANDEM_TRY(be->pinned_malloc(rounded, device.index, &b.m_->data));
       g_pinned_allocations.fetch_add(1);
     }
   } else {
     // The thread's stream-ordered scope applies only to its own kind of device.
     void* stream = t_alloc_kind == device.kind ? t_alloc_stream : nullptr;
-    TANDEM_TRY(be->device_malloc(bytes, device.index, stream, &b.data_));
-    b.stream_ = stream;
+    TANDEM_TRY(be->device_malloc(bytes, device.index, stream, &b.m_->data));
+    b.m_->stream = stream;
   }
   out = std::move(b);
   return {};

@@ -27,8 +27,8 @@ Status box_on_cpu(const View& src, const View& dst, const BoxParams& p, const Ex
   return nbh::box_cpu(src, dst, k, mode, nbh::outside_value(src.dtype, p.value), threads);
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<BoxParams>({
+const detail::ImageOp<BoxParams>& op() {
+  static const detail::ImageOp<BoxParams> o({
       .name = "box",
       .doc = "normalised box filter: the mean of each K x K window (every channel independently)",
       .semantics = "cv2.blur(img, (K,K), borderType=border): anchor K/2 (also for even K); integer results exact "
@@ -39,29 +39,20 @@ const OpSpec& spec() {
                  detail::border_field(&BoxParams::border), detail::value_field(&BoxParams::value)},
       .layouts = detail::standard_image_layouts(),
       .run = box,
-  });
-  return s;
-}
-
-// The checks of src and p both entry points make.
-Status check(const View& src, const BoxParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src(spec(), src, exec));
-  return detail::check_params(spec(), p);
+  }, nbh::kChecks, box, box_on_cpu);
+  return o;
 }
 
 }  // namespace
 
 Status box(const View& src, const View& dst, const BoxParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, p, exec));
-  TANDEM_TRY(nbh::check_dst(spec(), src, dst));
-  return detail::on_device("box", src, dst, p, exec, box_on_cpu,
-                           [&](auto stream) { return cuda::box(src, dst, p, stream); });
+  return op().run(src, dst, p, exec, [&](auto stream) { return cuda::box(src, dst, p, stream); });
 }
 
 Status box(const View& src, Tensor& dst, const BoxParams& p, const Exec& exec) {
-  return detail::into_new_image("box", check(src, p, exec), src, dst, p, exec, box, {.like_src = true});
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(box, &spec())
+TANDEM_OP_SPECS(box, &op().spec())
 
 }  // namespace tandem

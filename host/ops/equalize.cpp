@@ -91,8 +91,20 @@ Status equalize_on_cpu(const View& src, const View& dst, const EqualizeParams&, 
   return {};
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<EqualizeParams>({
+// The input: a gray u8 image of fewer than 2^31 pixels (OpenCV counts in int).
+Status check_src(const OpSpec& spec, const View& src, const Exec& exec) {
+  if (src.is_image() && src.dtype == DType::u8 && src.channels() != 1)
+    return {Errc::unsupported, pointops::cat("equalize needs a 1-channel (gray) u8 image; got ",
+                                             std::to_string(src.channels()), " channels (", src.describe(),
+                                             "). Convert with grayscale first, or equalize each channel separately")};
+  TANDEM_TRY(pointops::check_src(spec, src, exec));
+  if (src.height() * src.width() > std::int64_t(0x7fffffff))
+    return pointops::invalid(kOp, pointops::cat("images of 2^31 or more pixels are not supported (", src.describe(), ")"));
+  return {};
+}
+
+const detail::ImageOp<EqualizeParams>& op() {
+  static const detail::ImageOp<EqualizeParams> o({
       .name = "equalize",
       .doc = "histogram equalisation of an 8-bit gray image, bit-exact with OpenCV (a constant image is "
              "returned unchanged)",
@@ -100,34 +112,20 @@ const OpSpec& spec() {
                    "hist[first]))), float arithmetic, round half to even",
       .layouts = {{DType::u8, 1}},
       .run = equalize,
-  });
-  return s;
-}
-
-Status check(const View& src, const Exec& exec) {
-  if (src.is_image() && src.dtype == DType::u8 && src.channels() != 1)
-    return {Errc::unsupported, pointops::cat("equalize needs a 1-channel (gray) u8 image; got ",
-                                             std::to_string(src.channels()), " channels (", src.describe(),
-                                             "). Convert with grayscale first, or equalize each channel separately")};
-  TANDEM_TRY(pointops::check_src(spec(), src, exec));
-  if (src.height() * src.width() > std::int64_t(0x7fffffff))
-    return pointops::invalid(kOp, pointops::cat("images of 2^31 or more pixels are not supported (", src.describe(), ")"));
-  return {};
+  }, {.src = check_src, .dst = pointops::check_gray_dst, .out = {.channels = 1}}, equalize, equalize_on_cpu);
+  return o;
 }
 
 }  // namespace
 
 Status equalize(const View& src, const View& dst, const EqualizeParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
-  return detail::on_device("equalize", src, dst, p, exec, equalize_on_cpu,
-                           [&](auto stream) { return cuda::equalize(src, dst, stream); });
+  return op().run(src, dst, p, exec, [&](auto stream) { return cuda::equalize(src, dst, stream); });
 }
 
 Status equalize(const View& src, Tensor& dst, const EqualizeParams& p, const Exec& exec) {
-  return detail::into_new_image(kOp, check(src, exec), src, dst, p, exec, equalize, {.channels = 1});
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(equalize, &spec())
+TANDEM_OP_SPECS(equalize, &op().spec())
 
 }  // namespace tandem

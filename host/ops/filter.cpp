@@ -42,8 +42,8 @@ Status filter_on_cpu(const View& src, const View& dst, const FilterParams& p, co
   return nbh::filter_cpu(src, dst, p.kernel, mode, nbh::outside_value(src.dtype, p.value), cpu_threads(exec));
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<FilterParams>({
+const detail::ImageOp<FilterParams>& op() {
+  static const detail::ImageOp<FilterParams> o({
       .name = "filter",
       .doc = "2-D correlation with an odd-sized kernel (every channel independently)",
       .semantics = "cv2.filter2D(img, -1, kernel, anchor=(-1,-1), delta=0, borderType=border): not flipped, anchor "
@@ -56,29 +56,20 @@ const OpSpec& spec() {
       .layouts = detail::standard_image_layouts(),
       .run = filter,
       .check = check_kernel,
-  });
-  return s;
-}
-
-// The checks of src and p both entry points make.
-Status check(const View& src, const FilterParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src(spec(), src, exec));
-  return detail::check_params(spec(), p, check_kernel);
+  }, nbh::kChecks, filter, filter_on_cpu);
+  return o;
 }
 
 }  // namespace
 
 Status filter(const View& src, const View& dst, const FilterParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, p, exec));
-  TANDEM_TRY(nbh::check_dst(spec(), src, dst));
-  return detail::on_device("filter", src, dst, p, exec, filter_on_cpu,
-                           [&](auto stream) { return cuda::filter(src, dst, p, stream); });
+  return op().run(src, dst, p, exec, [&](auto stream) { return cuda::filter(src, dst, p, stream); });
 }
 
 Status filter(const View& src, Tensor& dst, const FilterParams& p, const Exec& exec) {
-  return detail::into_new_image("filter", check(src, p, exec), src, dst, p, exec, filter, {.like_src = true});
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(filter, &spec())
+TANDEM_OP_SPECS(filter, &op().spec())
 
 }  // namespace tandem

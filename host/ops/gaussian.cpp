@@ -27,7 +27,8 @@ Status check_gaussian(const GaussianParams& p) {
 }
 
 // The automatic radius depends on the dtype, so this one waits for the input.
-Status check_radius(const GaussianParams& p, DType t) {
+Status check_radius(const View& src, const GaussianParams& p) {
+  const DType t = src.dtype;
   const int r = kern::gaussian_radius(p, t);
   if (r > kGaussianMaxRadius)
     return {Errc::invalid_argument, "gaussian: sigma " + detail::format_number(p.sigma) + " needs radius " +
@@ -51,8 +52,8 @@ Status gaussian_on_cpu(const View& src, const View& dst, const GaussianParams& p
   return nbh::gaussian_cpu(src, dst, w.data(), r, mode, nbh::outside_value(src.dtype, p.value), cpu_threads(exec));
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<GaussianParams>({
+const detail::ImageOp<GaussianParams>& op() {
+  static const detail::ImageOp<GaussianParams> o({
       .name = "gaussian",
       .doc = "Gaussian blur (separable, every channel independently)",
       .semantics = "cv2.GaussianBlur(img, (0,0), sigma, borderType=border); with radius R: ksize (2R+1, 2R+1); "
@@ -70,30 +71,20 @@ const OpSpec& spec() {
       .layouts = detail::standard_image_layouts(),
       .run = gaussian,
       .check = check_gaussian,
-  });
-  return s;
-}
-
-// The checks of src and p both entry points make.
-Status check(const View& src, const GaussianParams& p, const Exec& exec) {
-  TANDEM_TRY(nbh::check_src(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_gaussian));
-  return check_radius(p, src.dtype);
+  }, nbh::kChecks, gaussian, gaussian_on_cpu, check_radius);
+  return o;
 }
 
 }  // namespace
 
 Status gaussian(const View& src, const View& dst, const GaussianParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, p, exec));
-  TANDEM_TRY(nbh::check_dst(spec(), src, dst));
-  return detail::on_device("gaussian", src, dst, p, exec, gaussian_on_cpu,
-                           [&](auto stream) { return cuda::gaussian(src, dst, p, stream); });
+  return op().run(src, dst, p, exec, [&](auto stream) { return cuda::gaussian(src, dst, p, stream); });
 }
 
 Status gaussian(const View& src, Tensor& dst, const GaussianParams& p, const Exec& exec) {
-  return detail::into_new_image("gaussian", check(src, p, exec), src, dst, p, exec, gaussian, {.like_src = true});
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(gaussian, &spec())
+TANDEM_OP_SPECS(gaussian, &op().spec())
 
 }  // namespace tandem

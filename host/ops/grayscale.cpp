@@ -18,8 +18,6 @@ namespace tandem {
 
 namespace {
 
-constexpr std::string_view kOp = "grayscale";
-
 template <class T>
 void gray_cpu(const View& src, const View& dst, const Exec& exec) {
   const pointops::RowLayout l = pointops::row_layout(src, dst, src.width());
@@ -49,8 +47,8 @@ Status grayscale_on_cpu(const View& src, const View& dst, const GrayscaleParams&
   return {};
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<GrayscaleParams>({
+const detail::ImageOp<GrayscaleParams>& op() {
+  static const detail::ImageOp<GrayscaleParams> o({
       .name = "grayscale",
       .doc = "BT.601 luma of an RGB/RGBA image (alpha ignored) -> H x W; u8/u16 in OpenCV 4's 15-bit "
              "fixed point (exact), f32 in float; a 1-channel image is copied",
@@ -58,29 +56,23 @@ const OpSpec& spec() {
                    "Y = (9798 R + 19235 G + 3735 B + 2^14) >> 15 for u8/u16",
       .layouts = detail::standard_image_layouts(),
       .run = grayscale,
-  });
-  return s;
-}
-
-Status check(const View& src, const Exec& exec) {
-  return pointops::check_src(spec(), src, exec);
+  }, pointops::kGrayChecks, grayscale, grayscale_on_cpu);
+  return o;
 }
 
 }  // namespace
 
 Status grayscale(const View& src, const View& dst, const GrayscaleParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  TANDEM_TRY(pointops::check_dst(kOp, src, dst, 1));
-  return detail::on_device("grayscale", src, dst, p, exec, grayscale_on_cpu, [&](auto stream) {
+  return op().run(src, dst, p, exec, [&](auto stream) {
     // A 1-channel image is a plain (possibly re-strided) copy.
     return src.channels() == 1 ? copy(src, dst, stream).with_context("grayscale") : cuda::grayscale(src, dst, stream);
   });
 }
 
 Status grayscale(const View& src, Tensor& dst, const GrayscaleParams& p, const Exec& exec) {
-  return detail::into_new_image(kOp, check(src, exec), src, dst, p, exec, grayscale, {.channels = 1});
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(grayscale, &spec())
+TANDEM_OP_SPECS(grayscale, &op().spec())
 
 }  // namespace tandem

@@ -68,16 +68,10 @@ Status check_src(const View& src, const Exec& exec) {
 
 // Min/max of host data, as f64 and (integers) exactly.
 Status minmax_on_cpu(const View& src, const View&, cuda::DataMinMax* const& result, const Exec& exec) {
-  cuda::DataMinMax& out = *result;
   visit_dtype(src.dtype, [&](auto tag) {
     using T = decltype(tag);
     const kern::MinMax<T> mm = cpu_minmax(src.ptr<const T>(), src.numel(), cpu_threads(exec));
-    out.min = static_cast<double>(mm.min);
-    out.max = static_cast<double>(mm.max);
-    if constexpr (std::is_integral_v<T>) {
-      out.imin = static_cast<std::int64_t>(mm.min);
-      out.imax = static_cast<std::int64_t>(mm.max);
-    }
+    *result = cuda::DataMinMax::of(mm.min, mm.max);
   });
   return {};
 }

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "host/ops/image_op.hpp"
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
 #include "tandem/op_table.hpp"
@@ -85,5 +86,13 @@ inline Status check_image_output(std::string_view op, const View& src, const Vie
   if (views_overlap(src, dst)) return op_error(op, Errc::invalid_argument, "output overlaps the input (in-place is not supported)");
   return {};
 }
+
+/// An output of the input's size (sobel, median).
+inline Status check_same_size_output(const OpSpec& spec, const View& src, const View& dst, const Exec& exec) {
+  return check_image_output(spec.name, src, dst, src.height(), src.width(), exec);
+}
+
+/// The checks of the image ops whose output has the input's size, dtype and channels (sobel, median).
+inline constexpr ImageChecks kSameSizeImageChecks{.src = check_image_input, .dst = check_same_size_output};
 
 }  // namespace tandem::detail

@@ -17,8 +17,6 @@ namespace tandem {
 
 namespace {
 
-constexpr std::string_view kOp = "invert";
-
 // The row loop (host/ops/invert_hwy.cpp) also runs in place.
 template <class T>
 void invert_cpu(const View& src, const View& dst, const Exec& exec) {
@@ -38,34 +36,27 @@ Status invert_on_cpu(const View& src, const View& dst, const InvertParams&, cons
   return {};
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<InvertParams>({
+const detail::ImageOp<InvertParams>& op() {
+  static const detail::ImageOp<InvertParams> o({
       .name = "invert",
       .doc = "negative: max - x per channel (255 - x for u8, 65535 - x for u16, 1 - x for f32), exact",
       .semantics = "cv2.bitwise_not(img) for u8/u16 (= max - x); 1.0 - img for f32",
       .layouts = detail::standard_image_layouts(),
       .run = invert,
-  });
-  return s;
-}
-
-Status check(const View& src, const Exec& exec) {
-  return pointops::check_src(spec(), src, exec);
+  }, pointops::kChecks, invert, invert_on_cpu);
+  return o;
 }
 
 }  // namespace
 
 Status invert(const View& src, const View& dst, const InvertParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, exec));
-  TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
-  return detail::on_device("invert", src, dst, p, exec, invert_on_cpu,
-                           [&](auto stream) { return cuda::invert(src, dst, stream); });
+  return op().run(src, dst, p, exec, [&](auto stream) { return cuda::invert(src, dst, stream); });
 }
 
 Status invert(const View& src, Tensor& dst, const InvertParams& p, const Exec& exec) {
-  return detail::into_new_image(kOp, check(src, exec), src, dst, p, exec, invert);
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(invert, &spec())
+TANDEM_OP_SPECS(invert, &op().spec())
 
 }  // namespace tandem

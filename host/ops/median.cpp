@@ -264,8 +264,8 @@ Status check_size_for(const View& src, const MedianParams& p) {
   return {};
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<MedianParams>({
+const detail::ImageOp<MedianParams>& op() {
+  static const detail::ImageOp<MedianParams> o({
       .name = "median",
       .doc = "Median of the K x K window per channel, edge pixels replicated (exact)",
       .semantics = "cv2.medianBlur(img, K) (OpenCV takes u16 / f32 only for K = 3, 5; tandem computes the "
@@ -277,31 +277,23 @@ const OpSpec& spec() {
       .layouts = detail::standard_image_layouts(),
       .run = median,
       .check = check_odd,
-  });
-  return s;
-}
-
-// The checks of src and p both entry points make.
-Status check(const View& src, const MedianParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
-  TANDEM_TRY(detail::check_params(spec(), p, check_odd));
-  return check_size_for(src, p);
+  }, detail::kSameSizeImageChecks, median, median_cpu, check_size_for);
+  return o;
 }
 
 }  // namespace
 
 Status median(const View& src, const View& dst, const MedianParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, p, exec));
-  TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
+  TANDEM_TRY(op().check_into(src, dst, p, exec));
   if (p.size == 1) return copy(src, dst, exec.stream);
   return detail::on_device(kOp, src, dst, p, exec, median_cpu,
                            [&](auto stream) { return cuda::median(src, dst, p, stream); });
 }
 
 Status median(const View& src, Tensor& dst, const MedianParams& p, const Exec& exec) {
-  return detail::into_new_image(kOp, check(src, p, exec), src, dst, p, exec, median);
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(median, &spec())
+TANDEM_OP_SPECS(median, &op().spec())
 
 }  // namespace tandem

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "host/ops/image_checks.hpp"
+#include "host/ops/image_op.hpp"
 #include "host/core/parallel.hpp"
 #include "host/core/simd.hpp"
 #include "kernels/common.cuh"
@@ -43,7 +44,7 @@ inline Status check_src(const OpSpec& spec, const View& src, const Exec& exec) {
 }
 
 /// The output (after check_src): an image like the input, on the same device, not overlapping it.
-inline Status check_dst(const OpSpec& spec, const View& src, const View& dst) {
+inline Status check_dst(const OpSpec& spec, const View& src, const View& dst, const Exec& /*exec*/) {
   const std::string_view op = spec.name;
   const auto fail = [&](Errc c, const std::string& why) { return Status(c, std::string(op) + ": " + why); };
   if (!dst.is_image() || !dst.same_layout(src) || !dst.data)
@@ -59,6 +60,9 @@ inline Status check_dst(const OpSpec& spec, const View& src, const View& dst) {
   if (sb < de && db < se) return fail(Errc::invalid_argument, "the input and output overlap (in-place filtering is not supported)");
   return {};
 }
+
+/// The checks of gaussian, box and filter; their output has the input's very shape.
+inline constexpr detail::ImageChecks kChecks{.src = check_src, .dst = check_dst, .out = {.like_src = true}};
 
 /// How a CPU op cuts the image: column blocks of tw pixels and strips of th rows.
 /// A column block keeps a few rows of `window_rows` buffered rows within about

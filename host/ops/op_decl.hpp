@@ -107,25 +107,23 @@ class FieldDecl {
     return *this;
   }
   /// No default: the pipeline must give it (the field's value in P{} is a placeholder).
-  FieldDecl& required() {
-    spec_.default_value.clear();
-    spec_.optional = false;
-    return *this;
-  }
+  FieldDecl& required() { return without_default(false); }
   /// For a file parameter: how to read it, once, when the pipeline is parsed.
   FieldDecl& opened_with(Status (*open)(LoadedFile&)) {
     spec_.open = open;
     return *this;
   }
   /// May be absent; the field then keeps its value in P{} (e.g. clamp's infinite bounds).
-  FieldDecl& optional() {
-    spec_.default_value.clear();
-    spec_.optional = true;
-    return *this;
-  }
+  FieldDecl& optional() { return without_default(true); }
   operator ParamSpec() const { return spec_; }  // NOLINT(google-explicit-constructor)
 
  private:
+  FieldDecl& without_default(bool optional) {
+    spec_.default_value.clear();
+    spec_.optional = optional;
+    return *this;
+  }
+
   ParamSpec spec_;
 };
 

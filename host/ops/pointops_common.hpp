@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "host/core/parallel.hpp"
+#include "host/ops/image_op.hpp"
 #include "host/ops/parallel_pieces.hpp"
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
@@ -58,6 +59,19 @@ inline Status check_dst(std::string_view op, const View& src, const View& dst, s
     return invalid(op, cat("dst is on ", dst.device.str(), " but src is on ", src.device.str()));
   return {};
 }
+
+/// An output with the input's channels (invert, threshold) or with one (grayscale, equalize).
+inline Status check_dst_like_src(const OpSpec& spec, const View& src, const View& dst, const Exec& /*exec*/) {
+  return check_dst(spec.name, src, dst, src.channels());
+}
+inline Status check_gray_dst(const OpSpec& spec, const View& src, const View& dst, const Exec& /*exec*/) {
+  return check_dst(spec.name, src, dst, 1);
+}
+
+/// The checks of the point ops whose output is like the input (invert, threshold), and of
+/// grayscale, whose output has one channel.
+inline constexpr detail::ImageChecks kChecks{.src = check_src, .dst = check_dst_like_src};
+inline constexpr detail::ImageChecks kGrayChecks{.src = check_src, .dst = check_gray_dst, .out = {.channels = 1}};
 
 /// Threads for `pieces` pieces of a rows x cols job: 1 for small images (waking helpers
 /// costs more than the work), else cpu_threads(exec) capped at the piece count.

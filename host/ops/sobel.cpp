@@ -21,15 +21,13 @@
 namespace tandem {
 namespace {
 
-constexpr std::string_view kOp = "sobel";
-
 // After the checks: the op itself, on the host.
 Status sobel_on_cpu(const View& src, const View& dst, const SobelParams& p, const Exec& exec) {
   return nbh::sobel_cpu(src, dst, nbh::to_mode(p.border), nbh::outside_value(src.dtype, p.value), cpu_threads(exec));
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<SobelParams>({
+const detail::ImageOp<SobelParams>& op() {
+  static const detail::ImageOp<SobelParams> o({
       .name = "sobel",
       .doc = "Sobel gradient magnitude per channel: sqrt(gx^2 + gy^2) of the 3x3 Sobel derivatives, "
              "rounded half to even and saturated to the input dtype",
@@ -39,29 +37,20 @@ const OpSpec& spec() {
       .params = {detail::border_field(&SobelParams::border), detail::value_field(&SobelParams::value)},
       .layouts = detail::standard_image_layouts(),
       .run = sobel,
-  });
-  return s;
-}
-
-// The checks of src and p both entry points make.
-Status check(const View& src, const SobelParams& p, const Exec& exec) {
-  TANDEM_TRY(detail::check_image_input(spec(), src, exec));
-  return detail::check_params(spec(), p);
+  }, detail::kSameSizeImageChecks, sobel, sobel_on_cpu);
+  return o;
 }
 
 }  // namespace
 
 Status sobel(const View& src, const View& dst, const SobelParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, p, exec));
-  TANDEM_TRY(detail::check_image_output(kOp, src, dst, src.height(), src.width(), exec));
-  return detail::on_device(kOp, src, dst, p, exec, sobel_on_cpu,
-                           [&](auto stream) { return cuda::sobel(src, dst, p, stream); });
+  return op().run(src, dst, p, exec, [&](auto stream) { return cuda::sobel(src, dst, p, stream); });
 }
 
 Status sobel(const View& src, Tensor& dst, const SobelParams& p, const Exec& exec) {
-  return detail::into_new_image(kOp, check(src, p, exec), src, dst, p, exec, sobel);
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(sobel, &spec())
+TANDEM_OP_SPECS(sobel, &op().spec())
 
 }  // namespace tandem

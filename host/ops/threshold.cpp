@@ -19,8 +19,6 @@ namespace tandem {
 
 namespace {
 
-constexpr std::string_view kOp = "threshold";
-
 template <class T>
 void threshold_cpu(const View& src, const View& dst, double value, const Exec& exec) {
   const kern::ThresholdPlan<T> plan = kern::plan_threshold<T>(value);
@@ -48,8 +46,8 @@ Status threshold_on_cpu(const View& src, const View& dst, const ThresholdParams&
   return {};
 }
 
-const OpSpec& spec() {
-  static const OpSpec s = detail::make_op<ThresholdParams>({
+const detail::ImageOp<ThresholdParams>& op() {
+  static const detail::ImageOp<ThresholdParams> o({
       .name = "threshold",
       .doc = "binary threshold: src > T ? max : 0 per channel, max = 255 (u8), 65535 (u16), 1.0 (f32)",
       .semantics = "cv2.threshold(img, T, maxval, cv2.THRESH_BINARY)[1] with maxval = 255 / 65535 / 1.0; "
@@ -61,28 +59,20 @@ const OpSpec& spec() {
                      .required()},
       .layouts = detail::standard_image_layouts(),
       .run = threshold,
-  });
-  return s;
-}
-
-Status check(const View& src, const ThresholdParams& p, const Exec& exec) {
-  TANDEM_TRY(pointops::check_src(spec(), src, exec));
-  return detail::check_params(spec(), p);
+  }, pointops::kChecks, threshold, threshold_on_cpu);
+  return o;
 }
 
 }  // namespace
 
 Status threshold(const View& src, const View& dst, const ThresholdParams& p, const Exec& exec) {
-  TANDEM_TRY(check(src, p, exec));
-  TANDEM_TRY(pointops::check_dst(kOp, src, dst, src.channels()));
-  return detail::on_device("threshold", src, dst, p, exec, threshold_on_cpu,
-                           [&](auto stream) { return cuda::threshold(src, dst, p, stream); });
+  return op().run(src, dst, p, exec, [&](auto stream) { return cuda::threshold(src, dst, p, stream); });
 }
 
 Status threshold(const View& src, Tensor& dst, const ThresholdParams& p, const Exec& exec) {
-  return detail::into_new_image(kOp, check(src, p, exec), src, dst, p, exec, threshold);
+  return op().run(src, dst, p, exec);
 }
 
-TANDEM_OP_SPECS(threshold, &spec())
+TANDEM_OP_SPECS(threshold, &op().spec())
 
 }  // namespace tandem

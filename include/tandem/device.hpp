@@ -8,6 +8,7 @@
 #include <string>
 
 #include "tandem/status.hpp"
+#include "tandem/unique.hpp"
 
 #pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
 
@@ -45,29 +46,28 @@ std::string cuda_status();
 /// @brief An owned device stream (RAII): a CUDA stream, or a sim stream in tests. Empty on the CPU.
 class Stream {
  public:
-  Stream() = default;
-  ~Stream();
-  Stream(Stream&& other) noexcept;
-  Stream& operator=(Stream&& other) noexcept;
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-
   /// @brief Creates a non-blocking stream on CUDA device `ordinal`.
   static Status create(int ordinal, Stream& out);
   /// @brief Creates a stream on `device` (CUDA or sim; the CPU has no streams).
   static Status create(Device device, Stream& out);
   /// @brief The cudaStream_t (or sim stream), as an opaque pointer.
-  [[nodiscard]] void* handle() const noexcept { return handle_; }
+  [[nodiscard]] void* handle() const noexcept { return s_->handle; }
   /// @brief The device ordinal, -1 when empty.
-  [[nodiscard]] int device() const noexcept { return handle_ ? device_.index : -1; }
+  [[nodiscard]] int device() const noexcept { return s_->handle ? s_->device.index : -1; }
   /// @brief The device the stream belongs to (Device::cpu() when empty).
-  [[nodiscard]] Device location() const noexcept { return handle_ ? device_ : Device::cpu(); }
+  [[nodiscard]] Device location() const noexcept { return s_->handle ? s_->device : Device::cpu(); }
   /// @brief Waits for all work queued on the stream; reports asynchronous errors.
   Status synchronize() const;
 
  private:
-  void* handle_ = nullptr;
-  Device device_ = Device::cpu();
+  struct State {
+    void* handle = nullptr;
+    Device device = Device::cpu();
+  };
+  struct Destroy {
+    void operator()(State& s) const noexcept;
+  };
+  Unique<State, Destroy> s_;
 };
 
 /// @brief Execution context passed to every op.

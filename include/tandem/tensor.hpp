@@ -16,6 +16,7 @@
 #include "tandem/device.hpp"
 #include "tandem/dtype.hpp"
 #include "tandem/status.hpp"
+#include "tandem/unique.hpp"
 
 #pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
 
@@ -81,13 +82,6 @@ enum class MemKind : unsigned char {
 /// @brief An owning, move-only block of memory (RAII).
 class Buffer {
  public:
-  Buffer() = default;
-  ~Buffer();
-  Buffer(Buffer&& other) noexcept;
-  Buffer& operator=(Buffer&& other) noexcept;
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-
   /// @brief Allocates `bytes` of `kind` memory. For MemKind::device, `device`
   ///        is the CUDA ordinal; for host memory, `numa_node` >= 0 binds the pages.
   ///        Unbound host blocks of 1 MiB or more are reused: when freed they go
@@ -100,22 +94,28 @@ class Buffer {
   ///        `device`'s backend (CUDA or sim); host memory ignores it.
   static Status allocate(std::size_t bytes, MemKind kind, Buffer& out, Device device, int numa_node = -1);
 
-  [[nodiscard]] void* data() const noexcept { return data_; }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  [[nodiscard]] MemKind kind() const noexcept { return kind_; }
+  [[nodiscard]] void* data() const noexcept { return m_->data; }
+  [[nodiscard]] std::size_t size() const noexcept { return m_->size; }
+  [[nodiscard]] MemKind kind() const noexcept { return m_->kind; }
   /// @brief The device ordinal of pinned and device memory.
-  [[nodiscard]] int device() const noexcept { return device_.index; }
+  [[nodiscard]] int device() const noexcept { return m_->device.index; }
   /// @brief The device whose backend the memory came from (Device::cpu() for host memory).
-  [[nodiscard]] Device location() const noexcept { return device_; }
+  [[nodiscard]] Device location() const noexcept { return m_->device; }
   void reset() noexcept;
 
  private:
-  void* data_ = nullptr;
-  std::size_t size_ = 0;
-  MemKind kind_ = MemKind::host;
-  Device device_ = Device::cpu();
-  void* stream_ = nullptr;  ///< device memory allocated stream-ordered is freed on this stream
-  bool reusable_ = false;   ///< a large unbound host block: goes back to the block cache
+  struct State {
+    void* data = nullptr;
+    std::size_t size = 0;
+    MemKind kind = MemKind::host;
+    Device device = Device::cpu();
+    void* stream = nullptr;  ///< device memory allocated stream-ordered is freed on this stream
+    bool reusable = false;   ///< a large unbound host block: goes back to the block cache
+  };
+  struct Free {
+    void operator()(State& m) const noexcept;
+  };
+  Unique<State, Free> m_;
 };
 
 /// @brief While alive, device Buffers allocated by this thread are stream-ordered:

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <cstring>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tandem/tandem.hpp"
@@ -63,6 +65,22 @@ class DeviceRunner {
 Tensor random_tensor(DType dtype, std::vector<std::int64_t> shape, std::uint64_t seed,
                      double lo = 0.0, double hi = 1.0);
 Tensor random_image(DType dtype, std::int64_t h, std::int64_t w, std::int64_t c, std::uint64_t seed);
+
+/// `n` uniform random values of T: floats in [-range, range), integers over all of T.
+template <class T>
+std::vector<T> random_values(std::int64_t n, std::uint64_t seed, double range) {
+  std::mt19937_64 rng(seed);
+  std::vector<T> v(static_cast<std::size_t>(n));
+  if constexpr (std::is_floating_point_v<T>) {
+    std::uniform_real_distribution<double> d(-range, range);
+    for (auto& x : v) x = static_cast<T>(d(rng));
+  } else {
+    using Wide = std::conditional_t<sizeof(T) == 8, T, std::int64_t>;  // no 8-bit distributions
+    std::uniform_int_distribution<Wide> d(std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max());
+    for (auto& x : v) x = static_cast<T>(d(rng));
+  }
+  return v;
+}
 
 /// A C-order host tensor of `shape` holding `values` (which must fill it).
 template <class T>

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tandem/status.hpp"
+#include "tandem/unique.hpp"
 
 #pragma GCC visibility push(default)  // the exported API (the library builds with hidden visibility)
 
@@ -69,13 +70,6 @@ Status remove_stale_temporaries(const std::string& directory, std::int64_t& remo
 ///        temporary. For streaming outputs too large to hold in memory.
 class AtomicFile {
  public:
-  AtomicFile() = default;
-  ~AtomicFile();
-  AtomicFile(AtomicFile&& other) noexcept;
-  AtomicFile& operator=(AtomicFile&& other) noexcept;
-  AtomicFile(const AtomicFile&) = delete;
-  AtomicFile& operator=(const AtomicFile&) = delete;
-
   /// @brief Creates the temporary for `path` (the directory must exist).
   Status open(const std::string& path, const AtomicWriteOptions& options = {});
   /// @brief Appends `size` bytes at the end of what was written so far.
@@ -87,18 +81,24 @@ class AtomicFile {
   /// @brief Closes and removes the temporary (no-op when nothing is open).
   void abort() noexcept;
 
-  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] bool is_open() const noexcept { return f_->fd >= 0; }
   /// @brief Bytes appended so far.
-  [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  [[nodiscard]] const std::string& temporary_path() const noexcept { return temp_; }
+  [[nodiscard]] std::uint64_t size() const noexcept { return f_->size; }
+  [[nodiscard]] const std::string& path() const noexcept { return f_->path; }
+  [[nodiscard]] const std::string& temporary_path() const noexcept { return f_->temp; }
 
  private:
-  int fd_ = -1;
-  std::uint64_t size_ = 0;
-  std::string path_;
-  std::string temp_;
-  AtomicWriteOptions options_;
+  struct State {
+    int fd = -1;
+    std::uint64_t size = 0;
+    std::string path;
+    std::string temp;
+    AtomicWriteOptions options;
+  };
+  struct Abort {  ///< closes and removes an uncommitted temporary
+    void operator()(State& f) const noexcept;
+  };
+  Unique<State, Abort> f_;
 };
 
 /// @brief "No such file or directory" for an errno value (thread-safe).

@@ -82,19 +82,12 @@ Status parse_npy_header(std::span<const std::byte> bytes, std::string_view name,
 ///        called concurrently from several threads on one open reader.
 class NpyReader {
  public:
-  NpyReader() = default;
-  ~NpyReader();
-  NpyReader(NpyReader&& other) noexcept;
-  NpyReader& operator=(NpyReader&& other) noexcept;
-  NpyReader(const NpyReader&) = delete;
-  NpyReader& operator=(const NpyReader&) = delete;
-
   /// @brief Opens `path` and parses its header (checks the file holds all the data).
   Status open(const std::string& path);
   void close() noexcept;
-  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
-  [[nodiscard]] const NpyHeader& header() const noexcept { return header_; }
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] bool is_open() const noexcept { return f_->fd >= 0; }
+  [[nodiscard]] const NpyHeader& header() const noexcept { return f_->header; }
+  [[nodiscard]] const std::string& path() const noexcept { return f_->path; }
 
   /// @brief Reads elements [offset, offset + count) in the file's STORAGE order
   ///        (C order, or column-major when header().fortran_order) into `dst`,
@@ -102,9 +95,15 @@ class NpyReader {
   Status read_elements(std::int64_t offset, std::int64_t count, void* dst) const;
 
  private:
-  int fd_ = -1;
-  std::string path_;
-  NpyHeader header_;
+  struct State {
+    int fd = -1;
+    std::string path;
+    NpyHeader header;
+  };
+  struct Close {
+    void operator()(State& f) const noexcept;
+  };
+  Unique<State, Close> f_;
 };
 
 /// @brief Streaming writer: writes the header, then appends elements in C
