@@ -125,8 +125,8 @@ TEST(Metadata, DecodingKeepsTheFixturesProfileAndExif) {
 // Each fixture written as PNG, JPEG and TIFF at another size (as after a
 // resize): Pillow finds the same profile, orientation 1 where tandem turned
 // the pixels, the EXIF's pixel dimensions of the output, no thumbnail, and
-// the fixture's Make, DateTimeOriginal and ExposureTime (a TIFF's EXIF IFD
-// read from phone.tif, or written into a TIFF output).
+// the fixture's Make, DateTimeOriginal, ExposureTime and GPSLatitude (a
+// TIFF's EXIF and GPS IFDs read from phone.tif, or written into a TIFF output).
 TEST(Metadata, EveryOutputFormatHoldsWhatPillowReadsBack) {
   if (!have_pillow()) GTEST_SKIP() << "/usr/bin/python3 with Pillow (python3-pil) not available";
   TempDir dir;
@@ -159,6 +159,8 @@ TEST(Metadata, EveryOutputFormatHoldsWhatPillowReadsBack) {
       // Only phone.tif has an ExposureTime (1/60); libtiff 4.5 keeps a
       // rational as a 32-bit float, so through a TIFF output it is 1/60 to 7 digits.
       EXPECT_EQ(field(got, "exposure"), std::string(input) == "phone.tif" ? "0.016667" : "-");
+      // Only phone.tif has a GPS IFD (GPSLatitude 48.8566 N).
+      EXPECT_EQ(field(got, "gps"), std::string(input) == "phone.tif" ? "48.8566N" : "-");
       EXPECT_EQ(field(got_gray, "make"), "tandem-test");
       EXPECT_TRUE(meta.dropped.empty()) << meta.dropped.front();
     }
@@ -333,12 +335,12 @@ TEST(Metadata, RunKeepsOrStripsIt) {
       return pillow_reads(out + "/phone." + ext);
     };
     const std::string k = run(kept, {}), r = run(raw, {"--raw-orientation"}), b = run(bare, {"--strip-metadata"});
-    const std::string date = " date=2026:12:06_05:00:00 exposure=-";
+    const std::string date = " date=2026:12:06_05:00:00 exposure=- gps=-";
     EXPECT_EQ(k, "size=30x20 icc=" + field(in, "icc") + " orientation=1 pixels=30x20 make=tandem-test thumbnail=0" + date);
     // Pillow shows a TIFF turned by its Orientation tag: 20x30.
     EXPECT_EQ(r, std::string("size=") + (std::string(ext) == "tif" ? "20x30" : "30x20") + " icc=" + field(in, "icc") +
                      " orientation=6 pixels=30x20 make=tandem-test thumbnail=0" + date);
-    EXPECT_EQ(b, "size=30x20 icc=- orientation=- pixels=- make=- thumbnail=0 date=- exposure=-");
+    EXPECT_EQ(b, "size=30x20 icc=- orientation=- pixels=- make=- thumbnail=0 date=- exposure=- gps=-");
   }
 }
 
@@ -477,6 +479,7 @@ TEST(Metadata, ExifFieldsRebuildTheSameBlock) {
     EXPECT_EQ(a.orientation, 6);
     EXPECT_EQ(a.ifd0.size(), 2u);  // Make, Model
     EXPECT_GE(a.exif.size(), 3u);  // DateTimeOriginal, PixelXDimension, PixelYDimension, ...
+    EXPECT_EQ(a.gps.size(), std::string(input) == "phone.tif" ? 3u : 0u);  // version, latitude and its reference
     std::vector<std::byte> block;
     ASSERT_TRUE(io::detail::build_exif(a, block));
     ASSERT_TRUE(io::detail::exif_fields(block, 0, b, notes));

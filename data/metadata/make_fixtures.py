@@ -13,7 +13,8 @@ the tests that check tandem keeps them on output (tests/metadata_test.cpp).
   phone.tif          the same pixels with the profile (ICC tag), deflate, and (added by
                      exiftool) Orientation 6, Make and Model in IFD0 and an EXIF IFD with
                      DateTimeOriginal, PixelXDimension 61 / PixelYDimension 37,
-                     ExposureTime 1/60 (RATIONAL), ISO 200 (SHORT), UserComment (UNDEFINED)
+                     ExposureTime 1/60 (RATIONAL), ISO 200 (SHORT), UserComment (UNDEFINED),
+                     and a GPS IFD (GPSLatitude 48.8566 N)
   orient_gray8.tif, orient_gray16.tif, orient_rgb8.tif, orient_rgb16.tif
                      8 pages each of the same 7x5 raw pixels (uncompressed, one strip,
                      little-endian), page p with TIFF Orientation p + 1
@@ -158,6 +159,7 @@ def main():
     subprocess.run(["exiftool", "-q", "-overwrite_original", "-Orientation#=6", "-Make=tandem-test",
                     "-Model=fixture 1", "-DateTimeOriginal=2026:12:06 05:00:00", "-ExifImageWidth=%d" % W,
                     "-ExifImageHeight=%d" % H, "-ExposureTime=1/60", "-ISO=200", "-UserComment=tandem fixture",
+                    "-GPSLatitude=48.8566", "-GPSLatitudeRef=N",
                     tif], check=True)
     jpg = os.path.join(OUT, "phone.jpg")
     img.save(jpg, quality=92, icc_profile=icc, exif=exif)

@@ -2,9 +2,10 @@
 """What Pillow (an independent reader) finds in an image's metadata, as one line
 for tests/metadata_test.cpp:
 
-  size=WxH icc=<bytes>:<sha256 prefix> orientation=N pixels=XxY make=M thumbnail=0|1 date=D exposure=E
+  size=WxH icc=<bytes>:<sha256 prefix> orientation=N pixels=XxY make=M thumbnail=0|1 date=D exposure=E gps=G
 
-(date: DateTimeOriginal, spaces as '_'; exposure: ExposureTime, 6 digits.)
+(date: DateTimeOriginal, spaces as '_'; exposure: ExposureTime, 6 digits;
+gps: GPSLatitude in degrees, 4 digits, and its reference.)
 For a TIFF the IFD0 fields are its own tags and the EXIF IFD the one its
 page points to. A missing field reads '-'. Usage: read_metadata.py IMAGE
 """
@@ -30,6 +31,9 @@ def main(path):
     exposure = sub.get(0x829A) if sub else None
     fields += ["date=%s" % ("-" if date is None else date.replace(" ", "_")),
                "exposure=%s" % ("-" if exposure is None else "%.6f" % float(exposure))]
+    gps = ex.get_ifd(0x8825)
+    lat = gps.get(2) if gps else None
+    fields.append("gps=-" if lat is None else "gps=%.4f%s" % (sum(float(v) / 60 ** i for i, v in enumerate(lat)), gps.get(1, "")))
     print(" ".join(fields))
 
 
