@@ -440,6 +440,8 @@ void write_custom_directory(TIFF* tif, const ExifFields& f, const std::vector<Ex
     off = 0;
     notes.push_back(std::string(gps ? "GPS" : "EXIF") + " directory left out of the TIFF (libtiff could not write it)");
   }
+  // Neither writing it nor creating the next directory frees the fields set.
+  TIFFFreeDirectory(tif);
 }
 
 }  // namespace
