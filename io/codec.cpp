@@ -128,14 +128,14 @@ Status check_pixels(std::string_view name, std::int64_t h, std::int64_t w, std::
   return check_bytes(name, bytes, what, o);
 }
 
-// The image codec of `f` with the options' page (TIFF), orientation (JPEG)
+// The image codec of `f` with the options' page (TIFF), orientation (JPEG, TIFF)
 // and metadata, filling `tiff` when given. Header-only reads keep no metadata.
 Status decode_image(Format f, std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
                     const DecodeOptions& o, const detail::DstFn& get_dst, detail::TiffInfo* tiff = nullptr) {
   const int page = o.page;
   Metadata* meta = header_only ? nullptr : o.metadata;
   if (meta) *meta = {};
-  if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, tiff, meta);
+  if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, o.apply_orientation, tiff, meta);
   if (page != 0)
     return {Errc::invalid_argument, quoted(name) + ": page " + std::to_string(page) + " asked of a " + format_name(f) +
                                         " file (only TIFF files have pages)"};
@@ -260,6 +260,7 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
     }, &tiff));
     info.pages = tiff.pages;
     info.tiff_compression = tiff.compression;
+    info.tiff_turned = tiff.orientation != 1;
   }
   out = std::move(info);
   return {};

@@ -46,6 +46,40 @@ struct ExifEdit {
 /// readable TIFF structure (nothing is changed then).
 bool exif_edit(std::span<std::byte> exif, const ExifEdit& edit);
 
+/// One field of an EXIF block (or of a TIFF's own directory): its value as
+/// stored, in the structure's byte order, `count` values of `type` (TIFF
+/// field types 1-13).
+struct ExifField {
+  unsigned tag = 0, type = 0;
+  std::uint32_t count = 0;
+  std::span<const std::byte> value;
+};
+/// The fields an EXIF block carries: IFD0's text fields (ImageDescription,
+/// Make, Model, Software, DateTime, Artist, Copyright) and Orientation (0:
+/// none), and the EXIF and GPS IFDs whole (pointers inside them left out).
+struct ExifFields {
+  bool little_endian = true;
+  int orientation = 0;
+  std::vector<ExifField> ifd0, exif, gps;
+};
+/// Reads `fields` from a TIFF structure (an EXIF block, or a TIFF file whose
+/// page directory is at `ifd0`; 0: the first). Values point into `tiff`.
+/// Fields that cannot be read or copied are left out with a note in `notes`;
+/// false when `tiff` is not a readable classic TIFF structure.
+bool exif_fields(std::span<const std::byte> tiff, std::uint64_t ifd0, ExifFields& fields, std::vector<std::string>& notes);
+/// Element `at` (bytes from the start) of `size` bytes of a field's value, in the fields' byte order.
+std::uint32_t exif_u32(const ExifFields& fields, std::span<const std::byte> value, std::size_t at, std::size_t size);
+/// Writes `fields` as an EXIF block (a TIFF structure in their byte order):
+/// false when there is nothing to write or it would exceed kMaxMetadataBytes.
+bool build_exif(const ExifFields& fields, std::vector<std::byte>& out);
+
+/// Turns the raw h x w image at `src` into `dst` as a viewer shows EXIF/TIFF
+/// orientation `o` (2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 90
+/// clockwise, 7 transverse, 8 rotate 90 counter-clockwise); `dst` has the
+/// turned size (w x h for 5-8). Pixels of `pixel_bytes` bytes are moved whole.
+void orient_pixels(const unsigned char* src, std::size_t src_stride, std::int64_t h, std::int64_t w,
+                   std::size_t pixel_bytes, int o, const View& dst);
+
 /// Whether an ICC profile's colour space (GRAY, RGB) matches an image of `channels`.
 bool icc_fits_channels(std::span<const std::byte> icc, std::int64_t channels);
 
@@ -71,12 +105,20 @@ Status pnm_encode(const View& img, std::vector<std::byte>& out);
 struct TiffInfo {
   int pages = 1;
   int compression = 1;
+  int orientation = 1;  // the orientation the decode applies (1: the pixels as stored)
 };
 /// Decodes page `page`; `info` (if given) receives the pages and compression.
+/// With `apply_orientation`, the page's Orientation tag is applied as for a
+/// JPEG's EXIF. `meta` receives the ICC profile and, as an EXIF block, the
+/// page's EXIF fields (ExifFields) with Orientation 1 when the pixels were
+/// turned, its own value when not.
 Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int page, bool header_only,
-                   const DstFn& get_dst, TiffInfo* info = nullptr, Metadata* meta = nullptr);
-/// `compression`: libtiff's code (COMPRESSION_*); `meta.icc` goes in the ICC profile tag.
-Status tiff_encode(const View& img, int compression, const Metadata& meta, std::vector<std::byte>& out);
+                   const DstFn& get_dst, bool apply_orientation, TiffInfo* info = nullptr, Metadata* meta = nullptr);
+/// `compression`: libtiff's code (COMPRESSION_*); `meta.icc` goes in the ICC
+/// profile tag, `meta.exif`'s IFD0 fields into the page's own tags and its
+/// EXIF and GPS IFDs into EXIF and GPS directories; fields libtiff does not
+/// know, or of another type, are left out with a note in `meta.dropped`.
+Status tiff_encode(const View& img, int compression, Metadata& meta, std::vector<std::byte>& out);
 
 /// Fills a contiguous host view of the header's dtype and shape from in-memory NPY bytes.
 Status npy_decode_into(std::span<const std::byte> bytes, std::string_view name, const NpyHeader& h,

@@ -186,31 +186,6 @@ void keep_icc(ReadCtx* c, Metadata& meta) {
   std::free(icc);
 }
 
-// Where dst(y, x) comes from in the raw h x w image, for each orientation
-// (as OpenCV's imread applies it): 2 mirror, 3 rotate 180, 4 flip, 5
-// transpose, 6 rotate 90 clockwise, 7 transverse, 8 rotate 90 counter-clockwise.
-void orient(const unsigned char* src, std::size_t src_stride, std::int64_t h, std::int64_t w, int c, int o,
-            const View& dst) {
-  for (std::int64_t y = 0; y < dst.height(); ++y) {
-    unsigned char* out = dst.row<unsigned char>(y);
-    for (std::int64_t x = 0; x < dst.width(); ++x) {
-      std::int64_t sy = y, sx = x;
-      switch (o) {
-        case 2: sx = w - 1 - x; break;
-        case 3: sy = h - 1 - y; sx = w - 1 - x; break;
-        case 4: sy = h - 1 - y; break;
-        case 5: sy = x; sx = y; break;
-        case 6: sy = h - 1 - x; sx = y; break;
-        case 7: sy = h - 1 - x; sx = w - 1 - y; break;
-        case 8: sy = x; sx = w - 1 - y; break;
-        default: break;
-      }
-      std::memcpy(out + std::size_t(x) * std::size_t(c), src + std::size_t(sy) * src_stride + std::size_t(sx) * std::size_t(c),
-                  std::size_t(c));
-    }
-  }
-}
-
 }  // namespace
 
 Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
@@ -265,7 +240,8 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
                         : read_pixels(ctx.get(), raw.data(), raw_stride);
   if (rc == 1) return failed("decoding the pixels");
   if (rc == 2) return {Errc::format_error, quoted(name) + ": corrupt JPEG (the decoder stopped early)"};
-  if (o != 1) orient(raw.data(), raw_stride, ctx->cinfo.output_height, ctx->cinfo.output_width, int(h.channels), o, dst);
+  if (o != 1)
+    orient_pixels(raw.data(), raw_stride, ctx->cinfo.output_height, ctx->cinfo.output_width, std::size_t(h.channels), o, dst);
   return {};
 }
 

@@ -1,5 +1,6 @@
 // Metadata kept from inputs: the size cap, the few EXIF fields tandem reads
-// or corrects (edited in place), the ICC profile's colour space.
+// or corrects (edited in place), the ICC profile's colour space, the EXIF
+// fields a TIFF carries as its own tags, and the orientation applied to pixels.
 //
 // EXIF is a TIFF structure: a byte-order mark ("II" or "MM"), 42, the offset
 // of IFD0; each IFD is a count, 12-byte entries (tag, type, count, value or
@@ -8,6 +9,7 @@
 // an edit never moves a byte: maker notes and other blocks that hold absolute
 // offsets stay valid, which re-serialising the whole structure would not
 // promise.
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
@@ -20,7 +22,17 @@ namespace {
 
 constexpr unsigned kTypeShort = 3, kTypeLong = 4;
 constexpr unsigned kTagWidth = 0x0100, kTagHeight = 0x0101, kTagOrientation = 0x0112, kTagExifIfd = 0x8769,
-                   kTagPixelX = 0xA002, kTagPixelY = 0xA003;
+                   kTagGpsIfd = 0x8825, kTagInteropIfd = 0xA005, kTagPixelX = 0xA002, kTagPixelY = 0xA003;
+
+// Bytes of one value of each TIFF field type (1 BYTE .. 13 IFD); 0: unknown.
+std::size_t type_size(unsigned type) {
+  static constexpr std::size_t kSizes[] = {0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8, 4};
+  return type < sizeof kSizes / sizeof kSizes[0] ? kSizes[type] : 0;
+}
+
+// The IFD0 fields an EXIF block carries that a TIFF also holds as its own
+// tags: ImageDescription, Make, Model, Software, DateTime, Artist, Copyright.
+constexpr unsigned kIfd0Text[] = {0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298};
 
 struct Tiff {
   unsigned char* t;
@@ -74,7 +86,140 @@ bool open_tiff(std::span<std::byte> exif, Tiff& t) {
   return t.entries(t.u32(4)) > 0;
 }
 
+bool is_ifd0_text(unsigned tag) { return std::find(std::begin(kIfd0Text), std::end(kIfd0Text), tag) != std::end(kIfd0Text); }
+
+// The entries of the IFD at `off` whose values lie inside the structure (of
+// IFD0 only the text fields, the orientation and the EXIF and GPS pointers).
+// Inside the EXIF and GPS IFDs a pointer to another IFD (type IFD, the
+// Interoperability IFD) cannot be copied as stored: left out with a note.
+void read_ifd(const Tiff& t, std::size_t off, bool zeroth, std::vector<ExifField>& out, std::vector<std::string>& notes) {
+  for (unsigned i = 0, k = t.entries(off); i < k; ++i) {
+    const std::size_t e = off + 2 + std::size_t(i) * 12;
+    ExifField f{t.u16(e), t.u16(e + 2), t.u32(e + 4), {}};
+    const bool pointer = f.tag == kTagExifIfd || f.tag == kTagGpsIfd;
+    if (zeroth && !pointer && f.tag != kTagOrientation && !is_ifd0_text(f.tag)) continue;
+    const std::size_t size = type_size(f.type);
+    const auto bytes = static_cast<unsigned __int128>(size) * f.count;
+    const std::size_t at = bytes > 4 ? std::size_t(t.u32(e + 8)) : e + 8;
+    const bool nested = !zeroth && (f.type == 13 || f.tag == kTagInteropIfd || pointer);
+    if (nested || size == 0 || f.count == 0 || bytes > t.n || at > t.n - std::size_t(bytes)) {
+      notes.push_back("EXIF tag " + std::to_string(f.tag) + " left out (" +
+                      (nested ? "a pointer to another directory" : "unreadable") + ")");
+      continue;
+    }
+    f.value = {reinterpret_cast<const std::byte*>(t.t) + at, std::size_t(bytes)};
+    out.push_back(f);
+  }
+}
+
 }  // namespace
+
+bool exif_fields(std::span<const std::byte> tiff, std::uint64_t ifd0, ExifFields& out, std::vector<std::string>& notes) {
+  Tiff t;
+  out = {};
+  if (!open_tiff({const_cast<std::byte*>(tiff.data()), tiff.size()}, t)) return false;  // only read
+  out.little_endian = t.le;
+  if (ifd0 == 0) ifd0 = t.u32(4);
+  if (ifd0 > t.n || t.entries(std::size_t(ifd0)) == 0) return false;
+  std::vector<ExifField> zeroth;
+  read_ifd(t, std::size_t(ifd0), true, zeroth, notes);
+  for (const ExifField& f : zeroth) {
+    const std::size_t at = std::size_t(f.value.data() - tiff.data());
+    const std::int64_t v = f.count != 1 ? -1 : f.type == kTypeShort ? t.u16(at) : f.type == kTypeLong || f.type == 13 ? t.u32(at) : -1;
+    if (f.tag == kTagOrientation) {
+      if (v >= 1 && v <= 8) out.orientation = int(v);
+    } else if (f.tag == kTagExifIfd || f.tag == kTagGpsIfd) {
+      if (v > 0 && std::uint64_t(v) != ifd0) read_ifd(t, std::size_t(v), false, f.tag == kTagExifIfd ? out.exif : out.gps, notes);
+    } else if (f.type == 2) {
+      out.ifd0.push_back(f);
+    }
+  }
+  return true;
+}
+
+std::uint32_t exif_u32(const ExifFields& f, std::span<const std::byte> value, std::size_t at, std::size_t size) {
+  const auto* b = reinterpret_cast<const unsigned char*>(value.data()) + at;
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < size; ++i) v |= std::uint32_t(b[f.little_endian ? i : size - 1 - i]) << (8 * i);
+  return v;
+}
+
+bool build_exif(const ExifFields& f, std::vector<std::byte>& out) {
+  out.clear();
+  if (f.ifd0.empty() && f.exif.empty() && f.gps.empty() && f.orientation == 0) return false;
+  // IFD0 (its text fields, the orientation, the pointers), the EXIF IFD, the
+  // GPS IFD, then every value of more than 4 bytes.
+  const std::size_t n0 = f.ifd0.size() + (f.orientation ? 1 : 0) + (f.exif.empty() ? 0 : 1) + (f.gps.empty() ? 0 : 1);
+  const std::size_t ifd0 = 8, exif = ifd0 + 6 + 12 * n0, gps = exif + (f.exif.empty() ? 0 : 6 + 12 * f.exif.size());
+  std::size_t data = gps + (f.gps.empty() ? 0 : 6 + 12 * f.gps.size());
+  std::size_t total = data;
+  for (const auto* list : {&f.ifd0, &f.exif, &f.gps})
+    for (const ExifField& e : *list)
+      if (e.value.size() > 4) total += (e.value.size() + 1) & ~std::size_t(1);
+  if (total > kMaxMetadataBytes) return false;
+  out.assign(total, std::byte{0});
+  Tiff t{reinterpret_cast<unsigned char*>(out.data()), out.size(), f.little_endian};
+  std::memcpy(t.t, f.little_endian ? "II*\0" : "MM\0*", 4);
+  t.put32(4, std::uint32_t(ifd0));
+  auto write_ifd = [&](std::size_t at, std::vector<ExifField> list) {
+    std::sort(list.begin(), list.end(), [](const ExifField& a, const ExifField& b) { return a.tag < b.tag; });
+    t.put16(at, unsigned(list.size()));
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const ExifField& e = list[i];
+      const std::size_t entry = at + 2 + 12 * i;
+      t.put16(entry, e.tag);
+      t.put16(entry + 2, e.type);
+      t.put32(entry + 4, e.count);
+      if (e.value.size() <= 4) {
+        std::memcpy(t.t + entry + 8, e.value.data(), e.value.size());
+        continue;
+      }
+      t.put32(entry + 8, std::uint32_t(data));
+      std::memcpy(t.t + data, e.value.data(), e.value.size());
+      data += (e.value.size() + 1) & ~std::size_t(1);
+    }
+    t.put32(at + 2 + 12 * list.size(), 0);
+  };
+  // The values this block makes itself, in its byte order.
+  unsigned char orientation[4] = {}, exif_at[4] = {}, gps_at[4] = {};
+  Tiff scratch{orientation, 4, f.little_endian};
+  scratch.put16(0, unsigned(f.orientation));
+  scratch.t = exif_at;
+  scratch.put32(0, std::uint32_t(exif));
+  scratch.t = gps_at;
+  scratch.put32(0, std::uint32_t(gps));
+  auto bytes = [](const unsigned char* p, std::size_t n) { return std::span<const std::byte>(reinterpret_cast<const std::byte*>(p), n); };
+  std::vector<ExifField> zeroth = f.ifd0;
+  if (f.orientation) zeroth.push_back({kTagOrientation, kTypeShort, 1, bytes(orientation, 2)});
+  if (!f.exif.empty()) zeroth.push_back({kTagExifIfd, kTypeLong, 1, bytes(exif_at, 4)});
+  if (!f.gps.empty()) zeroth.push_back({kTagGpsIfd, kTypeLong, 1, bytes(gps_at, 4)});
+  write_ifd(ifd0, std::move(zeroth));
+  if (!f.exif.empty()) write_ifd(exif, f.exif);
+  if (!f.gps.empty()) write_ifd(gps, f.gps);
+  return true;
+}
+
+void orient_pixels(const unsigned char* src, std::size_t src_stride, std::int64_t h, std::int64_t w,
+                   std::size_t pixel_bytes, int o, const View& dst) {
+  for (std::int64_t y = 0; y < dst.height(); ++y) {
+    unsigned char* out = dst.row<unsigned char>(y);
+    for (std::int64_t x = 0; x < dst.width(); ++x) {
+      std::int64_t sy = y, sx = x;
+      switch (o) {
+        case 2: sx = w - 1 - x; break;
+        case 3: sy = h - 1 - y; sx = w - 1 - x; break;
+        case 4: sy = h - 1 - y; break;
+        case 5: sy = x; sx = y; break;
+        case 6: sy = h - 1 - x; sx = y; break;
+        case 7: sy = h - 1 - x; sx = w - 1 - y; break;
+        case 8: sy = x; sx = w - 1 - y; break;
+        default: break;
+      }
+      std::memcpy(out + std::size_t(x) * pixel_bytes, src + std::size_t(sy) * src_stride + std::size_t(sx) * pixel_bytes,
+                  pixel_bytes);
+    }
+  }
+}
 
 void keep_metadata(std::span<const std::byte> block, const char* what, std::vector<std::byte>& slot, Metadata& meta) {
   if (block.size() > kMaxMetadataBytes) {

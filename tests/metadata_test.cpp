@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "io/codecs.hpp"
 #include "tandem/io/codec.hpp"
+#include "tandem/io/npy.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -87,7 +89,8 @@ TEST(Metadata, DecodingKeepsTheFixturesProfileAndExif) {
     const char* file;
     bool orient;
     int orientation;  // in the EXIF kept; 0: no EXIF
-  } cases[] = {{"phone.jpg", true, 1}, {"phone.jpg", false, 6}, {"phone.png", true, 6}, {"phone.tif", true, 0}};
+  } cases[] = {{"phone.jpg", true, 1}, {"phone.jpg", false, 6}, {"phone.png", true, 6},
+               {"phone.tif", true, 1}, {"phone.tif", false, 6}};
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.file) + (c.orient ? "" : " raw"));
     Tensor t;
@@ -102,8 +105,9 @@ TEST(Metadata, DecodingKeepsTheFixturesProfileAndExif) {
     }
     ASSERT_GE(meta.exif.size(), 8u);
     EXPECT_EQ(io::detail::exif_orientation(meta.exif), c.orientation);
-    // Only the JPEG's orientation is applied to the pixels (as OpenCV does).
-    const bool turned = c.orient && std::string(c.file) == "phone.jpg";
+    // The JPEG's and the TIFF's orientation are applied to the pixels, not
+    // the PNG's eXIf (as OpenCV 4.6's imread does).
+    const bool turned = c.orient && std::string(c.file) != "phone.png";
     EXPECT_EQ(t.view().width(), turned ? 37 : 61);
   }
   // Without DecodeOptions::metadata nothing is kept, and probing never fills it.
@@ -120,7 +124,9 @@ TEST(Metadata, DecodingKeepsTheFixturesProfileAndExif) {
 
 // Each fixture written as PNG, JPEG and TIFF at another size (as after a
 // resize): Pillow finds the same profile, orientation 1 where tandem turned
-// the pixels, the EXIF's pixel dimensions of the output, no thumbnail.
+// the pixels, the EXIF's pixel dimensions of the output, no thumbnail, and
+// the fixture's Make, DateTimeOriginal, ExposureTime and GPSLatitude (a
+// TIFF's EXIF and GPS IFDs read from phone.tif, or written into a TIFF output).
 TEST(Metadata, EveryOutputFormatHoldsWhatPillowReadsBack) {
   if (!have_pillow()) GTEST_SKIP() << "/usr/bin/python3 with Pillow (python3-pil) not available";
   TempDir dir;
@@ -139,19 +145,24 @@ TEST(Metadata, EveryOutputFormatHoldsWhatPillowReadsBack) {
       ASSERT_TRUE(io::write_image(out, small.view(), eo).ok());
       ASSERT_TRUE(io::write_image(out_gray, gray.view(), eo).ok());
       const std::string got = pillow_reads(out), got_gray = pillow_reads(out_gray);
-      EXPECT_EQ(field(got, "size"), "23x19");
+      // phone.png's orientation 6 is not applied but carried: Pillow turns a TIFF by its tag.
+      const bool shown_turned = std::string(input) == "phone.png" && std::string(ext) == "tif";
+      EXPECT_EQ(field(got, "size"), shown_turned ? "19x23" : "23x19");
       EXPECT_EQ(field(got, "icc"), field(in, "icc"));
       EXPECT_EQ(field(got_gray, "icc"), "-");  // an RGB profile does not describe gray pixels
-      if (std::string(ext) == "tif") continue;  // tandem writes no EXIF into TIFF
-      if (std::string(input) == "phone.tif") {
-        EXPECT_EQ(field(got, "orientation"), "-");
-        continue;
-      }
-      EXPECT_EQ(field(got, "orientation"), std::string(input) == "phone.jpg" ? "1" : "6");
+      EXPECT_EQ(field(got, "orientation"), std::string(input) == "phone.png" ? "6" : "1");
       EXPECT_EQ(field(got, "pixels"), "23x19");
       EXPECT_EQ(field(got, "make"), "tandem-test");
       EXPECT_EQ(field(got, "thumbnail"), "0");
+      EXPECT_EQ(field(got, "date"), "2026:12:06_05:00:00");
+      EXPECT_EQ(field(got, "date"), field(in, "date"));
+      // Only phone.tif has an ExposureTime (1/60); libtiff 4.5 keeps a
+      // rational as a 32-bit float, so through a TIFF output it is 1/60 to 7 digits.
+      EXPECT_EQ(field(got, "exposure"), std::string(input) == "phone.tif" ? "0.016667" : "-");
+      // Only phone.tif has a GPS IFD (GPSLatitude 48.8566 N).
+      EXPECT_EQ(field(got, "gps"), std::string(input) == "phone.tif" ? "48.8566N" : "-");
       EXPECT_EQ(field(got_gray, "make"), "tandem-test");
+      EXPECT_TRUE(meta.dropped.empty()) << meta.dropped.front();
     }
   }
 }
@@ -278,6 +289,7 @@ TEST(Metadata, DamagedExifIsNeverReadOutOfBounds) {
     const bool ok = io::detail::exif_edit(cut, {.orientation = 1, .width = 9, .height = 9, .drop_thumbnail = true});
     EXPECT_EQ(ok, n >= 62) << n;  // IFD0 whole: 8 + 2 + 4 x 12 + 4
   }
+  const Tensor tiny = test::random_image(DType::u8, 3, 2, 3, 5);
   std::mt19937 rng(11);
   for (int i = 0; i < 2000; ++i) {
     auto bad = good;
@@ -285,6 +297,18 @@ TEST(Metadata, DamagedExifIsNeverReadOutOfBounds) {
     const int o = io::detail::exif_orientation(bad);
     EXPECT_TRUE(o >= 1 && o <= 8);
     (void)io::detail::exif_edit(bad, {.orientation = 1, .width = 9, .height = 9, .drop_thumbnail = true});
+    io::detail::ExifFields fields;
+    std::vector<std::string> notes;
+    std::vector<std::byte> block;
+    if (io::detail::exif_fields(bad, 0, fields, notes)) (void)io::detail::build_exif(fields, block);
+    if (i % 20 == 0) {
+      io::Metadata meta;
+      meta.exif = bad;
+      io::EncodeOptions eo;
+      eo.metadata = &meta;
+      std::vector<std::byte> out;
+      EXPECT_TRUE(io::encode(tiny.view(), io::Format::tiff, eo, out).ok());
+    }
   }
 }
 
@@ -296,7 +320,7 @@ TEST(Metadata, RunKeepsOrStripsIt) {
   fs::create_directories(dir.file("in"));
   fs::copy_file(kFixtures + "phone.jpg", dir.file("in/phone.jpg"));
   const std::string in = pillow_reads(kFixtures + "phone.jpg");
-  for (const char* ext : {"png", "jpg"}) {
+  for (const char* ext : {"png", "jpg", "tif"}) {
     SCOPED_TRACE(ext);
     const std::string kept = dir.file(std::string("kept_") + ext), raw = dir.file(std::string("raw_") + ext),
                       bare = dir.file(std::string("bare_") + ext);
@@ -311,10 +335,169 @@ TEST(Metadata, RunKeepsOrStripsIt) {
       return pillow_reads(out + "/phone." + ext);
     };
     const std::string k = run(kept, {}), r = run(raw, {"--raw-orientation"}), b = run(bare, {"--strip-metadata"});
-    EXPECT_EQ(k, "size=30x20 icc=" + field(in, "icc") + " orientation=1 pixels=30x20 make=tandem-test thumbnail=0");
-    EXPECT_EQ(r, "size=30x20 icc=" + field(in, "icc") + " orientation=6 pixels=30x20 make=tandem-test thumbnail=0");
-    EXPECT_EQ(b, "size=30x20 icc=- orientation=- pixels=- make=- thumbnail=0");
+    const std::string date = " date=2026:12:06_05:00:00 exposure=- gps=-";
+    EXPECT_EQ(k, "size=30x20 icc=" + field(in, "icc") + " orientation=1 pixels=30x20 make=tandem-test thumbnail=0" + date);
+    // Pillow shows a TIFF turned by its Orientation tag: 20x30.
+    EXPECT_EQ(r, std::string("size=") + (std::string(ext) == "tif" ? "20x30" : "30x20") + " icc=" + field(in, "icc") +
+                     " orientation=6 pixels=30x20 make=tandem-test thumbnail=0" + date);
+    EXPECT_EQ(b, "size=30x20 icc=- orientation=- pixels=- make=- thumbnail=0 date=- exposure=- gps=-");
   }
+}
+
+
+// The orientation fixtures: 8 pages of the same 7x5 raw pixels, page p tagged
+// Orientation p + 1, and NumPy's view of each page (make_fixtures.py checks
+// it against OpenCV's imreadmulti and Pillow's exif_transpose).
+struct OrientKind {
+  const char* name;
+  DType dtype;
+  std::int64_t channels;
+};
+constexpr OrientKind kOrientKinds[] = {
+    {"gray8", DType::u8, 1}, {"gray16", DType::u16, 1}, {"rgb8", DType::u8, 3}, {"rgb16", DType::u16, 3}};
+constexpr std::int64_t kRawH = 5, kRawW = 7;
+
+// Row `page` of orient_<kind>.npy: that page as a viewer shows it, packed.
+std::vector<std::byte> oriented_reference(const OrientKind& k, int page) {
+  Tensor want;
+  EXPECT_TRUE(io::read_npy(kFixtures + "orient_" + k.name + ".npy", want).ok());
+  const std::size_t n = std::size_t(kRawH * kRawW * k.channels) * dtype_size(k.dtype);
+  EXPECT_EQ(want.view().nbytes(), std::int64_t(8 * n));
+  const auto* row = static_cast<const std::byte*>(want.view().data) + std::size_t(page) * n;
+  return {row, row + n};
+}
+
+// Page `page`, turned by its orientation or not, its metadata kept in `meta`.
+io::DecodeOptions page_options(int page, bool orient, io::Metadata& meta) {
+  io::DecodeOptions opt;
+  opt.page = page;
+  opt.apply_orientation = orient;
+  opt.metadata = &meta;
+  return opt;
+}
+
+std::vector<std::byte> packed(const View& v) {
+  const auto* p = static_cast<const std::byte*>(v.data);
+  return {p, p + v.nbytes()};
+}
+
+// Every page of a multi-page TIFF is turned by its own Orientation tag, as
+// NumPy turns the raw pixels, gray and RGB, 8 and 16 bit; the header says the
+// turned size; DecodeOptions::apply_orientation = false keeps the stored pixels
+// and carries the page's orientation in the EXIF kept.
+TEST(Metadata, TiffOrientationIsAppliedToEveryPageAsNumPyTurnsIt) {
+  for (const OrientKind& k : kOrientKinds) {
+    const std::string path = kFixtures + "orient_" + k.name + ".tif";
+    const auto bytes = slurp(path);
+    const auto raw = oriented_reference(k, 0);
+    for (int page = 0; page < 8; ++page) {
+      const int o = page + 1;
+      for (const bool orient : {true, false}) {
+        SCOPED_TRACE(std::string(k.name) + " orientation " + std::to_string(o) + (orient ? "" : " raw"));
+        io::Metadata meta;
+        const io::DecodeOptions opt = page_options(page, orient, meta);
+        Tensor t;
+        ASSERT_TRUE(io::decode(bytes, path, t, opt).ok());
+        const bool sideways = orient && o >= 5;
+        EXPECT_EQ(t.view().dtype, k.dtype);
+        EXPECT_EQ(t.view().height(), sideways ? kRawW : kRawH);
+        EXPECT_EQ(t.view().width(), sideways ? kRawH : kRawW);
+        EXPECT_EQ(t.view().channels(), k.channels);
+        EXPECT_EQ(packed(t.view()), orient ? oriented_reference(k, page) : raw);
+        io::ImageInfo info;
+        ASSERT_TRUE(io::probe(bytes, path, info, opt).ok());
+        EXPECT_EQ(info.shape, std::vector<std::int64_t>(t.view().shape.begin(), t.view().shape.begin() + t.view().ndim));
+        EXPECT_EQ(info.tiff_turned, orient && o != 1);  // the admission charges the scratch copy then
+        // Only the orientation is there to carry: nothing once it is applied.
+        if (orient || o == 1) EXPECT_TRUE(meta.exif.empty());
+        else EXPECT_EQ(io::detail::exif_orientation(meta.exif), o);
+        EXPECT_TRUE(meta.dropped.empty());
+      }
+    }
+  }
+}
+
+// A TIFF written from raw pixels carries their orientation (Pillow reads the
+// tag; decoded again with the orientation applied it shows what the input
+// showed); written from turned pixels it claims none.
+TEST(Metadata, TiffOutputsSayTheOrientationOfTheirPixels) {
+  if (!have_pillow()) GTEST_SKIP() << "/usr/bin/python3 with Pillow (python3-pil) not available";
+  TempDir dir;
+  for (const OrientKind& k : {kOrientKinds[1], kOrientKinds[2]}) {
+    const auto bytes = slurp(kFixtures + "orient_" + k.name + ".tif");
+    for (int page = 0; page < 8; ++page) {
+      const int o = page + 1;
+      SCOPED_TRACE(std::string(k.name) + " orientation " + std::to_string(o));
+      for (const bool orient : {true, false}) {
+        io::Metadata meta;
+        Tensor t;
+        ASSERT_TRUE(io::decode(bytes, k.name, t, page_options(page, orient, meta)).ok());
+        io::EncodeOptions eo;
+        eo.metadata = &meta;
+        const std::string out = dir.file(std::string(k.name) + (orient ? "_up.tif" : "_raw.tif"));
+        ASSERT_TRUE(io::write_image(out, t.view(), eo).ok());
+        EXPECT_EQ(field(pillow_reads(out), "orientation"), orient || o == 1 ? "-" : std::to_string(o));
+        Tensor shown;
+        ASSERT_TRUE(io::read_image(out, shown).ok());
+        EXPECT_EQ(packed(shown.view()), oriented_reference(k, page));
+      }
+    }
+  }
+}
+
+// `tandem run` turns every page of a multi-page TIFF (outputs named by page).
+TEST(Metadata, RunTurnsEveryTiffPage) {
+  TempDir dir;
+  fs::create_directories(dir.file("in"));
+  fs::copy_file(kFixtures + "orient_rgb8.tif", dir.file("in/orient.tif"));
+  const auto r = test::run_command({TANDEM_CLI, "run", "-q", "-p", "invert", "--format", "png", "-o", dir.file("out"), dir.file("in")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (int page = 0; page < 8; ++page) {
+    SCOPED_TRACE(page);
+    Tensor t;
+    ASSERT_TRUE(io::read_image(dir.file("out/orient.p" + std::to_string(page) + ".png"), t).ok());
+    auto want = oriented_reference(kOrientKinds[2], page);
+    for (auto& b : want) b = std::byte(255 - std::to_integer<int>(b));
+    EXPECT_EQ(t.view().width(), page + 1 >= 5 ? kRawH : kRawW);
+    EXPECT_EQ(packed(t.view()), want);
+  }
+}
+
+// The EXIF fields of a block, rebuilt into a block of their own, read back
+// the same (both byte orders: Pillow writes big-endian EXIF, exiftool's TIFF
+// is little-endian); the rebuilt block has no thumbnail.
+TEST(Metadata, ExifFieldsRebuildTheSameBlock) {
+  for (const char* input : {"phone.jpg", "phone.tif"}) {
+    SCOPED_TRACE(input);
+    Tensor t;
+    io::Metadata meta;
+    ASSERT_TRUE(decode_with_metadata(kFixtures + input, t, meta, false).ok());
+    io::detail::ExifFields a, b;
+    std::vector<std::string> notes;
+    ASSERT_TRUE(io::detail::exif_fields(meta.exif, 0, a, notes));
+    EXPECT_EQ(a.little_endian, std::string(input) == "phone.tif");
+    EXPECT_EQ(a.orientation, 6);
+    EXPECT_EQ(a.ifd0.size(), 2u);  // Make, Model
+    EXPECT_GE(a.exif.size(), 3u);  // DateTimeOriginal, PixelXDimension, PixelYDimension, ...
+    EXPECT_EQ(a.gps.size(), std::string(input) == "phone.tif" ? 3u : 0u);  // version, latitude and its reference
+    std::vector<std::byte> block;
+    ASSERT_TRUE(io::detail::build_exif(a, block));
+    ASSERT_TRUE(io::detail::exif_fields(block, 0, b, notes));
+    EXPECT_TRUE(notes.empty());
+    EXPECT_EQ(b.orientation, 6);
+    for (const auto& [x, y] : {std::pair{&a.ifd0, &b.ifd0}, std::pair{&a.exif, &b.exif}, std::pair{&a.gps, &b.gps}}) {
+      ASSERT_EQ(x->size(), y->size());
+      for (std::size_t i = 0; i < x->size(); ++i) {
+        EXPECT_EQ((*x)[i].tag, (*y)[i].tag);
+        EXPECT_EQ((*x)[i].type, (*y)[i].type);
+        EXPECT_EQ((*x)[i].count, (*y)[i].count);
+        EXPECT_TRUE(std::equal((*x)[i].value.begin(), (*x)[i].value.end(), (*y)[i].value.begin(), (*y)[i].value.end()));
+      }
+    }
+  }
+  // Nothing to carry: no block.
+  std::vector<std::byte> block;
+  EXPECT_FALSE(io::detail::build_exif({}, block));
 }
 
 }  // namespace

@@ -78,8 +78,10 @@ ItemEstimate estimate_item(const Pipeline& pipeline, const std::optional<io::Ima
   }
   Shape cur{info->shape, dtype_size(info->dtype)};
   const u128 decoded = cur.bytes();
-  // A JPEG with an EXIF orientation is decoded into scratch rows, then turned.
-  u128 peak = file_bytes + decoded * (info->format == io::Format::jpeg ? 2 : 1);
+  // A JPEG with an EXIF orientation, or a TIFF page with an Orientation tag,
+  // is decoded into scratch rows, then turned.
+  const bool turned = info->format == io::Format::jpeg || (info->format == io::Format::tiff && info->tiff_turned);
+  u128 peak = file_bytes + decoded * (turned ? 2 : 1);
   for (std::size_t k = 0; k < pipeline.stages().size(); ++k) {
     const Shape next = stage_output(pipeline.stages()[k], cur);
     // The decoded input stays held until the item is written.

@@ -13,7 +13,8 @@
 /// | TIFF   | one page (DecodeOptions::page): gray -> 1, RGB -> 3, RGBA -> 4 ch; 8/16-bit unsigned -> u8/u16, 32-bit float -> f32; strips or tiles, any compression libtiff has (LZW, deflate, zstd, ...); palette, min-is-white, CMYK, YCbCr, signed and separate planes refused | u8/u16/f32, 1/3/4 channels, EncodeOptions::tiff_compression |
 /// | NPY    | see npy.hpp | any host view |
 ///
-/// JPEG's EXIF orientation is applied (DecodeOptions::apply_orientation).
+/// JPEG's EXIF orientation and TIFF's Orientation tag are applied
+/// (DecodeOptions::apply_orientation; docs/formats.md).
 /// ICC profiles and EXIF are not applied to the pixels but can be carried
 /// from input to output (Metadata). Not applied: gamma, ICC profiles, the colour key (tRNS) of
 /// gray and RGB PNGs. Corrupt or truncated input is an error (Errc::format_error),
@@ -67,7 +68,7 @@ inline constexpr std::size_t kMaxMetadataBytes = std::size_t(4) << 20;
 /// |---------|---------------------------------|------------|
 /// | PNG     | iCCP; eXIf (before the pixels, or after them when DecodeOptions::strict reads the end) | iCCP, eXIf |
 /// | JPEG    | APP2 ICC_PROFILE (all segments); APP1 Exif | APP2 (split over segments as needed), APP1 (EXIF up to 65527 bytes; a larger block is left out) |
-/// | TIFF    | the ICC profile tag (34675)     | the ICC profile tag; EXIF is not written |
+/// | TIFF    | the ICC profile tag (34675); IFD0's text fields and Orientation, the EXIF and GPS IFDs, as an EXIF block | the same tags and directories (fields libtiff does not define are left out) |
 /// | PGM/PPM, NPY | nothing                    | nothing |
 struct Metadata {
   std::vector<std::byte> icc;   ///< ICC profile, as stored (empty: none)
@@ -94,8 +95,9 @@ struct DecodeOptions {
   std::uint64_t max_bytes = 0;
   /// TIFF: the page (image file directory) to decode, from 0.
   int page = 0;
-  /// JPEG: apply the EXIF orientation (rotate/mirror as a viewer shows the
-  /// photo, as OpenCV's imread does); off: the raw pixels as stored.
+  /// JPEG and TIFF: apply the EXIF orientation, or the TIFF page's Orientation
+  /// tag (rotate/mirror as a viewer shows the photo, as OpenCV's imread does);
+  /// off: the raw pixels as stored, their orientation kept in the EXIF.
   bool apply_orientation = true;
   /// Treat recoverable corruption (libjpeg warnings, a PNG without its end) as errors.
   bool strict = true;
@@ -133,6 +135,9 @@ struct ImageInfo {
   std::vector<std::int64_t> shape;  ///< H x W, H x W x C, or an NPY array's shape
   int pages = 1;                    ///< TIFF: pages (image file directories) in the file
   int tiff_compression = 1;         ///< TIFF: the page's compression (libtiff's code, e.g. 5 LZW)
+  /// TIFF: decoding turns the page by its Orientation tag (the options asked
+  /// for it and the tag is 2-8), holding the stored pixels beside the turned ones meanwhile.
+  bool tiff_turned = false;
   [[nodiscard]] std::int64_t height() const noexcept { return shape.empty() ? 0 : shape[0]; }
   [[nodiscard]] std::int64_t width() const noexcept { return shape.size() < 2 ? 1 : shape[1]; }
   [[nodiscard]] std::int64_t channels() const noexcept { return shape.size() < 3 ? 1 : shape[2]; }
