@@ -290,8 +290,8 @@ void add_run_command(CLI::App& app, Commands& commands) {
                   "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; merge the --json summaries with 'tandem summary merge'")
       ->type_name("K/N");
   cmd->add_flag("--resume", a->run.resume, "Skip inputs whose output already exists (outputs are only ever complete)");
-  cmd->add_flag("--raw-orientation", a->run.raw_orientation, "JPEG: keep the pixels as stored; by default the EXIF orientation is applied (as a viewer and OpenCV's imread show the photo)");
-  cmd->add_flag("--strip-metadata", a->run.strip_metadata, "Write outputs without the input's ICC profile and EXIF; by default they are kept where the output format holds them (PNG, JPEG; TIFF: the profile), the EXIF corrected to the output's size and orientation");
+  cmd->add_flag("--raw-orientation", a->run.raw_orientation, "JPEG, TIFF: keep the pixels as stored; by default the orientation (JPEG: EXIF; TIFF: its Orientation tag) is applied, as a viewer and OpenCV's imread show the photo");
+  cmd->add_flag("--strip-metadata", a->run.strip_metadata, "Write outputs without the input's ICC profile and EXIF; by default they are kept where the output format holds them (PNG, JPEG, TIFF), the EXIF corrected to the output's size and orientation");
   cmd->add_flag("--fsync", a->run.fsync, "Make each output durable (fsync the file and its directory) before it takes its final name: outputs then survive a power loss, not only a killed process");
   cmd->add_option("--trace", a->run.trace_path, "Write a Chrome/Perfetto trace of every stage, worker and GPU stream to this JSON file");
   cmd->add_flag("--json", a->json, "Print a JSON summary (every item's path, status, error, device, seconds) on stdout");
