@@ -167,16 +167,9 @@ std::size_t host_block_bytes(std::size_t bytes) {
 // u8 (AMD Zen 4): threshold RGB 3.9-4.9 -> 2.5-2.7 ms, resize 0.37x gray 3.2-3.9 ->
 // 2.7-2.8 ms. Where THP is off, madvise fails and the block keeps small pages.
 constexpr std::size_t kHugeMinBytes = std::size_t(4) << 20;
-constexpr std::size_t kHugePageBytes = std::size_t(2) << 20;
 
 void* host_block_alloc(std::size_t rounded) {
-  if (rounded < kHugeMinBytes) return std::aligned_alloc(64, rounded);
-  void* p = nullptr;
-  if (posix_memalign(&p, kHugePageBytes, rounded) != 0) return nullptr;
-#ifdef MADV_HUGEPAGE
-  (void)madvise(p, rounded, MADV_HUGEPAGE);  // a hint: failure keeps small pages
-#endif
-  return p;
+  return rounded < kHugeMinBytes ? std::aligned_alloc(64, rounded) : detail::huge_page_alloc(rounded);
 }
 
 // Host memory and swap together: a block larger than that can never be backed,
@@ -259,5 +252,19 @@ Status Buffer::allocate(std::size_t bytes, MemKind kind, Buffer& out, Device dev
 }
 
 std::size_t detail::pinned_allocations() noexcept { return g_pinned_allocations.load(); }
+
+namespace detail {
+
+void* huge_page_alloc(std::size_t bytes) noexcept {
+  constexpr std::size_t kHugePageBytes = std::size_t(2) << 20;
+  void* p = nullptr;
+  if (posix_memalign(&p, kHugePageBytes, bytes) != 0) return nullptr;
+#ifdef MADV_HUGEPAGE
+  (void)madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure keeps small pages
+#endif
+  return p;
+}
+
+}  // namespace detail
 
 }  // namespace tandem

@@ -24,10 +24,10 @@
 #include <utility>
 #include <vector>
 
-#include <sys/mman.h>
 
 #include <hwy/contrib/sort/vqsort.h>
 
+#include "host/core/memory.hpp"
 #include "host/core/simd.hpp"
 #include "host/ops/array_rows.hpp"
 #include "host/ops/dispatch.hpp"
@@ -176,15 +176,8 @@ template <class K>
 ScratchPtr<K> scratch_alloc(std::int64_t n) {
   constexpr std::size_t kHuge = std::size_t(2) << 20;
   const std::size_t bytes = std::size_t(n) * sizeof(K);
-  void* p = nullptr;
-  if (bytes >= kHuge) {
-    if (posix_memalign(&p, kHuge, (bytes + kHuge - 1) / kHuge * kHuge) != 0) return {};
-#ifdef MADV_HUGEPAGE
-    madvise(p, (bytes + kHuge - 1) / kHuge * kHuge, MADV_HUGEPAGE);
-#endif
-  } else {
-    p = std::malloc(bytes > 0 ? bytes : 1);
-  }
+  void* p = bytes >= kHuge ? detail::huge_page_alloc((bytes + kHuge - 1) / kHuge * kHuge)
+                           : std::malloc(bytes > 0 ? bytes : 1);
   return ScratchPtr<K>(static_cast<K*>(p));
 }
 
