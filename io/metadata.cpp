@@ -199,24 +199,78 @@ bool build_exif(const ExifFields& f, std::vector<std::byte>& out) {
   return true;
 }
 
+namespace {
+
+// Copies n pixels of PB bytes from src + at, at + step, ... to out.
+template <std::size_t PB>
+void gather_pixels(unsigned char* out, const unsigned char* src, std::ptrdiff_t at, std::ptrdiff_t step, std::int64_t n) {
+  for (std::int64_t x = 0; x < n; ++x, at += step) std::memcpy(out + std::size_t(x) * PB, src + at, PB);
+}
+
+void gather_any(unsigned char* out, const unsigned char* src, std::ptrdiff_t at, std::ptrdiff_t step, std::int64_t n,
+                std::size_t pb) {
+  for (std::int64_t x = 0; x < n; ++x, at += step) std::memcpy(out + std::size_t(x) * pb, src + at, pb);
+}
+
+}  // namespace
+
 void orient_pixels(const unsigned char* src, std::size_t src_stride, std::int64_t h, std::int64_t w,
                    std::size_t pixel_bytes, int o, const View& dst) {
-  for (std::int64_t y = 0; y < dst.height(); ++y) {
-    unsigned char* out = dst.row<unsigned char>(y);
-    for (std::int64_t x = 0; x < dst.width(); ++x) {
-      std::int64_t sy = y, sx = x;
-      switch (o) {
-        case 2: sx = w - 1 - x; break;
-        case 3: sy = h - 1 - y; sx = w - 1 - x; break;
-        case 4: sy = h - 1 - y; break;
-        case 5: sy = x; sx = y; break;
-        case 6: sy = h - 1 - x; sx = y; break;
-        case 7: sy = h - 1 - x; sx = w - 1 - y; break;
-        case 8: sy = x; sx = w - 1 - y; break;
-        default: break;
-      }
-      std::memcpy(out + std::size_t(x) * pixel_bytes, src + std::size_t(sy) * src_stride + std::size_t(sx) * pixel_bytes,
-                  pixel_bytes);
+  // Output row y is source pixels at `first(y) + x * step`, x = 0 .. width:
+  // a row of the source (1-4) or a column of it (5-8), either way round.
+  const auto pb = std::ptrdiff_t(pixel_bytes), stride = std::ptrdiff_t(src_stride);
+  const std::ptrdiff_t last_row = (h - 1) * stride, last_px = (w - 1) * pb;
+  const bool columns = o >= 5 && o <= 8;
+  std::ptrdiff_t step = pb;
+  if (o == 2 || o == 3) step = -pb;
+  if (o == 5 || o == 8) step = stride;
+  if (o == 6 || o == 7) step = -stride;
+  auto first = [&](std::int64_t y) -> std::ptrdiff_t {
+    switch (o) {
+      case 2: return y * stride + last_px;
+      case 3: return last_row - y * stride + last_px;
+      case 4: return last_row - y * stride;
+      case 5: return y * pb;
+      case 6: return last_row + y * pb;
+      case 7: return last_row + last_px - y * pb;
+      case 8: return last_px - y * pb;
+      default: return y * stride;
+    }
+  };
+  auto copy = [&](unsigned char* out, std::ptrdiff_t at, std::int64_t n) {
+    switch (pixel_bytes) {
+      case 1: return gather_pixels<1>(out, src, at, step, n);
+      case 2: return gather_pixels<2>(out, src, at, step, n);
+      case 3: return gather_pixels<3>(out, src, at, step, n);
+      case 4: return gather_pixels<4>(out, src, at, step, n);
+      case 6: return gather_pixels<6>(out, src, at, step, n);
+      case 8: return gather_pixels<8>(out, src, at, step, n);
+      case 12: return gather_pixels<12>(out, src, at, step, n);
+      case 16: return gather_pixels<16>(out, src, at, step, n);
+      default: return gather_any(out, src, at, step, n, pixel_bytes);
+    }
+  };
+  const std::int64_t out_h = dst.height(), out_w = dst.width();
+  if (!columns) {
+    for (std::int64_t y = 0; y < out_h; ++y) {
+      unsigned char* out = dst.row<unsigned char>(y);
+      if (step > 0)
+        std::memcpy(out, src + first(y), std::size_t(out_w) * pixel_bytes);
+      else
+        copy(out, first(y), out_w);
+    }
+    return;
+  }
+  // A column of the source touches one cache line per row: turn tiles of
+  // kRows output rows x kCols pixels so the source lines they share stay in
+  // cache while the neighbouring output rows use them.
+  constexpr std::int64_t kRows = 16, kCols = 256;
+  for (std::int64_t y0 = 0; y0 < out_h; y0 += kRows) {
+    const std::int64_t y1 = std::min(out_h, y0 + kRows);
+    for (std::int64_t x0 = 0; x0 < out_w; x0 += kCols) {
+      const std::int64_t n = std::min(kCols, out_w - x0);
+      for (std::int64_t y = y0; y < y1; ++y)
+        copy(dst.row<unsigned char>(y) + std::size_t(x0) * pixel_bytes, first(y) + x0 * step, n);
     }
   }
 }

@@ -417,6 +417,51 @@ TEST(Metadata, TiffOrientationIsAppliedToEveryPageAsNumPyTurnsIt) {
   }
 }
 
+// orient_pixels on images larger than its 16 x 256 tiles, odd sizes, padded
+// rows on both sides and every pixel size (the sizes it specialises and one
+// it does not), against the eight orientations composed from three plain
+// moves: mirror (left-right), flip (top-bottom) and transpose.
+TEST(Metadata, OrientPixelsTurnsEveryPixelSizeAcrossTiles) {
+  constexpr std::int64_t h = 37, w = 519;
+  std::mt19937 rng(11);
+  for (const std::size_t pb : {1, 2, 3, 4, 5, 6, 8, 12, 16}) {
+    const std::size_t src_stride = w * pb + 9;
+    std::vector<unsigned char> src(h * src_stride);
+    for (auto& b : src) b = static_cast<unsigned char>(rng());
+    // Pixel (y, x) of a packed h x w image as a vector of pb bytes.
+    using Image = std::vector<std::vector<std::vector<unsigned char>>>;
+    Image raw(h, std::vector<std::vector<unsigned char>>(w));
+    for (std::int64_t y = 0; y < h; ++y)
+      for (std::int64_t x = 0; x < w; ++x) raw[y][x].assign(&src[y * src_stride + x * pb], &src[y * src_stride + x * pb] + pb);
+    auto mirror = [](Image m) { for (auto& r : m) std::reverse(r.begin(), r.end()); return m; };
+    auto flip = [](Image m) { std::reverse(m.begin(), m.end()); return m; };
+    auto transpose = [](const Image& m) {
+      Image t(m[0].size(), std::vector<std::vector<unsigned char>>(m.size()));
+      for (std::size_t y = 0; y < m.size(); ++y)
+        for (std::size_t x = 0; x < m[0].size(); ++x) t[x][y] = m[y][x];
+      return t;
+    };
+    const Image want[9] = {{}, raw, mirror(raw), flip(mirror(raw)), flip(raw), transpose(raw),
+                           mirror(transpose(raw)), flip(mirror(transpose(raw))), flip(transpose(raw))};
+    for (int o = 1; o <= 8; ++o) {
+      SCOPED_TRACE("pixel bytes " + std::to_string(pb) + ", orientation " + std::to_string(o));
+      const Image& expect = want[o];
+      const auto oh = std::int64_t(expect.size()), ow = std::int64_t(expect[0].size());
+      const std::int64_t dst_stride = ow * std::int64_t(pb) + 5;
+      std::vector<unsigned char> out(oh * dst_stride, 0xEE);
+      io::detail::orient_pixels(src.data(), src_stride, h, w, pb, o,
+                                View::image(out.data(), DType::u8, oh, ow, std::int64_t(pb), Device::cpu(), dst_stride));
+      std::int64_t wrong = 0;
+      for (std::int64_t y = 0; y < oh; ++y) {
+        for (std::int64_t x = 0; x < ow; ++x)
+          wrong += !std::equal(expect[y][x].begin(), expect[y][x].end(), &out[y * dst_stride + x * pb]);
+        for (std::int64_t pad = ow * std::int64_t(pb); pad < dst_stride; ++pad) wrong += out[y * dst_stride + pad] != 0xEE;
+      }
+      EXPECT_EQ(wrong, 0);
+    }
+  }
+}
+
 // A TIFF written from raw pixels carries their orientation (Pillow reads the
 // tag; decoded again with the orientation applied it shows what the input
 // showed); written from turned pixels it claims none.
