@@ -137,6 +137,32 @@ TEST_P(GrayscaleTest, PaddedRowStridesInAndOut) {
   });
 }
 
+// Where input and output do not fit in the shared cache, the gray output is written with
+// non-temporal stores from the first address aligned to the vector: packed and with odd row
+// padding on both sides, every dtype and input layout, on every target, with the cache taken
+// to be 64 KiB so that small images stream.
+TEST_P(GrayscaleTest, OutputsLargerThanTheCacheToo) {
+  const pt::SharedCacheOf small(64 << 10);
+  const Device dev = GetParam();
+  pt::for_each_layout_on(dev, 900, [&](test::DeviceRunner& runner, DType t, int c, std::uint64_t& seed) {
+    const std::int64_t es = std::int64_t(dtype_size(t)), h = 131, w = 257;
+    Tensor img = test::random_image(t, h, w, c, seed++);
+    SCOPED_TRACE(pt::label(t, h, w, c));
+    const std::vector<double> want = reference(img.view());
+    Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
+      return grayscale(s, d, GrayscaleParams{}, e);
+    });
+    EXPECT_TRUE(test::all_near(out.view(), want, tolerance(t)));
+    pt::Padded src = pt::to_device(runner, dev, pt::pad_host(img.view(), 5 * es));
+    pt::Padded dst = pt::pad_blank(runner, dev, t, h, w, 1, 3 * es);
+    ASSERT_TRUE(grayscale(src.view, dst.view, GrayscaleParams{}, runner.exec()).ok());
+    bool intact = false;
+    pt::Padded got = pt::download(runner, dst, intact);
+    EXPECT_TRUE(intact) << "grayscale wrote into the row padding";
+    EXPECT_TRUE(test::all_near(got.view, want, tolerance(t)));
+  });
+}
+
 TEST_P(GrayscaleTest, MatchesOpenCvGoldenExactly) {
   test::for_each_simd_target_with_runner(GetParam(), [&](test::DeviceRunner& runner) {
     for (const char* name : {"gray_u8_rgb", "gray_u8_rgba", "gray_u16_rgb", "gray_u16_rgba", "gray_u8_hard"}) {

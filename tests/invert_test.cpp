@@ -70,16 +70,18 @@ TEST_P(InvertTest, PaddedStridesAndInPlace) {
   });
 }
 
-// Outputs of 16 MiB and more are written with non-temporal stores from the first address
-// aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
-// starts unaligned) and in place, on every target.
+// Where input and output do not fit in the shared cache, the output is written with
+// non-temporal stores from the first address aligned to the vector (pointops::stream_output):
+// packed, with odd row padding (every row starts unaligned) and in place, on every target,
+// with the cache taken to be 64 KiB so that small images stream.
 TEST_P(InvertTest, OutputsLargerThanTheCacheToo) {
+  const pt::SharedCacheOf small(64 << 10);
   test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
     for (DType t : {DType::u8, DType::u16, DType::f32}) {
-      const std::int64_t w = t == DType::u8 ? 4099 : t == DType::u16 ? 2053 : 1031;  // 4 channels: >= 16 MiB
-      Tensor img = test::random_image(t, 1031, w, 4, 78);
+      const std::int64_t w = t == DType::u8 ? 257 : t == DType::u16 ? 131 : 67;  // 4 channels: 131 KiB, in place too
+      Tensor img = test::random_image(t, 131, w, 4, 78);
       const std::vector<double> want = reference(img.view());
       Tensor out = pt::run_alloc(runner, img.view(), [](const View& s, Tensor& d, const Exec& e) {
         return invert(s, d, InvertParams{}, e);

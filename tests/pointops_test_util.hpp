@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "host/platform/cache.hpp"
 #include "tests/support/simd_targets.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -28,6 +29,15 @@ inline const std::vector<Size2>& sizes() {
   static const std::vector<Size2> s{{1, 1}, {1, 257}, {263, 1}, {37, 53}, {61, 67}, {1031, 777}};
   return s;
 }
+
+/// While alive, the point ops take the shared cache to be `bytes`: images of a few hundred
+/// KiB then take the non-temporal store path of outputs that do not fit next to their input.
+struct SharedCacheOf {
+  explicit SharedCacheOf(std::size_t bytes) { detail::set_shared_cache_bytes(bytes); }
+  ~SharedCacheOf() { detail::set_shared_cache_bytes(0); }
+  SharedCacheOf(const SharedCacheOf&) = delete;
+  SharedCacheOf& operator=(const SharedCacheOf&) = delete;
+};
 
 inline std::string golden_path(const std::string& name) {
   return std::string(TANDEM_SOURCE_DIR) + "/tests/golden/" + name;

@@ -105,16 +105,18 @@ TEST_P(ThresholdTest, PaddedStridesAndInPlace) {
   });
 }
 
-// Outputs of 16 MiB and more are written with non-temporal stores from the first address
-// aligned to the vector (pointops::stream_output): packed, with odd row padding (every row
-// starts unaligned) and in place, on every target.
+// Where input and output do not fit in the shared cache, the output is written with
+// non-temporal stores from the first address aligned to the vector (pointops::stream_output):
+// packed, with odd row padding (every row starts unaligned) and in place, on every target,
+// with the cache taken to be 64 KiB so that small images stream.
 TEST_P(ThresholdTest, OutputsLargerThanTheCacheToo) {
+  const pt::SharedCacheOf small(64 << 10);
   test::for_each_simd_target_on(GetParam(), [&] {
     const Device dev = GetParam();
     test::DeviceRunner runner(dev);
     for (DType t : {DType::u8, DType::f32}) {
-      const std::int64_t w = t == DType::u8 ? 4099 : 1031;  // 4 channels: >= 16 MiB either way
-      Tensor img = test::random_image(t, 1031, w, 4, 77);
+      const std::int64_t w = t == DType::u8 ? 257 : 67;  // 4 channels: 131 KiB either way, in place too
+      Tensor img = test::random_image(t, 131, w, 4, 77);
       const double T = t == DType::u8 ? 127.0 : 0.5;
       const std::vector<double> want = reference(img.view(), T);
       EXPECT_TRUE(test::all_near(run_threshold(runner, img.view(), T).view(), want, 0.0)) << dtype_name(t);

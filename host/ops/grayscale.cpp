@@ -22,7 +22,7 @@ template <class T>
 void gray_cpu(const View& src, const View& dst, const Exec& exec) {
   const pointops::RowLayout l = pointops::row_layout(src, dst, src.width());
   const int c = int(src.channels());
-  const bool stream = pointops::stream_output(dst);
+  const bool stream = pointops::stream_output(src, dst);
   pointops::parallel_rows(exec, l.rows, l.cols, std::int64_t(1) << 15,
                           [&](std::int64_t y, std::int64_t x0, std::int64_t x1) {
                             const T* s = pointops::row_ptr<T>(src, l.src_stride, y) + x0 * c;

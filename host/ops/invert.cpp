@@ -20,7 +20,7 @@ namespace {
 // The row loop (host/ops/invert_hwy.cpp) also runs in place.
 template <class T>
 void invert_cpu(const View& src, const View& dst, const Exec& exec) {
-  const bool stream = pointops::stream_output(dst);
+  const bool stream = pointops::stream_output(src, dst);
   pointops::map_rows<T>(src, dst, exec,
                         [stream](const T* s, T* d, std::int64_t n) { simd::invert_row(s, d, n, stream); });
 }

@@ -25,7 +25,7 @@ void threshold_cpu(const View& src, const View& dst, double value, const Exec& e
   if (plan.mode == kern::ThresholdMode::compare) {
     // The row loop (host/ops/threshold_hwy.cpp) also runs in place.
     const T t = plan.thresh;
-    const bool stream = pointops::stream_output(dst);
+    const bool stream = pointops::stream_output(src, dst);
     pointops::map_rows<T>(src, dst, exec,
                           [t, stream](const T* s, T* d, std::int64_t n) { simd::threshold_row(s, d, n, t, stream); });
     return;
