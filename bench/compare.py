@@ -119,6 +119,14 @@ def gaussian_kernel(sigma):
             ["gaussblur", g])
 
 
+def median_kernel(k):
+    """The median row of window k x k (the vips CLI has no median: the middle of k*k values by rank)."""
+    return ("median %d" % k, "median", "size=%d" % k, (1, 3),
+            lambda a, o: cv2.medianBlur(a, k, dst=o),
+            lambda a: ndi.median_filter(a, (k, k, 1)[:a.ndim], mode="nearest"),
+            ["rank", str(k), str(k), str(k * k // 2)])
+
+
 def image_kernels(sigmas, only):
     """The image kernels to run: a gaussian row per sigma, then IMAGE_KERNELS,
     those whose name starts with one of `only` (all when it is empty)."""
@@ -138,10 +146,7 @@ IMAGE_KERNELS = [
      lambda a: np.hypot(ndi.sobel(a.astype(np.float32), 1, mode="mirror"),
                         ndi.sobel(a.astype(np.float32), 0, mode="mirror")),
      ["sobel"]),
-    ("median 5", "median", "size=5", (1, 3),
-     lambda a, o: cv2.medianBlur(a, 5, dst=o),
-     lambda a: ndi.median_filter(a, (5, 5, 1)[:a.ndim], mode="nearest"),
-     ["rank", "5", "5", "12"]),  # the CLI has no median: the 13th of 25 values
+] + [median_kernel(k) for k in (3, 5, 9)] + [
     ("resize 1/2", "resize", None, (1, 3),
      lambda a, o: cv2.resize(a, (a.shape[1] // 2, a.shape[0] // 2), dst=o, interpolation=cv2.INTER_LINEAR),
      lambda a: ndi.zoom(a, (0.5, 0.5, 1)[:a.ndim], order=1),
@@ -276,10 +281,21 @@ def vips_time(args, img, repeats, tmp, threads):
     return t - base if t > 1.1 * base else None
 
 
-def kernel_timings(tandem, have, threads, kernels, size, repeats, use_vips, use_scipy, report):
+def timed_repeats(fn, repeats, min_seconds=0.1, cap=200):
+    """Repeats for a kernel: at least `repeats`, and enough that the timed calls of one round
+    take `min_seconds` (a 0.5 ms kernel timed 5 times is one scheduler tick of noise)."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-6)
+    return int(min(cap, max(repeats, min_seconds / one)))
+
+
+def kernel_timings(tandem, have, threads, kernels, size, repeats, rounds, use_vips, use_scipy, report):
     w, h = size
-    print("\n== kernels: median of %d, %dx%d u8, %d threads (ratio = peer / tandem; > 1: tandem faster)"
-          % (repeats, w, h, threads))
+    print("\n== kernels: %d rounds of tandem then OpenCV, each the median of >= %d calls (>= 0.1 s), %dx%d u8, "
+          "%d threads;\n   times: medians over the rounds; ratio = peer / tandem (> 1: tandem faster)"
+          % (rounds, repeats, w, h, threads))
     print("  %-14s %-5s %10s %10s %7s %10s %7s %10s %7s" % ("kernel", "img", "tandem", "OpenCV", "ratio",
                                                            "scipy", "ratio", "vips", "ratio"))
     tmp = tempfile.mkdtemp(prefix="tandem_cmp_")
@@ -295,15 +311,25 @@ def kernel_timings(tandem, have, threads, kernels, size, repeats, use_vips, use_
                     report.append(row)
                     continue
                 p = params_for(name, params, h, w)
-                t_t, err = tandem_bench(tandem, op, ["--size", "%dx%d" % (w, h), "--channels", str(c)],
-                                        threads, repeats, p)
-                if t_t is None:
+                o = out_like(name, a)
+                n = timed_repeats(lambda: cvf(a, o), repeats)
+                # Rounds alternate between the two, so a slow spell of a shared machine
+                # (another tenant's memory traffic) falls on both.
+                tt, tc, err = [], [], ""
+                for _ in range(rounds):
+                    t_t, err = tandem_bench(tandem, op, ["--size", "%dx%d" % (w, h), "--channels", str(c)],
+                                            threads, n, p)
+                    if t_t is None:
+                        break
+                    tt.append(t_t)
+                    tc.append(median_time(lambda: cvf(a, o), n))
+                if err:
                     print("  %-14s %-5s tandem failed: %s" % (name, label, err))
                     row["error"] = err
                     report.append(row)
                     continue
-                o = out_like(name, a)
-                t_cv = median_time(lambda: cvf(a, o), repeats)
+                t_t, t_cv = statistics.median(tt), statistics.median(tc)
+                row.update(repeats=n, rounds=rounds)
                 t_sp = median_time(lambda: spf(a), max(1, repeats // 2)) if spf and use_scipy else None
                 t_vi = None
                 if use_vips and vargs:
@@ -510,7 +536,10 @@ def main():
                     "(repeatable, e.g. --kernel gaussian)")
     ap.add_argument("--no-scipy", action="store_true", help="leave scipy.ndimage out of the kernel timings")
     ap.add_argument("--elements", type=int, default=10_000_000)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5,
+                    help="timed calls per measurement (kernels: at least this many, and >= 0.1 s of calls)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="kernels: rounds alternating tandem and OpenCV; the medians over them are reported")
     ap.add_argument("--batch", type=int, default=120, help="photos in the batch job (0: skip)")
     ap.add_argument("--photo", default="1024x768", help="batch photo size WxH")
     ap.add_argument("--no-vips", action="store_true")
@@ -539,7 +568,7 @@ def main():
     if "agreement" in only:
         check_agreement(a.tandem, have, a.threads, kernels, report["agreement"])
     if "kernels" in only:
-        kernel_timings(a.tandem, have, a.threads, kernels, size, a.repeats, use_vips, not a.no_scipy,
+        kernel_timings(a.tandem, have, a.threads, kernels, size, a.repeats, a.rounds, use_vips, not a.no_scipy,
                        report["kernels"])
     if "arrays" in only:
         array_timings(a.tandem, have, a.threads, a.elements, a.repeats, report["arrays"])

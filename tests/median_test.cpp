@@ -88,10 +88,12 @@ TEST_P(MedianTest, LargestWindows) {
   }
 }
 
+// Large enough for several threads' bands, and (K = 3, u16 x4 and f32 x3) rows of more
+// than one 4 KiB piece of sorted columns.
 TEST_P(MedianTest, LargeImages) {
   test::DeviceRunner runner(GetParam());
   for (auto [dtype, c, K] : {std::tuple{DType::u8, 3, 3}, {DType::u8, 1, 5}, {DType::u8, 1, 9},
-                             {DType::u16, 1, 5}, {DType::f32, 1, 7}}) {
+                             {DType::u16, 1, 5}, {DType::f32, 1, 7}, {DType::u16, 4, 3}, {DType::f32, 3, 3}}) {
     const Tensor img = test::random_image_upto(dtype, 1031, 777, c, 5, dtype == DType::f32 ? 1.0 : 255);
     const Tensor out = runner.run("median", {{"size", std::to_string(K)}}, img.view());
     EXPECT_TRUE(test::all_near(out.view(), ref_median(img.view(), K), 0))

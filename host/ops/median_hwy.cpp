@@ -1,8 +1,8 @@
-// median's vector code: the selection networks for K = 3, 5, 7 over a ring of
-// edge-padded rows, compiled once per SIMD target (Highway's foreach_target;
-// the networks are min/max sequences of kernels/median.cuh that GCC
-// vectorises across the row for each target), and the OpenMP loop that
-// dispatches them.
+// median's vector code: the selection networks for K = 3 (sorted columns of
+// the source rows) and K = 5, 7 (over a ring of edge-padded rows), compiled
+// once per SIMD target (Highway's foreach_target; the networks are min/max
+// sequences of kernels/median.cuh that GCC vectorises across the row for each
+// target), and the OpenMP loop that dispatches them.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "host/ops/median_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -63,13 +63,41 @@ HWY_INLINE void Median3Combine(const T* HWY_RESTRICT lo, const T* HWY_RESTRICT m
                                             hi[i], hi[i + C], hi[i + 2 * C]);
 }
 
-// Output rows y0 .. y1 for K = 3, 5, 7 (C channels). `ring` holds K padded
-// rows of row_bytes each (K = 3: and the lo, mid, hi sorted columns).
+// Output rows y0 .. y1 for K = 3 (C channels), straight from the source rows:
+// the columns of three rows are sorted in pieces of 4 KiB (lo, mid, hi in
+// `scratch`, read back from L1), and the replicated pixel beyond each edge has
+// the sorted column of the edge pixel, copied rather than padded into a row.
+template <class T, int C>
+void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* scratch, std::size_t row_bytes) {
+  const int H = int(src.height()), WC = int(src.width()) * C;
+  T* lo = reinterpret_cast<T*>(scratch);
+  T* mid = reinterpret_cast<T*>(scratch + row_bytes);
+  T* hi = reinterpret_cast<T*>(scratch + 2 * row_bytes);
+  constexpr int kPiece = int(4096 / sizeof(T));
+  for (int y = y0; y < y1; ++y) {
+    const T* s0 = src.row<const T>(kern::clamp_index(y - 1, H));
+    const T* s1 = src.row<const T>(y);
+    const T* s2 = src.row<const T>(kern::clamp_index(y + 1, H));
+    for (int x0 = 0; x0 < WC; x0 += kPiece) {
+      const int n = std::min(kPiece, WC - x0);
+      // Column j of the piece (0 .. n + 2C) is source element x0 - C + j.
+      const int a = std::max(0, x0 - C), b = std::min(WC, x0 + n + C), at = a - (x0 - C);
+      Median3SortColumns<T>(s0 + a, s1 + a, s2 + a, lo + at, mid + at, hi + at, b - a);
+      if (x0 == 0)
+        for (int c = 0; c < C; ++c) lo[c] = lo[C + c], mid[c] = mid[C + c], hi[c] = hi[C + c];
+      if (x0 + n == WC)
+        for (int c = n + C; c < n + 2 * C; ++c) lo[c] = lo[c - C], mid[c] = mid[c - C], hi[c] = hi[c - C];
+      Median3Combine<T, C>(lo, mid, hi, dst.row<T>(y) + x0, n);
+    }
+  }
+}
+
+// Output rows y0 .. y1 for K = 5, 7 (C channels). `ring` holds K padded
+// rows of row_bytes each.
 template <class T, int C, int K>
 void NetworkRows(const View& src, const View& dst, int y0, int y1, std::byte* ring, std::size_t row_bytes) {
   constexpr int r = K / 2;
   const int H = int(src.height()), W = int(src.width());
-  const std::size_t row_elems = std::size_t(W + 2 * r) * C;
   // Window row yy (unclamped) lives in slot yy mod K.
   auto slot = [&](int yy) { return reinterpret_cast<T*>(ring + row_bytes * std::size_t(((yy % K) + K) % K)); };
   auto fill = [&](int yy) { PadRow<T, C>(src.row<const T>(kern::clamp_index(yy, H)), slot(yy), W, r); };
@@ -79,21 +107,13 @@ void NetworkRows(const View& src, const View& dst, int y0, int y1, std::byte* ri
   for (int y = y0; y < y1; ++y) {
     fill(y + r);
     for (int dy = 0; dy < K; ++dy) rows[dy] = slot(y - r + dy);
-    if constexpr (K == 3) {
-      T* lo = reinterpret_cast<T*>(ring + row_bytes * K);
-      T* mid = reinterpret_cast<T*>(ring + row_bytes * (K + 1));
-      T* hi = reinterpret_cast<T*>(ring + row_bytes * (K + 2));
-      Median3SortColumns<T>(rows[0], rows[1], rows[2], lo, mid, hi, int(row_elems));
-      Median3Combine<T, C>(lo, mid, hi, dst.row<T>(y), W * C);
-    } else {
-      RowNetwork<T, C, K>(rows, dst.row<T>(y), W * C);
-    }
+    RowNetwork<T, C, K>(rows, dst.row<T>(y), W * C);
   }
 }
 
 template <class T, int C>
 void NetworkRowsK(const View& src, const View& dst, int k, int y0, int y1, std::byte* ring, std::size_t row_bytes) {
-  if (k == 3) return NetworkRows<T, C, 3>(src, dst, y0, y1, ring, row_bytes);
+  if (k == 3) return Median3Rows<T, C>(src, dst, y0, y1, ring, row_bytes);
   if (k == 5) return NetworkRows<T, C, 5>(src, dst, y0, y1, ring, row_bytes);
   return NetworkRows<T, C, 7>(src, dst, y0, y1, ring, row_bytes);
 }
@@ -132,7 +152,7 @@ Status median_network_cpu(const View& src, const View& dst, int k, int threads) 
   const int nt = std::max(1, std::min(threads, H));
   const std::size_t row_bytes = (std::size_t(W + 2 * r) * src.channels() * src.elem_size() + 63) / 64 * 64;
   Scratch<std::byte> scratch;
-  TANDEM_TRY(scratch.allocate(nt, row_bytes * std::size_t(k == 3 ? k + 3 : k)));
+  TANDEM_TRY(scratch.allocate(nt, row_bytes * std::size_t(k)));  // K = 3: lo, mid, hi
   const auto rows = src.dtype == DType::u8    ? &HWY_DYNAMIC_DISPATCH(MedianRowsU8)
                     : src.dtype == DType::u16 ? &HWY_DYNAMIC_DISPATCH(MedianRowsU16)
                                               : &HWY_DYNAMIC_DISPATCH(MedianRowsF32);
