@@ -129,11 +129,12 @@ Status check_pixels(std::string_view name, std::int64_t h, std::int64_t w, std::
 }
 
 // The image codec of `f` with the options' page (TIFF), orientation (JPEG, TIFF)
-// and metadata, filling `tiff` when given. Header-only reads keep no metadata.
+// and metadata, filling `tiff` when given. Header-only reads keep the metadata
+// the header holds (probe counts it).
 Status decode_image(Format f, std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
                     const DecodeOptions& o, const detail::DstFn& get_dst, detail::TiffInfo* tiff = nullptr) {
   const int page = o.page;
-  Metadata* meta = header_only ? nullptr : o.metadata;
+  Metadata* meta = o.metadata;
   if (meta) *meta = {};
   if (f == Format::tiff) return detail::tiff_decode(bytes, name, page, header_only, get_dst, o.apply_orientation, tiff, meta);
   if (page != 0)
@@ -252,7 +253,10 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
     info.shape = h.shape;
   } else {
     detail::TiffInfo tiff;
-    TANDEM_TRY(decode_image(f, bytes, name, true, true, options, [&](const detail::ImageHeader& h, View&) {
+    Metadata kept;
+    DecodeOptions o = options;
+    o.metadata = &kept;
+    TANDEM_TRY(decode_image(f, bytes, name, true, true, o, [&](const detail::ImageHeader& h, View&) {
       info.dtype = h.dtype;
       info.shape = {h.height, h.width};
       if (h.channels != 1) info.shape.push_back(h.channels);
@@ -261,6 +265,7 @@ Status probe(std::span<const std::byte> bytes, std::string_view name, ImageInfo&
     info.pages = tiff.pages;
     info.tiff_compression = tiff.compression;
     info.tiff_turned = tiff.orientation != 1;
+    info.metadata_bytes = kept.icc.size() + kept.exif.size();
   }
   out = std::move(info);
   return {};

@@ -203,7 +203,7 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
     return Status{Errc::format_error, quoted(name) + ": corrupt JPEG (" + std::string(ctx->err.message) + ") while " + stage};
   };
   if (read_header(ctx.get(), reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()),
-                  meta && !header_only ? 1 : 0) != 0)
+                  meta ? 1 : 0) != 0)
     return failed("reading the header");
   if (ctx->cmyk)
     return {Errc::unsupported, quoted(name) + ": CMYK/YCCK JPEGs are not supported (tandem decodes gray and RGB JPEGs)"};
@@ -218,7 +218,6 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
   if (o >= 5) std::swap(h.height, h.width);
   View dst;
   TANDEM_TRY(get_dst(h, dst));
-  if (header_only) return {};
   // Copied now: finishing the decompression frees the saved markers.
   if (meta) {
     keep_icc(ctx.get(), *meta);
@@ -226,6 +225,7 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
     // The pixels will be upright: a viewer must not turn them again.
     if (o != 1) exif_edit(meta->exif, {.orientation = 1});
   }
+  if (header_only) return {};
   // Oriented: decoded into scratch rows first, then moved into place.
   std::vector<unsigned char> raw;
   const std::size_t raw_stride = std::size_t(ctx->cinfo.output_width) * std::size_t(h.channels);

@@ -281,7 +281,7 @@ Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool 
   ctx.data = reinterpret_cast<const unsigned char*>(bytes.data());
   ctx.size = bytes.size();
   ctx.alloc_cap = kHeaderAllocCap;
-  ctx.keep_exif = meta && !header_only ? 1 : 0;
+  ctx.keep_exif = meta ? 1 : 0;
   ctx.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning, &ctx, capped_malloc,
                                      capped_free);
   if (!ctx.png) return {Errc::out_of_memory, quoted(name) + ": cannot create a PNG decoder"};
@@ -306,7 +306,10 @@ Status png_decode(std::span<const std::byte> bytes, std::string_view name, bool 
                                 std::to_string(ctx.channels) + " channels, " + std::to_string(ctx.bit_depth) + " bits)"};
   View dst;
   TANDEM_TRY(get_dst(h, dst));
-  if (header_only) return {};
+  if (header_only) {
+    if (meta) keep_chunks(ctx.png, ctx.info, *meta);  // those before the pixels
+    return {};
+  }
   // Decoding needs a few rows of scratch (the filter's previous row, interlace
   // passes) besides the pixels: libpng may allocate in proportion to one row.
   ctx.alloc_cap = kHeaderAllocCap + 4 * (ctx.rowbytes + 64);

@@ -263,7 +263,10 @@ Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int 
   if (o >= 5) std::swap(oriented.height, oriented.width);
   View dst;
   TANDEM_TRY(get_dst(oriented, dst));
-  if (header_only) return {};
+  if (header_only) {
+    if (meta) keep_tiff_metadata(tif, bytes, o != 1, *meta);
+    return {};
+  }
   if (o == 1) {
     TANDEM_TRY(read_pixels(tif, l, dst, m, name));
   } else {

@@ -16,9 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "host/engine/admission.hpp"
 #include "io/codecs.hpp"
 #include "tandem/io/codec.hpp"
 #include "tandem/io/npy.hpp"
+#include "tandem/pipeline.hpp"
 #include "tests/support/cli.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -120,6 +122,40 @@ TEST(Metadata, DecodingKeepsTheFixturesProfileAndExif) {
   const auto bytes = slurp(kFixtures + "phone.jpg");
   ASSERT_TRUE(io::probe(bytes, "phone.jpg", info, o).ok());
   EXPECT_TRUE(meta.empty());
+}
+
+// What an item's admission is charged for the metadata it carries to its output:
+// the probe counts the ICC profile and EXIF a decode keeps (from the header: the
+// JPEG's APP1 and APP2 segments, the PNG's iCCP and eXIf, the TIFF's tags), and
+// the estimate holds them through every phase unless the run strips them.
+TEST(Metadata, AdmissionIsChargedTheMetadataAnItemCarries) {
+  Pipeline p;
+  ASSERT_TRUE(Pipeline::parse("gaussian sigma=1 | resize width=30 height=20", p).ok());
+  for (const char* file : {"phone.jpg", "phone.png", "phone.tif"}) {
+    for (const bool orient : {true, false}) {
+      SCOPED_TRACE(std::string(file) + (orient ? "" : " raw"));
+      const auto bytes = slurp(kFixtures + file);
+      io::Metadata meta;
+      Tensor t;
+      ASSERT_TRUE(decode_with_metadata(kFixtures + file, t, meta, orient).ok());
+      EXPECT_GT(meta.icc.size(), 100000u);
+      EXPECT_FALSE(meta.exif.empty());
+      io::DecodeOptions o;
+      o.apply_orientation = orient;
+      io::ImageInfo info;
+      ASSERT_TRUE(io::probe(bytes, file, info, o).ok());
+      EXPECT_EQ(info.metadata_bytes, meta.icc.size() + meta.exif.size());
+      const auto kept = engine::estimate_item(p, info, bytes.size(), true);
+      const auto bare = engine::estimate_item(p, info, bytes.size(), false);
+      EXPECT_EQ(kept.peak - bare.peak, info.metadata_bytes);
+      EXPECT_EQ(kept.decoded, bare.decoded);
+    }
+  }
+  // probe_file reads only the start of a file, more while the header is cut short.
+  std::uint64_t size = 0;
+  io::ImageInfo info;
+  ASSERT_TRUE(io::probe_file(kFixtures + "phone.jpg", info, size).ok());
+  EXPECT_GT(info.metadata_bytes, 100000u);
 }
 
 // Each fixture written as PNG, JPEG and TIFF at another size (as after a

@@ -69,7 +69,7 @@ Status check_npy_dtype(const std::string& path, const io::NpyHeader& h) {
 }
 
 ItemEstimate estimate_item(const Pipeline& pipeline, const std::optional<io::ImageInfo>& info,
-                           std::uint64_t file_bytes) {
+                           std::uint64_t file_bytes, bool keeps_metadata) {
   ItemEstimate e;
   if (!info) {
     // Decoding will fail (no header could be read): the file and its copy.
@@ -81,16 +81,18 @@ ItemEstimate estimate_item(const Pipeline& pipeline, const std::optional<io::Ima
   // A JPEG with an EXIF orientation, or a TIFF page with an Orientation tag,
   // is decoded into scratch rows, then turned.
   const bool turned = info->format == io::Format::jpeg || (info->format == io::Format::tiff && info->tiff_turned);
-  u128 peak = file_bytes + decoded * (turned ? 2 : 1);
+  // The ICC profile and EXIF kept for the output are held from decode to write.
+  const u128 meta = keeps_metadata ? info->metadata_bytes : 0;
+  u128 peak = file_bytes + decoded * (turned ? 2 : 1) + meta;
   for (std::size_t k = 0; k < pipeline.stages().size(); ++k) {
     const Shape next = stage_output(pipeline.stages()[k], cur);
     // The decoded input stays held until the item is written.
-    peak = std::max(peak, decoded + (k > 0 ? cur.bytes() : 0) + next.bytes());
+    peak = std::max(peak, decoded + (k > 0 ? cur.bytes() : 0) + next.bytes() + meta);
     cur = next;
   }
   // Encoding: the result and its bytes (a little more than raw for noise in PNG).
   const u128 result = cur.bytes();
-  peak = std::max(peak, result + result + result / 64 + 4096);
+  peak = std::max(peak, result + result + result / 64 + 4096 + meta);
   e.decoded = saturate(decoded);
   e.peak = saturate(peak + 4096);
   return e;

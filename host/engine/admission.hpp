@@ -33,8 +33,10 @@ struct ItemEstimate {
 /// decoded input, a stage's input and its output (compute, for each stage);
 /// the result and its encoding (write). Image ops keep the dtype (resize sets
 /// the size, grayscale one channel); array ops are charged 8 bytes an element.
+/// `keeps_metadata`: the item carries its ICC profile and EXIF
+/// (ImageInfo::metadata_bytes) to its output, held through every phase.
 ItemEstimate estimate_item(const Pipeline& pipeline, const std::optional<io::ImageInfo>& info,
-                           std::uint64_t file_bytes);
+                           std::uint64_t file_bytes, bool keeps_metadata);
 
 /// Memory a streamed .npy holds at once when chunks of `chunk_bytes` input
 /// bytes flow (a few chunks in and out of flight, results up to 8 bytes an element).

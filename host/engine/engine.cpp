@@ -282,7 +282,7 @@ bool Engine::admit(ItemPtr& item, std::vector<ItemPtr>& streamed) {
       if (!item->info.status.ok()) return false;
     }
   }
-  const ItemEstimate e = estimate_item(ctx_.pipeline, header, file_bytes);
+  const ItemEstimate e = estimate_item(ctx_.pipeline, header, file_bytes, !ctx_.opts.strip_metadata);
   const std::size_t limit = ctx_.admission.limit();
   if (e.peak > limit) {
     if (header && info.format == io::Format::npy && can_stream(ctx_.pipeline)) {

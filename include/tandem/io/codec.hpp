@@ -138,6 +138,10 @@ struct ImageInfo {
   /// TIFF: decoding turns the page by its Orientation tag (the options asked
   /// for it and the tag is 2-8), holding the stored pixels beside the turned ones meanwhile.
   bool tiff_turned = false;
+  /// Bytes of the ICC profile and EXIF block decode() keeps for the output when
+  /// DecodeOptions::metadata is given (each at most kMaxMetadataBytes), as far as
+  /// the header shows them (a PNG's eXIf after its pixels is not counted).
+  std::uint64_t metadata_bytes = 0;
   [[nodiscard]] std::int64_t height() const noexcept { return shape.empty() ? 0 : shape[0]; }
   [[nodiscard]] std::int64_t width() const noexcept { return shape.size() < 2 ? 1 : shape[1]; }
   [[nodiscard]] std::int64_t channels() const noexcept { return shape.size() < 3 ? 1 : shape[2]; }
