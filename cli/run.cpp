@@ -195,8 +195,16 @@ int run_command(const RunArgs& a) {
     }
   };
   o.on_item = [&](const ItemResult& r) {
+    if (a.quiet) return;
+    if (r.status.ok()) {
+      if (r.notes.empty()) return;
+      std::lock_guard lock(out_mu);
+      clear_bar();
+      for (const auto& n : r.notes) std::cerr << "tandem: note: " << printable(r.input) << ": " << n << "\n";
+      return;
+    }
     // An item Ctrl-C kept from starting is counted as not started, not failed.
-    if (r.status.ok() || r.status.code() == Errc::cancelled || a.quiet) return;
+    if (r.status.code() == Errc::cancelled) return;
     std::lock_guard lock(out_mu);
     clear_bar();
     // Most messages name the file already ("'a.png': corrupt PNG ..."); say it once.

@@ -382,6 +382,19 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
     return {Errc::invalid_argument, what + ": cannot encode an empty image (" + img.describe() + ")"};
   Metadata meta;
   TANDEM_TRY(fitted_metadata(img, options, meta).with_context(what));
+  // What the encoders leave out (TIFF's fields they cannot write) joins what
+  // fitting left out, for the caller, once the encoder has returned.
+  struct Report {
+    const EncodeOptions& o;
+    Metadata& m;
+    ~Report() {
+      if (!o.dropped) return;
+      try {
+        o.dropped->insert(o.dropped->end(), m.dropped.begin(), m.dropped.end());
+      } catch (const std::bad_alloc&) {  // the notes only: the output is written
+      }
+    }
+  } report{options, meta};
   switch (format) {
     case Format::png:
       if (img.dtype != DType::u8 && img.dtype != DType::u16)
@@ -403,6 +416,9 @@ Status encode(const View& img, Format format, const EncodeOptions& options, std:
         return {Errc::unsupported, what + ": " + img.describe() + " is larger than JPEG allows (65500 per side)"};
       if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
         return {Errc::invalid_argument, what + ": jpeg_quality must be 1..100, got " + std::to_string(options.jpeg_quality)};
+      if (meta.exif.size() > detail::kMaxJpegExifBytes)
+        meta.dropped.push_back("EXIF of " + std::to_string(meta.exif.size()) + " bytes left out (one JPEG segment holds " +
+                               std::to_string(detail::kMaxJpegExifBytes) + ")");
       return detail::jpeg_encode(img, options.jpeg_quality, meta, out);
     case Format::tiff:
       if (img.dtype != DType::u8 && img.dtype != DType::u16 && img.dtype != DType::f32)

@@ -93,7 +93,10 @@ Status png_encode(const View& img, int level, const Metadata& meta, std::vector<
 /// kept in `meta` says orientation 1.
 Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,
                    const DstFn& get_dst, bool apply_orientation, Metadata* meta = nullptr);
-/// `meta` is written as APP1 (EXIF) and APP2 (ICC, over as many segments as it needs).
+/// The largest EXIF block one APP1 segment holds (65533 bytes, less "Exif\0\0").
+inline constexpr std::size_t kMaxJpegExifBytes = 65527;
+/// `meta` is written as APP1 (EXIF, left out when over kMaxJpegExifBytes) and
+/// APP2 (ICC, over as many segments as it needs).
 Status jpeg_encode(const View& img, int quality, const Metadata& meta, std::vector<std::byte>& out);
 
 Status pnm_decode(std::span<const std::byte> bytes, std::string_view name, bool strict, bool header_only,

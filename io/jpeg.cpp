@@ -246,10 +246,8 @@ Status jpeg_decode(std::span<const std::byte> bytes, std::string_view name, bool
 }
 
 Status jpeg_encode(const View& img, int quality, const Metadata& meta, std::vector<std::byte>& out) {
-  // One APP1 segment holds 65533 bytes: "Exif\0\0" and the block.
-  constexpr std::size_t kMaxApp1 = 65533;
   std::vector<unsigned char> app1;
-  if (!meta.exif.empty() && meta.exif.size() + 6 <= kMaxApp1) {
+  if (!meta.exif.empty() && meta.exif.size() <= kMaxJpegExifBytes) {
     try {
       app1.assign({'E', 'x', 'i', 'f', 0, 0});
       const auto* e = reinterpret_cast<const unsigned char*>(meta.exif.data());

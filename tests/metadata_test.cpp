@@ -279,8 +279,11 @@ TEST(Metadata, OversizedBlocksAreLeftOutWithANote) {
   long_exif.exif.resize(70000);  // a block with a large tail (as maker notes make)
   io::EncodeOptions eo;
   eo.metadata = &long_exif;
+  std::vector<std::string> notes;
+  eo.dropped = &notes;
   std::vector<std::byte> bytes;
   ASSERT_TRUE(io::encode(img.view(), io::Format::jpeg, eo, bytes).ok());
+  EXPECT_EQ(notes, std::vector<std::string>{"EXIF of 70000 bytes left out (one JPEG segment holds 65527)"});
   io::Metadata meta;
   io::DecodeOptions o;
   o.metadata = &meta;
@@ -288,9 +291,39 @@ TEST(Metadata, OversizedBlocksAreLeftOutWithANote) {
   ASSERT_TRUE(io::decode(bytes, "long", t, o).ok());
   EXPECT_TRUE(meta.exif.empty());
   // PNG's eXIf has no such limit.
+  notes.clear();
   ASSERT_TRUE(io::encode(img.view(), io::Format::png, eo, bytes).ok());
+  EXPECT_TRUE(notes.empty());
   ASSERT_TRUE(io::decode(bytes, "long", t, o).ok());
   EXPECT_EQ(meta.exif.size(), 70000u);
+
+  // tandem run says what it left out of which output, on stderr and in its JSON.
+  TempDir dir;
+  fs::create_directories(dir.file("in"));
+  {
+    std::ofstream(dir.file("in/long.png"), std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    io::EncodeOptions with_icc;
+    with_icc.metadata = &big;
+    ASSERT_TRUE(io::encode(img.view(), io::Format::png, with_icc, bytes).ok());
+    std::ofstream(dir.file("in/big.png"), std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  }
+  const auto r = test::run_command({TANDEM_CLI, "run", "-p", "invert", "--format", "jpg", "-o", dir.file("out"),
+                                    "--json", dir.file("in")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("tandem: note: " + dir.file("in/long.png") +
+                       ": EXIF of 70000 bytes left out (one JPEG segment holds 65527)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tandem: note: " + dir.file("in/big.png") + ": ICC profile of " + std::to_string(icc.size()) +
+                       " bytes left out (over 4194304 bytes)"), std::string::npos) << r.err;
+  const auto notes_at = r.out.find("\"notes\"");
+  ASSERT_NE(notes_at, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"EXIF of 70000 bytes left out (one JPEG segment holds 65527)\"", notes_at), std::string::npos)
+      << r.out;
+  const auto quiet = test::run_command({TANDEM_CLI, "run", "-q", "-p", "invert", "--format", "jpg", "-o",
+                                        dir.file("out2"), dir.file("in")});
+  EXPECT_EQ(quiet.rc, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("note:"), std::string::npos) << quiet.err;
 }
 
 TEST(Metadata, ExifEditsAreInPlaceInBothByteOrders) {

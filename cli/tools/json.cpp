@@ -180,6 +180,7 @@ nlohmann::json run_json(const Pipeline& pipeline, const RunSummary& sum, std::pa
             {"output", or_null(r.output)}};
     if (r.retried_on_cpu) it["retried_on_cpu"] = true;
     if (r.gpu_batch > 1) it["gpu_batch"] = r.gpu_batch;
+    if (!r.notes.empty()) it["notes"] = r.notes;
     if (!r.values.empty()) {
       json v = json::object();
       for (const auto& [k, x] : r.values) v[k] = x;

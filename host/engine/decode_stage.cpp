@@ -49,6 +49,8 @@ Status DecodeStage::decode(Context& ctx, Item& it, int track) {
   }
   ctx.decode.add(seconds_since(t0));
   if (s.ok()) it.input_bytes = it.host.view().nbytes();
+  it.info.notes = std::move(it.metadata.dropped);
+  it.metadata.dropped.clear();
   it.bytes = {};
   return s;
 }

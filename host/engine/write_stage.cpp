@@ -30,6 +30,7 @@ void WriteStage::write(Context& ctx, Item& item, int track) {
     eo.png_compression = ctx.opts.png_compression;
     eo.tiff_compression = static_cast<io::TiffCompression>(item.tiff_compression);
     eo.metadata = &item.metadata;
+    eo.dropped = &item.info.notes;
     s = io::encode(r, item.out_format, eo, bytes);
     if (!s.ok()) s = s.with_context("cannot write " + item.output);
   }

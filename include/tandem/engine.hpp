@@ -53,6 +53,9 @@ struct ItemResult {
   std::size_t gpu_batch = 0;
   /// Reduction results (stats): name -> value.
   std::vector<std::pair<std::string, double>> values;
+  /// Metadata of the input left out of its output, each with why (an ICC profile
+  /// over 4 MiB, EXIF over one JPEG segment, a profile for other channels, ...).
+  std::vector<std::string> notes;
 };
 
 /// @brief Busy time of one stage (summed over its threads).

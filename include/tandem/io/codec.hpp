@@ -126,6 +126,9 @@ struct EncodeOptions {
   /// unlinked (it shows the input); an ICC profile whose colour space does
   /// not match the channels (an RGB profile on a gray result) is left out.
   const Metadata* metadata = nullptr;
+  /// Where the metadata blocks left out of the output are added, each with why
+  /// (a profile for other channels, EXIF over one JPEG segment, ...); nullptr: not said.
+  std::vector<std::string>* dropped = nullptr;
 };
 
 /// @brief What a header says about the decoded result.
