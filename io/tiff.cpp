@@ -167,6 +167,9 @@ void put_rows(const View& dst, std::int64_t y, std::size_t x_bytes, const unsign
     std::memcpy(dst.row<unsigned char>(y + r) + x_bytes, src + std::size_t(r) * stride, row_bytes);
 }
 
+// The most a tile may hold beyond its image's bytes: a 1024 x 1024 tile of RGBA f32.
+constexpr std::uint64_t kMaxTileOverhang = std::uint64_t(16) << 20;
+
 Status read_pixels(TIFF* tif, const Layout& l, const View& dst, Memory& m, std::string_view name) {
   const std::size_t px = std::size_t(l.h.channels) * dtype_size(l.h.dtype);
   const std::size_t line = std::size_t(l.h.width) * px;
@@ -174,9 +177,17 @@ Status read_pixels(TIFF* tif, const Layout& l, const View& dst, Memory& m, std::
     return Status{Errc::format_error, quoted(name) + ": corrupt TIFF (" + std::string(m.error[0] ? m.error : "read failed") +
                                           ") while reading " + where};
   };
+  // A strip holds at most the image's rows; a tile may overhang the image's edges,
+  // but one larger than both the image and kMaxTileOverhang is a header's claim no
+  // file needs (a 13x9 image with 234881026-row tiles asked for 2.8 GiB here).
+  const std::uint64_t piece = l.tiled ? TIFFTileSize64(tif) : TIFFStripSize64(tif);
+  const std::uint64_t image = std::uint64_t(l.h.height) * line;
+  if (piece > std::max(image, kMaxTileOverhang))
+    return {Errc::format_error, quoted(name) + ": corrupt TIFF (a " + (l.tiled ? "tile" : "strip") + " of " +
+                                    std::to_string(piece) + " bytes for an image of " + std::to_string(image) + ")"};
   std::vector<unsigned char> buf;
   try {
-    buf.resize(std::size_t(l.tiled ? TIFFTileSize64(tif) : TIFFStripSize64(tif)));
+    buf.resize(std::size_t(piece));
   } catch (const std::bad_alloc&) {
     return {Errc::out_of_memory, quoted(name) + ": out of memory for a TIFF strip or tile"};
   }

@@ -163,6 +163,23 @@ TEST(FuzzRegressions, PngTextChunkClaimingGigabytesCostsNoMemory) {
   EXPECT_LT(grown_mib, 512) << "decoding a 219-byte PNG grew the address space by " << grown_mib << " MiB";
 }
 
+TEST(FuzzRegressions, TiffTileLargerThanItsImageIsRefusedUnallocated) {
+  // A 296-byte TIFF of a 13x9 gray image whose TileLength tag says 234881026:
+  // libtiff's tile size (3053453338 bytes) was allocated before any pixel was read.
+  const std::string path = regressions_dir() + "/tiff-tile-claims-2800MiB.tif";
+  const auto bytes = read_bytes(path);
+  ASSERT_EQ(bytes.size(), 296u);
+  const long before = vm_peak_kib();
+  ASSERT_GT(before, 0);
+  Tensor t;
+  const Status s = io::decode(bytes, path, t);
+  const long grown_mib = (vm_peak_kib() - before) / 1024;
+  EXPECT_EQ(s.code(), Errc::format_error) << s.message();
+  EXPECT_NE(s.message().find("tiff-tile-claims-2800MiB.tif"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("bytes for an image of 117)"), std::string::npos) << s.message();
+  EXPECT_LT(grown_mib, 512) << "decoding a 296-byte TIFF grew the address space by " << grown_mib << " MiB";
+}
+
 TEST(FuzzRegressions, PngTextChunksAreSkippedNotRead) {
   // The same kind of chunk, complete and small, in a valid image: skipped, pixels intact.
   Tensor img;
