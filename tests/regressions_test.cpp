@@ -144,17 +144,24 @@ TEST(FuzzRegressions, NpyShapesWhoseStridesOverflowAreRefused) {
   }
 }
 
+// Decodes the kept input `name` (`size` bytes) into `s`; returns by how many MiB
+// the process's address-space peak grew meanwhile.
+long decode_growth_mib(const std::string& name, std::size_t size, Status& s) {
+  const std::string path = regressions_dir() + "/" + name;
+  const auto bytes = read_bytes(path);
+  EXPECT_EQ(bytes.size(), size) << name;
+  const long before = vm_peak_kib();
+  EXPECT_GT(before, 0);
+  Tensor t;
+  s = io::decode(bytes, path, t);
+  return (vm_peak_kib() - before) / 1024;
+}
+
 TEST(FuzzRegressions, PngTextChunkClaimingGigabytesCostsNoMemory) {
   // A 219-byte PNG whose tEXt chunk claims 0x50000000 bytes: libpng allocated
   // that length + 1 (1.25 GiB) inside png_read_info before tandem skipped text.
-  const std::string path = regressions_dir() + "/png-text-chunk-claims-1280MiB.png";
-  const auto bytes = read_bytes(path);
-  ASSERT_EQ(bytes.size(), 219u);
-  const long before = vm_peak_kib();
-  ASSERT_GT(before, 0);
-  Tensor t;
-  const Status s = io::decode(bytes, path, t);
-  const long grown_mib = (vm_peak_kib() - before) / 1024;
+  Status s;
+  const long grown_mib = decode_growth_mib("png-text-chunk-claims-1280MiB.png", 219, s);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("png-text-chunk-claims-1280MiB.png"), std::string::npos) << s.message();
   // The defect reserved 1280 MiB. The bound leaves room for a library thread
@@ -166,14 +173,8 @@ TEST(FuzzRegressions, PngTextChunkClaimingGigabytesCostsNoMemory) {
 TEST(FuzzRegressions, TiffTileLargerThanItsImageIsRefusedUnallocated) {
   // A 296-byte TIFF of a 13x9 gray image whose TileLength tag says 234881026:
   // libtiff's tile size (3053453338 bytes) was allocated before any pixel was read.
-  const std::string path = regressions_dir() + "/tiff-tile-claims-2800MiB.tif";
-  const auto bytes = read_bytes(path);
-  ASSERT_EQ(bytes.size(), 296u);
-  const long before = vm_peak_kib();
-  ASSERT_GT(before, 0);
-  Tensor t;
-  const Status s = io::decode(bytes, path, t);
-  const long grown_mib = (vm_peak_kib() - before) / 1024;
+  Status s;
+  const long grown_mib = decode_growth_mib("tiff-tile-claims-2800MiB.tif", 296, s);
   EXPECT_EQ(s.code(), Errc::format_error) << s.message();
   EXPECT_NE(s.message().find("tiff-tile-claims-2800MiB.tif"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("bytes for an image of 117)"), std::string::npos) << s.message();
