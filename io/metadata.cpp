@@ -201,15 +201,13 @@ bool build_exif(const ExifFields& f, std::vector<std::byte>& out) {
 
 namespace {
 
-// Copies n pixels of PB bytes from src + at, at + step, ... to out.
+// Copies n pixels of `pb` bytes from src + at, at + step, ... to out; PB, when
+// not 0, is pb known at compile time (the memcpy then becomes moves).
 template <std::size_t PB>
-void gather_pixels(unsigned char* out, const unsigned char* src, std::ptrdiff_t at, std::ptrdiff_t step, std::int64_t n) {
-  for (std::int64_t x = 0; x < n; ++x, at += step) std::memcpy(out + std::size_t(x) * PB, src + at, PB);
-}
-
-void gather_any(unsigned char* out, const unsigned char* src, std::ptrdiff_t at, std::ptrdiff_t step, std::int64_t n,
-                std::size_t pb) {
-  for (std::int64_t x = 0; x < n; ++x, at += step) std::memcpy(out + std::size_t(x) * pb, src + at, pb);
+void gather_pixels(unsigned char* out, const unsigned char* src, std::ptrdiff_t at, std::ptrdiff_t step, std::int64_t n,
+                   std::size_t pb = PB) {
+  const std::size_t size = PB ? PB : pb;
+  for (std::int64_t x = 0; x < n; ++x, at += step) std::memcpy(out + std::size_t(x) * size, src + at, size);
 }
 
 }  // namespace
@@ -247,7 +245,7 @@ void orient_pixels(const unsigned char* src, std::size_t src_stride, std::int64_
       case 8: return gather_pixels<8>(out, src, at, step, n);
       case 12: return gather_pixels<12>(out, src, at, step, n);
       case 16: return gather_pixels<16>(out, src, at, step, n);
-      default: return gather_any(out, src, at, step, n, pixel_bytes);
+      default: return gather_pixels<0>(out, src, at, step, n, pixel_bytes);
     }
   };
   const std::int64_t out_h = dst.height(), out_w = dst.width();

@@ -274,10 +274,9 @@ Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int 
   if (o >= 5) std::swap(oriented.height, oriented.width);
   View dst;
   TANDEM_TRY(get_dst(oriented, dst));
-  if (header_only) {
-    if (meta) keep_tiff_metadata(tif, bytes, o != 1, *meta);
-    return {};
-  }
+  // From the page's tags: as a header-only read (probe counts it) finds them.
+  if (meta) keep_tiff_metadata(tif, bytes, o != 1, *meta);
+  if (header_only) return {};
   if (o == 1) {
     TANDEM_TRY(read_pixels(tif, l, dst, m, name));
   } else {
@@ -292,7 +291,6 @@ Status tiff_decode(std::span<const std::byte> bytes, std::string_view name, int 
     TANDEM_TRY(read_pixels(tif, l, View::image(raw.data(), l.h.dtype, l.h.height, l.h.width, l.h.channels), m, name));
     orient_pixels(raw.data(), line, l.h.height, l.h.width, px, o, dst);
   }
-  if (meta) keep_tiff_metadata(tif, bytes, o != 1, *meta);
   return {};
 }
 

@@ -24,7 +24,6 @@
 #include <utility>
 #include <vector>
 
-
 #include <hwy/contrib/sort/vqsort.h>
 
 #include "host/core/memory.hpp"
