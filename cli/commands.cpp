@@ -2,7 +2,12 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <utility>
+
+#if TANDEM_WITH_MPI
+#include "cli/mpi_run.hpp"
+#endif
 
 namespace tandem::cli {
 
@@ -18,6 +23,15 @@ int launcher_rank() {
   for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"})
     if (const char* v = std::getenv(name); v && *v) return std::atoi(v);
   return -1;
+}
+
+int usage_error(std::string_view text) {
+  const int rank = launcher_rank();
+#if TANDEM_WITH_MPI
+  if (rank >= 0) return say_once_as_rank(text, 2);
+#endif
+  if (rank <= 0) std::cerr << text << std::flush;
+  return 2;
 }
 
 std::string in_cli_terms(std::string m) {

@@ -41,6 +41,12 @@ std::string in_cli_terms(std::string message);
 /// usage errors to themselves, rank 0 says them once.
 int launcher_rank();
 
+/// Says a usage error (`text`, its lines ending in newlines) and returns 2,
+/// the exit code. Under a launcher every rank finds the same error: rank 0
+/// says it, and no rank returns before rank 0 has (mpirun ends the job at the
+/// first non-zero exit, and would kill rank 0 before it spoke).
+int usage_error(std::string_view text);
+
 /// `text` with every control character (file names may hold ESC, newlines)
 /// written as a visible escape: \n, \t, \r, \xNN.
 std::string printable(std::string_view text);

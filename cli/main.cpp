@@ -81,12 +81,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    if (tandem::cli::launcher_rank() > 0) return 2;  // under mpirun, rank 0 says it
     std::string where = "tandem";
     for (const auto* sub : app.get_subcommands()) where += " " + sub->get_name();
-    std::cerr << "tandem: " << e.what() << "\n"
-              << "Try '" << where << " --help' for usage.\n";
-    return 2;
+    return tandem::cli::usage_error("tandem: " + std::string(e.what()) + "\nTry '" + where + " --help' for usage.\n");
   }
   // A bad TANDEM_SIMD is the user's to fix before anything runs.
   if (const tandem::Status simd = tandem::detail::simd_ready(); !simd.ok()) {

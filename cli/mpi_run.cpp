@@ -263,7 +263,8 @@ class Coordinator {
 };
 
 // Test hooks (hidden): TANDEM_TEST_RANK_DELAY_MS="R:MS" makes rank R take
-// MS ms per item it claims (a slow rank); TANDEM_TEST_KILL_RANK="R:N" kills
+// MS ms per item it claims (a slow rank), and rank 0 wait MS ms before it
+// says a usage error; TANDEM_TEST_KILL_RANK="R:N" kills
 // rank R with SIGKILL once it has claimed N items (a rank that dies).
 int test_hook(const char* name, int rank) {
   const char* v = std::getenv(name);
@@ -439,6 +440,21 @@ int report(const Pipeline& pipeline, const RunOptions& o, const RankOutput& out,
 }
 
 }  // namespace
+
+int say_once_as_rank(std::string_view text, int rc) {
+  MPI_Init(nullptr, nullptr);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    // The slow-rank hook slows rank 0's sentence too: the other ranks wait for it.
+    if (const int ms = test_hook("TANDEM_TEST_RANK_DELAY_MS", 0); ms > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    std::cerr << text << std::flush;
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  MPI_Finalize();
+  return rc;
+}
 
 int run_as_rank(const Pipeline& pipeline, RunOptions o, const RankOutput& out) {
   int provided = 0;

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "tandem/engine.hpp"
 
@@ -25,5 +26,10 @@ struct RankOutput {
 /// before returning) and returns the exit code, the same on every rank: 0,
 /// 1 when items failed or a rank could not run, 2 for a usage error.
 int run_as_rank(const Pipeline& pipeline, RunOptions options, const RankOutput& output);
+
+/// An error every rank found alone (a usage error, before any rank ran):
+/// rank 0 writes `text` to stderr, every rank waits at a barrier until it
+/// has, and each returns `rc` (MPI_Init and MPI_Finalize here).
+int say_once_as_rank(std::string_view text, int rc);
 
 }  // namespace tandem::cli

@@ -137,24 +137,20 @@ struct RunArgs {
   bool json = false, quiet = false, verbose = false, no_uring = false;
 };
 
+constexpr const char* kTryHelp = "Try 'tandem run --help' for usage.\n";
+
 int run_command(const RunArgs& a) {
   const int mpi_rank = launcher_rank();  // -1: not started by mpirun/srun
-  // Under mpirun every rank finds the same usage error; rank 0 says it.
-  std::ostringstream hushed;
-  std::ostream& usage_err = mpi_rank <= 0 ? std::cerr : hushed;
   Pipeline pipeline;
   ParseError perr;
   if (const Status s = Pipeline::parse(a.pipeline, pipeline, &perr); !s.ok()) {
-    usage_err << "tandem run: invalid pipeline\n" << perr.format(a.pipeline) << "\n";
-    return 2;
+    return usage_error("tandem run: invalid pipeline\n" + perr.format(a.pipeline) + "\n");
   }
   RunOptions o = a.run;
   o.device = a.device == "cpu" ? DeviceChoice::cpu : a.device == "gpu" ? DeviceChoice::gpu : DeviceChoice::auto_select;
   o.use_io_uring = !a.no_uring;
   if (!a.io_memory.empty() && !parse_bytes(a.io_memory, o.io_memory)) {
-    usage_err << "tandem run: --io-memory: not a size: '" << a.io_memory << "' (e.g. 512M, 4G)\n"
-              << "Try 'tandem run --help' for usage.\n";
-    return 2;
+    return usage_error("tandem run: --io-memory: not a size: '" + a.io_memory + "' (e.g. 512M, 4G)\n" + kTryHelp);
   }
   if (!a.gpus.empty()) {
     std::stringstream ss(a.gpus);
@@ -166,21 +162,16 @@ int run_command(const RunArgs& a) {
         if (pos != tok.size() || g < 0) throw std::invalid_argument(tok);
         o.gpus.push_back(g);
       } catch (...) {
-        usage_err << "tandem run: --gpus: not a list of GPU ordinals: '" << a.gpus << "' (e.g. 0,1)\n"
-                  << "Try 'tandem run --help' for usage.\n";
-        return 2;
+        return usage_error("tandem run: --gpus: not a list of GPU ordinals: '" + a.gpus + "' (e.g. 0,1)\n" + kTryHelp);
       }
     }
   }
   if (!a.shard.empty() && !parse_shard(a.shard, o.shard_index, o.shard_count)) {
-    usage_err << "tandem run: --shard: not K/N with 0 <= K < N: '" << a.shard << "' (e.g. 0/4 ... 3/4)\n"
-              << "Try 'tandem run --help' for usage.\n";
-    return 2;
+    return usage_error("tandem run: --shard: not K/N with 0 <= K < N: '" + a.shard + "' (e.g. 0/4 ... 3/4)\n" + kTryHelp);
   }
 #if TANDEM_WITH_MPI
   if (!a.shard.empty() && mpi_rank >= 0) {
-    usage_err << "tandem run: --shard under mpirun: the ranks already share the inputs; use one or the other\n";
-    return 2;
+    return usage_error("tandem run: --shard under mpirun: the ranks already share the inputs; use one or the other\n");
   }
 #endif
   o.cancel = &g_cancel;

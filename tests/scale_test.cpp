@@ -389,6 +389,9 @@ TEST_F(Mpi, UsageErrorsAreSaidOnceAndEveryRankExits2) {
     for (std::size_t at = 0; (at = err.find(what, at)) != std::string::npos; ++at) ++n;
     return n;
   };
+  // Rank 0 slowed before it speaks: the ranks that found the same error
+  // wait for it (mpirun would end the job at their exit 2, rank 0 unheard).
+  delay_ = "0:500";
   const auto r = mpirun(3, {"run", "-p", "gaussian sigma=-1", "-o", t_.str("out"), t_.str("in")});
   EXPECT_EQ(r.rc, 2) << r.err;
   EXPECT_EQ(said(r.err, "tandem run: invalid pipeline"), 1u) << r.err;
