@@ -8,7 +8,8 @@
 // histogram updated every step and 16-bin fine segments brought up to date
 // only when the median falls in them), on tiles of columns x rows so the
 // column histograms stay in L2. u16 / f32 with K >= 9 select among the
-// window's keys (std::nth_element), O(K^2) per pixel.
+// window's keys (std::nth_element), O(K^2) per pixel. For K <= 15 the
+// histograms count in bytes and the tile is vector code (median_hwy.cpp).
 #include "tandem/ops/median.hpp"
 
 #include <algorithm>
@@ -168,6 +169,23 @@ Status median_u8_hist(const View& src, const View& dst, int K, const Exec& exec)
   const int team = std::max(1, std::min<int>(threads, static_cast<int>(tiles.size())));
   Scratch scratch;
   TANDEM_TRY(scratch.allocate(bytes, team));
+  if (K <= nbh::kMedianHistTileMaxK) {
+    // 8-bit counts: the vector tile (median_hwy.cpp).
+    TANDEM_TRY(detail::simd_ready());
+    const nbh::MedianHistTile tile = nbh::median_hist_tile_u8();
+#pragma omp parallel num_threads(team)
+    {
+      auto* colf = scratch.at<std::uint8_t>(omp_get_thread_num());
+      auto* colc = colf + 256 * std::size_t(nc);
+      auto* sxo = reinterpret_cast<int*>(colc + 16 * std::size_t(nc));
+#pragma omp for schedule(dynamic, 1)
+      for (std::size_t i = 0; i < tiles.size(); ++i) {
+        const HistTile& t = tiles[i];
+        tile(src, dst, K, t.x0, t.x1, t.y0, t.y1, t.c, colf, colc, sxo);
+      }
+    }
+    return {};
+  }
 #pragma omp parallel num_threads(team)
   {
     auto* colf = scratch.at<std::uint16_t>(omp_get_thread_num());
