@@ -26,17 +26,22 @@ HWY_INLINE void PadRow(const T* src, T* dst, int W, int r) {
     }
 }
 
-template <class T, int C, int K>
-HWY_INLINE void RowNetwork(const T* const* rows, T* HWY_RESTRICT out, int n) {
-  constexpr int r = K / 2;
+// One output row of a K x K network. `rows` are the window's K padded rows;
+// the channel count is a run-time stride (it only moves the K x K load
+// addresses, so one instantiation serves 1, 3 and 4 channels: the K = 7
+// network is most of this file's compile time).
+template <class T, int K>
+HWY_NOINLINE void RowNetwork(const T* const* rows, int C, T* HWY_RESTRICT out, int n) {
   const T* HWY_RESTRICT w[K];
-  for (int i = 0; i < K; ++i) w[i] = rows[i] + r * C;  // pixel 0 of each padded row
+  for (int dy = 0; dy < K; ++dy) w[dy] = rows[dy];
+  int off[K];  // neighbour dx - r of pixel i is element i + off[dx] of a padded row
+  for (int dx = 0; dx < K; ++dx) off[dx] = dx * C;
   for (int i = 0; i < n; ++i) {
     T v[K * K];
     TANDEM_MEDIAN_UNROLL
     for (int dy = 0; dy < K; ++dy) {
       TANDEM_MEDIAN_UNROLL
-      for (int dx = 0; dx < K; ++dx) v[dy * K + dx] = w[dy][i + (dx - r) * C];
+      for (int dx = 0; dx < K; ++dx) v[dy * K + dx] = w[dy][i + off[dx]];
     }
     out[i] = kern::median_of<T, K * K>(v);
   }
@@ -108,7 +113,7 @@ void NetworkRows(const View& src, const View& dst, int y0, int y1, std::byte* ri
   for (int y = y0; y < y1; ++y) {
     fill(y + r);
     for (int dy = 0; dy < K; ++dy) rows[dy] = slot(y - r + dy);
-    RowNetwork<T, C, K>(rows, dst.row<T>(y), W * C);
+    RowNetwork<T, K>(rows, C, dst.row<T>(y), W * C);
   }
 }
 
