@@ -7,13 +7,16 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "host/ops/median_hwy.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include "host/ops/neighbourhood.hpp"
+#include "host/platform/cache.hpp"
 #include "kernels/median.cuh"
 
 HWY_BEFORE_NAMESPACE();
 namespace tandem::nbh::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
 
 // Copies source row `y` into `dst` with r replicated pixels on each side.
 template <class T, int C>
@@ -63,8 +66,28 @@ HWY_INLINE void Median3SortColumns(const T* HWY_RESTRICT r0, const T* HWY_RESTRI
 
 template <class T, int C>
 HWY_INLINE void Median3Combine(const T* HWY_RESTRICT lo, const T* HWY_RESTRICT mid, const T* HWY_RESTRICT hi,
-                                       T* HWY_RESTRICT out, int n) {
-  for (int i = 0; i < n; ++i)
+                               T* HWY_RESTRICT out, int n, bool stream) {
+  int i = 0;
+  if constexpr (!hwy::IsFloat<T>()) {  // integers: min / max are the network's compare-exchange
+    const hn::ScalableTag<T> d;
+    const int N = int(hn::Lanes(d));
+    if (stream)
+      for (; i < n && reinterpret_cast<std::uintptr_t>(out + i) % (N * sizeof(T)) != 0; ++i)
+        out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C],
+                                                mid[i + 2 * C], hi[i], hi[i + C], hi[i + 2 * C]);
+    for (; i + N <= n; i += N) {
+      const auto l = hn::Max(hn::Max(hn::LoadU(d, lo + i), hn::LoadU(d, lo + i + C)), hn::LoadU(d, lo + i + 2 * C));
+      const auto h = hn::Min(hn::Min(hn::LoadU(d, hi + i), hn::LoadU(d, hi + i + C)), hn::LoadU(d, hi + i + 2 * C));
+      const auto m0 = hn::LoadU(d, mid + i), m1 = hn::LoadU(d, mid + i + C), m2 = hn::LoadU(d, mid + i + 2 * C);
+      const auto m = hn::Max(hn::Min(m0, m1), hn::Min(hn::Max(m0, m1), m2));
+      const auto v = hn::Max(hn::Min(l, m), hn::Min(hn::Max(l, m), h));
+      if (stream)
+        hn::Stream(v, d, out + i);
+      else
+        hn::StoreU(v, d, out + i);
+    }
+  }
+  for (; i < n; ++i)
     out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C],
                                             hi[i], hi[i + C], hi[i + 2 * C]);
 }
@@ -73,6 +96,8 @@ HWY_INLINE void Median3Combine(const T* HWY_RESTRICT lo, const T* HWY_RESTRICT m
 // the columns of three rows are sorted in pieces of 4 KiB (lo, mid, hi in
 // `scratch`, read back from L1), and the replicated pixel beyond each edge has
 // the sorted column of the edge pixel, copied rather than padded into a row.
+// Integer outputs that do not fit in the cache beside their input are written
+// with non-temporal stores (4096 x 4096 RGB u8, 1 thread, AVX3: 9.5 -> 8.8 ms).
 template <class T, int C>
 void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* scratch, std::size_t row_bytes) {
   const int H = int(src.height()), WC = int(src.width()) * C;
@@ -80,6 +105,7 @@ void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* sc
   T* mid = reinterpret_cast<T*>(scratch + row_bytes);
   T* hi = reinterpret_cast<T*>(scratch + 2 * row_bytes);
   constexpr int kPiece = int(4096 / sizeof(T));
+  const bool stream = dst.nbytes() + src.nbytes() > detail::shared_cache_bytes();
   for (int y = y0; y < y1; ++y) {
     const T* s0 = src.row<const T>(kern::clamp_index(y - 1, H));
     const T* s1 = src.row<const T>(y);
@@ -93,9 +119,10 @@ void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* sc
         for (int c = 0; c < C; ++c) lo[c] = lo[C + c], mid[c] = mid[C + c], hi[c] = hi[C + c];
       if (x0 + n == WC)
         for (int c = n + C; c < n + 2 * C; ++c) lo[c] = lo[c - C], mid[c] = mid[c - C], hi[c] = hi[c - C];
-      Median3Combine<T, C>(lo, mid, hi, dst.row<T>(y) + x0, n);
+      Median3Combine<T, C>(lo, mid, hi, dst.row<T>(y) + x0, n, stream);
     }
   }
+  if (stream) hwy::FlushStream();
 }
 
 // Output rows y0 .. y1 for K = 5, 7 (C channels). `ring` holds K padded
@@ -139,7 +166,6 @@ void NetworkRowsCK(const View& src, const View& dst, int k, int y0, int y1, std:
 // sum is still at most the rank sought.
 // The one-lane target keeps the 16 counts in an array and loops.
 #if HWY_TARGET != HWY_SCALAR
-namespace hn = hwy::HWY_NAMESPACE;
 using Hist16 = hn::Vec<hn::Full128<std::uint8_t>>;
 HWY_INLINE Hist16 Load16(const std::uint8_t* p) { return hn::Load(hn::Full128<std::uint8_t>(), p); }
 HWY_INLINE void Store16(Hist16 h, std::uint8_t* p) { hn::Store(h, hn::Full128<std::uint8_t>(), p); }
