@@ -152,7 +152,16 @@ case "${1:-}" in
   deps) deps ;;
   build) deps; python_env; build ;;
   demo) deps; build; demo ;;
-  test) deps; python_env; build; run_tests; wheel_test; checks ;;
+  test)
+    t_all=$SECONDS
+    timed "deps (Debian packages)" deps
+    timed "python venv" python_env
+    timed "build" build
+    timed "ctest" run_tests
+    timed "wheel (build + import)" wheel_test
+    checks
+    echo "tandem.sh: test took $((SECONDS - t_all)) s in all" >&2
+    ;;
   asan) deps; asan ;;
   tsan) deps; tsan ;;
   asan-configure) sanitizer_configure "$asan_dir" address,undefined -DTANDEM_FUZZ=ON ;;
