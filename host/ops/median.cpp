@@ -7,9 +7,9 @@
 // Hebert's constant-time median: per-column histograms, a 16-bin coarse window
 // histogram updated every step and 16-bin fine segments brought up to date
 // only when the median falls in them), on tiles of columns x rows so the
-// column histograms stay in L2. u16 / f32 with K >= 9 select among the
-// window's keys (std::nth_element), O(K^2) per pixel. For K <= 15 the
-// histograms count in bytes and the tile is vector code (median_hwy.cpp).
+// column histograms stay in L2; the tile is vector code (median_hwy.cpp),
+// counting in bytes for K <= 15. u16 / f32 with K >= 9 select among the
+// window's keys (std::nth_element), O(K^2) per pixel.
 #include "tandem/ops/median.hpp"
 
 #include <algorithm>
@@ -63,86 +63,8 @@ struct HistTile {
   int x0, x1, y0, y1, c;
 };
 
-template <int C>
-void median_u8_tile(const View& src, const View& dst, int K, const HistTile& t, std::uint16_t* colf,
-                    std::uint16_t* colc, int* sxo) {
-  const int H = static_cast<int>(src.height());
-  const int W = static_cast<int>(src.width());
-  const int r = K / 2;
-  const int nc = (t.x1 - t.x0) + 2 * r;  // local column j = source column x0 - r + j
-  const int rank = K * K / 2;
-  for (int j = 0; j < nc; ++j) sxo[j] = kern::clamp_index(t.x0 - r + j, W) * C + t.c;
-  std::memset(colf, 0, sizeof(std::uint16_t) * 256 * std::size_t(nc));
-  std::memset(colc, 0, sizeof(std::uint16_t) * 16 * std::size_t(nc));
-  for (int dy = -r; dy <= r; ++dy) {
-    const std::uint8_t* row = src.row<const std::uint8_t>(kern::clamp_index(t.y0 + dy, H));
-    for (int j = 0; j < nc; ++j) {
-      const int v = row[sxo[j]];
-      ++colf[j * 256 + v];
-      ++colc[j * 16 + (v >> 4)];
-    }
-  }
-  std::uint16_t hc[16];
-  alignas(64) std::uint16_t hf[256];
-  int luc[16];
-  for (int y = t.y0; y < t.y1; ++y) {
-    if (y > t.y0) {
-      const int yo = kern::clamp_index(y - r - 1, H);
-      const int yi = kern::clamp_index(y + r, H);
-      if (yo != yi) {
-        const std::uint8_t* ro = src.row<const std::uint8_t>(yo);
-        const std::uint8_t* ri = src.row<const std::uint8_t>(yi);
-        for (int j = 0; j < nc; ++j) {
-          const int vo = ro[sxo[j]];
-          const int vi = ri[sxo[j]];
-          --colf[j * 256 + vo];
-          ++colf[j * 256 + vi];
-          --colc[j * 16 + (vo >> 4)];
-          ++colc[j * 16 + (vi >> 4)];
-        }
-      }
-    }
-    for (int k = 0; k < 16; ++k) {
-      hc[k] = 0;
-      luc[k] = INT_MIN;  // fine segments are stale once the column histograms moved
-    }
-    for (int j = 0; j < K; ++j)
-      for (int k = 0; k < 16; ++k) hc[k] = static_cast<std::uint16_t>(hc[k] + colc[j * 16 + k]);
-    std::uint8_t* out = dst.row<std::uint8_t>(y) + t.c;
-    for (int x = t.x0; x < t.x1; ++x) {
-      const int j = x - t.x0;  // the window covers local columns j .. j + K - 1
-      if (j > 0) {
-        const std::uint16_t* in = colc + (j + K - 1) * 16;
-        const std::uint16_t* gone = colc + (j - 1) * 16;
-        for (int k = 0; k < 16; ++k) hc[k] = static_cast<std::uint16_t>(hc[k] + in[k] - gone[k]);
-      }
-      int left = rank;
-      int k = 0;
-      while (hc[k] <= left) left -= hc[k++];
-      std::uint16_t* seg = hf + k * 16;
-      if (luc[k] == INT_MIN || j - luc[k] >= K) {
-        for (int b = 0; b < 16; ++b) seg[b] = 0;
-        for (int jj = j; jj < j + K; ++jj) {
-          const std::uint16_t* col = colf + jj * 256 + k * 16;
-          for (int b = 0; b < 16; ++b) seg[b] = static_cast<std::uint16_t>(seg[b] + col[b]);
-        }
-      } else {
-        for (int jj = luc[k] + 1; jj <= j; ++jj) {
-          const std::uint16_t* in = colf + (jj + K - 1) * 256 + k * 16;
-          const std::uint16_t* gone = colf + (jj - 1) * 256 + k * 16;
-          for (int b = 0; b < 16; ++b) seg[b] = static_cast<std::uint16_t>(seg[b] + in[b] - gone[b]);
-        }
-      }
-      luc[k] = j;
-      int b = 0;
-      while (seg[b] <= left) left -= seg[b++];
-      out[std::size_t(x) * C] = static_cast<std::uint8_t>(k * 16 + b);
-    }
-  }
-}
-
-template <int C>
 Status median_u8_hist(const View& src, const View& dst, int K, const Exec& exec) {
+  const int C = static_cast<int>(src.channels());
   const int H = static_cast<int>(src.height());
   const int W = static_cast<int>(src.width());
   const int r = K / 2;
@@ -165,34 +87,23 @@ Status median_u8_hist(const View& src, const View& dst, int K, const Exec& exec)
         tiles.push_back({b * bw, std::min(W, (b + 1) * bw), static_cast<int>(std::int64_t(H) * s / strips),
                          static_cast<int>(std::int64_t(H) * (s + 1) / strips), c});
   const int nc = bw + 2 * r;
-  const std::size_t bytes = sizeof(std::uint16_t) * 272 * std::size_t(nc) + sizeof(int) * std::size_t(nc) + 128;
+  const std::size_t count = nbh::median_hist_count_bytes(K);
+  const std::size_t bytes = count * 272 * std::size_t(nc) + sizeof(int) * std::size_t(nc) + 128;
   const int team = std::max(1, std::min<int>(threads, static_cast<int>(tiles.size())));
   Scratch scratch;
   TANDEM_TRY(scratch.allocate(bytes, team));
-  if (K <= nbh::kMedianHistTileMaxK) {
-    // 8-bit counts: the vector tile (median_hwy.cpp).
-    TANDEM_TRY(detail::simd_ready());
-    const nbh::MedianHistTile tile = nbh::median_hist_tile_u8();
-#pragma omp parallel num_threads(team)
-    {
-      auto* colf = scratch.at<std::uint8_t>(omp_get_thread_num());
-      auto* colc = colf + 256 * std::size_t(nc);
-      auto* sxo = reinterpret_cast<int*>(colc + 16 * std::size_t(nc));
-#pragma omp for schedule(dynamic, 1)
-      for (std::size_t i = 0; i < tiles.size(); ++i) {
-        const HistTile& t = tiles[i];
-        tile(src, dst, K, t.x0, t.x1, t.y0, t.y1, t.c, colf, colc, sxo);
-      }
-    }
-    return {};
-  }
+  TANDEM_TRY(detail::simd_ready());
+  const nbh::MedianHistTile tile = nbh::median_hist_tile_u8(K);  // median_hwy.cpp
 #pragma omp parallel num_threads(team)
   {
-    auto* colf = scratch.at<std::uint16_t>(omp_get_thread_num());
-    auto* colc = colf + 256 * std::size_t(nc);
-    auto* sxo = reinterpret_cast<int*>(colc + 16 * std::size_t(nc));
+    auto* colf = scratch.at<std::byte>(omp_get_thread_num());
+    auto* colc = colf + count * 256 * std::size_t(nc);
+    auto* sxo = reinterpret_cast<int*>(colc + count * 16 * std::size_t(nc));
 #pragma omp for schedule(dynamic, 1)
-    for (std::size_t i = 0; i < tiles.size(); ++i) median_u8_tile<C>(src, dst, K, tiles[i], colf, colc, sxo);
+    for (std::size_t i = 0; i < tiles.size(); ++i) {
+      const HistTile& t = tiles[i];
+      tile(src, dst, K, t.x0, t.x1, t.y0, t.y1, t.c, colf, colc, sxo);
+    }
   }
   return {};
 }
@@ -239,7 +150,7 @@ template <class T, int C>
 Status median_cpu_typed(const View& src, const View& dst, int K, const Exec& exec) {
   if (K <= 7) return nbh::median_network_cpu(src, dst, K, cpu_threads(exec));
   if constexpr (std::is_same_v<T, std::uint8_t>)
-    return median_u8_hist<C>(src, dst, K, exec);
+    return median_u8_hist(src, dst, K, exec);
   else
     return median_select<T, C>(src, dst, K, exec);
 }

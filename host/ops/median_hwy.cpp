@@ -1,6 +1,6 @@
 // median's vector code: the selection networks for K = 3 (sorted columns of
 // the source rows) and K = 5, 7 (over a ring of edge-padded rows), u8's
-// sliding-histogram tile for K = 9 .. 15 (128-bit histograms), compiled
+// sliding-histogram tile for K >= 9 (16-bin histograms of 8- or 16-bit counts), compiled
 // once per SIMD target (Highway's foreach_target; the networks are min/max
 // sequences of kernels/median.cuh that GCC vectorises across the row for each
 // target), and the OpenMP loop that dispatches them.
@@ -159,56 +159,84 @@ void NetworkRowsCK(const View& src, const View& dst, int k, int y0, int y1, std:
   return NetworkRowsK<T, 4>(src, dst, k, y0, y1, ring, row_bytes);
 }
 
-// u8 with K <= 15: Perreault & Hebert's sliding histograms with 8-bit
-// counts (a window holds at most 225 pixels), so a 16-bin histogram is one
-// 128-bit vector on every target. The bin where the median falls is found
-// branch-free: a prefix sum of the 16 counts and the number of bins whose
-// sum is still at most the rank sought.
-// The one-lane target keeps the 16 counts in an array and loops.
+// u8 with K >= 9: Perreault & Hebert's sliding histograms, one tile of
+// columns x rows at a time. A 16-bin histogram is 128 bits of counts: one
+// vector of 8-bit counts while a window holds at most 255 pixels (K <= 15),
+// two vectors of 16-bit counts above that. The bin where the median falls is
+// found branch-free: a prefix sum of the 16 counts and the number of bins
+// whose sum is still at most the rank sought. The one-lane target keeps the
+// 16 counts in an array and loops.
+template <class Count>
+struct Hist {
 #if HWY_TARGET != HWY_SCALAR
-using Hist16 = hn::Vec<hn::Full128<std::uint8_t>>;
-HWY_INLINE Hist16 Load16(const std::uint8_t* p) { return hn::Load(hn::Full128<std::uint8_t>(), p); }
-HWY_INLINE void Store16(Hist16 h, std::uint8_t* p) { hn::Store(h, hn::Full128<std::uint8_t>(), p); }
-HWY_INLINE Hist16 Zero16() { return hn::Zero(hn::Full128<std::uint8_t>()); }
-HWY_INLINE Hist16 Add16(Hist16 a, Hist16 b) { return hn::Add(a, b); }
-HWY_INLINE Hist16 Sub16(Hist16 a, Hist16 b) { return hn::Sub(a, b); }
+  using D = hn::Full128<Count>;
+  static constexpr int kVecs = int(sizeof(Count));  // 16 counts
+  static constexpr int kLanes = 16 / kVecs;
+  hn::Vec<D> v[kVecs];
 #else
-struct Hist16 {
-  std::uint8_t n[16];
+  Count n[16];
+#endif
 };
-HWY_INLINE Hist16 Load16(const std::uint8_t* p) {
-  Hist16 h;
-  std::memcpy(h.n, p, 16);
+
+template <class Count>
+HWY_INLINE Hist<Count> LoadH(const Count* HWY_RESTRICT p) {  // 16-byte aligned
+  Hist<Count> h;
+#if HWY_TARGET != HWY_SCALAR
+  for (int i = 0; i < Hist<Count>::kVecs; ++i) h.v[i] = hn::Load(typename Hist<Count>::D(), p + i * Hist<Count>::kLanes);
+#else
+  std::memcpy(h.n, p, sizeof(h.n));
+#endif
   return h;
 }
-HWY_INLINE void Store16(const Hist16& h, std::uint8_t* p) { std::memcpy(p, h.n, 16); }
-HWY_INLINE Hist16 Zero16() { return Hist16{}; }
-HWY_INLINE Hist16 Add16(Hist16 a, const Hist16& b) {
-  for (int i = 0; i < 16; ++i) a.n[i] = std::uint8_t(a.n[i] + b.n[i]);
-  return a;
-}
-HWY_INLINE Hist16 Sub16(Hist16 a, const Hist16& b) {
-  for (int i = 0; i < 16; ++i) a.n[i] = std::uint8_t(a.n[i] - b.n[i]);
-  return a;
-}
+template <class Count>
+HWY_INLINE void StoreH(const Hist<Count>& h, Count* HWY_RESTRICT p) {
+#if HWY_TARGET != HWY_SCALAR
+  for (int i = 0; i < Hist<Count>::kVecs; ++i) hn::Store(h.v[i], typename Hist<Count>::D(), p + i * Hist<Count>::kLanes);
+#else
+  std::memcpy(p, h.n, sizeof(h.n));
 #endif
+}
+// a + b - c (c may be null: a + b).
+template <class Count>
+HWY_INLINE Hist<Count> AddSubH(const Hist<Count>& a, const Count* HWY_RESTRICT b, const Count* HWY_RESTRICT c) {
+  Hist<Count> r = LoadH(b);
+#if HWY_TARGET != HWY_SCALAR
+  for (int i = 0; i < Hist<Count>::kVecs; ++i) r.v[i] = hn::Add(a.v[i], r.v[i]);
+  if (c) {
+    const Hist<Count> g = LoadH(c);
+    for (int i = 0; i < Hist<Count>::kVecs; ++i) r.v[i] = hn::Sub(r.v[i], g.v[i]);
+  }
+#else
+  for (int i = 0; i < 16; ++i) r.n[i] = Count(a.n[i] + r.n[i] - (c ? c[i] : 0));
+#endif
+  return r;
+}
 
 // The bin (0..15) holding rank `left` of the counts; `left` becomes its rank within the bin.
-HWY_INLINE int FindBin(const Hist16& counts, int& left) {
+template <class Count>
+HWY_INLINE int FindBin(const Hist<Count>& h, int& left) {
 #if HWY_TARGET != HWY_SCALAR
-  const hn::Full128<std::uint8_t> d;
-  Hist16 sum = hn::Add(counts, hn::ShiftLeftLanes<1>(d, counts));
-  sum = hn::Add(sum, hn::ShiftLeftLanes<2>(d, sum));
-  sum = hn::Add(sum, hn::ShiftLeftLanes<4>(d, sum));
-  sum = hn::Add(sum, hn::ShiftLeftLanes<8>(d, sum));
-  const int bin = int(hn::CountTrue(d, hn::Lt(sum, hn::Set(d, std::uint8_t(left + 1)))));
-  alignas(16) std::uint8_t sums[16];
-  hn::Store(sum, d, sums);
+  using H = Hist<Count>;
+  const typename H::D d;
+  const auto limit = hn::Set(d, Count(left + 1));
+  alignas(16) Count sums[16];
+  int bin = 0;
+  auto carry = hn::Zero(d);
+  for (int i = 0; i < H::kVecs; ++i) {
+    auto sum = hn::Add(h.v[i], hn::ShiftLeftLanes<1>(d, h.v[i]));
+    sum = hn::Add(sum, hn::ShiftLeftLanes<2>(d, sum));
+    sum = hn::Add(sum, hn::ShiftLeftLanes<4>(d, sum));
+    if constexpr (H::kLanes == 16) sum = hn::Add(sum, hn::ShiftLeftLanes<8>(d, sum));
+    sum = hn::Add(sum, carry);
+    if constexpr (H::kVecs > 1) carry = hn::Broadcast<H::kLanes - 1>(sum);  // u16: the low half's total
+    bin += int(hn::CountTrue(d, hn::Lt(sum, limit)));
+    hn::Store(sum, d, sums + i * H::kLanes);
+  }
   left -= bin > 0 ? sums[bin - 1] : 0;
   return bin;
 #else
   int bin = 0;
-  while (counts.n[bin] <= left) left -= counts.n[bin++];
+  while (h.n[bin] <= left) left -= h.n[bin++];
   return bin;
 #endif
 }
@@ -216,13 +244,14 @@ HWY_INLINE int FindBin(const Hist16& counts, int& left) {
 // One tile: columns x0..x1, rows y0..y1, channel c. colf: 256 counts per
 // local column (x0 - r + j), colc: 16 coarse counts per column, both 16-byte
 // aligned; sxo: each local column's offset in a source row.
-void MedianHistTileU8(const View& src, const View& dst, int K, int x0, int x1, int y0, int y1, int c,
-                      std::uint8_t* HWY_RESTRICT colf, std::uint8_t* HWY_RESTRICT colc, int* HWY_RESTRICT sxo) {
+template <class Count>
+void HistTile(const View& src, const View& dst, int K, int x0, int x1, int y0, int y1, int c,
+              Count* HWY_RESTRICT colf, Count* HWY_RESTRICT colc, int* HWY_RESTRICT sxo) {
   const int H = int(src.height()), W = int(src.width()), C = int(src.channels());
   const int r = K / 2, nc = (x1 - x0) + 2 * r, rank = K * K / 2;
   for (int j = 0; j < nc; ++j) sxo[j] = kern::clamp_index(x0 - r + j, W) * C + c;
-  std::memset(colf, 0, 256 * std::size_t(nc));
-  std::memset(colc, 0, 16 * std::size_t(nc));
+  std::memset(colf, 0, sizeof(Count) * 256 * std::size_t(nc));
+  std::memset(colc, 0, sizeof(Count) * 16 * std::size_t(nc));
   for (int dy = -r; dy <= r; ++dy) {
     const std::uint8_t* row = src.row<const std::uint8_t>(kern::clamp_index(y0 + dy, H));
     for (int j = 0; j < nc; ++j) {
@@ -231,8 +260,8 @@ void MedianHistTileU8(const View& src, const View& dst, int K, int x0, int x1, i
       ++colc[j * 16 + (v >> 4)];
     }
   }
-  alignas(16) std::uint8_t fine[256];  // the window's fine counts, 16 per coarse bin
-  int fresh[16];                        // the column each bin's fine counts are up to, or -1
+  alignas(16) Count fine[256];  // the window's fine counts, 16 per coarse bin
+  int fresh[16];                // the column each bin's fine counts are up to, or -1
   for (int y = y0; y < y1; ++y) {
     if (y > y0) {
       const int yo = kern::clamp_index(y - r - 1, H), yi = kern::clamp_index(y + r, H);
@@ -249,29 +278,37 @@ void MedianHistTileU8(const View& src, const View& dst, int K, int x0, int x1, i
       }
     }
     for (int& f : fresh) f = -1;  // the column histograms moved: every fine segment is stale
-    Hist16 coarse = Zero16();
-    for (int j = 0; j < K; ++j) coarse = Add16(coarse, Load16(colc + j * 16));
+    Hist<Count> coarse = LoadH(colc);
+    for (int j = 1; j < K; ++j) coarse = AddSubH<Count>(coarse, colc + j * 16, nullptr);
     std::uint8_t* out = dst.row<std::uint8_t>(y) + c;
     for (int j = 0; j < x1 - x0; ++j) {  // the window covers local columns j .. j + K - 1
-      if (j > 0)
-        coarse = Sub16(Add16(coarse, Load16(colc + (j + K - 1) * 16)), Load16(colc + (j - 1) * 16));
+      if (j > 0) coarse = AddSubH(coarse, colc + (j + K - 1) * 16, colc + (j - 1) * 16);
       int left = rank;
       const int k = FindBin(coarse, left);
-      const std::uint8_t* col = colf + k * 16;
-      Hist16 seg;
+      const Count* col = colf + k * 16;
+      Hist<Count> seg;
       if (fresh[k] < 0 || j - fresh[k] >= K) {
-        seg = Load16(col + j * 256);
-        for (int jj = j + 1; jj < j + K; ++jj) seg = Add16(seg, Load16(col + jj * 256));
+        seg = LoadH(col + j * 256);
+        for (int jj = j + 1; jj < j + K; ++jj) seg = AddSubH<Count>(seg, col + jj * 256, nullptr);
       } else {
-        seg = Load16(fine + k * 16);
-        for (int jj = fresh[k] + 1; jj <= j; ++jj)
-          seg = Sub16(Add16(seg, Load16(col + (jj + K - 1) * 256)), Load16(col + (jj - 1) * 256));
+        seg = LoadH(fine + k * 16);
+        for (int jj = fresh[k] + 1; jj <= j; ++jj) seg = AddSubH(seg, col + (jj + K - 1) * 256, col + (jj - 1) * 256);
       }
-      Store16(seg, fine + k * 16);
+      StoreH(seg, fine + k * 16);
       fresh[k] = j;
       out[std::size_t(x0 + j) * C] = std::uint8_t(k * 16 + FindBin(seg, left));
     }
   }
+}
+
+void MedianHistTile8(const View& src, const View& dst, int K, int x0, int x1, int y0, int y1, int c, void* colf,
+                     void* colc, int* sxo) {
+  HistTile(src, dst, K, x0, x1, y0, y1, c, static_cast<std::uint8_t*>(colf), static_cast<std::uint8_t*>(colc), sxo);
+}
+void MedianHistTile16(const View& src, const View& dst, int K, int x0, int x1, int y0, int y1, int c, void* colf,
+                      void* colc, int* sxo) {
+  HistTile(src, dst, K, x0, x1, y0, y1, c, static_cast<std::uint16_t*>(colf), static_cast<std::uint16_t*>(colc),
+           sxo);
 }
 
 void MedianRowsU8(const View& src, const View& dst, int k, int y0, int y1, std::byte* ring, std::size_t row_bytes) {
@@ -293,10 +330,11 @@ namespace tandem::nbh {
 HWY_EXPORT(MedianRowsU8);
 HWY_EXPORT(MedianRowsU16);
 HWY_EXPORT(MedianRowsF32);
-HWY_EXPORT(MedianHistTileU8);
+HWY_EXPORT(MedianHistTile8);
+HWY_EXPORT(MedianHistTile16);
 
-MedianHistTile median_hist_tile_u8() {
-  return HWY_DYNAMIC_DISPATCH(MedianHistTileU8);
+MedianHistTile median_hist_tile_u8(int k) {
+  return k <= kMedianHistTileMaxK8 ? HWY_DYNAMIC_DISPATCH(MedianHistTile8) : HWY_DYNAMIC_DISPATCH(MedianHistTile16);
 }
 
 Status median_network_cpu(const View& src, const View& dst, int k, int threads) {

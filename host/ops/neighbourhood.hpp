@@ -146,14 +146,17 @@ Status filter_cpu(const View& src, const View& dst, const Matrix& kernel, kern::
 Status sobel_cpu(const View& src, const View& dst, kern::BorderMode mode, float cval, int threads);
 /// median for K = 3, 5, 7 (edge pixels replicated).
 Status median_network_cpu(const View& src, const View& dst, int k, int threads);
-/// median of u8 for 9 <= K <= 15, one tile of the sliding histograms (columns
-/// x0..x1, rows y0..y1, channel c) on the best SIMD target. Scratch: colf
-/// 256 x nc bytes and colc 16 x nc bytes (16-byte aligned), sxo nc ints, where
-/// nc = x1 - x0 + K - 1 (host/ops/median.cpp tiles the image).
+/// median of u8 for K >= 9, one tile of the sliding histograms (columns
+/// x0..x1, rows y0..y1, channel c) on the best SIMD target, counting in bytes
+/// for K <= kMedianHistTileMaxK8 and in 16-bit words above. Scratch, in counts
+/// of median_hist_count_bytes(K) bytes: colf 256 x nc and colc 16 x nc
+/// (16-byte aligned), then sxo nc ints, where nc = x1 - x0 + K - 1
+/// (host/ops/median.cpp tiles the image).
 using MedianHistTile = void (*)(const View& src, const View& dst, int K, int x0, int x1, int y0, int y1, int c,
-                                std::uint8_t* colf, std::uint8_t* colc, int* sxo);
-constexpr int kMedianHistTileMaxK = 15;
-MedianHistTile median_hist_tile_u8();
+                                void* colf, void* colc, int* sxo);
+constexpr int kMedianHistTileMaxK8 = 15;  // a window of at most 255 pixels
+constexpr std::size_t median_hist_count_bytes(int k) { return k <= kMedianHistTileMaxK8 ? 1 : 2; }
+MedianHistTile median_hist_tile_u8(int k);
 
 /// The rounding stores of filter and box on the dispatched target, for tests:
 /// float results clamped and rounded half to even (kern::saturate), and u16
