@@ -166,80 +166,94 @@ void NetworkRowsCK(const View& src, const View& dst, int k, int y0, int y1, std:
 // found branch-free: a prefix sum of the 16 counts and the number of bins
 // whose sum is still at most the rank sought. The one-lane target keeps the
 // 16 counts in an array and loops.
-template <class Count>
-struct Hist {
+// A histogram is held in two values h0, h1 of type HistV<Count>: with 8-bit
+// counts h0 has all 16 bins (h1 is unused), with 16-bit counts h0 bins 0..7
+// and h1 bins 8..15. (Two values rather than an array or a struct: SVE
+// vectors are sizeless types, which neither may hold.)
 #if HWY_TARGET != HWY_SCALAR
-  using D = hn::Full128<Count>;
-  static constexpr int kVecs = int(sizeof(Count));  // 16 counts
-  static constexpr int kLanes = 16 / kVecs;
-  hn::Vec<D> v[kVecs];
-#else
-  Count n[16];
-#endif
-};
+template <class Count>
+using HistD = hn::Full128<Count>;
+template <class Count>
+using HistV = hn::Vec<HistD<Count>>;
+template <class Count>
+constexpr bool kTwoHalves = sizeof(Count) == 2;
 
 template <class Count>
-HWY_INLINE Hist<Count> LoadH(const Count* HWY_RESTRICT p) {  // 16-byte aligned
-  Hist<Count> h;
-#if HWY_TARGET != HWY_SCALAR
-  for (int i = 0; i < Hist<Count>::kVecs; ++i) h.v[i] = hn::Load(typename Hist<Count>::D(), p + i * Hist<Count>::kLanes);
-#else
-  std::memcpy(h.n, p, sizeof(h.n));
-#endif
-  return h;
+HWY_INLINE void LoadH(const Count* HWY_RESTRICT p, HistV<Count>& h0, HistV<Count>& h1) {  // 16-byte aligned
+  const HistD<Count> d;
+  h0 = hn::Load(d, p);
+  if constexpr (kTwoHalves<Count>) h1 = hn::Load(d, p + 8);
 }
 template <class Count>
-HWY_INLINE void StoreH(const Hist<Count>& h, Count* HWY_RESTRICT p) {
-#if HWY_TARGET != HWY_SCALAR
-  for (int i = 0; i < Hist<Count>::kVecs; ++i) hn::Store(h.v[i], typename Hist<Count>::D(), p + i * Hist<Count>::kLanes);
-#else
-  std::memcpy(p, h.n, sizeof(h.n));
-#endif
+HWY_INLINE void StoreH(const HistV<Count>& h0, const HistV<Count>& h1, Count* HWY_RESTRICT p) {
+  const HistD<Count> d;
+  hn::Store(h0, d, p);
+  if constexpr (kTwoHalves<Count>) hn::Store(h1, d, p + 8);
 }
-// a + b - c (c may be null: a + b).
+// h += b - c (c may be null: h += b).
 template <class Count>
-HWY_INLINE Hist<Count> AddSubH(const Hist<Count>& a, const Count* HWY_RESTRICT b, const Count* HWY_RESTRICT c) {
-  Hist<Count> r = LoadH(b);
-#if HWY_TARGET != HWY_SCALAR
-  for (int i = 0; i < Hist<Count>::kVecs; ++i) r.v[i] = hn::Add(a.v[i], r.v[i]);
-  if (c) {
-    const Hist<Count> g = LoadH(c);
-    for (int i = 0; i < Hist<Count>::kVecs; ++i) r.v[i] = hn::Sub(r.v[i], g.v[i]);
+HWY_INLINE void AddSubH(HistV<Count>& h0, HistV<Count>& h1, const Count* HWY_RESTRICT b, const Count* HWY_RESTRICT c) {
+  const HistD<Count> d;
+  h0 = hn::Add(h0, hn::Load(d, b));
+  if (c) h0 = hn::Sub(h0, hn::Load(d, c));
+  if constexpr (kTwoHalves<Count>) {
+    h1 = hn::Add(h1, hn::Load(d, b + 8));
+    if (c) h1 = hn::Sub(h1, hn::Load(d, c + 8));
   }
-#else
-  for (int i = 0; i < 16; ++i) r.n[i] = Count(a.n[i] + r.n[i] - (c ? c[i] : 0));
-#endif
-  return r;
+}
+
+// The running sums of one vector of counts, plus `carry` in every lane.
+template <class Count>
+HWY_INLINE HistV<Count> PrefixSum(const HistV<Count>& h, const HistV<Count>& carry) {
+  const HistD<Count> d;
+  auto sum = hn::Add(h, hn::ShiftLeftLanes<1>(d, h));
+  sum = hn::Add(sum, hn::ShiftLeftLanes<2>(d, sum));
+  sum = hn::Add(sum, hn::ShiftLeftLanes<4>(d, sum));
+  if constexpr (!kTwoHalves<Count>) sum = hn::Add(sum, hn::ShiftLeftLanes<8>(d, sum));
+  return hn::Add(sum, carry);
 }
 
 // The bin (0..15) holding rank `left` of the counts; `left` becomes its rank within the bin.
 template <class Count>
-HWY_INLINE int FindBin(const Hist<Count>& h, int& left) {
-#if HWY_TARGET != HWY_SCALAR
-  using H = Hist<Count>;
-  const typename H::D d;
+HWY_INLINE int FindBin(const HistV<Count>& h0, const HistV<Count>& h1, int& left) {
+  const HistD<Count> d;
   const auto limit = hn::Set(d, Count(left + 1));
   alignas(16) Count sums[16];
-  int bin = 0;
-  auto carry = hn::Zero(d);
-  for (int i = 0; i < H::kVecs; ++i) {
-    auto sum = hn::Add(h.v[i], hn::ShiftLeftLanes<1>(d, h.v[i]));
-    sum = hn::Add(sum, hn::ShiftLeftLanes<2>(d, sum));
-    sum = hn::Add(sum, hn::ShiftLeftLanes<4>(d, sum));
-    if constexpr (H::kLanes == 16) sum = hn::Add(sum, hn::ShiftLeftLanes<8>(d, sum));
-    sum = hn::Add(sum, carry);
-    if constexpr (H::kVecs > 1) carry = hn::Broadcast<H::kLanes - 1>(sum);  // u16: the low half's total
-    bin += int(hn::CountTrue(d, hn::Lt(sum, limit)));
-    hn::Store(sum, d, sums + i * H::kLanes);
+  const auto sum0 = PrefixSum<Count>(h0, hn::Zero(d));
+  int bin = int(hn::CountTrue(d, hn::Lt(sum0, limit)));
+  hn::Store(sum0, d, sums);
+  if constexpr (kTwoHalves<Count>) {
+    const auto sum1 = PrefixSum<Count>(h1, hn::Broadcast<7>(sum0));  // after the low half's total
+    bin += int(hn::CountTrue(d, hn::Lt(sum1, limit)));
+    hn::Store(sum1, d, sums + 8);
   }
   left -= bin > 0 ? sums[bin - 1] : 0;
   return bin;
-#else
-  int bin = 0;
-  while (h.n[bin] <= left) left -= h.n[bin++];
-  return bin;
-#endif
 }
+#else   // the one-lane target: the 16 counts in an array, h1 unused
+template <class Count>
+struct HistV {
+  Count n[16];
+};
+template <class Count>
+HWY_INLINE void LoadH(const Count* p, HistV<Count>& h0, HistV<Count>&) {
+  std::memcpy(h0.n, p, sizeof(h0.n));
+}
+template <class Count>
+HWY_INLINE void StoreH(const HistV<Count>& h0, const HistV<Count>&, Count* p) {
+  std::memcpy(p, h0.n, sizeof(h0.n));
+}
+template <class Count>
+HWY_INLINE void AddSubH(HistV<Count>& h0, HistV<Count>&, const Count* b, const Count* c) {
+  for (int i = 0; i < 16; ++i) h0.n[i] = Count(h0.n[i] + b[i] - (c ? c[i] : 0));
+}
+template <class Count>
+HWY_INLINE int FindBin(const HistV<Count>& h0, const HistV<Count>&, int& left) {
+  int bin = 0;
+  while (h0.n[bin] <= left) left -= h0.n[bin++];
+  return bin;
+}
+#endif
 
 // One tile: columns x0..x1, rows y0..y1, channel c. colf: 256 counts per
 // local column (x0 - r + j), colc: 16 coarse counts per column, both 16-byte
@@ -278,25 +292,25 @@ void HistTile(const View& src, const View& dst, int K, int x0, int x1, int y0, i
       }
     }
     for (int& f : fresh) f = -1;  // the column histograms moved: every fine segment is stale
-    Hist<Count> coarse = LoadH(colc);
-    for (int j = 1; j < K; ++j) coarse = AddSubH<Count>(coarse, colc + j * 16, nullptr);
+    HistV<Count> coarse0, coarse1, seg0, seg1;
+    LoadH(colc, coarse0, coarse1);
+    for (int j = 1; j < K; ++j) AddSubH<Count>(coarse0, coarse1, colc + j * 16, nullptr);
     std::uint8_t* out = dst.row<std::uint8_t>(y) + c;
     for (int j = 0; j < x1 - x0; ++j) {  // the window covers local columns j .. j + K - 1
-      if (j > 0) coarse = AddSubH(coarse, colc + (j + K - 1) * 16, colc + (j - 1) * 16);
+      if (j > 0) AddSubH(coarse0, coarse1, colc + (j + K - 1) * 16, colc + (j - 1) * 16);
       int left = rank;
-      const int k = FindBin(coarse, left);
+      const int k = FindBin<Count>(coarse0, coarse1, left);
       const Count* col = colf + k * 16;
-      Hist<Count> seg;
       if (fresh[k] < 0 || j - fresh[k] >= K) {
-        seg = LoadH(col + j * 256);
-        for (int jj = j + 1; jj < j + K; ++jj) seg = AddSubH<Count>(seg, col + jj * 256, nullptr);
+        LoadH(col + j * 256, seg0, seg1);
+        for (int jj = j + 1; jj < j + K; ++jj) AddSubH<Count>(seg0, seg1, col + jj * 256, nullptr);
       } else {
-        seg = LoadH(fine + k * 16);
-        for (int jj = fresh[k] + 1; jj <= j; ++jj) seg = AddSubH(seg, col + (jj + K - 1) * 256, col + (jj - 1) * 256);
+        LoadH(fine + k * 16, seg0, seg1);
+        for (int jj = fresh[k] + 1; jj <= j; ++jj) AddSubH(seg0, seg1, col + (jj + K - 1) * 256, col + (jj - 1) * 256);
       }
-      StoreH(seg, fine + k * 16);
+      StoreH(seg0, seg1, fine + k * 16);
       fresh[k] = j;
-      out[std::size_t(x0 + j) * C] = std::uint8_t(k * 16 + FindBin(seg, left));
+      out[std::size_t(x0 + j) * C] = std::uint8_t(k * 16 + FindBin<Count>(seg0, seg1, left));
     }
   }
 }
