@@ -139,7 +139,10 @@ HWY_INLINE void fold8_vec(V a0, V a1, V a2, V a3, V a4, V a5, V a6, V a7, float*
 /// The lowest and highest lane of lo and hi.
 template <class D, class V>
 HWY_INLINE void min_max_lanes(D d, V lo, V hi, hn::TFromD<D>& l, hn::TFromD<D>& h) {
-  HWY_ALIGN hn::TFromD<D> a[hn::MaxLanes(D())], b[hn::MaxLanes(D())];
+  // Room for any vector's lanes: Highway 1.0.3's MaxLanes of a fractional tag on SVE (a
+  // Rebind to a narrower type: Simd<int, 2, -1>) is below its Lanes(), even 0.
+  constexpr std::size_t kRoom = HWY_MAX_BYTES / sizeof(hn::TFromD<D>);
+  HWY_ALIGN hn::TFromD<D> a[kRoom], b[kRoom];
   hn::Store(lo, d, a);
   hn::Store(hi, d, b);
   l = a[0];
