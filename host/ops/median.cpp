@@ -13,12 +13,9 @@
 #include "tandem/ops/median.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <new>
-#include <span>
 #include <vector>
 
 #include "host/ops/image_checks.hpp"
