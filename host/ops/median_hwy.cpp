@@ -11,7 +11,7 @@
 #include <hwy/highway.h>
 
 #include "host/ops/neighbourhood.hpp"
-#include "host/platform/cache.hpp"
+#include "host/ops/pointops_common.hpp"
 #include "kernels/median.cuh"
 
 HWY_BEFORE_NAMESPACE();
@@ -64,6 +64,13 @@ HWY_INLINE void Median3SortColumns(const T* HWY_RESTRICT r0, const T* HWY_RESTRI
   }
 }
 
+// Output element i from the sorted columns i, i + C, i + 2C, one at a time.
+template <class T, int C>
+HWY_INLINE T Median3One(const T* lo, const T* mid, const T* hi, int i) {
+  return kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C], hi[i],
+                                        hi[i + C], hi[i + 2 * C]);
+}
+
 template <class T, int C>
 HWY_INLINE void Median3Combine(const T* HWY_RESTRICT lo, const T* HWY_RESTRICT mid, const T* HWY_RESTRICT hi,
                                T* HWY_RESTRICT out, int n, bool stream) {
@@ -73,8 +80,7 @@ HWY_INLINE void Median3Combine(const T* HWY_RESTRICT lo, const T* HWY_RESTRICT m
     const int N = int(hn::Lanes(d));
     if (stream)
       for (; i < n && reinterpret_cast<std::uintptr_t>(out + i) % (N * sizeof(T)) != 0; ++i)
-        out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C],
-                                                mid[i + 2 * C], hi[i], hi[i + C], hi[i + 2 * C]);
+        out[i] = Median3One<T, C>(lo, mid, hi, i);
     for (; i + N <= n; i += N) {
       const auto l = hn::Max(hn::Max(hn::LoadU(d, lo + i), hn::LoadU(d, lo + i + C)), hn::LoadU(d, lo + i + 2 * C));
       const auto h = hn::Min(hn::Min(hn::LoadU(d, hi + i), hn::LoadU(d, hi + i + C)), hn::LoadU(d, hi + i + 2 * C));
@@ -87,9 +93,7 @@ HWY_INLINE void Median3Combine(const T* HWY_RESTRICT lo, const T* HWY_RESTRICT m
         hn::StoreU(v, d, out + i);
     }
   }
-  for (; i < n; ++i)
-    out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C],
-                                            hi[i], hi[i + C], hi[i + 2 * C]);
+  for (; i < n; ++i) out[i] = Median3One<T, C>(lo, mid, hi, i);
 }
 
 // Output rows y0 .. y1 for K = 3 (C channels), straight from the source rows:
@@ -105,7 +109,7 @@ void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* sc
   T* mid = reinterpret_cast<T*>(scratch + row_bytes);
   T* hi = reinterpret_cast<T*>(scratch + 2 * row_bytes);
   constexpr int kPiece = int(4096 / sizeof(T));
-  const bool stream = dst.nbytes() + src.nbytes() > detail::shared_cache_bytes();
+  const bool stream = pointops::stream_output(src, dst);
   for (int y = y0; y < y1; ++y) {
     const T* s0 = src.row<const T>(kern::clamp_index(y - 1, H));
     const T* s1 = src.row<const T>(y);
