@@ -1,5 +1,6 @@
-// median's vector code: the selection networks for K = 3 (sorted columns of
-// the source rows) and K = 5, 7 (over a ring of edge-padded rows), u8's
+// median's vector code: K = 3 for integers in registers (Highway min / max
+// over strips of rows; floats by sorted columns, one element at a time),
+// the selection networks for K = 5, 7 (over a ring of edge-padded rows), u8's
 // sliding-histogram tile for K >= 9 (16-bin histograms of 8- or 16-bit counts), compiled
 // once per SIMD target (Highway's foreach_target; the networks are min/max
 // sequences of kernels/median.cuh that GCC vectorises across the row for each
@@ -11,7 +12,7 @@
 #include <hwy/highway.h>
 
 #include "host/ops/neighbourhood.hpp"
-#include "host/ops/pointops_common.hpp"
+#include "host/platform/cache.hpp"
 #include "kernels/median.cuh"
 
 HWY_BEFORE_NAMESPACE();
@@ -50,11 +51,12 @@ HWY_NOINLINE void RowNetwork(const T* const* rows, int C, T* HWY_RESTRICT out, i
   }
 }
 
-// K = 3: sort every column of the three rows once (n elements of the padded
-// rows), then combine three neighbouring sorted columns per output.
+// K = 3, floats: sort every column of the three rows once (n elements of the
+// padded rows), then combine three neighbouring sorted columns per output
+// (kern::sort3 and its float order, one element at a time).
 template <class T>
 HWY_INLINE void Median3SortColumns(const T* HWY_RESTRICT r0, const T* HWY_RESTRICT r1, const T* HWY_RESTRICT r2,
-                                            T* HWY_RESTRICT lo, T* HWY_RESTRICT mid, T* HWY_RESTRICT hi, int n) {
+                                   T* HWY_RESTRICT lo, T* HWY_RESTRICT mid, T* HWY_RESTRICT hi, int n) {
   for (int i = 0; i < n; ++i) {
     T a = r0[i], b = r1[i], c = r2[i];
     kern::sort3(a, b, c);
@@ -64,52 +66,17 @@ HWY_INLINE void Median3SortColumns(const T* HWY_RESTRICT r0, const T* HWY_RESTRI
   }
 }
 
-// Output element i from the sorted columns i, i + C, i + 2C, one at a time.
+// Output rows y0 .. y1 for K = 3, floats: the columns of three rows are sorted
+// in pieces of 4 KiB (lo, mid, hi in `scratch`, read back from L1), and the
+// replicated pixel beyond each edge has the sorted column of the edge pixel,
+// copied rather than padded into a row.
 template <class T, int C>
-HWY_INLINE T Median3One(const T* lo, const T* mid, const T* hi, int i) {
-  return kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C], hi[i],
-                                        hi[i + C], hi[i + 2 * C]);
-}
-
-template <class T, int C>
-HWY_INLINE void Median3Combine(const T* HWY_RESTRICT lo, const T* HWY_RESTRICT mid, const T* HWY_RESTRICT hi,
-                               T* HWY_RESTRICT out, int n, bool stream) {
-  int i = 0;
-  if constexpr (!hwy::IsFloat<T>()) {  // integers: min / max are the network's compare-exchange
-    const hn::ScalableTag<T> d;
-    const int N = int(hn::Lanes(d));
-    if (stream)
-      for (; i < n && reinterpret_cast<std::uintptr_t>(out + i) % (N * sizeof(T)) != 0; ++i)
-        out[i] = Median3One<T, C>(lo, mid, hi, i);
-    for (; i + N <= n; i += N) {
-      const auto l = hn::Max(hn::Max(hn::LoadU(d, lo + i), hn::LoadU(d, lo + i + C)), hn::LoadU(d, lo + i + 2 * C));
-      const auto h = hn::Min(hn::Min(hn::LoadU(d, hi + i), hn::LoadU(d, hi + i + C)), hn::LoadU(d, hi + i + 2 * C));
-      const auto m0 = hn::LoadU(d, mid + i), m1 = hn::LoadU(d, mid + i + C), m2 = hn::LoadU(d, mid + i + 2 * C);
-      const auto m = hn::Max(hn::Min(m0, m1), hn::Min(hn::Max(m0, m1), m2));
-      const auto v = hn::Max(hn::Min(l, m), hn::Min(hn::Max(l, m), h));
-      if (stream)
-        hn::Stream(v, d, out + i);
-      else
-        hn::StoreU(v, d, out + i);
-    }
-  }
-  for (; i < n; ++i) out[i] = Median3One<T, C>(lo, mid, hi, i);
-}
-
-// Output rows y0 .. y1 for K = 3 (C channels), straight from the source rows:
-// the columns of three rows are sorted in pieces of 4 KiB (lo, mid, hi in
-// `scratch`, read back from L1), and the replicated pixel beyond each edge has
-// the sorted column of the edge pixel, copied rather than padded into a row.
-// Integer outputs that do not fit in the cache beside their input are written
-// with non-temporal stores (4096 x 4096 RGB u8, 1 thread, AVX3: 9.5 -> 8.8 ms).
-template <class T, int C>
-void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* scratch, std::size_t row_bytes) {
+void Median3ColumnRows(const View& src, const View& dst, int y0, int y1, std::byte* scratch, std::size_t row_bytes) {
   const int H = int(src.height()), WC = int(src.width()) * C;
   T* lo = reinterpret_cast<T*>(scratch);
   T* mid = reinterpret_cast<T*>(scratch + row_bytes);
   T* hi = reinterpret_cast<T*>(scratch + 2 * row_bytes);
   constexpr int kPiece = int(4096 / sizeof(T));
-  const bool stream = pointops::stream_output(src, dst);
   for (int y = y0; y < y1; ++y) {
     const T* s0 = src.row<const T>(kern::clamp_index(y - 1, H));
     const T* s1 = src.row<const T>(y);
@@ -123,10 +90,98 @@ void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* sc
         for (int c = 0; c < C; ++c) lo[c] = lo[C + c], mid[c] = mid[C + c], hi[c] = hi[C + c];
       if (x0 + n == WC)
         for (int c = n + C; c < n + 2 * C; ++c) lo[c] = lo[c - C], mid[c] = mid[c - C], hi[c] = hi[c - C];
-      Median3Combine<T, C>(lo, mid, hi, dst.row<T>(y) + x0, n, stream);
+      T* out = dst.row<T>(y) + x0;
+      for (int i = 0; i < n; ++i)
+        out[i] = kern::median3x3_sorted_columns(lo[i], lo[i + C], lo[i + 2 * C], mid[i], mid[i + C], mid[i + 2 * C],
+                                                hi[i], hi[i + C], hi[i + 2 * C]);
     }
   }
-  if (stream) hwy::FlushStream();
+}
+
+// K = 3, integers (min / max are the compare-exchange), in registers: the
+// image is cut into bands of rows and every band into strips one vector wide.
+// A strip walks down its band sorting each source row's horizontal triplets
+// (element i - C, i, i + C) once, keeps the last two rows' sorted triplets in
+// registers and combines three of them per output row: med3(max of the lows,
+// median of the middles, min of the highs). Per output vector: three loads,
+// 18 min / max, one store, nothing written to or read back from scratch.
+template <class D, class V = hn::Vec<D>, class T = hn::TFromD<D>>
+HWY_INLINE void SortTriplets(D d, const T* HWY_RESTRICT p, int C, V& lo, V& mid, V& hi) {
+  const V a = hn::LoadU(d, p - C), b = hn::LoadU(d, p), c = hn::LoadU(d, p + C);
+  const V ab_lo = hn::Min(a, b), ab_hi = hn::Max(a, b);
+  lo = hn::Min(ab_lo, c);
+  hi = hn::Max(ab_hi, c);
+  mid = hn::Max(ab_lo, hn::Min(ab_hi, c));
+}
+
+template <class V>
+HWY_INLINE V Med3(V a, V b, V c) {
+  return hn::Max(hn::Min(a, b), hn::Min(hn::Max(a, b), c));
+}
+
+// One strip: output rows y0 .. y1 of the vector at element x. row(y) points
+// at element x of source row y (clamped to the image) with elements x - C ..
+// x + N + C readable; put(y, v) writes output row y's vector.
+template <class D, class RowAt, class Put>
+HWY_INLINE void Median3Strip(D d, int C, int y0, int y1, const RowAt& row, const Put& put) {
+  using V = hn::Vec<D>;
+  V l0, m0, h0, l1, m1, h1;
+  SortTriplets(d, row(y0 - 1), C, l0, m0, h0);
+  SortTriplets(d, row(y0), C, l1, m1, h1);
+  for (int y = y0; y < y1; ++y) {
+    V l2, m2, h2;
+    SortTriplets(d, row(y + 1), C, l2, m2, h2);
+    const V lo = hn::Max(hn::Max(l0, l1), l2), hi = hn::Min(hn::Min(h0, h1), h2);
+    put(y, Med3(lo, Med3(m0, m1, m2), hi));
+    l0 = l1, m0 = m1, h0 = h1;
+    l1 = l2, m1 = m2, h1 = h2;
+  }
+}
+
+// Output rows y0 .. y1 for K = 3, integers, C channels, in bands of rows.
+// The strips cover every pixel but the first and last of a row (whose
+// triplets reach past the row's ends): the first starts at element C, the
+// rest at multiples of N (aligned where the rows are), the last moved back to
+// end at WC - C (it overlaps its neighbour). The two edge pixels are computed
+// one at a time with the edge column replicated. Rows narrower than a vector
+// and two pixels take the column path.
+template <class T, int C>
+void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* scratch, std::size_t row_bytes) {
+  const hn::ScalableTag<T> d;
+  using V = hn::Vec<decltype(d)>;
+  const int N = int(hn::Lanes(d)), H = int(src.height()), W = int(src.width()), WC = W * C;
+  if (WC < N + 2 * C) return Median3ColumnRows<T, C>(src, dst, y0, y1, scratch, row_bytes);
+  // Rows per band: 8, or 4 where source and output together fill more than
+  // half the shared cache (the band's rows are read from memory as that many
+  // concurrent streams; 4096x4096 u8 gray, 1 thread, AVX3: 8 rows 3.2 ms, 4 rows 2.6 ms).
+  const int band = (src.nbytes() + dst.nbytes()) * 2 > detail::shared_cache_bytes() ? 4 : 8;
+  auto source = [&](int y) { return src.row<const T>(kern::clamp_index(y, H)); };
+  auto edge_pixel = [&](int y, int px) {
+    const T* r0 = source(y - 1);
+    const T* r1 = source(y);
+    const T* r2 = source(y + 1);
+    for (int c = 0; c < C; ++c) {
+      T lo[3], mid[3], hi[3];
+      for (int j = 0; j < 3; ++j) {
+        const int e = kern::clamp_index(px - 1 + j, W) * C + c;
+        T a = r0[e], b = r1[e], h = r2[e];
+        kern::sort3(a, b, h);
+        lo[j] = a, mid[j] = b, hi[j] = h;
+      }
+      dst.row<T>(y)[px * C + c] =
+          kern::median3x3_sorted_columns(lo[0], lo[1], lo[2], mid[0], mid[1], mid[2], hi[0], hi[1], hi[2]);
+    }
+  };
+  for (int b0 = y0; b0 < y1; b0 += band) {
+    const int b1 = std::min(y1, b0 + band);
+    // x = C, then the multiples of N (aligned where rows are), the last moved back to end at WC - C.
+    for (int x = C, last = 0; !last; x = (x / N + 1) * N) {
+      if (x >= WC - C - N) x = WC - C - N, last = 1;
+      Median3Strip(d, C, b0, b1, [&](int y) { return source(y) + x; },
+                   [&](int y, V v) { hn::StoreU(v, d, dst.row<T>(y) + x); });
+    }
+    for (int y = b0; y < b1; ++y) edge_pixel(y, 0), edge_pixel(y, W - 1);
+  }
 }
 
 // Output rows y0 .. y1 for K = 5, 7 (C channels). `ring` holds K padded
@@ -150,7 +205,12 @@ void NetworkRows(const View& src, const View& dst, int y0, int y1, std::byte* ri
 
 template <class T, int C>
 void NetworkRowsK(const View& src, const View& dst, int k, int y0, int y1, std::byte* ring, std::size_t row_bytes) {
-  if (k == 3) return Median3Rows<T, C>(src, dst, y0, y1, ring, row_bytes);
+  if (k == 3) {
+    if constexpr (hwy::IsFloat<T>())
+      return Median3ColumnRows<T, C>(src, dst, y0, y1, ring, row_bytes);
+    else
+      return Median3Rows<T, C>(src, dst, y0, y1, ring, row_bytes);
+  }
   if (k == 5) return NetworkRows<T, C, 5>(src, dst, y0, y1, ring, row_bytes);
   return NetworkRows<T, C, 7>(src, dst, y0, y1, ring, row_bytes);
 }
