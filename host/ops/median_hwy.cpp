@@ -70,9 +70,9 @@ HWY_INLINE void Median3SortColumns(const T* HWY_RESTRICT r0, const T* HWY_RESTRI
 // in pieces of 4 KiB (lo, mid, hi in `scratch`, read back from L1), and the
 // replicated pixel beyond each edge has the sorted column of the edge pixel,
 // copied rather than padded into a row.
-template <class T, int C>
+template <class T>
 void Median3ColumnRows(const View& src, const View& dst, int y0, int y1, std::byte* scratch, std::size_t row_bytes) {
-  const int H = int(src.height()), WC = int(src.width()) * C;
+  const int C = int(src.channels()), H = int(src.height()), WC = int(src.width()) * C;
   T* lo = reinterpret_cast<T*>(scratch);
   T* mid = reinterpret_cast<T*>(scratch + row_bytes);
   T* hi = reinterpret_cast<T*>(scratch + 2 * row_bytes);
@@ -157,12 +157,15 @@ HWY_INLINE void Median3Strip(D d, int C, int y0, int y1, const RowAt& row, const
 // end at WC - C (it overlaps its neighbour). The two edge pixels are computed
 // one at a time with the edge column replicated. Rows narrower than a vector
 // and two pixels take the column path.
-template <class T, int C>
+// kC: the channel count, or 0 to read it from the image (3, 4: one instantiation
+// for both; gray keeps its constant, which the edge pixels' loops need to be fast).
+template <class T, int kC>
 void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* scratch, std::size_t row_bytes) {
   const hn::ScalableTag<T> d;
   using V = hn::Vec<decltype(d)>;
-  const int N = int(hn::Lanes(d)), H = int(src.height()), W = int(src.width()), WC = W * C;
-  if (WC < N + 2 * C) return Median3ColumnRows<T, C>(src, dst, y0, y1, scratch, row_bytes);
+  const int N = int(hn::Lanes(d)), C = kC ? kC : int(src.channels()), H = int(src.height()), W = int(src.width()),
+            WC = W * C;
+  if (WC < N + 2 * C) return Median3ColumnRows<T>(src, dst, y0, y1, scratch, row_bytes);
   // Rows per band: 8, or 4 where source and output together fill more than
   // half the shared cache (the band's rows are read from memory as that many
   // concurrent streams; 4096x4096 u8 gray, 1 thread, AVX3: 8 rows 3.2 ms, 4 rows 2.6 ms).
@@ -217,18 +220,23 @@ void NetworkRows(const View& src, const View& dst, int y0, int y1, std::byte* ri
 
 template <class T, int C>
 void NetworkRowsK(const View& src, const View& dst, int k, int y0, int y1, std::byte* ring, std::size_t row_bytes) {
-  if (k == 3) {
-    if constexpr (hwy::IsFloat<T>())
-      return Median3ColumnRows<T, C>(src, dst, y0, y1, ring, row_bytes);
-    else
-      return Median3Rows<T, C>(src, dst, y0, y1, ring, row_bytes);
-  }
   if (k == 5) return NetworkRows<T, C, 5>(src, dst, y0, y1, ring, row_bytes);
   return NetworkRows<T, C, 7>(src, dst, y0, y1, ring, row_bytes);
 }
 
+// K = 3 takes 3 and 4 channels at run time (the count only moves load
+// offsets; one instantiation fewer per type and target for a file compiled
+// five times in CI); K = 5 and 7 pad their rows per channel count.
 template <class T>
 void NetworkRowsCK(const View& src, const View& dst, int k, int y0, int y1, std::byte* ring, std::size_t row_bytes) {
+  if (k == 3) {
+    if constexpr (hwy::IsFloat<T>())
+      return Median3ColumnRows<T>(src, dst, y0, y1, ring, row_bytes);
+    else if (src.channels() == 1)
+      return Median3Rows<T, 1>(src, dst, y0, y1, ring, row_bytes);
+    else
+      return Median3Rows<T, 0>(src, dst, y0, y1, ring, row_bytes);
+  }
   const int c = int(src.channels());
   if (c == 1) return NetworkRowsK<T, 1>(src, dst, k, y0, y1, ring, row_bytes);
   if (c == 3) return NetworkRowsK<T, 3>(src, dst, k, y0, y1, ring, row_bytes);
