@@ -31,16 +31,14 @@ void copy_benchmark(benchmark::State& state, std::int64_t n) {
     benchmark::DoNotOptimize(dst.view().data);
   }
   state.SetBytesProcessed(state.iterations() * 2 * n * n);
-  state.SetLabel(std::to_string(n) + "x" + std::to_string(n) + " u8");
+  state.SetLabel(bench::shape_text({n, n}) + " " + dtype_name(DType::u8));
 }
 
 void register_all() {
   tandem::microbench::register_image_ops({"grayscale", "threshold", "invert", "equalize"}, {512, 2048, 4096});
   for (std::int64_t n : {512, 2048, 4096})
-    benchmark::RegisterBenchmark(("copy/" + std::to_string(n) + "x" + std::to_string(n)).c_str(),
-                                 [n](benchmark::State& st) { copy_benchmark(st, n); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    tandem::microbench::register_real_time("copy/" + tandem::bench::shape_text({n, n}),
+                                           [n](benchmark::State& st) { copy_benchmark(st, n); });
 }
 
 }  // namespace

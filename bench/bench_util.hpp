@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/tools/bench.hpp"
@@ -82,13 +83,16 @@ inline const OpSpec* find_bench_op(const std::string& name) {
   return spec;
 }
 
+/// Registers `fn` as `label`, timed in real time (OpenMP) and reported in milliseconds.
+template <class F>
+void register_real_time(const std::string& label, F fn) {
+  benchmark::RegisterBenchmark(label.c_str(), std::move(fn))->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 /// Registers op_benchmark of `spec` on a random `dtype` input of `shape` as `label`, in real time.
 inline void register_op(const std::string& label, const OpSpec* spec, const std::vector<std::int64_t>& shape,
                         DType dtype) {
-  benchmark::RegisterBenchmark(label.c_str(),
-                               [spec, shape, dtype](benchmark::State& st) { op_benchmark(st, spec, "", shape, dtype); })
-      ->UseRealTime()
-      ->Unit(benchmark::kMillisecond);
+  register_real_time(label, [spec, shape, dtype](benchmark::State& st) { op_benchmark(st, spec, "", shape, dtype); });
 }
 
 /// Registers image benchmarks for each op in `ops` present in the table, on

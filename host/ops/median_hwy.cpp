@@ -12,7 +12,7 @@
 #include <hwy/highway.h>
 
 #include "host/ops/neighbourhood.hpp"
-#include "host/platform/cache.hpp"
+#include "host/ops/pointops_common.hpp"
 #include "kernels/median.cuh"
 
 HWY_BEFORE_NAMESPACE();
@@ -169,7 +169,7 @@ void Median3Rows(const View& src, const View& dst, int y0, int y1, std::byte* sc
   // Rows per band: 8, or 4 where source and output together fill more than
   // half the shared cache (the band's rows are read from memory as that many
   // concurrent streams; 4096x4096 u8 gray, 1 thread, AVX3: 8 rows 3.2 ms, 4 rows 2.6 ms).
-  const int band = (src.nbytes() + dst.nbytes()) * 2 > detail::shared_cache_bytes() ? 4 : 8;
+  const int band = pointops::touched_bytes(src, dst) * 2 > detail::shared_cache_bytes() ? 4 : 8;
   auto source = [&](int y) { return src.row<const T>(kern::clamp_index(y, H)); };
   auto edge_pixel = [&](int y, int px) {
     const T* r0 = source(y - 1);
